@@ -1,0 +1,149 @@
+# Zest: an rv64gc S-mode microkernel. `make help` lists the targets.
+#
+# The kernel is built with Debian's riscv64-linux-gnu cross compiler, freestanding,
+# without floating point (sstatus.FS stays off in the kernel, so a stray FP
+# instruction traps instead of silently corrupting user state).
+# Host tests build the hardware-free sources with the host g++ and sanitizers.
+
+PLATFORM ?= virt
+SMP      ?= $(if $(filter sifive_u,$(PLATFORM)),2,4)
+MEM      ?= 256M
+BOOTARGS ?=
+CROSS    ?= riscv64-linux-gnu-
+BUILD    ?= build
+V        ?= 0
+
+Q := $(if $(filter 1,$(V)),,@)
+
+KCXX     := $(CROSS)g++
+KOBJCOPY := $(CROSS)objcopy
+KOBJDUMP := $(CROSS)objdump
+KNM      := $(CROSS)nm
+
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+KARCH := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany
+KCXXFLAGS := -std=c++20 $(KARCH) -O2 -g -ffreestanding -fno-exceptions -fno-rtti \
+	-fno-threadsafe-statics -fno-use-cxa-atexit -fno-pie -fno-stack-protector \
+	-fno-omit-frame-pointer -fno-asynchronous-unwind-tables -fno-strict-aliasing \
+	-mno-relax -nostdlib -nostdinc++ -Wall -Wextra -Werror \
+	-I. -DZEST_VERSION='"$(VERSION)"' -MMD -MP
+# libstdc++'s freestanding headers (<atomic>, <type_traits>, ...) from the cross compiler,
+# but never the host's /usr/include: the kernel is not a Linux program.
+KCXX_INCDIRS := $(shell $(KCXX) -E -x c++ -v /dev/null 2>&1 | sed -n 's/^ \(\/[^ ]*c++[^ ]*\)$$/-isystem \1/p')
+KCXXFLAGS += $(KCXX_INCDIRS) -isystem $(shell $(KCXX) -print-file-name=include)
+KLDFLAGS := -static -no-pie -nostdlib -z max-page-size=4096 -Wl,--gc-sections -Wl,--no-warn-rwx-segments
+
+KSRC := $(wildcard boot/*.S boot/*.cc kern/*.cc vm/*.cc zalloc/*.cc kstack/*.cc dev/*.cc lib/*.cc test/kernel/*.cc)
+KOBJ := $(patsubst %,$(BUILD)/k/%.o,$(KSRC))
+
+.PHONY: all kernel run test host-test kernel-test qemu-gdb bench setup help clean compile_commands.json
+.DEFAULT_GOAL := all
+
+all: kernel
+
+kernel: $(BUILD)/zest.elf $(BUILD)/Image $(BUILD)/zest.lst $(BUILD)/zest.map
+
+$(BUILD)/k/%.cc.o: %.cc
+	@mkdir -p $(dir $@)
+	@echo "  CXX     $<"
+	$(Q)$(KCXX) $(KCXXFLAGS) -c $< -o $@
+
+$(BUILD)/k/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	$(Q)$(KCXX) $(KCXXFLAGS) -D__ASSEMBLY__ -c $< -o $@
+
+$(BUILD)/zest.elf: $(KOBJ) linker.ld
+	@echo "  LD      $@"
+	$(Q)$(KCXX) $(KCXXFLAGS) $(KLDFLAGS) -T linker.ld -Wl,-Map,$(BUILD)/zest.ldmap $(KOBJ) -o $@
+
+$(BUILD)/Image: $(BUILD)/zest.elf
+	@echo "  OBJCOPY $@"
+	$(Q)$(KOBJCOPY) -O binary $< $@
+
+$(BUILD)/zest.lst: $(BUILD)/zest.elf
+	$(Q)$(KOBJDUMP) -d -C -S $< > $@
+
+$(BUILD)/zest.map: $(BUILD)/zest.elf
+	$(Q)$(KNM) -n -C $< > $@
+
+-include $(KOBJ:.o=.d)
+
+# ---- running under QEMU -------------------------------------------------------------
+
+QEMU := qemu-system-riscv64
+SWAP_IMG := $(BUILD)/swap.img
+QEMU_MACHINE_virt := -M virt
+QEMU_MACHINE_sifive_u := -M sifive_u
+QEMU_ARGS = $(QEMU_MACHINE_$(PLATFORM)) -smp $(SMP) -m $(MEM) -nographic \
+	-kernel $(BUILD)/Image $(if $(BOOTARGS),-append "$(BOOTARGS)")
+
+run: setup kernel
+	@echo "Booting Zest on QEMU $(PLATFORM), $(SMP) harts, $(MEM). Quit with Ctrl-A X."
+	$(QEMU) $(QEMU_ARGS)
+
+qemu-gdb: setup kernel
+	@echo "QEMU waits for gdb on localhost:1234. In another terminal: gdb-multiarch -x tools/gdbinit"
+	$(QEMU) $(QEMU_ARGS) -S -gdb tcp:127.0.0.1:1234
+
+# ---- tests ----------------------------------------------------------------------------
+
+# Each test/host/*.mk adds binaries to HOST_TESTS and sets NAME_SRCS (plus optionally
+# NAME_LIBS, NAME_SAN, NAME_DEPS). Every binary gets the doctest main and the host fakes.
+HOST_CXX ?= g++
+HOST_TESTS :=
+HOST_COMMON := test/host/doctest_main.cc test/host/fake_kernel.cc
+HOST_CXXFLAGS := -std=c++20 -g -O1 -DZEST_HOST -I. -Wall -Wextra -Werror -fno-omit-frame-pointer -MMD -MP
+include $(wildcard test/host/*.mk)
+
+define host_test_rule
+$(1)_SAN ?= address,undefined
+$(BUILD)/host/$(1): $$($(1)_SRCS) $$(HOST_COMMON) $$($(1)_DEPS)
+	@mkdir -p $$(dir $$@)
+	@echo "  HOSTCXX $$@"
+	$$(Q)$$(HOST_CXX) $$(HOST_CXXFLAGS) -fsanitize=$$($(1)_SAN) $$(if $$(findstring undefined,$$($(1)_SAN)),-fno-sanitize-recover=undefined) \
+		-MF $$@.d $$($(1)_SRCS) $$(HOST_COMMON) -o $$@ $$($(1)_LIBS) -lpthread
+-include $(BUILD)/host/$(1).d
+endef
+$(foreach t,$(HOST_TESTS),$(eval $(call host_test_rule,$(t))))
+
+HOST_BINS := $(addprefix $(BUILD)/host/,$(HOST_TESTS))
+
+host-build: $(HOST_BINS)
+
+# Host tests only (fast, no QEMU).
+host-test: setup host-build
+	$(Q)python3 test/run_all.py --build $(BUILD) --host $(HOST_TESTS)
+
+# Kernel tests only, every configuration the runner knows.
+kernel-test: setup kernel
+	$(Q)python3 test/run_all.py --build $(BUILD) --kernel
+
+# Everything; the last line is "N passed, N failed".
+test: setup kernel host-build
+	$(Q)python3 test/run_all.py --build $(BUILD) --host $(HOST_TESTS) --kernel
+
+bench: setup kernel
+	$(Q)python3 test/bench.py --build $(BUILD)
+
+setup:
+	$(Q)tools/setup.sh
+
+compile_commands.json:
+	$(Q)python3 tools/compile_commands.py $(KCXX) "$(KCXXFLAGS)" $(KSRC) > $@
+
+clean:
+	rm -rf $(BUILD) compile_commands.json
+
+help:
+	@echo "Zest targets:"
+	@echo "  make run            boot on QEMU (PLATFORM=virt|sifive_u SMP=n MEM=size BOOTARGS='...')"
+	@echo "  make test           every test: host doctest binaries and kernel boots; ends 'N passed, N failed'"
+	@echo "  make host-test      host doctest binaries only"
+	@echo "  make kernel-test    kernel test boots only"
+	@echo "  make bench          benchmarks, written to docs/benchmarks.md"
+	@echo "  make qemu-gdb       boot halted, waiting for gdb-multiarch -x tools/gdbinit"
+	@echo "  make compile_commands.json   for clangd"
+	@echo "  make setup          install missing Debian packages"
+	@echo "  make clean"

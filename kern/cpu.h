@@ -1,0 +1,79 @@
+// The current hart, as hardware-free code sees it.
+//
+// Allocator and VM policy code needs three things from the CPU: which hart it
+// runs on (a dense index 0..count()-1, not the firmware's hart id, which on
+// SiFive boards starts at 1), the number of harts, and sections with interrupts
+// off. In the kernel these read tp and sstatus; in host tests (ZEST_HOST) each
+// std::thread plays a hart and "interrupts off" is a per-thread flag, so the
+// same allocator source runs in both.
+#pragma once
+
+#include <cstdint>
+
+namespace cpu {
+
+constexpr unsigned MAX_HARTS = 8;
+
+#ifdef ZEST_HOST
+
+unsigned id();
+unsigned count();
+unsigned long irq_save();
+void irq_restore(unsigned long saved);
+bool irqs_enabled();
+// Host tests only: bind the calling thread to hart `index` and set the hart count.
+void host_bind(unsigned index);
+void host_set_count(unsigned n);
+
+#else
+
+struct HartLocal; // kern/hart.h
+
+inline HartLocal* local()
+{
+    HartLocal* p;
+    asm volatile("mv %0, tp" : "=r"(p));
+    return p;
+}
+
+// First member of HartLocal is the dense index (static_assert in kern/hart.h).
+inline unsigned id() { return *reinterpret_cast<const unsigned*>(local()); }
+unsigned count();
+
+constexpr unsigned long SSTATUS_SIE = 1ul << 1;
+
+inline unsigned long irq_save()
+{
+    unsigned long old;
+    asm volatile("csrrc %0, sstatus, %1" : "=r"(old) : "r"(SSTATUS_SIE) : "memory");
+    return old & SSTATUS_SIE;
+}
+
+inline void irq_restore(unsigned long saved)
+{
+    if (saved)
+        asm volatile("csrs sstatus, %0" ::"r"(SSTATUS_SIE) : "memory");
+}
+
+inline bool irqs_enabled()
+{
+    unsigned long s;
+    asm volatile("csrr %0, sstatus" : "=r"(s));
+    return s & SSTATUS_SIE;
+}
+
+#endif
+
+// RAII: interrupts off for the guard's lifetime, restored to what they were.
+class [[nodiscard]] IrqGuard {
+public:
+    IrqGuard() : saved_(irq_save()) {}
+    ~IrqGuard() { irq_restore(saved_); }
+    IrqGuard(const IrqGuard&) = delete;
+    IrqGuard& operator=(const IrqGuard&) = delete;
+
+private:
+    unsigned long saved_;
+};
+
+} // namespace cpu

@@ -1,0 +1,65 @@
+// Host stand-ins for the kernel services hardware-free code calls: the current
+// hart (a thread-local index), interrupt sections (a thread-local flag),
+// kprintf (stdout) and panic (throws HostPanic).
+#include "kern/cpu.h"
+#include "kern/panic.h"
+#include "kern/printf.h"
+#include "test/host/host_kernel.h"
+
+#include <atomic>
+#include <cstdio>
+
+namespace {
+thread_local unsigned t_hart = 0;
+thread_local bool t_irq_on = true;
+std::atomic<unsigned> g_count {1};
+} // namespace
+
+namespace cpu {
+unsigned id() { return t_hart; }
+unsigned count() { return g_count.load(); }
+void host_bind(unsigned index) { t_hart = index; }
+void host_set_count(unsigned n) { g_count.store(n); }
+unsigned long irq_save()
+{
+    unsigned long old = t_irq_on;
+    t_irq_on = false;
+    return old;
+}
+void irq_restore(unsigned long saved)
+{
+    if (saved)
+        t_irq_on = true;
+}
+bool irqs_enabled() { return t_irq_on; }
+} // namespace cpu
+
+void panic(const char* fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    throw HostPanic {buf};
+}
+
+int kvprintf(const char* fmt, va_list ap) { return vprintf(fmt, ap); }
+
+int kprintf(const char* fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vprintf(fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+int ksnprintf(char* buf, size_t size, const char* fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, size, fmt, ap);
+    va_end(ap);
+    return n;
+}
