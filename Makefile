@@ -31,10 +31,10 @@ KCXXFLAGS := -std=c++20 $(KARCH) -O2 -g -ffreestanding -fno-exceptions -fno-rtti
 # libstdc++'s freestanding headers (<atomic>, <type_traits>, ...) from the cross compiler,
 # but never the host's /usr/include: the kernel is not a Linux program.
 KCXX_INCDIRS := $(shell $(KCXX) -E -x c++ -v /dev/null 2>&1 | sed -n 's/^ \(\/[^ ]*c++[^ ]*\)$$/-isystem \1/p')
-KCXXFLAGS += $(KCXX_INCDIRS) -isystem $(shell $(KCXX) -print-file-name=include)
-KLDFLAGS := -static -no-pie -nostdlib -z max-page-size=4096 -Wl,--gc-sections -Wl,--no-warn-rwx-segments
+KCXXFLAGS += -isystem lib/sysinclude $(KCXX_INCDIRS) -isystem $(shell $(KCXX) -print-file-name=include)
+KLDFLAGS := -static -no-pie -nostdlib -z max-page-size=4096 -Wl,--gc-sections -Wl,--build-id=none -Wl,--no-warn-rwx-segments
 
-KSRC := $(wildcard boot/*.S boot/*.cc kern/*.cc vm/*.cc zalloc/*.cc kstack/*.cc dev/*.cc lib/*.cc test/kernel/*.cc)
+KSRC := $(foreach d,boot kern vm zalloc kstack dev lib test/kernel,$(wildcard $(d)/*.S $(d)/*.cc))
 KOBJ := $(patsubst %,$(BUILD)/k/%.o,$(KSRC))
 
 .PHONY: all kernel run test host-test kernel-test qemu-gdb bench setup help clean compile_commands.json
@@ -54,9 +54,30 @@ $(BUILD)/k/%.S.o: %.S
 	@echo "  AS      $<"
 	$(Q)$(KCXX) $(KCXXFLAGS) -D__ASSEMBLY__ -c $< -o $@
 
-$(BUILD)/zest.elf: $(KOBJ) linker.ld
+# GCC may turn the byte loops of memset/memcpy into calls to themselves.
+$(BUILD)/k/lib/string.cc.o: KCXXFLAGS += -fno-tree-loop-distribute-patterns -fno-builtin
+
+# Two links: the first with an empty symbol table, the second with the table
+# generated from the first. The table sits after all code (linker.ld), and with
+# -mno-relax code sizes are fixed, so no function moves; the check below proves it.
+$(BUILD)/ksyms0.S: tools/gen-ksyms.py
+	@mkdir -p $(dir $@)
+	$(Q)python3 tools/gen-ksyms.py $(KNM) > $@
+
+$(BUILD)/%.o: $(BUILD)/%.S
+	$(Q)$(KCXX) $(KCXXFLAGS) -D__ASSEMBLY__ -c $< -o $@
+
+$(BUILD)/zest.pass1.elf: $(KOBJ) $(BUILD)/ksyms0.o linker.ld
 	@echo "  LD      $@"
-	$(Q)$(KCXX) $(KCXXFLAGS) $(KLDFLAGS) -T linker.ld -Wl,-Map,$(BUILD)/zest.ldmap $(KOBJ) -o $@
+	$(Q)$(KCXX) $(KCXXFLAGS) $(KLDFLAGS) -T linker.ld $(KOBJ) $(BUILD)/ksyms0.o -o $@
+
+$(BUILD)/ksyms.S: $(BUILD)/zest.pass1.elf tools/gen-ksyms.py
+	$(Q)python3 tools/gen-ksyms.py $(KNM) $< > $@
+
+$(BUILD)/zest.elf: $(KOBJ) $(BUILD)/ksyms.o linker.ld
+	@echo "  LD      $@"
+	$(Q)$(KCXX) $(KCXXFLAGS) $(KLDFLAGS) -T linker.ld -Wl,-Map,$(BUILD)/zest.ldmap $(KOBJ) $(BUILD)/ksyms.o -o $@
+	$(Q)python3 tools/gen-ksyms.py $(KNM) $@ | cmp -s - $(BUILD)/ksyms.S || { echo "error: code moved between the two links; backtrace symbols would be wrong" >&2; rm -f $@; exit 1; }
 
 $(BUILD)/Image: $(BUILD)/zest.elf
 	@echo "  OBJCOPY $@"

@@ -40,26 +40,27 @@ inline HartLocal* local()
 inline unsigned id() { return *reinterpret_cast<const unsigned*>(local()); }
 unsigned count();
 
-constexpr unsigned long SSTATUS_SIE = 1ul << 1;
+// What irq_save() returns when interrupts were on; irq_restore(IRQS_ON) enables them.
+constexpr unsigned long IRQS_ON = 1ul << 1; // sstatus.SIE
 
 inline unsigned long irq_save()
 {
     unsigned long old;
-    asm volatile("csrrc %0, sstatus, %1" : "=r"(old) : "r"(SSTATUS_SIE) : "memory");
-    return old & SSTATUS_SIE;
+    asm volatile("csrrc %0, sstatus, %1" : "=r"(old) : "r"(IRQS_ON) : "memory");
+    return old & IRQS_ON;
 }
 
 inline void irq_restore(unsigned long saved)
 {
     if (saved)
-        asm volatile("csrs sstatus, %0" ::"r"(SSTATUS_SIE) : "memory");
+        asm volatile("csrs sstatus, %0" ::"r"(IRQS_ON) : "memory");
 }
 
 inline bool irqs_enabled()
 {
     unsigned long s;
     asm volatile("csrr %0, sstatus" : "=r"(s));
-    return s & SSTATUS_SIE;
+    return s & IRQS_ON;
 }
 
 #endif

@@ -1,0 +1,20 @@
+/* Constants shared by assembly and C++ (kept in sync by static_asserts in kern/hart.h). */
+#pragma once
+
+#define SSTATUS_SIE     (1 << 1)
+#define SSTATUS_SPIE    (1 << 5)
+#define SSTATUS_SPP     (1 << 8)
+#define SSTATUS_FS      (3 << 13)
+#define SSTATUS_SUM     (1 << 18)
+
+#define BOOT_STACK_SIZE 16384
+
+/* Offsets into kern::HartLocal. */
+#define HARTLOCAL_BOOT_STACK_TOP 8
+
+/* Trap frame: x1..x31, then sepc, sstatus, scause, stval. */
+#define TF_SEPC     (31 * 8)
+#define TF_SSTATUS  (32 * 8)
+#define TF_SCAUSE   (33 * 8)
+#define TF_STVAL    (34 * 8)
+#define TF_SIZE     (36 * 8)

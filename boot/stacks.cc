@@ -1,0 +1,10 @@
+// Boot stacks: one per hart slot, used until the thread system gives each hart
+// its own idle thread. In BSS, so they cost no image size.
+#include "boot/asm.h"
+#include "kern/cpu.h"
+
+#include <cstdint>
+
+extern "C" {
+alignas(16) uint8_t boot_stacks[cpu::MAX_HARTS][BOOT_STACK_SIZE];
+}

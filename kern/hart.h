@@ -1,0 +1,47 @@
+// Per-hart data. tp always points at the running hart's HartLocal, in boot code,
+// the kernel and (later) trap entry from user mode.
+#pragma once
+
+#include "boot/asm.h"
+#include "kern/cpu.h"
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace kern {
+
+struct TrapFrame;
+
+struct HartLocal {
+    unsigned index;          // dense index 0..count-1; first member (cpu::id() reads it)
+    unsigned hartid;         // the firmware's hart id (SBI, PLIC contexts)
+    uintptr_t boot_stack_top;
+    uintptr_t boot_stack_base;
+    int plic_context;        // S-mode external interrupt context, -1 if none
+    std::atomic<bool> online;
+    uint64_t timer_ticks;
+    uint64_t irqs_external;
+    uint64_t irqs_timer;
+    uint64_t irqs_soft;
+    std::atomic<uint32_t> ipi_pending; // bit mask of kern::Ipi reasons
+    uint32_t trap_depth;               // nested kernel traps (a fault inside a handler)
+};
+
+static_assert(offsetof(HartLocal, index) == 0, "cpu::id() reads the first word");
+static_assert(offsetof(HartLocal, boot_stack_top) == HARTLOCAL_BOOT_STACK_TOP, "boot/asm.h");
+
+} // namespace kern
+
+// Unmangled: boot/entry.S points the boot hart's tp at the first one.
+extern "C" kern::HartLocal hart_locals[cpu::MAX_HARTS];
+
+namespace kern {
+
+inline HartLocal& this_hart() { return *reinterpret_cast<HartLocal*>(cpu::local()); }
+inline HartLocal& hart(unsigned index) { return hart_locals[index]; }
+
+// Number of harts that are up (the boot hart and every secondary that reported in).
+unsigned online_count();
+
+} // namespace kern

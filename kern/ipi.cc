@@ -1,0 +1,42 @@
+#include "kern/ipi.h"
+
+#include "kern/csr.h"
+#include "kern/hart.h"
+#include "kern/panic.h"
+#include "kern/sbi.h"
+#include "kern/smp.h"
+
+namespace kern {
+[[noreturn]] void halt_this_hart();
+}
+
+namespace kern::ipi {
+
+void send(unsigned index, Reason r)
+{
+    HartLocal& h = hart(index);
+    h.ipi_pending.fetch_or(1u << static_cast<unsigned>(r), std::memory_order_release);
+    sbi::send_ipi(1, h.hartid);
+}
+
+void broadcast_stop()
+{
+    unsigned me = cpu::id();
+    for (unsigned i = 0; i < cpu::MAX_HARTS; i++)
+        if (i != me && hart(i).online.load())
+            send(i, Reason::Stop);
+}
+
+void handle()
+{
+    csr_clear(sip, csr::SIE_SSIE);
+    HartLocal& h = this_hart();
+    h.irqs_soft++;
+    unsigned pending = h.ipi_pending.exchange(0, std::memory_order_acquire);
+    if (pending & (1u << static_cast<unsigned>(Reason::Stop)))
+        halt_this_hart();
+    if (pending & (1u << static_cast<unsigned>(Reason::Call)))
+        smp::run_posted_call();
+}
+
+} // namespace kern::ipi

@@ -1,0 +1,24 @@
+// External interrupts: device drivers register a handler per PLIC source.
+#pragma once
+
+namespace kern::irq {
+
+using Handler = void (*)(void* ctx);
+
+// Register a handler for PLIC source `irq` and route it to hart `hart_index`.
+void attach(unsigned irq, Handler h, void* ctx, const char* name, unsigned hart_index);
+// Set this hart's threshold so it takes interrupts routed to it.
+void init_hart();
+// The S-mode external interrupt handler: claim, dispatch, complete until none pending.
+void handle_external();
+
+struct Info {
+    unsigned irq;
+    const char* name;
+    unsigned hart;
+    unsigned long count;
+};
+// Copy out up to max registered handlers; returns how many there are.
+unsigned list(Info* out, unsigned max);
+
+} // namespace kern::irq

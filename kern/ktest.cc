@@ -1,0 +1,89 @@
+#include "kern/ktest.h"
+
+#include "kern/power.h"
+#include "kern/printf.h"
+#include "kern/timer.h"
+#include "lib/format.h"
+#include "lib/string.h"
+
+extern "C" const ktest::Test _ktests_start[], _ktests_end[];
+
+namespace ktest {
+
+void Context::fail(const char* file, int line, const char* what)
+{
+    if (!failed_)
+        ksnprintf(reason_, sizeof reason_, "%s:%d: %s", file, line, what);
+    failed_ = true;
+}
+
+void Context::failf(const char* fmt, ...)
+{
+    if (!failed_) {
+        va_list ap;
+        va_start(ap, fmt);
+        lib::vformat_buf(reason_, sizeof reason_, fmt, ap);
+        va_end(ap);
+    }
+    failed_ = true;
+}
+
+namespace {
+
+bool matches_one(const Test& t, const char* pat, size_t len)
+{
+    if (len == 3 && strncmp(pat, "all", 3) == 0)
+        return !t.explicit_only;
+    if (len > 0 && pat[len - 1] == '*')
+        return !t.explicit_only && strncmp(t.name, pat, len - 1) == 0;
+    return strlen(t.name) == len && strncmp(t.name, pat, len) == 0;
+}
+
+bool matches(const Test& t, const char* pattern)
+{
+    for (const char* p = pattern; *p;) {
+        const char* end = p;
+        while (*end && *end != ',')
+            end++;
+        if (matches_one(t, p, end - p))
+            return true;
+        p = *end ? end + 1 : end;
+    }
+    return false;
+}
+
+} // namespace
+
+unsigned run(const char* pattern)
+{
+    unsigned passed = 0, failed = 0;
+    for (const Test* t = _ktests_start; t < _ktests_end; t++) {
+        if (!matches(*t, pattern))
+            continue;
+        Context ctx;
+        uint64_t start = kern::timer::now_us();
+        t->fn(ctx);
+        uint64_t ms = (kern::timer::now_us() - start) / 1000;
+        if (ctx.failed()) {
+            kprintf("ktest: FAIL %s: %s\n", t->name, ctx.reason());
+            failed++;
+        } else {
+            kprintf("ktest: PASS %s (%lu ms)\n", t->name, ms);
+            passed++;
+        }
+    }
+    if (passed + failed == 0)
+        kprintf("ktest: no test matches '%s'\n", pattern);
+    kprintf("ktest: %u passed, %u failed\n", passed, failed);
+    return passed + failed == 0 ? 1 : failed;
+}
+
+void run_from_bootargs(const char* pattern)
+{
+    unsigned failures = run(pattern);
+    if (failures == 0)
+        kern::power::poweroff();
+    kern::power::poweroff_failure(1);
+}
+
+} // namespace ktest

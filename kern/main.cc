@@ -1,0 +1,44 @@
+// kmain: the boot hart's path from entry to the shell (or the test run).
+#include "kern/bootargs.h"
+#include "kern/console.h"
+#include "kern/csr.h"
+#include "kern/hart.h"
+#include "kern/irq.h"
+#include "kern/ktest.h"
+#include "kern/platform.h"
+#include "kern/printf.h"
+#include "kern/sbi.h"
+#include "kern/shell.h"
+#include "kern/smp.h"
+#include "kern/timer.h"
+#include "kern/trap.h"
+
+extern "C" void run_constructors();
+
+using namespace kern;
+
+extern "C" [[noreturn]] void kmain(unsigned long hartid, uintptr_t fdt_pa)
+{
+    run_constructors();
+    kprintf("\nZest %s: booting on hart %lu (device tree at 0x%lx)\n", ZEST_VERSION, hartid, fdt_pa);
+
+    trap::init_hart();
+    platform::setup(hartid, fdt_pa);
+    irq::init_hart();
+    timer::start_hart();
+    cpu::irq_restore(cpu::IRQS_ON);
+
+    smp::start_secondaries();
+
+    kprintf("Zest %s, rv64 S-mode, SBI %ld.%ld (impl %ld), %u of %u harts online\n", ZEST_VERSION,
+            (sbi::spec_version() >> 24) & 0x7f, sbi::spec_version() & 0xffffff, sbi::impl_id(),
+            online_count(), platform::info().nharts);
+    platform::print_summary();
+
+    char pattern[128];
+    if (bootargs::get("ktest", pattern, sizeof pattern))
+        ktest::run_from_bootargs(pattern);
+
+    kprintf("Type 'help' for commands.\n");
+    shell::run();
+}

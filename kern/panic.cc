@@ -1,0 +1,57 @@
+// panic(): print the message and a backtrace on the hart that panicked, stop
+// every other hart with an IPI, then power off with a failure status (so a
+// test run under QEMU ends at once) or, without a way to power off, halt.
+#include "kern/panic.h"
+
+#include "kern/backtrace.h"
+#include "kern/console.h"
+#include "kern/cpu.h"
+#include "kern/hart.h"
+#include "kern/ipi.h"
+#include "kern/power.h"
+#include "kern/printf.h"
+
+#include <atomic>
+
+namespace {
+std::atomic<int> g_panicking {-1};
+}
+
+namespace kern {
+bool panicking() { return g_panicking.load(std::memory_order_relaxed) >= 0; }
+
+[[noreturn]] void halt_this_hart()
+{
+    cpu::irq_save();
+    for (;;)
+        asm volatile("wfi");
+}
+} // namespace kern
+
+void panic(const char* fmt, ...)
+{
+    cpu::irq_save();
+    int me = static_cast<int>(cpu::id());
+    int expected = -1;
+    if (!g_panicking.compare_exchange_strong(expected, me)) {
+        // Another hart is already panicking (or this one panicked again inside
+        // the panic path): stop here and let the first report finish.
+        if (expected != me)
+            kern::halt_this_hart();
+        console::enter_panic_mode();
+        kprintf("\npanic: recursive panic on hart %d\n", me);
+        kern::power::poweroff_failure(3);
+    }
+    kern::ipi::broadcast_stop();
+    console::enter_panic_mode();
+
+    kprintf("\npanic: hart %d (hartid %u): ", me, kern::this_hart().hartid);
+    va_list ap;
+    va_start(ap, fmt);
+    kvprintf(fmt, ap);
+    va_end(ap);
+    kprintf("\n");
+    kern::backtrace_here();
+    kprintf("panic: system halted\n");
+    kern::power::poweroff_failure(2);
+}

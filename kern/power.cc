@@ -1,0 +1,46 @@
+#include "kern/power.h"
+
+#include "kern/mmio.h"
+#include "kern/printf.h"
+#include "kern/sbi.h"
+
+namespace kern {
+[[noreturn]] void halt_this_hart();
+}
+
+namespace kern::power {
+namespace {
+uintptr_t g_finisher;
+constexpr uint32_t FINISHER_PASS = 0x5555, FINISHER_FAIL = 0x3333, FINISHER_RESET = 0x7777;
+} // namespace
+
+void set_finisher(uintptr_t base) { g_finisher = base; }
+bool has_finisher() { return g_finisher != 0; }
+
+void poweroff()
+{
+    if (g_finisher)
+        mmio::write32(g_finisher, FINISHER_PASS);
+    sbi::system_reset(sbi::ResetType::Shutdown, sbi::ResetReason::None);
+    kprintf("power: no way to power off here (no finisher, SBI reset refused); halting\n");
+    halt_this_hart();
+}
+
+void poweroff_failure(unsigned code)
+{
+    if (g_finisher)
+        mmio::write32(g_finisher, (code << 16) | FINISHER_FAIL);
+    sbi::system_reset(sbi::ResetType::Shutdown, sbi::ResetReason::Failure);
+    halt_this_hart();
+}
+
+void reboot()
+{
+    if (g_finisher)
+        mmio::write32(g_finisher, FINISHER_RESET);
+    sbi::system_reset(sbi::ResetType::ColdReboot, sbi::ResetReason::None);
+    kprintf("power: reboot not supported here; halting\n");
+    halt_this_hart();
+}
+
+} // namespace kern::power

@@ -1,0 +1,28 @@
+// The console shell. Commands live next to the subsystem they show
+// (vmstat in vm/, ps in kern/...) and register themselves with
+// SHELL_COMMAND(name, "usage", "help text") { ... }, which places a
+// descriptor in the .shell_cmds section; the shell finds them all there.
+#pragma once
+
+namespace kern::shell {
+
+struct Command {
+    const char* name;
+    const char* usage;
+    const char* help;
+    // Returns 0 on success; a non-zero return prints the usage as a hint.
+    int (*fn)(int argc, char** argv);
+};
+
+// Read, edit and run lines forever.
+[[noreturn]] void run();
+// Run one line as if typed (tests use it).
+int execute(char* line);
+
+} // namespace kern::shell
+
+#define SHELL_COMMAND(name, usage, help)                                                            \
+    static int shell_fn_##name(int argc, char** argv);                                              \
+    [[gnu::used, gnu::section(".shell_cmds")]] static const kern::shell::Command shell_cmd_##name = { \
+        #name, usage, help, shell_fn_##name};                                                       \
+    static int shell_fn_##name([[maybe_unused]] int argc, [[maybe_unused]] char** argv)

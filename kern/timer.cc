@@ -1,0 +1,45 @@
+#include "kern/timer.h"
+
+#include "kern/csr.h"
+#include "kern/hart.h"
+#include "kern/sbi.h"
+
+namespace kern::timer {
+namespace {
+uint64_t g_hz = 10000000;
+uint64_t g_interval;
+} // namespace
+
+void init(uint64_t hz)
+{
+    g_hz = hz;
+    g_interval = hz / TICK_HZ;
+}
+
+uint64_t timebase_hz() { return g_hz; }
+uint64_t now_ticks() { return csr::rdtime(); }
+uint64_t now_us() { return now_ticks() * 1000000 / g_hz; }
+
+void delay_us(uint64_t us)
+{
+    uint64_t end = now_ticks() + us * g_hz / 1000000;
+    while (now_ticks() < end) {
+    }
+}
+
+void start_hart()
+{
+    sbi::set_timer(now_ticks() + g_interval);
+    csr_set(sie, csr::SIE_STIE);
+}
+
+void interrupt()
+{
+    HartLocal& h = this_hart();
+    h.timer_ticks++;
+    h.irqs_timer++;
+    // Setting the next deadline also clears the pending timer interrupt.
+    sbi::set_timer(now_ticks() + g_interval);
+}
+
+} // namespace kern::timer

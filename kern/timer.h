@@ -1,0 +1,20 @@
+// The clock and the periodic tick, through SBI TIME so it works on cores
+// without Sstc (every SiFive core). The rate comes from the device tree's
+// timebase-frequency.
+#pragma once
+
+#include <cstdint>
+
+namespace kern::timer {
+
+constexpr unsigned TICK_HZ = 100;
+
+void init(uint64_t timebase_hz);
+void start_hart(); // program this hart's first tick and enable the timer interrupt
+void interrupt();  // the timer interrupt handler
+uint64_t timebase_hz();
+uint64_t now_ticks(); // rdtime
+uint64_t now_us();
+void delay_us(uint64_t us);
+
+} // namespace kern::timer

@@ -1,0 +1,90 @@
+#include "kern/trap.h"
+
+#include "kern/backtrace.h"
+#include "kern/csr.h"
+#include "kern/fixup.h"
+#include "kern/hart.h"
+#include "kern/ipi.h"
+#include "kern/irq.h"
+#include "kern/panic.h"
+#include "kern/printf.h"
+#include "kern/timer.h"
+
+extern "C" void trap_entry();
+
+namespace kern::trap {
+
+void init_hart()
+{
+    csr_write(stvec, reinterpret_cast<uintptr_t>(&trap_entry));
+    csr_set(sie, csr::SIE_SSIE | csr::SIE_SEIE);
+}
+
+const char* cause_name(uint64_t scause)
+{
+    if (scause & csr::SCAUSE_INTERRUPT) {
+        switch (scause & ~csr::SCAUSE_INTERRUPT) {
+        case IRQ_SOFT: return "software interrupt";
+        case IRQ_TIMER: return "timer interrupt";
+        case IRQ_EXTERNAL: return "external interrupt";
+        }
+        return "unknown interrupt";
+    }
+    switch (scause) {
+    case INSN_MISALIGNED: return "instruction address misaligned";
+    case INSN_ACCESS: return "instruction access fault";
+    case ILLEGAL_INSN: return "illegal instruction";
+    case BREAKPOINT: return "breakpoint";
+    case LOAD_MISALIGNED: return "load address misaligned";
+    case LOAD_ACCESS: return "load access fault";
+    case STORE_MISALIGNED: return "store address misaligned";
+    case STORE_ACCESS: return "store access fault";
+    case ECALL_U: return "environment call from U-mode";
+    case ECALL_S: return "environment call from S-mode";
+    case INSN_PAGE_FAULT: return "instruction page fault";
+    case LOAD_PAGE_FAULT: return "load page fault";
+    case STORE_PAGE_FAULT: return "store page fault";
+    }
+    return "unknown exception";
+}
+
+void report(const TrapFrame& tf, const char* why)
+{
+    static const char* const names[31] = {"ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1",
+                                          "a2", "a3", "a4", "a5", "a6", "a7", "s2", "s3", "s4", "s5", "s6",
+                                          "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6"};
+    kprintf("%s: %s (scause 0x%lx) on hart %u\n", why, cause_name(tf.scause), tf.scause, cpu::id());
+    kprintf("  sepc 0x%016lx  stval 0x%016lx  sstatus 0x%016lx\n", tf.sepc, tf.stval, tf.sstatus);
+    kprintf("  at ");
+    print_symbol(tf.sepc);
+    kprintf("\n");
+    for (int i = 0; i < 31; i++)
+        kprintf("  %-3s 0x%016lx%s", names[i], tf.x[i], (i % 3 == 2 || i == 30) ? "\n" : "");
+
+}
+
+} // namespace kern::trap
+
+using namespace kern;
+
+// Called from trap_entry with the saved frame.
+extern "C" void trap_dispatch(TrapFrame* tf)
+{
+    if (tf->scause & csr::SCAUSE_INTERRUPT) {
+        switch (tf->scause & ~csr::SCAUSE_INTERRUPT) {
+        case trap::IRQ_SOFT: ipi::handle(); return;
+        case trap::IRQ_TIMER: timer::interrupt(); return;
+        case trap::IRQ_EXTERNAL: irq::handle_external(); return;
+        }
+        panic("unexpected interrupt, scause 0x%lx", tf->scause);
+    }
+
+    // An exception in the kernel. Expected ones (probes, user copies) have a fixup.
+    if (uintptr_t fix = find_fixup(tf->sepc)) {
+        tf->sepc = fix;
+        return;
+    }
+    trap::report(*tf, "kernel trap");
+    panic("unhandled %s in the kernel at 0x%lx, address 0x%lx", trap::cause_name(tf->scause), tf->sepc,
+          tf->stval);
+}

@@ -1,0 +1,24 @@
+// The printf engine behind kprintf and ksnprintf, written once for the kernel
+// and tested on the host against glibc's snprintf.
+//
+// Supports the C conversions the kernel uses: d i u x X o c s p %, flags
+// '-' '+' ' ' '#' '0', width and precision (also '*'), and the length
+// modifiers hh h l ll z t j. No floating point: the kernel has none.
+#pragma once
+
+#include <cstdarg>
+#include <cstddef>
+
+namespace lib {
+
+// Called for each run of output characters.
+using FormatSink = void (*)(void* ctx, const char* s, size_t n);
+
+// Returns the number of characters produced.
+size_t vformat(FormatSink sink, void* ctx, const char* fmt, va_list ap);
+
+// snprintf semantics: always NUL-terminates when size > 0, returns the length
+// the full output would have had.
+size_t vformat_buf(char* buf, size_t size, const char* fmt, va_list ap);
+
+} // namespace lib
