@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""Zest's test runner: host doctest binaries and kernel boots under QEMU.
+
+Every kernel configuration boots build/Image with a bootarg ktest=PATTERN and
+is judged by what it prints: each "ktest: PASS/FAIL name" line counts as one
+test, and the boot itself counts as one more that fails on a timeout, a
+panic, a missing summary line or (on virt, which has the test finisher) a
+QEMU exit status that disagrees with the summary. Boots that are meant to
+panic check the report instead. The last line printed is
+"N passed, N failed".
+"""
+import argparse
+import concurrent.futures
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Config:
+    def __init__(self, name, machine, smp, mem, bootargs, timeout=120, expect="pass",
+                 must_show=(), extra=()):
+        self.name, self.machine, self.smp, self.mem = name, machine, smp, mem
+        self.bootargs, self.timeout, self.expect = bootargs, timeout, expect
+        self.must_show, self.extra = must_show, list(extra)
+
+
+# The configurations every `make test` boots. sifive_u has no finisher and
+# cannot power off, so it is judged from its log alone.
+KERNEL_CONFIGS = [
+    Config("virt-smp1-128M", "virt", 1, "128M", "ktest=all"),
+    Config("virt-smp2-64M", "virt", 2, "64M", "ktest=all"),
+    Config("virt-smp3-512M", "virt", 3, "512M", "ktest=all"),
+    Config("virt-smp4-256M", "virt", 4, "256M", "ktest=all"),
+    Config("virt-smp8-2G", "virt", 8, "2G", "ktest=all", timeout=240),
+    Config("sifive_u-smp2", "sifive_u", 2, "512M", "ktest=all"),
+    Config("sifive_u-smp5", "sifive_u", 5, "1G", "ktest=all", timeout=180),
+    # A fault on purpose: the report must name the trap and symbolize the frames.
+    Config("virt-fault-backtrace", "virt", 2, "128M", "ktest=fault_backtrace", expect="panic",
+           must_show=[r"kernel trap: store access fault", r"backtrace:", r"#\d+ +0x[0-9a-f]+ fault_level3\+",
+                      r"fault_level2\+", r"fault_level1\+", r"ktest_fn_fault_backtrace\+", r"-- trap --",
+                      r"panic: hart \d+"]),
+]
+
+
+class Tally:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+        self.lock = threading.Lock()
+
+    def record(self, ok, name, detail=""):
+        with self.lock:
+            if ok:
+                self.passed += 1
+                print(f"PASS {name}{(' ' + detail) if detail else ''}", flush=True)
+            else:
+                self.failed += 1
+                print(f"FAIL {name}{(': ' + detail) if detail else ''}", flush=True)
+
+
+def run_host(build, names, tally):
+    for name in names:
+        path = os.path.join(build, "host", name)
+        if not os.path.exists(path):
+            tally.record(False, f"host/{name}", "binary missing (build failed?)")
+            continue
+        env = dict(os.environ)
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        try:
+            p = subprocess.run([path, "--no-intro=true"], cwd=ROOT, env=env, capture_output=True,
+                               text=True, timeout=600)
+            out = p.stdout + p.stderr
+        except subprocess.TimeoutExpired:
+            tally.record(False, f"host/{name}", "timed out after 600 s")
+            continue
+        m = re.search(r"test cases:\s*(\d+)\s*\|\s*(\d+) passed\s*\|\s*(\d+) failed", out)
+        if not m:
+            sys.stdout.write(out[-4000:])
+            tally.record(False, f"host/{name}", f"no doctest summary (exit {p.returncode})")
+            continue
+        total, passed, failed = map(int, m.groups())
+        with tally.lock:
+            tally.passed += passed
+            tally.failed += failed
+        status = "PASS" if failed == 0 and p.returncode == 0 else "FAIL"
+        print(f"{status} host/{name}: {passed} of {total} test cases passed", flush=True)
+        if failed or p.returncode != 0:
+            sys.stdout.write(out[-6000:])
+            if failed == 0:  # sanitizer report after the summary, or a crash
+                tally.record(False, f"host/{name}", f"exit status {p.returncode}")
+
+
+def qemu_command(build, cfg):
+    cmd = ["qemu-system-riscv64", "-M", cfg.machine, "-smp", str(cfg.smp), "-m", cfg.mem,
+           "-nographic", "-monitor", "none", "-serial", "stdio",
+           "-kernel", os.path.join(build, "Image"), "-append", cfg.bootargs]
+    return cmd + cfg.extra
+
+
+def boot(build, cfg, logdir):
+    """Boot one configuration; returns (log text, exit code or None, timed_out)."""
+    cmd = qemu_command(build, cfg)
+    logpath = os.path.join(logdir, cfg.name + ".log")
+    start = time.time()
+    with open(logpath, "w") as log:
+        log.write("$ " + " ".join(cmd) + "\n")
+        log.flush()
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, cwd=ROOT)
+        text = []
+        done_at = None
+        timed_out = False
+        # Read without blocking forever: a reader thread feeds lines.
+        lines = []
+        cond = threading.Condition()
+
+        def reader():
+            for raw in iter(p.stdout.readline, b""):
+                line = raw.decode("utf-8", "replace")
+                with cond:
+                    lines.append(line)
+                    cond.notify()
+            with cond:
+                lines.append(None)
+                cond.notify()
+
+        t = threading.Thread(target=reader, daemon=True)
+        t.start()
+        eof = False
+        while not eof:
+            with cond:
+                cond.wait_for(lambda: lines, timeout=1.0)
+                batch, lines[:] = list(lines), []
+            for line in batch:
+                if line is None:
+                    eof = True
+                    break
+                text.append(line)
+                log.write(line)
+                # sifive_u cannot power off: the summary (or a panic) ends the run.
+                if done_at is None and (re.match(r"ktest: \d+ passed, \d+ failed", line)
+                                        or "panic: system halted" in line
+                                        or line.startswith("panic: recursive")):
+                    done_at = time.time()
+            log.flush()
+            now = time.time()
+            if done_at is not None and now - done_at > 3.0:
+                break
+            if now - start > cfg.timeout:
+                timed_out = True
+                break
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+        t.join(timeout=2)
+        # On virt the finisher ends QEMU by itself; elsewhere we killed it.
+        code = p.returncode if (p.returncode is not None and p.returncode >= 0) else None
+    return "".join(text), code, timed_out
+
+
+def judge(build, cfg, logdir, tally):
+    text, code, timed_out = boot(build, cfg, logdir)
+    prefix = f"kernel/{cfg.name}"
+    for m in re.finditer(r"^ktest: (PASS|FAIL) (\S+?)(?:: (.*?))?(?: \(\d+ ms\))?\r?$", text, re.M):
+        tally.record(m.group(1) == "PASS", f"{prefix}/{m.group(2)}", m.group(3) or "")
+    summary = re.search(r"^ktest: (\d+) passed, (\d+) failed", text, re.M)
+    problems = []
+    if timed_out:
+        problems.append(f"timed out after {cfg.timeout} s")
+    if cfg.expect == "pass":
+        if "panic:" in text:
+            problems.append("the kernel panicked")
+        if not summary:
+            problems.append("no 'ktest: N passed, N failed' line")
+        elif int(summary.group(2)) != 0:
+            problems.append(f"{summary.group(2)} ktest(s) failed")
+        elif int(summary.group(1)) == 0:
+            problems.append("no ktest ran")
+        if cfg.machine == "virt" and not timed_out and code != 0:
+            problems.append(f"QEMU exit status {code}, expected 0 from the finisher")
+    else:
+        for pat in cfg.must_show:
+            if not re.search(pat, text, re.M):
+                problems.append(f"report lacks /{pat}/")
+        if cfg.machine == "virt" and code == 0:
+            problems.append("QEMU exited 0 after a panic")
+    if problems:
+        tail = "".join(text.splitlines(True)[-40:])
+        print(f"---- {cfg.name}: last lines of {os.path.join(logdir, cfg.name + '.log')}\n{tail}----", flush=True)
+    tally.record(not problems, f"{prefix}/boot", "; ".join(problems))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--host", nargs="*", default=None, help="host test binaries to run")
+    ap.add_argument("--kernel", action="store_true", help="boot the kernel configurations")
+    ap.add_argument("--only", default=None, help="regex: kernel configurations to boot")
+    ap.add_argument("--jobs", type=int, default=2)
+    args = ap.parse_args()
+    build = os.path.join(ROOT, args.build) if not os.path.isabs(args.build) else args.build
+
+    tally = Tally()
+    if args.host is not None:
+        run_host(build, args.host, tally)
+    if args.kernel:
+        logdir = os.path.join(build, "test-logs")
+        os.makedirs(logdir, exist_ok=True)
+        configs = [c for c in KERNEL_CONFIGS if not args.only or re.search(args.only, c.name)]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as ex:
+            for f in [ex.submit(judge, build, c, logdir, tally) for c in configs]:
+                f.result()
+    print(f"{tally.passed} passed, {tally.failed} failed", flush=True)
+    sys.exit(0 if tally.failed == 0 else 1)
+
+
+if __name__ == "__main__":
+    main()
