@@ -120,9 +120,18 @@ SHELL_COMMAND(help, "[command]", "list commands, or describe one")
         kprintf("error: no command '%s'; type 'help' for the list\n", argv[1]);
         return 0;
     }
-    for (const Command* c = _shell_cmds_start; c < _shell_cmds_end; c++)
-        kprintf("  %-10s %-18s %s\n", c->name, c->usage, c->help);
-    return 0;
+    // Alphabetical: commands register from many files in link order.
+    const char* last = "";
+    for (;;) {
+        const Command* next = nullptr;
+        for (const Command* c = _shell_cmds_start; c < _shell_cmds_end; c++)
+            if (strcmp(c->name, last) > 0 && (!next || strcmp(c->name, next->name) < 0))
+                next = c;
+        if (!next)
+            return 0;
+        kprintf("  %-10s %-18s %s\n", next->name, next->usage, next->help);
+        last = next->name;
+    }
 }
 
 SHELL_COMMAND(info, "", "harts, memory map, devices and timebase")

@@ -23,10 +23,22 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 class Config:
     def __init__(self, name, machine, smp, mem, bootargs, timeout=120, expect="pass",
-                 must_show=(), extra=()):
+                 must_show=(), extra=(), script=()):
         self.name, self.machine, self.smp, self.mem = name, machine, smp, mem
         self.bootargs, self.timeout, self.expect = bootargs, timeout, expect
         self.must_show, self.extra = must_show, list(extra)
+        # Interactive boots: (text to type, regex the answer must show) in turn,
+        # starting once the shell's greeting appears.
+        self.script = list(script)
+
+
+SHELL_SCRIPT = [
+    ("help\r", r"info +harts, memory map"),
+    ("bogus 1 2\r", r"error: unknown command 'bogus'; type 'help'"),
+    ("inff\x7fo\r", r"devices:"),
+    ("help info extra\r", r"usage: help \[command\]"),
+    ("poweroff\r", r"powering off"),
+]
 
 
 # The configurations every `make test` boots. sifive_u has no finisher and
@@ -40,6 +52,9 @@ KERNEL_CONFIGS = [
     Config("sifive_u-smp2", "sifive_u", 2, "512M", "ktest=all"),
     Config("sifive_u-smp5", "sifive_u", 5, "1G", "ktest=all", timeout=180),
     # A fault on purpose: the report must name the trap and symbolize the frames.
+    # The shell, typed at through the UART's receive interrupt.
+    Config("virt-shell", "virt", 2, "128M", "", expect="shell", script=SHELL_SCRIPT),
+    Config("sifive_u-shell", "sifive_u", 2, "256M", "", expect="shell", script=SHELL_SCRIPT),
     Config("virt-fault-backtrace", "virt", 2, "128M", "ktest=fault_backtrace", expect="panic",
            must_show=[r"kernel trap: store access fault", r"backtrace:", r"#\d+ +0x[0-9a-f]+ fault_level3\+",
                       r"fault_level2\+", r"fault_level1\+", r"ktest_fn_fault_backtrace\+", r"-- trap --",
@@ -111,8 +126,10 @@ def boot(build, cfg, logdir):
     with open(logpath, "w") as log:
         log.write("$ " + " ".join(cmd) + "\n")
         log.flush()
-        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, cwd=ROOT)
+        p = subprocess.Popen(cmd, stdin=subprocess.PIPE if cfg.script else subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
+        script = list(cfg.script)
+        waiting_for = r"Type 'help' for commands" if script else None
         text = []
         done_at = None
         timed_out = False
@@ -143,6 +160,14 @@ def boot(build, cfg, logdir):
                     break
                 text.append(line)
                 log.write(line)
+                if waiting_for and re.search(waiting_for, line):
+                    if script:
+                        send, waiting_for = script.pop(0)
+                        p.stdin.write(send.encode())
+                        p.stdin.flush()
+                    else:
+                        waiting_for = None
+                        done_at = time.time()
                 # sifive_u cannot power off: the summary (or a panic) ends the run.
                 if done_at is None and (re.match(r"ktest: \d+ passed, \d+ failed", line)
                                         or "panic: system halted" in line
@@ -184,6 +209,13 @@ def judge(build, cfg, logdir, tally):
             problems.append("no ktest ran")
         if cfg.machine == "virt" and not timed_out and code != 0:
             problems.append(f"QEMU exit status {code}, expected 0 from the finisher")
+    elif cfg.expect == "shell":
+        if "panic:" in text:
+            problems.append("the kernel panicked")
+        # The last step's answer must have arrived: every step was answered in turn.
+        last = cfg.script[-1][1] if cfg.script else None
+        if last and not re.search(last, text):
+            problems.append("the shell did not answer every command (see log)")
     else:
         for pat in cfg.must_show:
             if not re.search(pat, text, re.M):
