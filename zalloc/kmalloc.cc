@@ -1,0 +1,221 @@
+// kmalloc over size-class kmalloc_obj zones and page runs; see kmalloc.h.
+#include "zalloc/kmalloc.h"
+
+#include "kern/panic.h"
+#include "kern/spinlock.h"
+#include "lib/string.h"
+#include "zalloc/kmalloc_obj.h"
+#include "zalloc/stats.h"
+
+namespace zalloc {
+
+namespace {
+
+constexpr const char* CLASS_NAMES[KMALLOC_NCLASSES] = {
+    "kmalloc-8",    "kmalloc-16",   "kmalloc-24",   "kmalloc-32",   "kmalloc-40",   "kmalloc-48",
+    "kmalloc-56",   "kmalloc-64",   "kmalloc-72",   "kmalloc-80",   "kmalloc-88",   "kmalloc-96",
+    "kmalloc-104",  "kmalloc-112",  "kmalloc-120",  "kmalloc-128",  "kmalloc-160",  "kmalloc-192",
+    "kmalloc-224",  "kmalloc-256",  "kmalloc-320",  "kmalloc-384",  "kmalloc-448",  "kmalloc-512",
+    "kmalloc-640",  "kmalloc-768",  "kmalloc-896",  "kmalloc-1024", "kmalloc-1280", "kmalloc-1536",
+    "kmalloc-1792", "kmalloc-2048",
+};
+
+struct LargeHeader {
+    uint64_t magic;
+    size_t npages;
+    size_t size;
+    MallocType* type;
+    uint64_t pad[4];
+};
+static_assert(sizeof(LargeHeader) == KMALLOC_LARGE_HEADER);
+constexpr uint64_t LARGE_MAGIC = 0x5a6573744c617267ull; // "ZestLarg"
+static_assert(LARGE_MAGIC != Slab::MAGIC);
+
+constinit ObjZone g_classes[KMALLOC_NCLASSES];
+Backend* g_backend = nullptr;
+constinit ksync::SpinLock g_types_lock("malloc-types");
+constinit lib::List<MallocType, &MallocType::node> g_types;
+
+void register_type(MallocType& t)
+{
+    if (t.registered.load(std::memory_order_acquire))
+        return;
+    ksync::SpinGuard g(g_types_lock);
+    if (!t.registered.load(std::memory_order_relaxed)) {
+        g_types.push_back(t);
+        t.registered.store(true, std::memory_order_release);
+    }
+}
+
+template <typename T>
+void add(std::atomic<T>& c, T v)
+{
+    c.store(c.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
+}
+
+// Per-hart counters: interrupts off so the hart cannot change under us.
+void account(MallocType& t, long objs, long bytes, bool request)
+{
+    {
+        cpu::IrqGuard irq;
+        MallocType::PerHart& h = t.per_hart[cpu::id()];
+        add(h.in_use, objs);
+        add(h.memory, bytes);
+        if (request)
+            add<uint64_t>(h.requests, 1);
+    }
+    if (bytes > 0) {
+        long now = t.memory_now();
+        size_t hw = t.high_water.load(std::memory_order_relaxed);
+        while (now > 0 && static_cast<size_t>(now) > hw &&
+               !t.high_water.compare_exchange_weak(hw, static_cast<size_t>(now), std::memory_order_relaxed)) {
+        }
+    }
+}
+
+void* fail(MallocType& t, size_t size, MFlags flags, void* caller, const char* why)
+{
+    {
+        cpu::IrqGuard irq;
+        MallocType::PerHart& h = t.per_hart[cpu::id()];
+        add<uint64_t>(h.requests, 1);
+        add<uint64_t>(h.failures, 1);
+    }
+    if (flags.null_ok())
+        return nullptr;
+    panic("kmalloc(%zu, %s): M_WAITOK allocation failed: %s (caller %p)", size, t.name, why, caller);
+}
+
+} // namespace
+
+void kmalloc_init(Backend& backend)
+{
+    g_backend = &backend;
+    for (size_t c = 0; c < KMALLOC_NCLASSES; c++) {
+        ObjZoneSpec spec {CLASS_NAMES[c], kmalloc_class_size(c), {}};
+        spec.cfg.reserve_slabs = 1;
+        g_classes[c].init(spec, backend);
+    }
+}
+
+void kmalloc_shutdown()
+{
+    for (ObjZone& z : g_classes)
+        z.destroy();
+    g_backend = nullptr;
+}
+
+ObjZone& kmalloc_class_zone(size_t cls) { return g_classes[cls]; }
+
+void* kmalloc(size_t size, MallocType& type, MFlags flags)
+{
+    void* caller = __builtin_return_address(0);
+    register_type(type);
+    if (size > KMALLOC_MAX)
+        return fail(type, size, flags, caller, "request too large");
+    if (size == 0)
+        size = 1;
+    bool small = size <= KMALLOC_MAX_CLASS;
+    size_t cls = small ? kmalloc_class(size) : 0;
+    size_t npages = small ? 0 : (size + KMALLOC_LARGE_HEADER + PAGE_SIZE - 1) / PAGE_SIZE;
+    size_t bytes = small ? kmalloc_class_size(cls) : npages * PAGE_SIZE;
+    if (type.limit && static_cast<size_t>(type.memory_now()) + bytes > type.limit)
+        return fail(type, size, flags, caller, "malloc type limit reached");
+    void* p;
+    if (small) {
+        p = g_classes[cls].alloc_from(flags | M_NULLOK, caller);
+        if (!p)
+            return fail(type, size, flags, caller, g_classes[cls].name());
+    } else {
+        void* run = g_backend->alloc_pages(npages, SLAB_PAGES, page_class(flags), false);
+        if (!run && flags.may_block())
+            run = g_backend->alloc_pages(npages, SLAB_PAGES, page_class(flags), true);
+        if (!run)
+            return fail(type, size, flags, caller, "no page run");
+        kassert(reinterpret_cast<uintptr_t>(run) % SLAB_SIZE == 0);
+        auto* h = static_cast<LargeHeader*>(run);
+        *h = LargeHeader {LARGE_MAGIC, npages, size, &type, {}};
+        p = h + 1;
+        if (flags.has(MFlag::Zero))
+            memset(p, 0, size);
+    }
+    account(type, 1, static_cast<long>(bytes), true);
+    return p;
+}
+
+void kfree(void* p, MallocType& type)
+{
+    void* caller = __builtin_return_address(0);
+    if (!p)
+        return;
+    Slab* s = Slab::of(p);
+    if (s->magic == Slab::MAGIC) {
+        ObjZone* z = s->zone;
+        if (z < &g_classes[0] || z >= &g_classes[KMALLOC_NCLASSES])
+            panic("kfree(%p, %s): pointer of kmalloc_obj zone %s, not of kmalloc (caller %p)", p, type.name,
+                  z ? z->name() : "?", caller);
+        size_t bytes = z->object_size();
+        z->free_from(p, caller);
+        account(type, -1, -static_cast<long>(bytes), false);
+        return;
+    }
+    auto* h = reinterpret_cast<LargeHeader*>(s);
+    if (h->magic == LARGE_MAGIC && p == h + 1) {
+        if (h->type != &type)
+            panic("kfree(%p, %s): allocated as type %s (caller %p)", p, type.name, h->type->name, caller);
+        size_t npages = h->npages;
+        h->magic = 0;
+        g_backend->free_pages(h, npages);
+        account(type, -1, -static_cast<long>(npages * PAGE_SIZE), false);
+        return;
+    }
+    panic("kfree(%p, %s): foreign pointer, neither a kmalloc object nor a kmalloc run (caller %p)", p, type.name,
+          caller);
+}
+
+size_t kmalloc_usable_size(const void* p)
+{
+    Slab* s = Slab::of(p);
+    if (s->magic == Slab::MAGIC)
+        return s->obj_size;
+    auto* h = reinterpret_cast<LargeHeader*>(s);
+    kassert(h->magic == LARGE_MAGIC && p == h + 1);
+    return h->npages * PAGE_SIZE - KMALLOC_LARGE_HEADER;
+}
+
+void malloc_type_unregister(MallocType& type)
+{
+    ksync::SpinGuard g(g_types_lock);
+    if (type.registered.load(std::memory_order_relaxed)) {
+        g_types.remove(type);
+        type.registered.store(false, std::memory_order_relaxed);
+    }
+}
+
+size_t snapshot_types(TypeStats* out, size_t max)
+{
+    ksync::SpinGuard g(g_types_lock);
+    size_t i = 0;
+    for (MallocType& t : g_types) {
+        if (i < max) {
+            TypeStats& s = out[i];
+            s = TypeStats {};
+            s.name = t.name;
+            long in_use = 0, mem = 0;
+            for (const MallocType::PerHart& h : t.per_hart) {
+                in_use += h.in_use.load(std::memory_order_relaxed);
+                mem += h.memory.load(std::memory_order_relaxed);
+                s.requests += h.requests.load(std::memory_order_relaxed);
+                s.failures += h.failures.load(std::memory_order_relaxed);
+            }
+            s.in_use = in_use > 0 ? static_cast<size_t>(in_use) : 0;
+            s.memory = mem > 0 ? static_cast<size_t>(mem) : 0;
+            s.high_water = t.high_water.load(std::memory_order_relaxed);
+            s.limit = t.limit;
+        }
+        i++;
+    }
+    return i;
+}
+
+} // namespace zalloc

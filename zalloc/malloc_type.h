@@ -1,0 +1,56 @@
+// Malloc types: who kmalloc's memory belongs to, for `vmstat -m` and limits.
+//
+//   ZALLOC_MALLOC_DEFINE(M_VMSWAP, "swapmeta", 0);
+//   void* p = zalloc::kmalloc(n, M_VMSWAP, zalloc::M_WAITOK);
+//   zalloc::kfree(p, M_VMSWAP);
+//
+// Counters are per hart, written only by their hart with interrupts off
+// (relaxed load+store, no read-modify-write), and summed when read: a free on
+// another hart than the allocation makes one hart's count negative and the sum
+// right. The limit check and the high-water mark sum the harts' memory on every
+// allocation (MAX_HARTS loads, no stores unless a new high is reached).
+#pragma once
+
+#include "kern/cpu.h"
+#include "lib/list.h"
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace zalloc {
+
+struct MallocType {
+    struct alignas(64) PerHart {
+        std::atomic<long> in_use {0};
+        std::atomic<long> memory {0};
+        std::atomic<uint64_t> requests {0};
+        std::atomic<uint64_t> failures {0};
+    };
+
+    constexpr explicit MallocType(const char* n, size_t lim = 0) : name(n), limit(lim) {}
+    MallocType(const MallocType&) = delete;
+    MallocType& operator=(const MallocType&) = delete;
+
+    [[nodiscard]] long memory_now() const
+    {
+        long m = 0;
+        for (const PerHart& h : per_hart)
+            m += h.memory.load(std::memory_order_relaxed);
+        return m;
+    }
+
+    const char* name;
+    size_t limit; // bytes; 0: none
+    PerHart per_hart[cpu::MAX_HARTS];
+    std::atomic<size_t> high_water {0};
+    std::atomic<bool> registered {false}; // on the vmstat -m list (first use)
+    lib::ListNode node;
+};
+
+#define ZALLOC_MALLOC_DEFINE(var, desc, lim) ::zalloc::MallocType var {desc, lim}
+
+// Take a type off the vmstat -m list (a type that goes out of scope: tests).
+void malloc_type_unregister(MallocType& type);
+
+} // namespace zalloc

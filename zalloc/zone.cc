@@ -1,0 +1,354 @@
+// zalloc zones: see zone.h for the design and the progress guarantee.
+#include "zalloc/zone.h"
+
+#include "kern/panic.h"
+#include "lib/string.h"
+#include "zalloc/debug.h"
+
+#include <initializer_list>
+
+namespace zalloc {
+
+void Zone::init(const char* name, size_t item_size, Backend& backend, const ZoneConfig& cfg)
+{
+    kassert(!initialized_);
+    name_ = name;
+    backend_ = &backend;
+    size_ = round_size(item_size);
+    if (size_ > PAGE_ITEM_BYTES)
+        panic("zalloc %s: item size %zu does not fit a page", name, item_size);
+    per_page_ = items_per_page(size_);
+    zfreemin_ = per_page_;
+    max_items_ = cfg.max_items;
+    burst_ = cfg.burst ? cfg.burst : 1;
+    unsigned harts = cpu::count() ? cpu::count() : 1;
+    size_t cap = cfg.cache_cap ? cfg.cache_cap : max_items_ / harts / 16;
+    cache_cap_ = static_cast<uint32_t>(cap < 64 && !cfg.cache_cap ? 64 : cap);
+    if (cache_cap_ < burst_)
+        burst_ = cache_cap_;
+    interrupt_ = cfg.interrupt;
+    debug_ = debug::enabled();
+    if (interrupt_) {
+        if (!max_items_)
+            panic("zalloc %s: an interrupt zone needs a limit (it reserves its VA up front)", name);
+        va_pages_ = (max_items_ + per_page_ - 1) / per_page_;
+        va_base_ = static_cast<char*>(backend.reserve_va(va_pages_));
+        if (!va_base_)
+            panic("zalloc %s: cannot reserve %zu pages of VA and their page tables", name, va_pages_);
+    }
+    initialized_ = true;
+    register_self();
+}
+
+void Zone::mark_free(void* item)
+{
+    if (!debug_)
+        return;
+    auto* w = static_cast<uint64_t*>(item);
+    w[1] = free_mark(item);
+    debug::poison(w + 2, size_ - 16);
+}
+
+void Zone::add_page_locked(void* page, uint32_t page_flags)
+{
+    PageTrailer* t = trailer_of(page);
+    t->magic = TRAILER_MAGIC;
+    t->zone = this;
+    t->next = pages_head_;
+    t->flags = page_flags;
+    t->nitems = static_cast<uint32_t>(per_page_);
+    pages_head_ = t;
+    pages_++;
+    // Push in reverse so the items come out in address order.
+    char* base = static_cast<char*>(page);
+    for (size_t i = per_page_; i-- > 0;) {
+        void* item = base + i * size_;
+        mark_free(item);
+        push_global_locked(item);
+    }
+    total_items_ += per_page_;
+}
+
+void Zone::boot_seed(void* mem, size_t bytes)
+{
+    kassert(initialized_);
+    kassert(reinterpret_cast<uintptr_t>(mem) % PAGE_SIZE == 0 && bytes % PAGE_SIZE == 0);
+    cpu::IrqGuard irq;
+    ksync::SpinGuard g(lock_);
+    for (size_t off = 0; off < bytes; off += PAGE_SIZE)
+        add_page_locked(static_cast<char*>(mem) + off, PAGE_BOOT);
+}
+
+void Zone::push_global_locked(void* item)
+{
+    *static_cast<void**>(item) = global_head_;
+    global_head_ = item;
+    global_free_++;
+}
+
+void* Zone::take_burst_locked(HartCache& c, size_t n)
+{
+    void* first = global_head_;
+    global_head_ = *static_cast<void**>(first);
+    global_free_--;
+    uint32_t count = c.count.load(std::memory_order_relaxed);
+    for (size_t i = 1; i < n && global_head_ && count < cache_cap_; i++) {
+        void* it = global_head_;
+        global_head_ = *static_cast<void**>(it);
+        global_free_--;
+        *static_cast<void**>(it) = c.head;
+        c.head = it;
+        count++;
+    }
+    c.count.store(count, std::memory_order_relaxed);
+    bump(c.allocs);
+    return first;
+}
+
+void* Zone::alloc(MFlags flags)
+{
+    void* caller = __builtin_return_address(0);
+    void* item = nullptr;
+    {
+        cpu::IrqGuard irq;
+        HartCache& c = caches_[cpu::id()];
+        item = c.head;
+        if (item) [[likely]] {
+            c.head = *static_cast<void**>(item);
+            c.count.store(c.count.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+            bump(c.allocs);
+        }
+    }
+    if (!item) [[unlikely]]
+        return alloc_slow(flags, caller);
+    if (debug_)
+        check_on_alloc(item, caller);
+    if (flags.has(MFlag::Zero))
+        memset(item, 0, size_);
+    return item;
+}
+
+// Grow by one page. Interrupt zones map the next page of their range under the
+// zone lock (one physical page, never blocking); other zones ask for a page.
+void* Zone::grow_page(MFlags flags)
+{
+    if (interrupt_) {
+        cpu::IrqGuard irq;
+        ksync::SpinGuard g(lock_);
+        if (va_next_ == va_pages_)
+            return nullptr;
+        char* va = va_base_ + va_next_ * PAGE_SIZE;
+        if (!backend_->map_page(va, page_class(flags), false))
+            return nullptr;
+        va_next_++;
+        add_page_locked(va, 0);
+        return va;
+    }
+    {
+        cpu::IrqGuard irq;
+        ksync::SpinGuard g(lock_);
+        if (max_items_ && total_items_ + per_page_ > max_items_)
+            return nullptr;
+    }
+    void* page = backend_->alloc_pages(1, 1, page_class(flags), false);
+    if (!page)
+        return nullptr;
+    cpu::IrqGuard irq;
+    ksync::SpinGuard g(lock_);
+    add_page_locked(page, 0);
+    return page;
+}
+
+void* Zone::alloc_slow(MFlags flags, void* caller)
+{
+    enum class Step { AboveMark, Grow, HeldBack, Block };
+    for (Step step : {Step::AboveMark, Step::Grow, Step::HeldBack, Step::Block}) {
+        if (step == Step::Grow && !grow_page(flags))
+            continue;
+        if (step == Step::Block) {
+            // Last resort for callers that may sleep: a blocking page.
+            if (interrupt_ || !flags.may_block())
+                break;
+            {
+                cpu::IrqGuard irq;
+                ksync::SpinGuard g(lock_);
+                if (max_items_ && total_items_ + per_page_ > max_items_)
+                    break;
+            }
+            void* page = backend_->alloc_pages(1, 1, page_class(flags), true);
+            if (!page)
+                break;
+            cpu::IrqGuard irq;
+            ksync::SpinGuard g(lock_);
+            add_page_locked(page, 0);
+        }
+        void* item = nullptr;
+        bool dipped = false;
+        {
+            cpu::IrqGuard irq;
+            ksync::SpinGuard g(lock_);
+            HartCache& c = caches_[cpu::id()];
+            bool at_limit = max_items_ && total_items_ + per_page_ > max_items_;
+            // Above the mark anyone takes a burst; after growing the caller
+            // takes from the page it added; a dip takes a single item.
+            size_t floor = 0;
+            if (step == Step::AboveMark && !at_limit)
+                floor = zfreemin_;
+            else if ((step == Step::Grow || step == Step::Block) && global_free_ > zfreemin_)
+                floor = zfreemin_;
+            if (global_free_ > floor) {
+                size_t n = step == Step::HeldBack && !at_limit ? 1 : global_free_ - floor;
+                item = take_burst_locked(c, n < burst_ ? n : burst_);
+                dipped = step == Step::HeldBack && !at_limit;
+            }
+        }
+        if (!item)
+            continue;
+        if (dipped) {
+            dips_.fetch_add(1, std::memory_order_relaxed);
+            queue_replenish();
+        }
+        if (debug_)
+            check_on_alloc(item, caller);
+        if (flags.has(MFlag::Zero))
+            memset(item, 0, size_);
+        return item;
+    }
+    return fail(flags, caller, "no free item and no page");
+}
+
+void* Zone::fail(MFlags flags, void* caller, const char* why)
+{
+    failures_.fetch_add(1, std::memory_order_relaxed);
+    if (flags.null_ok())
+        return nullptr;
+    panic("zalloc %s: M_WAITOK allocation failed: %s (caller %p)", name_, why, caller);
+}
+
+void Zone::check_on_free(void* item, void* caller)
+{
+    uintptr_t a = reinterpret_cast<uintptr_t>(item);
+    void* page = reinterpret_cast<void*>(a & ~(PAGE_SIZE - 1));
+    PageTrailer* t = trailer_of(page);
+    size_t off = a & (PAGE_SIZE - 1);
+    if (t->magic != TRAILER_MAGIC || t->zone != this)
+        panic("zalloc %s: free of foreign pointer %p (caller %p)", name_, item, caller);
+    if (off % size_ != 0 || off / size_ >= t->nitems)
+        panic("zalloc %s: free of %p, not an item boundary (caller %p)", name_, item, caller);
+    if (static_cast<uint64_t*>(item)[1] == free_mark(item))
+        panic("zalloc %s: double free of %p (caller %p)", name_, item, caller);
+}
+
+void Zone::check_on_alloc(void* item, void* caller)
+{
+    auto* w = static_cast<uint64_t*>(item);
+    if (w[1] != free_mark(item))
+        panic("zalloc %s: free item %p corrupted: free marker overwritten (caller %p)", name_, item, caller);
+    if (const void* bad = debug::find_unpoisoned(w + 2, size_ - 16))
+        panic("zalloc %s: item %p modified after free at +%zu (caller %p)", name_, item,
+              static_cast<size_t>(static_cast<const char*>(bad) - static_cast<char*>(item)), caller);
+    w[1] = 0;
+}
+
+void Zone::free(void* item)
+{
+    void* caller = __builtin_return_address(0);
+    if (!item)
+        return;
+    cpu::IrqGuard irq;
+    if (debug_) {
+        check_on_free(item, caller);
+        mark_free(item);
+    }
+    HartCache& c = caches_[cpu::id()];
+    bump(c.frees);
+    uint32_t count = c.count.load(std::memory_order_relaxed);
+    if (count < cache_cap_) [[likely]] {
+        *static_cast<void**>(item) = c.head;
+        c.head = item;
+        c.count.store(count + 1, std::memory_order_relaxed);
+        return;
+    }
+    // Cache full: the item and half the cache go back to the zone, so the next
+    // frees on this hart are cheap again.
+    ksync::SpinGuard g(lock_);
+    push_global_locked(item);
+    for (uint32_t i = 0; i < cache_cap_ / 2; i++) {
+        void* it = c.head;
+        c.head = *static_cast<void**>(it);
+        push_global_locked(it);
+        count--;
+    }
+    c.count.store(count, std::memory_order_relaxed);
+}
+
+bool Zone::replenish()
+{
+    for (;;) {
+        {
+            cpu::IrqGuard irq;
+            ksync::SpinGuard g(lock_);
+            if (global_free_ >= zfreemin_)
+                return true;
+            if (max_items_ && total_items_ + per_page_ > max_items_)
+                return true; // at its limit: nothing more to hold back
+        }
+        if (!grow_page(M_USE_RESERVE))
+            return false;
+    }
+}
+
+void Zone::snapshot(ZoneStats& out)
+{
+    out.name = name_;
+    out.kind = interrupt_ ? ZoneKind::ZallocInterrupt : ZoneKind::Zalloc;
+    out.item_size = size_;
+    out.limit = max_items_;
+    uint64_t allocs = 0, frees = 0;
+    for (HartCache& c : caches_) {
+        allocs += c.allocs.load(std::memory_order_relaxed);
+        frees += c.frees.load(std::memory_order_relaxed);
+    }
+    out.requests = allocs;
+    out.failures = failures_.load(std::memory_order_relaxed);
+    out.objs_per_slab = per_page_;
+    cpu::IrqGuard irq;
+    ksync::SpinGuard g(lock_);
+    out.used = static_cast<size_t>(allocs - frees);
+    out.free = total_items_ - out.used;
+    out.reserve_present = global_free_ < zfreemin_ ? global_free_ : zfreemin_;
+    out.reserve_target = zfreemin_;
+    out.k_guarantee = zfreemin_;
+    out.slabs_hart = pages_;
+    out.pages = pages_;
+}
+
+void Zone::destroy()
+{
+    ZoneStats s;
+    snapshot(s);
+    if (s.used)
+        panic("zalloc %s: destroyed with %zu items in use", name_, s.used);
+    unregister_self();
+    PageTrailer* t = pages_head_;
+    while (t) {
+        PageTrailer* next = t->next;
+        if (!interrupt_ && !(t->flags & PAGE_BOOT))
+            backend_->free_pages(reinterpret_cast<char*>(t) - PAGE_ITEM_BYTES, 1);
+        t = next;
+    }
+    if (interrupt_)
+        backend_->release_va(va_base_, va_pages_);
+    pages_head_ = nullptr;
+    global_head_ = nullptr;
+    global_free_ = total_items_ = pages_ = 0;
+    for (HartCache& c : caches_) {
+        c.head = nullptr;
+        c.count.store(0);
+        c.allocs.store(0);
+        c.frees.store(0);
+    }
+    initialized_ = false;
+}
+
+} // namespace zalloc

@@ -1,0 +1,156 @@
+// zalloc: zones of fixed-size, type-stable items, grown one page at a time.
+//
+// For the structures the paging path itself needs (swap metadata, PV entries,
+// map entries): an allocation must succeed with almost no free memory.
+//
+// Layout. Items have no header. Sizes round up to a multiple of 16 bytes (at
+// least 16): 16 keeps every item aligned for any kernel type (max_align_t) and
+// leaves room for the two words a free item uses, the free-list link (word 0) and,
+// in debug mode, a free marker (word 1). Each page ends in a 32-byte trailer
+// naming its zone, which lets debug mode reject foreign pointers and lets
+// destroy() find the pages; items fill the rest: (4096 - 32) / size per page.
+// Memory of a zone is never given back or retyped (type stability): a stale
+// pointer to a freed item still points at an item of the same type.
+//
+// Per-hart caches. alloc() pops the hart's cache with interrupts off, no lock, no
+// atomic read-modify-write. A miss takes the zone lock and moves a burst (32) of
+// items to the hart. free() pushes to the hart's cache while it holds fewer than
+// its cap (max(64, limit / harts / 16)), else returns the item and half the cache
+// to the zone.
+//
+// The progress guarantee (DragonFly's, kept exactly):
+//   - the zone holds back zfreemin = items-per-page items: a miss takes from the
+//     zone's free list only above that mark; at or below it the zone first grows
+//     by one page and dips into the held-back items only if no page could be had
+//     (and queues itself for replenishment);
+//   - an "interrupt" zone reserves its whole VA range, with page tables, when it
+//     is created (Backend::reserve_va), so growing needs exactly one physical page
+//     and nothing else. With the page class of M_USE_INTERRUPT_RESERVE that page
+//     may be the last free one: ONE FREED PAGE ALWAYS SUFFICES TO REFILL A STUCK
+//     INTERRUPT ZONE. Interrupt zones never sleep to grow, whatever the flags;
+//   - boot zones are seeded from static, page-aligned arrays (boot_seed) before
+//     the page allocator exists.
+// Tests: test/host/zalloc_zone_test.cc, zalloc_exhaustion_test.cc.
+#pragma once
+
+#include "kern/cpu.h"
+#include "kern/spinlock.h"
+#include "zalloc/backend.h"
+#include "zalloc/flags.h"
+#include "zalloc/registry.h"
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace zalloc {
+
+struct ZoneConfig {
+    size_t max_items = 0;  // 0: unlimited (not allowed for interrupt zones)
+    bool interrupt = false;
+    uint32_t burst = 32;   // items moved to a hart per miss
+    uint32_t cache_cap = 0; // 0: max(64, max_items / harts / 16)
+};
+
+class Zone final : public ZoneBase {
+public:
+    static constexpr size_t ITEM_ALIGN = 16;
+    static constexpr size_t TRAILER_SIZE = 32;
+    static constexpr size_t PAGE_ITEM_BYTES = PAGE_SIZE - TRAILER_SIZE;
+
+    [[nodiscard]] static constexpr size_t round_size(size_t size)
+    {
+        size_t s = (size + ITEM_ALIGN - 1) & ~(ITEM_ALIGN - 1);
+        return s < ITEM_ALIGN ? ITEM_ALIGN : s;
+    }
+    [[nodiscard]] static constexpr size_t items_per_page(size_t size) { return PAGE_ITEM_BYTES / round_size(size); }
+
+    constexpr Zone() = default;
+    Zone(const Zone&) = delete;
+    Zone& operator=(const Zone&) = delete;
+
+    // Set the zone up and register it. An interrupt zone reserves its VA now and
+    // panics if it cannot (interrupt zones are created at boot).
+    void init(const char* name, size_t item_size, Backend& backend, const ZoneConfig& cfg = {});
+    // zbootinit: add a static, page-aligned array of whole pages to the zone.
+    // Usable before init(): pass the backend later. Boot pages are never freed.
+    void boot_seed(void* mem, size_t bytes);
+    // Return every page to the backend and unregister. Every item must be free
+    // (tests; type-stable zones are normally never destroyed).
+    void destroy();
+
+    [[nodiscard]] __attribute__((noinline)) void* alloc(MFlags flags);
+    __attribute__((noinline)) void free(void* item);
+
+    [[nodiscard]] size_t item_size() const { return size_; }
+    [[nodiscard]] size_t zfreemin() const { return zfreemin_; }
+
+    void snapshot(ZoneStats& out) override;
+    bool replenish() override;
+
+private:
+    struct PageTrailer {
+        uint64_t magic;
+        Zone* zone;
+        PageTrailer* next; // every page of the zone, for destroy()
+        uint32_t flags;
+        uint32_t nitems;
+    };
+    static_assert(sizeof(PageTrailer) == TRAILER_SIZE);
+    static constexpr uint64_t TRAILER_MAGIC = 0x7a616c6c6f635047ull; // "zallocPG"
+    static constexpr uint32_t PAGE_BOOT = 1;
+    static constexpr uint64_t FREE_MARK = 0x46524545f7ee17e5ull;
+
+    struct alignas(64) HartCache {
+        void* head = nullptr;
+        std::atomic<uint32_t> count {0};
+        // Written only by the owning hart with interrupts off (relaxed load+store,
+        // no read-modify-write); read by snapshot().
+        std::atomic<uint64_t> allocs {0};
+        std::atomic<uint64_t> frees {0};
+    };
+
+    static PageTrailer* trailer_of(void* page)
+    {
+        return reinterpret_cast<PageTrailer*>(static_cast<char*>(page) + PAGE_ITEM_BYTES);
+    }
+    static void bump(std::atomic<uint64_t>& c) { c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+    uint64_t free_mark(const void* item) const { return FREE_MARK ^ reinterpret_cast<uintptr_t>(item); }
+
+    void* alloc_slow(MFlags flags, void* caller);
+    void* take_burst_locked(HartCache& c, size_t n);
+    void* grow_page(MFlags flags);           // no lock held; returns the page or nullptr
+    void add_page_locked(void* page, uint32_t page_flags);
+    void push_global_locked(void* item);
+    void mark_free(void* item);
+    void check_on_alloc(void* item, void* caller);
+    void check_on_free(void* item, void* caller);
+    void* fail(MFlags flags, void* caller, const char* why);
+
+    ksync::SpinLock lock_ {"zalloc-zone"};
+    size_t size_ = 0;
+    size_t per_page_ = 0;
+    size_t zfreemin_ = 0;
+    size_t max_items_ = 0;
+    uint32_t burst_ = 32;
+    uint32_t cache_cap_ = 64;
+    bool interrupt_ = false;
+    bool debug_ = false;
+    bool initialized_ = false;
+
+    // Under lock_.
+    void* global_head_ = nullptr;
+    size_t global_free_ = 0;
+    size_t total_items_ = 0;
+    size_t pages_ = 0;
+    PageTrailer* pages_head_ = nullptr;
+    char* va_base_ = nullptr; // interrupt zones: the reserved range
+    size_t va_pages_ = 0;
+    size_t va_next_ = 0;      // next unmapped page of the range
+
+    std::atomic<uint64_t> failures_ {0};
+    std::atomic<uint64_t> dips_ {0}; // allocations served from the held-back items
+    HartCache caches_[cpu::MAX_HARTS];
+};
+
+} // namespace zalloc
