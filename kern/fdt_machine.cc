@@ -82,6 +82,46 @@ Range reg_entry(Parser& p, Node n, const Cells& c, uint32_t i)
     return r;
 }
 
+// Turns an address on `bus` into a CPU physical address by climbing through each
+// ancestor bus's "ranges" (child address, parent address, size). An absent or
+// empty "ranges" maps 1:1, which is all QEMU and the HiFive boards use.
+lib::Status translate(Parser& p, Node bus, Node dev, uint64_t& addr)
+{
+    Node child = bus;
+    Node parent;
+    while (p.b.parent(child, parent)) {
+        Property r;
+        if (p.b.find_prop(child, "ranges", r) && r.len > 0) {
+            Cells cc, pc;
+            if (lib::Status s = bus_cells(p, child, cc); !s.ok())
+                return s;
+            if (lib::Status s = bus_cells(p, parent, pc); !s.ok())
+                return s;
+            uint32_t cells = cc.addr + pc.addr + cc.size;
+            bool hit = cc.size == 0; // no sizes: nothing to match against, keep as is
+            for (uint32_t i = 0; !hit && (i + 1) * cells * 4 <= r.len; i++) {
+                uint64_t cbase = 0, pbase = 0, size = 0;
+                (void)r.cells(i * cells, cc.addr, cbase);
+                (void)r.cells(i * cells + cc.addr, pc.addr, pbase);
+                (void)r.cells(i * cells + cc.addr + pc.addr, cc.size, size);
+                if (addr >= cbase && addr - cbase < size) {
+                    addr = pbase + (addr - cbase);
+                    hit = true;
+                }
+            }
+            if (!hit) {
+                MsgWriter w = p.msg();
+                w.str("fdt: reg ").hex(addr).str(" of ");
+                p.path(w, dev).str(" is outside the ranges of ");
+                p.path(w, child);
+                return lib::Error::Corrupt;
+            }
+        }
+        child = parent;
+    }
+    return {};
+}
+
 // The first reg entry of a device n whose parent is `bus`; an error if it has none.
 lib::Status device_reg(Parser& p, Node bus, Node n, const char* what, Range& r)
 {
@@ -98,7 +138,7 @@ lib::Status device_reg(Parser& p, Node bus, Node n, const char* what, Range& r)
         return lib::Error::Corrupt;
     }
     r = reg_entry(p, n, c, 0);
-    return {};
+    return translate(p, bus, n, r.base);
 }
 
 lib::Status too_many(Parser& p, const char* what, size_t limit, Node n)
@@ -123,6 +163,8 @@ lib::Status add_regs(Parser& p, Node bus, Node n, Range* list, size_t& count, si
         Range r = reg_entry(p, n, c, i);
         if (r.size == 0)
             continue;
+        if (lib::Status s = translate(p, bus, n, r.base); !s.ok())
+            return s;
         if (r.base + r.size < r.base) {
             MsgWriter w = p.msg();
             w.str("fdt: reg of ");

@@ -8,8 +8,9 @@
 // entries. The struct is large (a few KiB): keep it static, not on a boot stack.
 //
 // Addresses are the node's first reg entry, read with its parent's
-// #address-cells/#size-cells (1 or 2). Buses are assumed to map 1:1 (an empty
-// "ranges", as on QEMU virt, sifive_u and the HiFive boards).
+// #address-cells/#size-cells (1 or 2), translated to CPU physical addresses
+// through every ancestor bus's "ranges" (QEMU virt, sifive_u and the HiFive
+// boards use an empty "ranges", i.e. 1:1).
 #pragma once
 
 #include "kern/fdt.h"

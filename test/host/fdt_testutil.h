@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 namespace fdt {
 // So doctest prints ranges in failed checks.
 inline std::ostream& operator<<(std::ostream& os, const Range& r)
@@ -34,10 +36,24 @@ inline const char* const kDtbs[] = {
     "virt-blk", "sifive_u-5", "sifive_u-2",
 };
 
+// $ZEST_DTB_DIR, else build/dtb (tests run from the repo root); failing that,
+// the dtb/ directory next to this binary's host/ (a BUILD=elsewhere build).
 inline std::string dtb_dir()
 {
     const char* d = std::getenv("ZEST_DTB_DIR");
-    return d && *d ? d : "build/dtb";
+    if (d && *d)
+        return d;
+    std::ifstream probe("build/dtb/virt-1-64M.dtb");
+    if (probe.good())
+        return "build/dtb";
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        std::string dir(exe, size_t(n));
+        dir = dir.substr(0, dir.rfind('/')); // .../host
+        return dir.substr(0, dir.rfind('/')) + "/dtb";
+    }
+    return "build/dtb";
 }
 
 inline uint32_t get_be32(const std::vector<uint8_t>& b, size_t off)
