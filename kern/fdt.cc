@@ -515,14 +515,15 @@ bool Blob::next_sibling(Node n, Node& sibling) const
 }
 
 namespace {
-// Fills stack[0..depth) with the offsets of n's ancestors, root first.
+// The offsets of a node's ancestors, root first.
 struct Ancestors {
     uint32_t off[kMaxDepth] = {};
     uint32_t depth = 0;
 };
-} // namespace
 
-static bool find_ancestors(const Blob& b, Node n, Ancestors& a)
+// Walks from the root to n, keeping the chain of open nodes. Offsets do not say
+// who the parent is, so this is the only way up; it is only used off the fast path.
+bool find_ancestors(const Blob& b, Node n, Ancestors& a)
 {
     Blob::Tok t;
     a.depth = 0;
@@ -542,6 +543,7 @@ static bool find_ancestors(const Blob& b, Node n, Ancestors& a)
         }
     }
 }
+} // namespace
 
 bool Blob::parent(Node n, Node& out) const
 {

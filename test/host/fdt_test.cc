@@ -584,3 +584,83 @@ TEST_CASE("fdt: SiFive UART clock from a fixed-clock, syscon-poweroff with mask 
     CHECK(p.m.poweroff.mask == 0xffffffff);
     CHECK_FALSE(p.m.reboot.present);
 }
+
+TEST_CASE("fdt: one-cell addresses, several banks, per-cpu timebase, truncated strings")
+{
+    RawFdt t;
+    t.reserve(0x80100000, 0x1000);
+    t.begin("").prop_cells("#address-cells", {1}).prop_cells("#size-cells", {1});
+    t.begin("chosen");
+    std::string longargs(300, 'a');
+    t.prop_str("bootargs", longargs.c_str()).prop_str("linux,stdout-path", "serial0");
+    t.end_node();
+    t.begin("aliases").prop_str("serial0", "/soc/uart@10000000").end_node();
+    t.begin("memory@80000000").prop_str("device_type", "memory");
+    t.prop_cells("reg", {0x80000000, 0x1000000, 0xa0000000, 0x1000000}).end_node();
+    t.begin("reserved-memory").prop_cells("#address-cells", {1}).prop_cells("#size-cells", {1});
+    t.prop("ranges", nullptr, 0);
+    t.begin("fw@a0000000").prop_cells("reg", {0xa0000000, 0x200000}).end_node().end_node();
+    t.begin("cpus").prop_cells("#address-cells", {1}).prop_cells("#size-cells", {0});
+    const char* mmus[] = {"riscv,sv39", "riscv,sv57", "riscv,none"};
+    for (uint32_t h = 0; h < 3; h++) {
+        std::string name = "cpu@" + std::to_string(h);
+        t.begin(name.c_str()).prop_str("device_type", "cpu").prop_cells("reg", {h});
+        t.prop_str("mmu-type", mmus[h]);
+        if (h == 0)
+            t.prop_cells("timebase-frequency", {0, 25000000}); // a 64-bit value
+        t.begin("interrupt-controller").prop_str("compatible", "riscv,cpu-intc");
+        t.prop_cells("linux,phandle", {0x10 + h}).end_node();
+        t.end_node();
+    }
+    t.end_node();
+    t.begin("soc").prop_cells("#address-cells", {1}).prop_cells("#size-cells", {1});
+    t.prop("ranges", nullptr, 0);
+    t.begin("uart@10000000").prop_str("compatible", "ns16550a");
+    t.prop_cells("reg", {0x10000000, 0x100}).prop_cells("reg-shift", {2});
+    t.prop_cells("reg-io-width", {4}).prop_cells("clock-frequency", {1843200}).end_node();
+    t.begin("plic@c000000");
+    static const char plic_compat[] = "sifive,plic-1.0.0\0riscv,plic0";
+    t.prop("compatible", plic_compat, sizeof plic_compat);
+    t.prop_cells("reg", {0xc000000, 0x4000000}).prop_cells("riscv,ndev", {31});
+    t.prop_cells("interrupts-extended", {0x10, 11, 0x10, 9, 0x11, 11, 0x11, 9, 0x12, 9});
+    t.end_node().end_node().end_node().end();
+    std::vector<uint8_t> b = t.build();
+
+    Exact e(b);
+    static fdt::MachineInfo m;
+    lib::Status s = fdt::parse(e.mem.get(), e.len, 0x81000000, m);
+    INFO(m.error.text);
+    REQUIRE(s.ok());
+    REQUIRE(m.nmemory == 2);
+    CHECK(m.memory[0] == fdt::Range {0x80000000, 0x1000000});
+    CHECK(m.memory[1] == fdt::Range {0xa0000000, 0x1000000});
+    REQUIRE(m.nreserved == 3);
+    CHECK(m.reserved[0] == fdt::Range {0x80100000, 0x1000});
+    CHECK(m.reserved[1] == fdt::Range {0x81000000, b.size()});
+    CHECK(m.reserved[2] == fdt::Range {0xa0000000, 0x200000});
+    // The blob at 0x81000000 is past the end of bank 0: it takes nothing there.
+    REQUIRE(m.nusable == 3);
+    CHECK(m.usable[0] == fdt::Range {0x80000000, 0x100000});
+    CHECK(m.usable[1] == fdt::Range {0x80101000, 0xeff000});
+    CHECK(m.usable[2] == fdt::Range {0xa0200000, 0xe00000});
+    CHECK(m.timebase_hz == 25000000);
+    REQUIRE(m.ncpus == 3);
+    CHECK(m.cpus[0].mmu == fdt::Mmu::Sv39);
+    CHECK(m.cpus[1].mmu == fdt::Mmu::Sv57);
+    CHECK(m.cpus[2].mmu == fdt::Mmu::None);
+    CHECK(m.cpus[2].timebase_hz == 25000000);
+    CHECK(m.cpus[1].intc_phandle == 0x11);
+    CHECK(m.plic.contexts == 5);
+    CHECK(m.plic.ndev == 31);
+    CHECK(fdt::plic_s_context(m, 0) == 1);
+    CHECK(fdt::plic_s_context(m, 1) == 3);
+    CHECK(fdt::plic_s_context(m, 2) == 4);
+    CHECK(m.bootargs_truncated);
+    CHECK(std::string(m.bootargs) == std::string(fdt::kBootargsLen - 1, 'a'));
+    CHECK(std::string(m.stdout_path) == "serial0");
+    REQUIRE(m.nuarts == 1);
+    CHECK(m.stdout_resolved);
+    CHECK(m.uarts[0].reg_shift == 2);
+    CHECK(m.uarts[0].reg_io_width == 4);
+    CHECK(m.uarts[0].clock_hz == 1843200);
+}
