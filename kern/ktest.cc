@@ -82,7 +82,7 @@ void run_from_bootargs(const char* pattern)
 {
     unsigned failures = run(pattern);
     if (failures == 0)
-        kern::power::poweroff();
+        kern::power::poweroff_or_halt();
     kern::power::poweroff_failure(1);
 }
 

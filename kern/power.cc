@@ -21,8 +21,14 @@ void poweroff()
 {
     if (g_finisher)
         mmio::write32(g_finisher, FINISHER_PASS);
-    sbi::system_reset(sbi::ResetType::Shutdown, sbi::ResetReason::None);
-    kprintf("power: no way to power off here (no finisher, SBI reset refused); halting\n");
+    sbi::Ret r = sbi::system_reset(sbi::ResetType::Shutdown, sbi::ResetReason::None);
+    kprintf("power: cannot power off: no test finisher, and SBI system reset answered %ld\n", r.error);
+}
+
+void poweroff_or_halt()
+{
+    poweroff();
+    kprintf("power: halting\n");
     halt_this_hart();
 }
 
@@ -38,9 +44,8 @@ void reboot()
 {
     if (g_finisher)
         mmio::write32(g_finisher, FINISHER_RESET);
-    sbi::system_reset(sbi::ResetType::ColdReboot, sbi::ResetReason::None);
-    kprintf("power: reboot not supported here; halting\n");
-    halt_this_hart();
+    sbi::Ret r = sbi::system_reset(sbi::ResetType::ColdReboot, sbi::ResetReason::None);
+    kprintf("power: cannot reboot: no test finisher, and SBI system reset answered %ld\n", r.error);
 }
 
 } // namespace kern::power

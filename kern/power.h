@@ -10,9 +10,14 @@ namespace kern::power {
 // The finisher's base address from the device tree (0: none).
 void set_finisher(uintptr_t base);
 [[nodiscard]] bool has_finisher();
-[[noreturn]] void poweroff();
-// QEMU exits with `code` (non-zero) where the finisher exists.
+// Power off or reboot. They return only if the machine offers no way to do it
+// (sifive_u: no finisher, and its firmware refuses SBI reset), after saying so.
+void poweroff();
+void reboot();
+// Panic and test-failure path: power off with `code` (QEMU exits with it where
+// the finisher exists), else halt this hart.
 [[noreturn]] void poweroff_failure(unsigned code);
-[[noreturn]] void reboot();
+// Power off, or halt if that is impossible (ktest's end).
+[[noreturn]] void poweroff_or_halt();
 
 } // namespace kern::power

@@ -148,6 +148,7 @@ SHELL_COMMAND(poweroff, "", "power the machine off")
         return 1;
     kprintf("powering off\n");
     kern::power::poweroff();
+    return 0; // still here: the message said why
 }
 
 SHELL_COMMAND(reboot, "", "reboot the machine")
@@ -156,6 +157,7 @@ SHELL_COMMAND(reboot, "", "reboot the machine")
         return 1;
     kprintf("rebooting\n");
     kern::power::reboot();
+    return 0;
 }
 
 SHELL_COMMAND(ktest, "[pattern]", "list kernel tests, or run those matching (all, name, prefix*)")

@@ -14,7 +14,7 @@ struct ListNode {
     ListNode* prev = this;
     ListNode* next = this;
 
-    ListNode() = default;
+    constexpr ListNode() = default;
     ListNode(const ListNode&) = delete;
     ListNode& operator=(const ListNode&) = delete;
 
@@ -32,7 +32,7 @@ struct ListNode {
 template <typename T, ListNode T::*Member>
 class List {
 public:
-    List() = default;
+    constexpr List() = default;
     List(const List&) = delete;
     List& operator=(const List&) = delete;
 
@@ -40,6 +40,8 @@ public:
     [[nodiscard]] size_t size() const { return size_; }
 
     void push_front(T& item) { insert_after(head_, node_of(item)); }
+    // Insert item just before pos (which must be on this list).
+    void insert_before(T& pos, T& item) { insert_after(*node_of(pos).prev, node_of(item)); }
     void push_back(T& item) { insert_after(*head_.prev, node_of(item)); }
 
     void remove(T& item)
