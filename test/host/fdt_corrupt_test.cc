@@ -336,9 +336,11 @@ TEST_CASE("fdt corrupt: seeded random mutations of every QEMU DTB")
     constexpr int kRounds = 10000;
     std::mt19937 rng(20261122);
     size_t total_ok = 0, total_err = 0;
-    for (const char* name : kDtbs) {
-        INFO("dtb " << std::string(name));
-        const std::vector<uint8_t> good = load_dtb(name);
+    std::vector<std::string> seeds(std::begin(kDtbs), std::end(kDtbs));
+    seeds.push_back("rich_tree"); // reserved-memory, aliases, one-cell addresses
+    for (const std::string& name : seeds) {
+        INFO("dtb " << name);
+        const std::vector<uint8_t> good = name == "rich_tree" ? rich_tree() : load_dtb(name);
         uint32_t struct_off = get_be32(good, 8), struct_size = get_be32(good, 36);
         size_t silent = 0, broken_invariants = 0;
         for (int round = 0; round < kRounds; round++) {

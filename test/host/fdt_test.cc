@@ -587,45 +587,7 @@ TEST_CASE("fdt: SiFive UART clock from a fixed-clock, syscon-poweroff with mask 
 
 TEST_CASE("fdt: one-cell addresses, several banks, per-cpu timebase, truncated strings")
 {
-    RawFdt t;
-    t.reserve(0x80100000, 0x1000);
-    t.begin("").prop_cells("#address-cells", {1}).prop_cells("#size-cells", {1});
-    t.begin("chosen");
-    std::string longargs(300, 'a');
-    t.prop_str("bootargs", longargs.c_str()).prop_str("linux,stdout-path", "serial0");
-    t.end_node();
-    t.begin("aliases").prop_str("serial0", "/soc/uart@10000000").end_node();
-    t.begin("memory@80000000").prop_str("device_type", "memory");
-    t.prop_cells("reg", {0x80000000, 0x1000000, 0xa0000000, 0x1000000}).end_node();
-    t.begin("reserved-memory").prop_cells("#address-cells", {1}).prop_cells("#size-cells", {1});
-    t.prop("ranges", nullptr, 0);
-    t.begin("fw@a0000000").prop_cells("reg", {0xa0000000, 0x200000}).end_node().end_node();
-    t.begin("cpus").prop_cells("#address-cells", {1}).prop_cells("#size-cells", {0});
-    const char* mmus[] = {"riscv,sv39", "riscv,sv57", "riscv,none"};
-    for (uint32_t h = 0; h < 3; h++) {
-        std::string name = "cpu@" + std::to_string(h);
-        t.begin(name.c_str()).prop_str("device_type", "cpu").prop_cells("reg", {h});
-        t.prop_str("mmu-type", mmus[h]);
-        if (h == 0)
-            t.prop_cells("timebase-frequency", {0, 25000000}); // a 64-bit value
-        t.begin("interrupt-controller").prop_str("compatible", "riscv,cpu-intc");
-        t.prop_cells("linux,phandle", {0x10 + h}).end_node();
-        t.end_node();
-    }
-    t.end_node();
-    t.begin("soc").prop_cells("#address-cells", {1}).prop_cells("#size-cells", {1});
-    t.prop("ranges", nullptr, 0);
-    t.begin("uart@10000000").prop_str("compatible", "ns16550a");
-    t.prop_cells("reg", {0x10000000, 0x100}).prop_cells("reg-shift", {2});
-    t.prop_cells("reg-io-width", {4}).prop_cells("clock-frequency", {1843200}).end_node();
-    t.begin("plic@c000000");
-    static const char plic_compat[] = "sifive,plic-1.0.0\0riscv,plic0";
-    t.prop("compatible", plic_compat, sizeof plic_compat);
-    t.prop_cells("reg", {0xc000000, 0x4000000}).prop_cells("riscv,ndev", {31});
-    t.prop_cells("interrupts-extended", {0x10, 11, 0x10, 9, 0x11, 11, 0x11, 9, 0x12, 9});
-    t.end_node().end_node().end_node().end();
-    std::vector<uint8_t> b = t.build();
-
+    std::vector<uint8_t> b = rich_tree();
     Exact e(b);
     static fdt::MachineInfo m;
     lib::Status s = fdt::parse(e.mem.get(), e.len, 0x81000000, m);
