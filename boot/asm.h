@@ -11,6 +11,10 @@
 
 /* Offsets into kern::HartLocal. */
 #define HARTLOCAL_BOOT_STACK_TOP 8
+#define HARTLOCAL_STACK_LIMIT 16
+#define HARTLOCAL_OVERFLOW_TOP 24
+
+#define OVERFLOW_STACK_SIZE 8192
 
 /* Trap frame: x1..x31, then sepc, sstatus, scause, stval. */
 #define TF_SEPC     (31 * 8)

@@ -7,4 +7,6 @@
 
 extern "C" {
 alignas(16) uint8_t boot_stacks[cpu::MAX_HARTS][BOOT_STACK_SIZE];
+// Each hart's stack for reporting a kernel stack overflow (kern/trapentry.S).
+alignas(16) uint8_t overflow_stacks[cpu::MAX_HARTS][OVERFLOW_STACK_SIZE];
 }

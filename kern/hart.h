@@ -12,11 +12,14 @@
 namespace kern {
 
 struct TrapFrame;
+struct Thread;
 
 struct HartLocal {
     unsigned index;          // dense index 0..count-1; first member (cpu::id() reads it)
     unsigned hartid;         // the firmware's hart id (SBI, PLIC contexts)
     uintptr_t boot_stack_top;
+    uintptr_t stack_limit;      // lowest usable address of the running stack (trap entry checks sp)
+    uintptr_t overflow_stack_top; // this hart's own stack for stack-overflow reports
     uintptr_t boot_stack_base;
     int plic_context;        // S-mode external interrupt context, -1 if none
     std::atomic<bool> online;
@@ -26,10 +29,14 @@ struct HartLocal {
     uint64_t irqs_soft;
     std::atomic<uint32_t> ipi_pending; // bit mask of kern::Ipi reasons
     uint32_t trap_depth;               // nested kernel traps (a fault inside a handler)
+    uintptr_t stack_top;               // top of the running stack (reports)
+    Thread* current;                   // the running thread, nullptr before threads exist
 };
 
 static_assert(offsetof(HartLocal, index) == 0, "cpu::id() reads the first word");
 static_assert(offsetof(HartLocal, boot_stack_top) == HARTLOCAL_BOOT_STACK_TOP, "boot/asm.h");
+static_assert(offsetof(HartLocal, stack_limit) == HARTLOCAL_STACK_LIMIT, "boot/asm.h");
+static_assert(offsetof(HartLocal, overflow_stack_top) == HARTLOCAL_OVERFLOW_TOP, "boot/asm.h");
 
 } // namespace kern
 

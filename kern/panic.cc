@@ -15,7 +15,25 @@
 
 namespace {
 std::atomic<int> g_panicking {-1};
+std::atomic<int> g_reporting {0};
+std::atomic<unsigned> g_report_lock {0};
+} // namespace
+
+namespace kern {
+// A bare lock, not a SpinLock: it must work in any state, interrupts on or off.
+FatalReport::FatalReport()
+{
+    g_reporting.fetch_add(1);
+    while (g_report_lock.exchange(1, std::memory_order_acquire)) {
+    }
 }
+
+FatalReport::~FatalReport()
+{
+    g_report_lock.store(0, std::memory_order_release);
+    g_reporting.fetch_sub(1);
+}
+} // namespace kern
 
 namespace kern {
 bool panicking() { return g_panicking.load(std::memory_order_relaxed) >= 0; }
@@ -53,5 +71,9 @@ void panic(const char* fmt, ...)
     kprintf("\n");
     kern::backtrace_here();
     kprintf("panic: system halted\n");
+    // Let a report that another hart is printing right now finish (bounded:
+    // a hart that died mid-report must not keep us from powering off).
+    for (unsigned long spin = 0; g_reporting.load() > 0 && spin < 200000000ul; spin++) {
+    }
     kern::power::poweroff_failure(2);
 }

@@ -4,6 +4,20 @@
 
 [[noreturn]] void panic(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
+namespace kern {
+// Held while a hart prints a fatal report (a trap, an overflow) before it
+// panics: reports from two harts come out whole, one after the other, and
+// panic() waits a moment for a report still being printed elsewhere before it
+// powers off.
+class [[nodiscard]] FatalReport {
+public:
+    FatalReport();
+    ~FatalReport();
+    FatalReport(const FatalReport&) = delete;
+    FatalReport& operator=(const FatalReport&) = delete;
+};
+} // namespace kern
+
 #define ZEST_STR2(x) #x
 #define ZEST_STR(x) ZEST_STR2(x)
 

@@ -16,6 +16,7 @@
 #include <new>
 
 extern "C" uint8_t boot_stacks[cpu::MAX_HARTS][BOOT_STACK_SIZE];
+extern "C" uint8_t overflow_stacks[cpu::MAX_HARTS][OVERFLOW_STACK_SIZE];
 
 namespace kern::platform {
 namespace {
@@ -56,6 +57,9 @@ void setup_harts(unsigned long boot_hartid)
         h.hartid = hartid;
         h.boot_stack_base = reinterpret_cast<uintptr_t>(boot_stacks[n]);
         h.boot_stack_top = h.boot_stack_base + BOOT_STACK_SIZE;
+        h.stack_limit = h.boot_stack_base;
+        h.stack_top = h.boot_stack_top;
+        h.overflow_stack_top = reinterpret_cast<uintptr_t>(overflow_stacks[n]) + OVERFLOW_STACK_SIZE;
         h.plic_context = fdt::plic_s_context(g_machine, hartid);
         n++;
     };

@@ -8,6 +8,7 @@
 #include "kern/irq.h"
 #include "kern/panic.h"
 #include "kern/printf.h"
+#include "kern/thread.h"
 #include "kern/timer.h"
 
 extern "C" void trap_entry();
@@ -67,6 +68,27 @@ void report(const TrapFrame& tf, const char* why)
 
 using namespace kern;
 
+// From trap_entry's overflow path, on this hart's overflow stack: the running
+// stack had no room for a trap frame.
+extern "C" [[noreturn]] void stack_overflow_trap(TrapFrame* tf)
+{
+    HartLocal& h = this_hart();
+    {
+        FatalReport r;
+        kprintf("\nkernel stack overflow on hart %u: sp 0x%lx, stack [0x%lx, 0x%lx)\n", cpu::id(), tf->sp(),
+                h.stack_limit, h.stack_top);
+        if (h.current)
+            kprintf("  thread %lu (%s)\n", h.current->id, h.current->name);
+        else
+            kprintf("  on the hart's boot stack (no thread)\n");
+        kprintf("  faulting address 0x%lx%s\n", tf->stval,
+                tf->stval < h.stack_limit && tf->stval + 65536 > h.stack_limit ? " (in the guard below the stack)" : "");
+        trap::report(*tf, "stack overflow");
+        backtrace_from(tf->sepc, tf->fp(), tf->ra());
+    }
+    panic("kernel stack overflow on hart %u at 0x%lx (address 0x%lx)", cpu::id(), tf->sepc, tf->stval);
+}
+
 // Called from trap_entry with the saved frame.
 extern "C" void trap_dispatch(TrapFrame* tf)
 {
@@ -84,7 +106,10 @@ extern "C" void trap_dispatch(TrapFrame* tf)
         tf->sepc = fix;
         return;
     }
-    trap::report(*tf, "kernel trap");
+    {
+        FatalReport r;
+        trap::report(*tf, "kernel trap");
+    }
     panic("unhandled %s in the kernel at 0x%lx, address 0x%lx", trap::cause_name(tf->scause), tf->sepc,
           tf->stval);
 }

@@ -9,14 +9,11 @@
 
     .section .text
     .balign 4
-    .globl trap_entry
-trap_entry:
-    addi    sp, sp, -TF_SIZE
+/* Save every register but sp (x2) and t0 (x5), and the trap CSRs, at 0(sp). */
+.macro SAVE_MOST
     sd      x1, 0*8(sp)
-    /* x2 (sp) is saved below, as its value before the trap. */
     sd      x3, 2*8(sp)
     sd      x4, 3*8(sp)
-    sd      x5, 4*8(sp)
     sd      x6, 5*8(sp)
     sd      x7, 6*8(sp)
     sd      x8, 7*8(sp)
@@ -43,8 +40,6 @@ trap_entry:
     sd      x29, 28*8(sp)
     sd      x30, 29*8(sp)
     sd      x31, 30*8(sp)
-    addi    t0, sp, TF_SIZE
-    sd      t0, 1*8(sp)
     csrr    t0, sepc
     sd      t0, TF_SEPC(sp)
     csrr    t0, sstatus
@@ -53,6 +48,30 @@ trap_entry:
     sd      t0, TF_SCAUSE(sp)
     csrr    t0, stval
     sd      t0, TF_STVAL(sp)
+.endm
+
+    .globl trap_entry
+trap_entry:
+    /*
+     * Before storing anything: is there room for a trap frame on this stack?
+     * The hart-local stack limit is the lowest usable address of the running
+     * stack. If sp is already below it (an overflow ran into the guard page,
+     * and this is the fault) or the frame would cross it, nothing may be
+     * written here: go to the hart's own overflow stack. t0 is borrowed
+     * through sscratch, which is always zero in the kernel.
+     */
+    csrw    sscratch, t0
+    ld      t0, HARTLOCAL_STACK_LIMIT(tp)
+    addi    t0, t0, TF_SIZE + 16
+    bltu    sp, t0, stack_overflow
+    csrr    t0, sscratch
+    csrw    sscratch, zero
+
+    addi    sp, sp, -TF_SIZE
+    sd      t0, 4*8(sp)
+    addi    t0, sp, TF_SIZE
+    sd      t0, 1*8(sp)
+    SAVE_MOST
 
     /* A frame record linking the interrupted code, so backtraces cross the trap. */
     ld      t0, TF_SEPC(sp)
@@ -104,3 +123,22 @@ trap_entry:
     sret
     .globl trap_entry_end
 trap_entry_end:
+
+/*
+ * Stack overflow: build the frame on this hart's overflow stack (each hart has
+ * its own, so two harts overflowing at once cannot trample each other) and
+ * report. Never returns.
+ */
+stack_overflow:
+    mv      t0, sp
+    ld      sp, HARTLOCAL_OVERFLOW_TOP(tp)
+    addi    sp, sp, -TF_SIZE
+    sd      t0, 1*8(sp)
+    csrr    t0, sscratch
+    csrw    sscratch, zero
+    sd      t0, 4*8(sp)
+    SAVE_MOST
+    mv      s0, zero
+    mv      a0, sp
+    call    stack_overflow_trap
+1:  j       1b

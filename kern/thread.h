@@ -1,0 +1,129 @@
+// Kernel threads.
+//
+// A thread is a Thread object (from a kmalloc_obj zone: type-stable, so a
+// stale pointer still points at a Thread) plus a kernel stack (kstack/). Its
+// life: Embryo -> Runnable <-> Running -> Sleeping -> ... -> Dead -> reaped.
+// Lock order and the sleep/wakeup protocol are in docs/locking.md.
+#pragma once
+
+#include "kstack/hold.h"
+#include "lib/list.h"
+#include "lib/result.h"
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace kstack {
+struct Stack;
+}
+
+namespace kern {
+
+// Callee-saved registers and sp: what switch_context saves (kern/switch.S).
+struct Context {
+    uint64_t ra, sp, s[12];
+};
+static_assert(sizeof(Context) == 14 * 8);
+
+enum class ThreadState : uint8_t {
+    Embryo,   // created, not yet started
+    Runnable, // on a run queue
+    Running,  // on a hart
+    Sleeping, // waiting on a wait queue, a channel or a timeout
+    Dead,     // exited; waiting for the reaper
+};
+
+const char* state_name(ThreadState s);
+
+enum ThreadFlags : uint32_t {
+    TF_IDLE = 1u << 0,    // a hart's idle thread: never on a run queue
+    TF_SYSTEM = 1u << 1,  // kernel service thread (pagedaemon, swapper, reaper)
+    TF_NO_SWAP = 1u << 2, // its stack must never be swapped out
+    TF_BOUND = 1u << 3,   // never migrated off its hart
+};
+
+constexpr int PRIO_LEVELS = 32;
+constexpr int PRIO_HIGHEST = 0;
+constexpr int PRIO_SYSTEM = 4;
+constexpr int PRIO_DEFAULT = 16;
+constexpr int PRIO_IDLE = PRIO_LEVELS - 1;
+
+struct Thread {
+    Context ctx;              // first: switch_context's argument
+    uint64_t id;
+    char name[24];
+    ThreadState state;
+    uint8_t priority;
+    uint32_t flags;
+    unsigned hart;            // run queue it is on, or last ran on
+    std::atomic<bool> on_cpu; // true from switch-in until the switch-out completes
+    uint32_t slice_left;      // timer ticks left in its time slice
+
+    lib::ListNode run_node;   // run queue; or the zombie list once Dead
+    lib::ListNode all_node;   // every live thread (ps)
+    lib::ListNode timeout_node; // timed sleeps, sorted by deadline
+
+    // Sleeping.
+    const void* wait_channel; // what it waits for (a WaitQueue, a channel address)
+    const char* wait_reason;  // for ps
+    uint64_t wait_deadline;   // rdtime ticks; 0 = none
+    bool wait_timed_out;
+    uint64_t sleep_since;     // rdtime when it went to sleep (swap policy)
+    uint64_t sleep_seq;       // which sleep this is: a stale timeout must not wake a later one
+
+    // Stack.
+    kstack::Stack* stack;
+    kstack::HoldCount stack_holds; // >0: the stack must stay resident (kstack/hold.h)
+
+    // Start and end.
+    void (*entry)(void*);
+    void* arg;
+    int exit_code;
+    bool joinable;
+    std::atomic<bool> exited;
+
+    uint64_t switches;        // times it was switched in
+};
+
+struct ThreadParams {
+    const char* name;
+    void (*entry)(void*);
+    void* arg = nullptr;
+    int priority = PRIO_DEFAULT;
+    uint32_t flags = 0;
+    int hart = -1;            // -1: any (the creator's hart, then balancing)
+    bool joinable = false;    // true: join() reaps it; false: the reaper does
+};
+
+namespace thread {
+
+// Boot: set up the zones, turn this hart's boot context into a thread.
+void init_boot_hart();
+void init_secondary_hart();
+// A secondary hart's boot context becomes its idle loop.
+[[noreturn]] void run_idle();
+
+// Create and start a thread. M_WAITOK semantics: may sleep for memory.
+[[nodiscard]] lib::Result<Thread*> spawn(const ThreadParams& p);
+// Create without starting (state Embryo); start() makes it runnable.
+[[nodiscard]] lib::Result<Thread*> create(const ThreadParams& p);
+void start(Thread* t);
+
+[[noreturn]] void exit(int code);
+// Wait for a joinable thread to exit, reap it, return its exit code.
+int join(Thread* t);
+
+Thread* current();
+uint64_t count();        // live threads (not reaped)
+uint64_t created_total();
+uint64_t reaped_total();
+
+// The scheduler hands over a thread that exited once it is off its hart.
+void dead_and_switched_out(Thread* t);
+
+// Visit every live thread under the thread-list lock (ps, debug checks).
+void for_each(void (*fn)(Thread&, void*), void* ctx);
+
+} // namespace thread
+} // namespace kern
