@@ -7,6 +7,8 @@
 #include "zalloc/kmalloc_obj.h"
 #include "zalloc/stats.h"
 
+#include <new>
+
 namespace zalloc {
 
 namespace {
@@ -31,7 +33,11 @@ static_assert(sizeof(LargeHeader) == KMALLOC_LARGE_HEADER);
 constexpr uint64_t LARGE_MAGIC = 0x5a6573744c617267ull; // "ZestLarg"
 static_assert(LARGE_MAGIC != Slab::MAGIC);
 
-constinit ObjZone g_classes[KMALLOC_NCLASSES];
+// Raw storage, constructed in kmalloc_init(): GCC 12 leaves a constinit array of
+// polymorphic objects zero-filled in .bss (no vptr, list heads not self-linked)
+// instead of constant-initialising it, so the zones are built explicitly.
+alignas(ObjZone) unsigned char g_class_storage[KMALLOC_NCLASSES][sizeof(ObjZone)];
+ObjZone* const g_classes = reinterpret_cast<ObjZone*>(g_class_storage);
 Backend* g_backend = nullptr;
 constinit ksync::SpinLock g_types_lock("malloc-types");
 constinit lib::List<MallocType, &MallocType::node> g_types;
@@ -92,6 +98,7 @@ void kmalloc_init(Backend& backend)
 {
     g_backend = &backend;
     for (size_t c = 0; c < KMALLOC_NCLASSES; c++) {
+        new (&g_classes[c]) ObjZone();
         ObjZoneSpec spec {CLASS_NAMES[c], kmalloc_class_size(c), {}};
         spec.cfg.reserve_slabs = 1;
         g_classes[c].init(spec, backend);
@@ -100,8 +107,8 @@ void kmalloc_init(Backend& backend)
 
 void kmalloc_shutdown()
 {
-    for (ObjZone& z : g_classes)
-        z.destroy();
+    for (size_t c = 0; c < KMALLOC_NCLASSES; c++)
+        g_classes[c].destroy();
     g_backend = nullptr;
 }
 

@@ -78,8 +78,8 @@ struct FakeBackend final : zalloc::Backend {
                 if (fits(n, cls)) {
                     if (fail_after > 0)
                         fail_after--;
-                    void* va = std::aligned_alloc(align * PG, n * PG);
-                    if (!va)
+                    void* va = nullptr;
+                    if (posix_memalign(&va, align * PG, n * PG) != 0)
                         throw std::bad_alloc();
                     avail -= n;
                     pages_out += n;
