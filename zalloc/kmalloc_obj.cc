@@ -326,9 +326,11 @@ void ObjZone::poll()
     }
     if (release.empty())
         return;
-    // Type stability: nobody may be reading the zone without a reference.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (readers_.load(std::memory_order_seq_cst) != 0) {
+    // Type stability: nobody may be reading the zone without a reference. A
+    // read-modify-write, not a load: a reader whose ReadGuard increment comes
+    // after it reads from it, so everything that happened before this point (the
+    // objects' unlinking and freeing) happens before the reader's lookups.
+    if (readers_.fetch_add(0, std::memory_order_seq_cst) != 0) {
         cpu::IrqGuard irq;
         ksync::SpinGuard g(lock_);
         while (Slab* s = release.pop_front()) {

@@ -13,6 +13,9 @@
 
 using namespace zalloc;
 
+// Show a panic's message when a test fails by panicking unexpectedly.
+DOCTEST_REGISTER_EXCEPTION_TRANSLATOR(const HostPanic& p) { return doctest::String(p.message.c_str()); }
+
 TEST_CASE("zalloc flags: DragonFly compositions and derived rules")
 {
     CHECK(M_NOWAIT == (M_RNOWAIT | M_NULLOK | M_USE_RESERVE));
