@@ -27,6 +27,10 @@ public:
     virtual bool replenish();
     // Periodic housekeeping (kmalloc_obj: reclassify slabs, release surplus).
     virtual void poll();
+    // Take a zone whose structures are known corrupt off the registry, leaking
+    // its memory, so statistics and polls stop walking it (tests after an
+    // expected panic; a debugger's last resort).
+    void abandon() { unregister_self(); }
 
     lib::ListNode registry_node;
 
