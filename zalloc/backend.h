@@ -26,6 +26,11 @@
 //   - request_replenish(): a zone used its reserve; wake the thread that calls
 //     zalloc::replenish_all(). Called with interrupts off and zone locks held:
 //     it must only wake, never allocate or take a zone lock.
+// Locks: zalloc calls the backend with no zone lock held, except map_page for
+// interrupt zones (zone lock held, interrupts off) and request_replenish; from
+// replenish_all() and poll_all() the registry lock is held. So
+// code must not call zalloc while holding a lock the backend takes (vm/'s free
+// page lock), and the backend must not allocate from zalloc.
 // None of these functions is pure virtual (a freestanding kernel has no
 // __cxa_pure_virtual); the defaults fail, so a missing override shows up as an
 // allocation failure in the first test, not as a link error.

@@ -117,6 +117,8 @@ ObjZone& kmalloc_class_zone(size_t cls) { return g_classes[cls]; }
 void* kmalloc(size_t size, MallocType& type, MFlags flags)
 {
     void* caller = __builtin_return_address(0);
+    if (!g_backend)
+        panic("kmalloc(%zu, %s) before kmalloc_init (caller %p)", size, type.name, caller);
     register_type(type);
     if (size > KMALLOC_MAX)
         return fail(type, size, flags, caller, "request too large");

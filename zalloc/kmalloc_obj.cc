@@ -364,7 +364,11 @@ void ObjZone::snapshot(ZoneStats& out)
     cpu::IrqGuard irq;
     ksync::SpinGuard g(lock_);
     size_t n = nslabs_.load(std::memory_order_relaxed);
-    out.used = static_cast<size_t>(allocs - frees);
+    // The counters are read without the lock: clamp what a racing free or
+    // allocation could make inconsistent.
+    out.used = frees > allocs ? 0 : static_cast<size_t>(allocs - frees);
+    if (out.used > n * nobjs_)
+        out.used = n * nobjs_;
     out.free = n * nobjs_ - out.used;
     out.reserve_present = reserve_.size();
     out.slabs_partial = partial_.size();

@@ -153,10 +153,22 @@ void* Zone::grow_page(MFlags flags)
     void* page = backend_->alloc_pages(1, 1, page_class(flags), false);
     if (!page)
         return nullptr;
+    if (!add_page_checked(page)) {
+        backend_->free_pages(page, 1);
+        return nullptr;
+    }
+    return page;
+}
+
+// Add a page unless another hart grew the zone to its limit meanwhile.
+bool Zone::add_page_checked(void* page)
+{
     cpu::IrqGuard irq;
     ksync::SpinGuard g(lock_);
+    if (max_items_ && total_items_ + per_page_ > max_items_)
+        return false;
     add_page_locked(page, 0);
-    return page;
+    return true;
 }
 
 void* Zone::alloc_slow(MFlags flags, void* caller)
@@ -178,9 +190,10 @@ void* Zone::alloc_slow(MFlags flags, void* caller)
             void* page = backend_->alloc_pages(1, 1, page_class(flags), true);
             if (!page)
                 break;
-            cpu::IrqGuard irq;
-            ksync::SpinGuard g(lock_);
-            add_page_locked(page, 0);
+            if (!add_page_checked(page)) {
+                backend_->free_pages(page, 1);
+                break;
+            }
         }
         void* item = nullptr;
         bool dipped = false;
@@ -314,7 +327,11 @@ void Zone::snapshot(ZoneStats& out)
     out.objs_per_slab = per_page_;
     cpu::IrqGuard irq;
     ksync::SpinGuard g(lock_);
-    out.used = static_cast<size_t>(allocs - frees);
+    // The counters are read without the lock: clamp what a racing free or
+    // allocation could make inconsistent.
+    out.used = frees > allocs ? 0 : static_cast<size_t>(allocs - frees);
+    if (out.used > total_items_)
+        out.used = total_items_;
     out.free = total_items_ - out.used;
     out.reserve_present = global_free_ < zfreemin_ ? global_free_ : zfreemin_;
     out.reserve_target = zfreemin_;

@@ -121,6 +121,7 @@ private:
     void* take_burst_locked(HartCache& c, size_t n);
     void* grow_page(MFlags flags);           // no lock held; returns the page or nullptr
     void add_page_locked(void* page, uint32_t page_flags);
+    bool add_page_checked(void* page);
     void push_global_locked(void* item);
     void mark_free(void* item);
     void check_on_alloc(void* item, void* caller);

@@ -50,6 +50,13 @@ TEST_CASE("kmalloc classes: tight, monotonic, waste at most 25% above 128 bytes"
     }
 }
 
+TEST_CASE("kmalloc: before kmalloc_init it panics, naming the type")
+{
+    HartReset hr;
+    ZALLOC_MALLOC_DEFINE(M_EARLY, "too-early", 0);
+    CHECK(panic_message([&] { (void)kmalloc(8, M_EARLY, M_NOWAIT); }).find("too-early") != std::string::npos);
+}
+
 TEST_CASE("kmalloc: every size class and page runs, contents kept, usable size")
 {
     KmallocFixture f;
