@@ -59,24 +59,34 @@ void add(std::atomic<T>& c, T v)
     c.store(c.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
 }
 
-// Per-hart counters: interrupts off so the hart cannot change under us.
+void note_high_water(MallocType& t)
+{
+    long now = t.memory_now();
+    size_t hw = t.high_water.load(std::memory_order_relaxed);
+    while (now > 0 && static_cast<size_t>(now) > hw &&
+           !t.high_water.compare_exchange_weak(hw, static_cast<size_t>(now), std::memory_order_relaxed)) {
+    }
+}
+
+// Per-hart counters: interrupts off so the hart cannot change under us. The
+// high-water mark costs a sum over every hart, so it is sampled: on every 16th
+// request of a hart, on every allocation of a type with a limit (which sums
+// anyway), and whenever statistics are read.
 void account(MallocType& t, long objs, long bytes, bool request)
 {
+    uint64_t req = 1;
     {
         cpu::IrqGuard irq;
         MallocType::PerHart& h = t.per_hart[cpu::id()];
         add(h.in_use, objs);
         add(h.memory, bytes);
-        if (request)
-            add<uint64_t>(h.requests, 1);
-    }
-    if (bytes > 0) {
-        long now = t.memory_now();
-        size_t hw = t.high_water.load(std::memory_order_relaxed);
-        while (now > 0 && static_cast<size_t>(now) > hw &&
-               !t.high_water.compare_exchange_weak(hw, static_cast<size_t>(now), std::memory_order_relaxed)) {
+        if (request) {
+            req = h.requests.load(std::memory_order_relaxed) + 1;
+            h.requests.store(req, std::memory_order_relaxed);
         }
     }
+    if (bytes > 0 && (t.limit || (req & 15) == 0))
+        note_high_water(t);
 }
 
 void* fail(MallocType& t, size_t size, MFlags flags, void* caller, const char* why)
@@ -219,6 +229,7 @@ size_t snapshot_types(TypeStats* out, size_t max)
             }
             s.in_use = in_use > 0 ? static_cast<size_t>(in_use) : 0;
             s.memory = mem > 0 ? static_cast<size_t>(mem) : 0;
+            note_high_water(t);
             s.high_water = t.high_water.load(std::memory_order_relaxed);
             s.limit = t.limit;
         }

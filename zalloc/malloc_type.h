@@ -7,8 +7,10 @@
 // Counters are per hart, written only by their hart with interrupts off
 // (relaxed load+store, no read-modify-write), and summed when read: a free on
 // another hart than the allocation makes one hart's count negative and the sum
-// right. The limit check and the high-water mark sum the harts' memory on every
-// allocation (MAX_HARTS loads, no stores unless a new high is reached).
+// right. The limit check sums the harts' memory (MAX_HARTS loads) on each
+// allocation of a type with a limit; the high-water mark is sampled (every 16th
+// request of a hart, every limited allocation, every statistics read), so a
+// short peak between samples can be missed.
 #pragma once
 
 #include "kern/cpu.h"
