@@ -73,7 +73,9 @@ public:
     // panics if it cannot (interrupt zones are created at boot).
     void init(const char* name, size_t item_size, Backend& backend, const ZoneConfig& cfg = {});
     // zbootinit: add a static, page-aligned array of whole pages to the zone.
-    // Usable before init(): pass the backend later. Boot pages are never freed.
+    // init() touches no page (except for interrupt zones), so a boot zone is
+    // init()ed and seeded before the page allocator exists. Boot pages are
+    // never freed.
     void boot_seed(void* mem, size_t bytes);
     // Return every page to the backend and unregister. Every item must be free
     // (tests; type-stable zones are normally never destroyed).

@@ -365,3 +365,48 @@ TEST_CASE("failure paths: without debug mode a repeated remote free is still cau
     z.abandon();
     CHECK(zone_count() == n - 1);
 }
+
+TEST_CASE("page classes: slab and page refills honour the caller's flags")
+{
+    HartReset hr;
+    FakeBackend be;
+    ObjZone o;
+    ObjZoneSpec spec {"classes-obj", 2048, {}};
+    spec.cfg.reserve_slabs = 0;
+    o.init(spec, be);
+    Zone z;
+    z.init("classes-zone", 2048, be); // 1 per page
+    // 16 free pages: Normal may not go below 16, System below 8.
+    be.set_free(16);
+    be.normal_floor = 16;
+    be.system_floor = 8;
+    CHECK(o.alloc(M_RNOWAIT) == nullptr);  // Normal class
+    CHECK(z.alloc(M_RNOWAIT) == nullptr);
+    void* a = o.alloc(M_NOWAIT); // System class: one slab, 8 pages
+    REQUIRE(a);
+    CHECK(be.free_now() == 8);
+    CHECK(o.objs_per_slab() == 15);
+    std::vector<void*> v;
+    for (int i = 0; i < 14; i++)
+        v.push_back(o.alloc(M_NOWAIT)); // the rest of that slab
+    CHECK(o.alloc(M_NOWAIT) == nullptr); // System stops at its floor
+    void* b = o.alloc(M_INTNOWAIT);      // Interrupt may take the last pages
+    REQUIRE(b);
+    CHECK(be.free_now() == 0);
+    be.set_free(9);
+    void* c = z.alloc(M_NOWAIT); // a zalloc page, System class
+    REQUIRE(c);
+    CHECK(be.free_now() == 8);
+    CHECK(z.alloc(M_NOWAIT) == nullptr);
+    void* d = z.alloc(M_INTNOWAIT);
+    CHECK(d != nullptr);
+    CHECK(be.blocking_calls == 0); // none of these callers may sleep
+    o.free(a);
+    o.free(b);
+    for (void* p : v)
+        o.free(p);
+    z.free(c);
+    z.free(d);
+    o.destroy();
+    z.destroy();
+}
