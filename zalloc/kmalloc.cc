@@ -53,12 +53,6 @@ void register_type(MallocType& t)
     }
 }
 
-template <typename T>
-void add(std::atomic<T>& c, T v)
-{
-    c.store(c.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
-}
-
 void note_high_water(MallocType& t)
 {
     long now = t.memory_now();
@@ -78,11 +72,11 @@ void account(MallocType& t, long objs, long bytes, bool request)
     {
         cpu::IrqGuard irq;
         MallocType::PerHart& h = t.per_hart[cpu::id()];
-        add(h.in_use, objs);
-        add(h.memory, bytes);
+        h.in_use.add(objs);
+        h.memory.add(bytes);
         if (request) {
-            req = h.requests.load(std::memory_order_relaxed) + 1;
-            h.requests.store(req, std::memory_order_relaxed);
+            req = h.requests.get() + 1;
+            h.requests.set(req);
         }
     }
     if (bytes > 0 && (t.limit || (req & 15) == 0))
@@ -94,8 +88,8 @@ void* fail(MallocType& t, size_t size, MFlags flags, void* caller, const char* w
     {
         cpu::IrqGuard irq;
         MallocType::PerHart& h = t.per_hart[cpu::id()];
-        add<uint64_t>(h.requests, 1);
-        add<uint64_t>(h.failures, 1);
+        h.requests.add(1);
+        h.failures.add(1);
     }
     if (flags.null_ok())
         return nullptr;
@@ -222,10 +216,10 @@ size_t snapshot_types(TypeStats* out, size_t max)
             s.name = t.name;
             long in_use = 0, mem = 0;
             for (const MallocType::PerHart& h : t.per_hart) {
-                in_use += h.in_use.load(std::memory_order_relaxed);
-                mem += h.memory.load(std::memory_order_relaxed);
-                s.requests += h.requests.load(std::memory_order_relaxed);
-                s.failures += h.failures.load(std::memory_order_relaxed);
+                in_use += h.in_use.get();
+                mem += h.memory.get();
+                s.requests += h.requests.get();
+                s.failures += h.failures.get();
             }
             s.in_use = in_use > 0 ? static_cast<size_t>(in_use) : 0;
             s.memory = mem > 0 ? static_cast<size_t>(mem) : 0;

@@ -351,8 +351,8 @@ void ObjZone::snapshot(ZoneStats& out)
     out.limit = cfg_.max_slabs * nobjs_;
     uint64_t allocs = 0, frees = 0;
     for (HartSlabs& h : harts_) {
-        allocs += h.allocs.load(std::memory_order_relaxed);
-        frees += h.frees.load(std::memory_order_relaxed);
+        allocs += h.allocs.get();
+        frees += h.frees.get();
     }
     out.requests = allocs + failures_.load(std::memory_order_relaxed);
     out.failures = failures_.load(std::memory_order_relaxed);
@@ -394,8 +394,8 @@ void ObjZone::destroy()
                 if (s)
                     all.push_back(*s);
             h.active = h.alternate = nullptr;
-            h.allocs.store(0);
-            h.frees.store(0);
+            h.allocs.set(0);
+            h.frees.set(0);
         }
         for (SlabList* l : {&partial_, &free_, &exhausted_, &reserve_})
             while (Slab* s = l->pop_front())

@@ -64,6 +64,7 @@
 #include "kern/spinlock.h"
 #include "lib/list.h"
 #include "zalloc/backend.h"
+#include "zalloc/counter.h"
 #include "zalloc/flags.h"
 #include "zalloc/registry.h"
 #include "zalloc/slab.h"
@@ -142,13 +143,13 @@ private:
     struct alignas(64) HartSlabs {
         Slab* active = nullptr;
         Slab* alternate = nullptr;
-        // Owner-written relaxed counters (load+store, no RMW), read by snapshot().
-        std::atomic<uint64_t> allocs {0};
-        std::atomic<uint64_t> frees {0};
+        // Written only by the owning hart with interrupts off; read by snapshot().
+        OwnerCounter<uint64_t> allocs;
+        OwnerCounter<uint64_t> frees;
     };
     using SlabList = lib::List<Slab, &Slab::node>;
 
-    static void bump(std::atomic<uint64_t>& c) { c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+    static void bump(OwnerCounter<uint64_t>& c) { c.add(1); }
     static void* pop(Slab* s) { return s->obj(s->stack()[--s->nfree]); }
     static void drain_remote(Slab* s);
 

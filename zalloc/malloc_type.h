@@ -5,7 +5,7 @@
 //   zalloc::kfree(p, M_VMSWAP);
 //
 // Counters are per hart, written only by their hart with interrupts off
-// (relaxed load+store, no read-modify-write), and summed when read: a free on
+// (a plain load and store: counter.h), and summed when read: a free on
 // another hart than the allocation makes one hart's count negative and the sum
 // right. The limit check sums the harts' memory (MAX_HARTS loads) on each
 // allocation of a type with a limit; the high-water mark is sampled (every 16th
@@ -15,6 +15,7 @@
 
 #include "kern/cpu.h"
 #include "lib/list.h"
+#include "zalloc/counter.h"
 
 #include <atomic>
 #include <cstddef>
@@ -24,10 +25,10 @@ namespace zalloc {
 
 struct MallocType {
     struct alignas(64) PerHart {
-        std::atomic<long> in_use {0};
-        std::atomic<long> memory {0};
-        std::atomic<uint64_t> requests {0};
-        std::atomic<uint64_t> failures {0};
+        OwnerCounter<long> in_use;
+        OwnerCounter<long> memory;
+        OwnerCounter<uint64_t> requests;
+        OwnerCounter<uint64_t> failures;
     };
 
     constexpr explicit MallocType(const char* n, size_t lim = 0) : name(n), limit(lim) {}
@@ -38,7 +39,7 @@ struct MallocType {
     {
         long m = 0;
         for (const PerHart& h : per_hart)
-            m += h.memory.load(std::memory_order_relaxed);
+            m += h.memory.get();
         return m;
     }
 

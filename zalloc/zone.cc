@@ -91,7 +91,7 @@ void* Zone::take_burst_locked(HartCache& c, size_t n)
     void* first = global_head_;
     global_head_ = *static_cast<void**>(first);
     global_free_--;
-    uint32_t count = c.count.load(std::memory_order_relaxed);
+    uint32_t count = c.count.get();
     for (size_t i = 1; i < n && global_head_ && count < cache_cap_; i++) {
         void* it = global_head_;
         global_head_ = *static_cast<void**>(it);
@@ -100,7 +100,7 @@ void* Zone::take_burst_locked(HartCache& c, size_t n)
         c.head = it;
         count++;
     }
-    c.count.store(count, std::memory_order_relaxed);
+    c.count.set(count);
     bump(c.allocs);
     return first;
 }
@@ -115,7 +115,7 @@ void* Zone::alloc(MFlags flags)
         item = c.head;
         if (item) [[likely]] {
             c.head = *static_cast<void**>(item);
-            c.count.store(c.count.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+            c.count.add(uint32_t(-1));
             bump(c.allocs);
         }
     }
@@ -275,11 +275,11 @@ void Zone::free(void* item)
     }
     HartCache& c = caches_[cpu::id()];
     bump(c.frees);
-    uint32_t count = c.count.load(std::memory_order_relaxed);
+    uint32_t count = c.count.get();
     if (count < cache_cap_) [[likely]] {
         *static_cast<void**>(item) = c.head;
         c.head = item;
-        c.count.store(count + 1, std::memory_order_relaxed);
+        c.count.set(count + 1);
         return;
     }
     // Cache full: the item and half the cache go back to the zone, so the next
@@ -292,7 +292,7 @@ void Zone::free(void* item)
         push_global_locked(it);
         count--;
     }
-    c.count.store(count, std::memory_order_relaxed);
+    c.count.set(count);
 }
 
 bool Zone::replenish()
@@ -319,8 +319,8 @@ void Zone::snapshot(ZoneStats& out)
     out.limit = max_items_;
     uint64_t allocs = 0, frees = 0;
     for (HartCache& c : caches_) {
-        allocs += c.allocs.load(std::memory_order_relaxed);
-        frees += c.frees.load(std::memory_order_relaxed);
+        allocs += c.allocs.get();
+        frees += c.frees.get();
     }
     out.requests = allocs;
     out.failures = failures_.load(std::memory_order_relaxed);
@@ -361,9 +361,9 @@ void Zone::destroy()
     global_free_ = total_items_ = pages_ = 0;
     for (HartCache& c : caches_) {
         c.head = nullptr;
-        c.count.store(0);
-        c.allocs.store(0);
-        c.frees.store(0);
+        c.count.set(0);
+        c.allocs.set(0);
+        c.frees.set(0);
     }
     initialized_ = false;
 }

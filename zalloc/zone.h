@@ -36,6 +36,7 @@
 #include "kern/cpu.h"
 #include "kern/spinlock.h"
 #include "zalloc/backend.h"
+#include "zalloc/counter.h"
 #include "zalloc/flags.h"
 #include "zalloc/registry.h"
 
@@ -105,18 +106,17 @@ private:
 
     struct alignas(64) HartCache {
         void* head = nullptr;
-        std::atomic<uint32_t> count {0};
-        // Written only by the owning hart with interrupts off (relaxed load+store,
-        // no read-modify-write); read by snapshot().
-        std::atomic<uint64_t> allocs {0};
-        std::atomic<uint64_t> frees {0};
+        // Written only by the owning hart with interrupts off; read by snapshot().
+        OwnerCounter<uint32_t> count;
+        OwnerCounter<uint64_t> allocs;
+        OwnerCounter<uint64_t> frees;
     };
 
     static PageTrailer* trailer_of(void* page)
     {
         return reinterpret_cast<PageTrailer*>(static_cast<char*>(page) + PAGE_ITEM_BYTES);
     }
-    static void bump(std::atomic<uint64_t>& c) { c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+    static void bump(OwnerCounter<uint64_t>& c) { c.add(1); }
     uint64_t free_mark(const void* item) const { return FREE_MARK ^ reinterpret_cast<uintptr_t>(item); }
 
     void* alloc_slow(MFlags flags, void* caller);
