@@ -56,7 +56,7 @@ Slab* ObjZone::format_slab(void* mem, bool is_static)
     // Pop order is address order: the first allocations touch the first lines.
     uint16_t* st = s->stack();
     for (uint32_t i = 0; i < nobjs_; i++)
-        st[i] = static_cast<uint16_t>(nobjs_ - 1 - i);
+        st[i] = s->slot_of(s->obj(nobjs_ - 1 - i));
     memset(static_cast<void*>(s->bitmap()), 0, ((nobjs_ + 63) / 64) * 8);
     if (debug_)
         debug::poison(s->objs(), size_t(nobjs_) * obj_size_);
@@ -69,10 +69,9 @@ void ObjZone::drain_remote(Slab* s)
     uint16_t* st = s->stack();
     while (p) {
         uintptr_t next = *reinterpret_cast<uintptr_t*>(p);
-        uint32_t idx = static_cast<uint32_t>((p - reinterpret_cast<uintptr_t>(s->objs())) / s->obj_size);
         if (s->nfree >= s->nobjs)
             panic("kmalloc_obj %s: slab %p has more free objects than it holds", s->zone->name(), static_cast<void*>(s));
-        st[s->nfree++] = static_cast<uint16_t>(idx);
+        st[s->nfree++] = s->slot_of(reinterpret_cast<void*>(p));
         p = next;
     }
 }
@@ -220,13 +219,12 @@ void ObjZone::free_from(void* p, void* caller)
     Slab* s = Slab::of(p);
     if (debug_)
         check_free(s, p, caller);
-    uint32_t idx = static_cast<uint32_t>((static_cast<char*>(p) - s->objs()) / obj_size_);
     cpu::IrqGuard irq;
     HartSlabs& h = harts_[cpu::id()];
     bump(h.frees);
     if (s == h.active || s == h.alternate) [[likely]] {
         // Only this hart pops or pushes this slab's stack while it is ours.
-        s->stack()[s->nfree++] = static_cast<uint16_t>(idx);
+        s->stack()[s->nfree++] = s->slot_of(p);
         return;
     }
     auto* link = static_cast<uintptr_t*>(p);

@@ -150,7 +150,7 @@ private:
     using SlabList = lib::List<Slab, &Slab::node>;
 
     static void bump(OwnerCounter<uint64_t>& c) { c.add(1); }
-    static void* pop(Slab* s) { return s->obj(s->stack()[--s->nfree]); }
+    static void* pop(Slab* s) { return s->at(s->stack()[--s->nfree]); }
     static void drain_remote(Slab* s);
 
     void* alloc_slow(MFlags flags, void* caller);

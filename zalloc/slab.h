@@ -17,7 +17,7 @@
 // so the mask is an immediate.
 //
 // Layout of one slab:
-//   [Slab header, 128 B][free stack: uint16_t x nobjs][alloc bitmap: u64 words]
+//   [Slab header, 128 B][free stack: uint16_t slots x nobjs][alloc bitmap: u64 words]
 //   [pad to 64][objects: nobjs x size]
 // Object sizes round up to 8 bytes; objects start 64-byte aligned, so an object
 // is aligned to the largest power of two dividing its size (up to 64).
@@ -58,7 +58,7 @@ struct Slab {
     lib::ListNode node;
     uint32_t obj_size;
     uint32_t nobjs;
-    uint32_t nfree; // entries in the local free stack
+    uint32_t nfree; // entries in the local free stack (slots, see below)
     SlabState state;
     bool is_static; // in the kernel image: never returned to the backend
     uint16_t pad_;
@@ -71,6 +71,15 @@ struct Slab {
     // bounce the line the owner allocates from.
     alignas(64) std::atomic<uintptr_t> remote_head;
 
+    // The free stack holds slots: an object's byte offset in the slab divided by
+    // OBJ_ALIGN. Turning a pointer into a slot and back is a subtract and a
+    // shift; an object index would cost a division on every free and a
+    // multiplication on every allocation.
+    [[nodiscard]] void* at(uint16_t slot) { return reinterpret_cast<char*>(this) + size_t(slot) * OBJ_ALIGN; }
+    [[nodiscard]] uint16_t slot_of(const void* p) const
+    {
+        return static_cast<uint16_t>((reinterpret_cast<uintptr_t>(p) - reinterpret_cast<uintptr_t>(this)) / OBJ_ALIGN);
+    }
     [[nodiscard]] uint16_t* stack() { return reinterpret_cast<uint16_t*>(reinterpret_cast<char*>(this) + SLAB_HEADER); }
     [[nodiscard]] std::atomic<uint64_t>* bitmap()
     {
@@ -87,6 +96,7 @@ struct Slab {
 static_assert(sizeof(Slab) <= SLAB_HEADER, "slab header must fit its 128 bytes");
 static_assert(SLAB_HEADER % alignof(Slab) == 0);
 static_assert((SLAB_SIZE & (SLAB_SIZE - 1)) == 0, "slabs are found by masking");
+static_assert(SLAB_SIZE / OBJ_ALIGN <= 65536, "free-stack slots are 16-bit");
 
 struct SlabLayout {
     uint32_t obj_size;
