@@ -1,0 +1,94 @@
+// Sv39 page tables: pure logic, host-tested. Three levels of 512 entries;
+// a leaf at level 0 maps 4 KiB, at level 1 2 MiB, at level 2 1 GiB.
+//
+// The walker reaches table memory and gets new (zeroed) table pages through a
+// TableSource the caller supplies: the kernel's maps physical addresses
+// through the direct map and allocates from the page allocator; a host test's
+// uses ordinary memory.
+#pragma once
+
+#include "lib/result.h"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace vm::sv39 {
+
+using Pte = uint64_t;
+using PhysAddr = uint64_t;
+
+enum PteBit : uint64_t {
+    V = 1u << 0,
+    R = 1u << 1,
+    W = 1u << 2,
+    X = 1u << 3,
+    U = 1u << 4,
+    G = 1u << 5,
+    A = 1u << 6,
+    D = 1u << 7,
+};
+
+constexpr size_t PAGE = 4096;
+constexpr size_t ENTRIES = 512;
+constexpr uint64_t LEVEL_SIZE[3] = {4096, 2ul << 20, 1ul << 30};
+
+[[nodiscard]] constexpr unsigned index(uint64_t va, unsigned level) { return (va >> (12 + 9 * level)) & 511; }
+[[nodiscard]] constexpr PhysAddr pte_pa(Pte p) { return (p >> 10) << 12; }
+[[nodiscard]] constexpr Pte make_pte(PhysAddr pa, uint64_t flags) { return ((pa >> 12) << 10) | flags; }
+[[nodiscard]] constexpr bool is_leaf(Pte p) { return (p & V) && (p & (R | W | X)); }
+// Sv39 addresses are sign-extended from bit 38.
+[[nodiscard]] constexpr bool canonical(uint64_t va)
+{
+    uint64_t top = va >> 38;
+    return top == 0 || top == (~0ull >> 38);
+}
+
+class TableSource {
+public:
+    virtual Pte* table(PhysAddr pa) = 0;
+    // A zeroed page for a new table, or an error.
+    [[nodiscard]] virtual lib::Result<PhysAddr> alloc_table() = 0;
+
+protected:
+    ~TableSource() = default;
+};
+
+enum class Alloc : uint8_t { Allowed, Forbidden };
+
+class PageTable {
+public:
+    PageTable(PhysAddr root, TableSource& src) : root_(root), src_(src) {}
+
+    // Map one leaf at `level` (0: 4 KiB, 1: 2 MiB, 2: 1 GiB). `flags` holds the
+    // permissions (R, W, X, U, G); V, A and D are added (some harts fault on
+    // a clear A or D instead of setting it). Refuses writable+executable, a
+    // misaligned address, a non-canonical one, and an address already mapped.
+    // With Alloc::Forbidden a missing table is an error (Error::NoMemory)
+    // instead of an allocation: the populated-range guarantee.
+    [[nodiscard]] lib::Status map(uint64_t va, PhysAddr pa, uint64_t flags, unsigned level = 0,
+                                  Alloc alloc = Alloc::Allowed);
+    // Map [va, va + len) to [pa, ...) with the largest leaves alignment allows.
+    [[nodiscard]] lib::Status map_range(uint64_t va, PhysAddr pa, uint64_t len, uint64_t flags);
+    // Remove a 4 KiB leaf; returns its physical address, 0 if nothing was mapped.
+    PhysAddr unmap(uint64_t va);
+    // Find the leaf for va: physical address of va itself and the leaf's flags.
+    [[nodiscard]] bool lookup(uint64_t va, PhysAddr& pa, uint64_t& flags) const;
+    // Build every table a 4 KiB mapping in [va, va + len) will need.
+    [[nodiscard]] lib::Status populate(uint64_t va, uint64_t len);
+    // Tables allocated so far by this object.
+    [[nodiscard]] size_t tables_allocated() const { return tables_; }
+
+    [[nodiscard]] PhysAddr root() const { return root_; }
+    // satp value: Sv39 mode with this root (ASID 0).
+    [[nodiscard]] uint64_t satp() const { return (8ull << 60) | (root_ >> 12); }
+
+private:
+    // The entry for va at `level`, creating tables above it if allowed.
+    [[nodiscard]] lib::Result<Pte*> walk(uint64_t va, unsigned level, Alloc alloc);
+
+    PhysAddr root_;
+    TableSource& src_;
+    size_t tables_ = 0;
+};
+
+} // namespace vm::sv39
