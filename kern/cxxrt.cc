@@ -20,6 +20,8 @@ void __cxa_pure_virtual() { panic("pure virtual function called"); }
 // scope; kernel globals are never destroyed.
 void* __dso_handle = nullptr;
 int __cxa_atexit(void (*)(void*), void*, void*) { return 0; }
+// The same for function-local statics (-fno-use-cxa-atexit).
+int atexit(void (*)()) { return 0; }
 }
 
 // The kernel has no hidden allocation: `new` of a heap object is a bug until

@@ -37,6 +37,7 @@ static_assert(offsetof(HartLocal, index) == 0, "cpu::id() reads the first word")
 static_assert(offsetof(HartLocal, boot_stack_top) == HARTLOCAL_BOOT_STACK_TOP, "boot/asm.h");
 static_assert(offsetof(HartLocal, stack_limit) == HARTLOCAL_STACK_LIMIT, "boot/asm.h");
 static_assert(offsetof(HartLocal, overflow_stack_top) == HARTLOCAL_OVERFLOW_TOP, "boot/asm.h");
+static_assert(offsetof(HartLocal, current) == HARTLOCAL_CURRENT, "boot/asm.h");
 
 } // namespace kern
 

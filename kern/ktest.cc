@@ -1,7 +1,9 @@
 #include "kern/ktest.h"
 
+#include "kern/bootargs.h"
 #include "kern/power.h"
 #include "kern/printf.h"
+#include "kern/sched.h"
 #include "kern/timer.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -29,6 +31,11 @@ void Context::failf(const char* fmt, ...)
 }
 
 namespace {
+
+// The test now running, for the watchdog.
+const Test* volatile g_running;
+volatile uint64_t g_started_us;
+uint64_t g_limit_us = 120ull * 1000000; // per test; bootarg ktest_timeout=SECONDS
 
 bool matches_one(const Test& t, const char* pat, size_t len)
 {
@@ -62,7 +69,10 @@ unsigned run(const char* pattern)
             continue;
         Context ctx;
         uint64_t start = kern::timer::now_us();
+        g_started_us = start;
+        g_running = t;
         t->fn(ctx);
+        g_running = nullptr;
         uint64_t ms = (kern::timer::now_us() - start) / 1000;
         if (ctx.failed()) {
             kprintf("ktest: FAIL %s: %s\n", t->name, ctx.reason());
@@ -78,8 +88,30 @@ unsigned run(const char* pattern)
     return passed + failed == 0 ? 1 : failed;
 }
 
+// From the timer interrupt on hart 0: a test that runs past its limit is
+// reported with a dump of every thread, and the run ends as a failure.
+void watchdog_tick()
+{
+    const Test* t = g_running;
+    if (!t || kern::timer::now_us() - g_started_us < g_limit_us)
+        return;
+    g_running = nullptr;
+    kprintf("ktest: FAIL %s: still running after %lu s; threads:\n", t->name, g_limit_us / 1000000);
+    kern::sched::dump();
+    kprintf("ktest: watchdog ends the run\n");
+    kern::power::poweroff_failure(4);
+}
+
 void run_from_bootargs(const char* pattern)
 {
+    char buf[16];
+    if (kern::bootargs::get("ktest_timeout", buf, sizeof buf)) {
+        uint64_t v = 0;
+        for (const char* c = buf; *c >= '0' && *c <= '9'; c++)
+            v = v * 10 + uint64_t(*c - '0');
+        if (v)
+            g_limit_us = v * 1000000;
+    }
     unsigned failures = run(pattern);
     if (failures == 0)
         kern::power::poweroff_or_halt();

@@ -32,6 +32,8 @@ struct Test {
 
 // Run the tests matching `pattern`; returns the number of failures.
 unsigned run(const char* pattern);
+// The timer interrupt calls this on hart 0: ends a hung test run with a report.
+void watchdog_tick();
 // Called from kmain when bootarg ktest= is present: run, report, power off.
 [[noreturn]] void run_from_bootargs(const char* pattern);
 

@@ -11,7 +11,12 @@
 #include "kern/shell.h"
 #include "kern/smp.h"
 #include "kern/timer.h"
+#include "kern/thread.h"
 #include "kern/trap.h"
+#include "kstack/kstack.h"
+#include "vm/kmem.h"
+#include "vm/pageout.h"
+#include "zalloc/kmalloc.h"
 
 extern "C" void run_constructors();
 
@@ -24,9 +29,17 @@ extern "C" [[noreturn]] void kmain(unsigned long hartid, uintptr_t fdt_pa)
 
     trap::init_hart();
     platform::setup(hartid, fdt_pa);
+    vm::kmem::init(platform::machine());
     irq::init_hart();
     timer::start_hart();
     cpu::irq_restore(cpu::IRQS_ON);
+
+    // The allocators, then threads: from here on kmain runs as thread "main".
+    zalloc::kmalloc_init(vm::kmem::backend());
+    kstack::init();
+    thread::init_boot_hart();
+    vm::kmem::init_waiting();
+    vm::pageout::start();
 
     smp::start_secondaries();
 

@@ -9,7 +9,9 @@
 #include "kern/sbi.h"
 #include "kern/spinlock.h"
 #include "kern/timer.h"
+#include "kern/thread.h"
 #include "kern/trap.h"
+#include "vm/kmem.h"
 
 extern "C" {
 extern uint8_t boot_stacks[cpu::MAX_HARTS][BOOT_STACK_SIZE];
@@ -148,11 +150,12 @@ extern "C" [[noreturn]] void secondary_main(unsigned long hartid, unsigned long)
     HartLocal& h = this_hart();
     if (h.hartid != hartid)
         panic("secondary hart %lu started with the HartLocal of hartid %u", hartid, h.hartid);
+    vm::kmem::init_secondary();
     trap::init_hart();
     irq::init_hart();
+    thread::init_secondary_hart();
     timer::start_hart();
     h.online.store(true, std::memory_order_release);
     cpu::irq_restore(cpu::IRQS_ON);
-    for (;;)
-        asm volatile("wfi");
+    thread::run_idle();
 }

@@ -2,7 +2,9 @@
 
 #include "kern/csr.h"
 #include "kern/hart.h"
+#include "kern/ktest.h"
 #include "kern/sbi.h"
+#include "kern/sched.h"
 
 namespace kern::timer {
 namespace {
@@ -40,6 +42,9 @@ void interrupt()
     h.irqs_timer++;
     // Setting the next deadline also clears the pending timer interrupt.
     sbi::set_timer(now_ticks() + g_interval);
+    sched::tick();
+    if (h.index == 0)
+        ktest::watchdog_tick();
 }
 
 } // namespace kern::timer

@@ -8,6 +8,7 @@
 #include "kern/irq.h"
 #include "kern/panic.h"
 #include "kern/printf.h"
+#include "kern/sched.h"
 #include "kern/thread.h"
 #include "kern/timer.h"
 
@@ -94,11 +95,13 @@ extern "C" void trap_dispatch(TrapFrame* tf)
 {
     if (tf->scause & csr::SCAUSE_INTERRUPT) {
         switch (tf->scause & ~csr::SCAUSE_INTERRUPT) {
-        case trap::IRQ_SOFT: ipi::handle(); return;
-        case trap::IRQ_TIMER: timer::interrupt(); return;
-        case trap::IRQ_EXTERNAL: irq::handle_external(); return;
+        case trap::IRQ_SOFT: ipi::handle(); break;
+        case trap::IRQ_TIMER: timer::interrupt(); break;
+        case trap::IRQ_EXTERNAL: irq::handle_external(); break;
+        default: panic("unexpected interrupt, scause 0x%lx", tf->scause);
         }
-        panic("unexpected interrupt, scause 0x%lx", tf->scause);
+        sched::preempt_from_trap(*tf);
+        return;
     }
 
     // An exception in the kernel. Expected ones (probes, user copies) have a fixup.

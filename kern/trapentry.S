@@ -91,7 +91,10 @@ trap_entry:
 
     ld      x1, 0*8(sp)
     ld      x3, 2*8(sp)
-    ld      x4, 3*8(sp)
+    /*
+     * Not x4 (tp): it points at the hart's HartLocal, and a thread preempted
+     * here may resume on another hart, where the saved tp would be wrong.
+     */
     ld      x5, 4*8(sp)
     ld      x6, 5*8(sp)
     ld      x7, 6*8(sp)

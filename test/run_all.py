@@ -56,7 +56,7 @@ KERNEL_CONFIGS = [
     Config("virt-shell", "virt", 2, "128M", "", expect="shell", script=SHELL_SCRIPT),
     Config("sifive_u-shell", "sifive_u", 2, "256M", "", expect="shell", script=SHELL_SCRIPT),
     Config("virt-fault-backtrace", "virt", 2, "128M", "ktest=fault_backtrace", expect="panic",
-           must_show=[r"kernel trap: store access fault", r"backtrace:", r"#\d+ +0x[0-9a-f]+ fault_level3\+",
+           must_show=[r"kernel trap: store (page|access) fault", r"backtrace:", r"#\d+ +0x[0-9a-f]+ fault_level3\+",
                       r"fault_level2\+", r"fault_level1\+", r"ktest_fn_fault_backtrace\+", r"-- trap --",
                       r"panic: hart \d+"]),
 ]

@@ -1,0 +1,437 @@
+#include "kern/sched.h"
+
+#include "kern/csr.h"
+#include "kern/hart.h"
+#include "kern/ipi.h"
+#include "kern/panic.h"
+#include "kern/printf.h"
+#include "kern/spinlock.h"
+#include "kern/timer.h"
+#include "kern/trap.h"
+#include "kstack/kstack.h"
+
+extern "C" void switch_context(kern::Context* from, kern::Context* to);
+
+namespace kern::sched {
+namespace {
+
+using RunList = lib::List<Thread, &Thread::run_node>;
+
+struct alignas(64) RunQueue {
+    ksync::SpinLock lock {"runqueue"};
+    RunList prio[PRIO_LEVELS];
+    uint32_t bitmap = 0;      // bit p set: prio[p] is not empty
+    unsigned queued = 0;
+    Thread* current = nullptr;
+    Thread* idle = nullptr;
+    Thread* switched_from = nullptr; // for finish_switch on the other side
+    bool need_resched = false;
+    uint64_t switches = 0;
+    uint64_t steals = 0;
+    uint64_t idle_switches = 0;
+};
+
+RunQueue g_rq[cpu::MAX_HARTS];
+std::atomic<bool> g_started {false};
+std::atomic<uint64_t> g_sleep_seq {0};
+
+// Timed sleeps, sorted by deadline. A leaf lock: taken with a wait-queue lock
+// held (sleeper) or alone (tick), never while holding a run-queue lock.
+using TimeoutList = lib::List<Thread, &Thread::timeout_node>;
+ksync::SpinLock g_timeout_lock {"timeouts"};
+TimeoutList g_timeouts;
+
+void enqueue(RunQueue& rq, Thread* t)
+{
+    rq.prio[t->priority].push_back(*t);
+    rq.bitmap |= 1u << t->priority;
+    rq.queued++;
+}
+
+void dequeue(RunQueue& rq, Thread* t)
+{
+    rq.prio[t->priority].remove(*t);
+    if (rq.prio[t->priority].empty())
+        rq.bitmap &= ~(1u << t->priority);
+    rq.queued--;
+}
+
+Thread* pop_best(RunQueue& rq)
+{
+    if (!rq.bitmap)
+        return nullptr;
+    int p = __builtin_ctz(rq.bitmap);
+    Thread* t = rq.prio[p].front();
+    dequeue(rq, t);
+    return t;
+}
+
+int best_prio(RunQueue& rq) { return rq.bitmap ? __builtin_ctz(rq.bitmap) : PRIO_LEVELS; }
+
+// An idle hart takes one runnable thread from the busiest other queue. Only
+// try_lock: two harts stealing from each other must not deadlock.
+Thread* steal(unsigned me)
+{
+    unsigned best = me;
+    unsigned most = 0;
+    for (unsigned i = 0; i < cpu::MAX_HARTS; i++) {
+        if (i != me && g_rq[i].queued > most) {
+            most = g_rq[i].queued;
+            best = i;
+        }
+    }
+    if (best == me)
+        return nullptr;
+    RunQueue& victim = g_rq[best];
+    if (!victim.lock.try_lock())
+        return nullptr;
+    Thread* found = nullptr;
+    for (int p = 0; p < PRIO_LEVELS && !found; p++) {
+        for (Thread& t : victim.prio[p]) {
+            if (!(t.flags & TF_BOUND)) {
+                found = &t;
+                break;
+            }
+        }
+    }
+    if (found)
+        dequeue(victim, found);
+    victim.lock.unlock();
+    if (found)
+        g_rq[me].steals++;
+    return found;
+}
+
+RunQueue& lock_rq_of(Thread* t)
+{
+    for (;;) {
+        unsigned h = t->hart;
+        RunQueue& rq = g_rq[h];
+        rq.lock.lock();
+        if (t->hart == h)
+            return rq;
+        rq.lock.unlock();
+    }
+}
+
+} // namespace
+
+namespace {
+
+// Completes a switch on the new thread's side: the thread we switched away
+// from is now off this hart (its on_cpu clears, so a waker may queue it
+// elsewhere). Runs with the run-queue lock held; returns the previous thread
+// if it exited, for the caller to hand to the reaper once the lock is free
+// (that wakes someone, which takes run-queue locks).
+Thread* finish_switch(RunQueue& rq)
+{
+    Thread* prev = rq.switched_from;
+    rq.switched_from = nullptr;
+    if (!prev)
+        return nullptr;
+    prev->on_cpu.store(false, std::memory_order_release);
+    return prev->state == ThreadState::Dead ? prev : nullptr;
+}
+
+void hand_over_dead(Thread* dead)
+{
+    if (dead)
+        thread::dead_and_switched_out(dead);
+}
+
+// The core: pick the next thread and switch to it. Interrupts are off and the
+// run-queue lock is held; both stay so across the switch and are released by
+// the code the next thread returns into.
+[[nodiscard]] Thread* schedule_locked(RunQueue& rq)
+{
+    Thread* prev = rq.current;
+    rq.need_resched = false;
+    // Running, or Runnable because a wakeup arrived after prepare_sleep() and
+    // before this switch (a preemption in that window): either way it must go
+    // back on the queue, or it is lost.
+    if (prev->state == ThreadState::Running || prev->state == ThreadState::Runnable) {
+        prev->state = ThreadState::Runnable;
+        if (!(prev->flags & TF_IDLE))
+            enqueue(rq, prev);
+    }
+    Thread* next = pop_best(rq);
+    if (!next && !(prev->state == ThreadState::Runnable && !(prev->flags & TF_IDLE)))
+        next = steal(cpu::id());
+    if (!next)
+        next = rq.idle;
+    next->state = ThreadState::Running;
+    next->slice_left = SLICE_TICKS;
+    if (next == prev)
+        return nullptr;
+    next->hart = cpu::id();
+    next->on_cpu.store(true, std::memory_order_relaxed);
+    next->switches++;
+    rq.current = next;
+    rq.switches++;
+    if (next->flags & TF_IDLE)
+        rq.idle_switches++;
+    rq.switched_from = prev;
+    // Trap entry checks sp against these: they must describe the new stack
+    // before its first instruction runs (interrupts are off until then).
+    HartLocal& h = this_hart();
+    h.current = next;
+    h.stack_limit = next->stack ? kstack::bottom(next->stack) : h.boot_stack_base;
+    h.stack_top = next->stack ? kstack::top(next->stack) : h.boot_stack_top;
+    switch_context(&prev->ctx, &next->ctx);
+    // Now running as prev again, possibly on another hart: use that hart's queue.
+    return finish_switch(g_rq[cpu::id()]);
+}
+
+} // namespace
+
+// The running thread, read with one load relative to tp. Reading tp into a
+// register first and then loading through it would not do: a preemption in
+// between may move the thread to another hart, and the register would still
+// point at the first hart's data.
+Thread* current_thread()
+{
+    Thread* t;
+    asm volatile("ld %0, %1(tp)" : "=r"(t) : "i"(HARTLOCAL_CURRENT));
+    return t;
+}
+
+void init_hart(Thread* boot_thread, Thread* idle)
+{
+    RunQueue& rq = g_rq[cpu::id()];
+    boot_thread->state = ThreadState::Running;
+    boot_thread->hart = cpu::id();
+    boot_thread->on_cpu.store(true);
+    boot_thread->slice_left = SLICE_TICKS;
+    rq.current = boot_thread;
+    this_hart().current = boot_thread;
+    rq.idle = idle;
+    if (idle) {
+        idle->hart = cpu::id();
+        idle->state = ThreadState::Runnable;
+    } else {
+        rq.idle = boot_thread; // a secondary's boot context is its idle thread
+    }
+    g_started.store(true);
+}
+
+bool started() { return g_started.load(); }
+
+void finish_first_switch()
+{
+    RunQueue& rq = g_rq[cpu::id()];
+    Thread* dead = finish_switch(rq);
+    rq.lock.unlock();
+    hand_over_dead(dead);
+}
+
+void enqueue_new(Thread* t)
+{
+    RunQueue& rq = lock_rq_of(t);
+    t->state = ThreadState::Runnable;
+    enqueue(rq, t);
+    if (t->priority < rq.current->priority || (rq.current->flags & TF_IDLE))
+        rq.need_resched = true;
+    unsigned target = t->hart;
+    bool kick = target != cpu::id() && rq.need_resched;
+    rq.lock.unlock();
+    if (kick)
+        ipi::send(target, ipi::Reason::Ping);
+}
+
+void set_idle(Thread* idle)
+{
+    RunQueue& rq = g_rq[cpu::id()];
+    ksync::SpinGuard g(rq.lock);
+    idle->hart = cpu::id();
+    idle->state = ThreadState::Runnable;
+    rq.idle = idle;
+}
+
+void mark_dead_and_switch()
+{
+    RunQueue& rq = g_rq[cpu::id()];
+    rq.lock.lock();
+    rq.current->state = ThreadState::Dead;
+    (void)schedule_locked(rq);
+    panic("sched: a dead thread came back");
+}
+
+void yield()
+{
+    unsigned long irq = cpu::irq_save();
+    RunQueue& rq = g_rq[cpu::id()];
+    rq.lock.lock();
+    Thread* dead = schedule_locked(rq);
+    g_rq[cpu::id()].lock.unlock();
+    cpu::irq_restore(irq);
+    hand_over_dead(dead);
+}
+
+uint64_t prepare_sleep(const void* channel, const char* reason, uint64_t deadline)
+{
+    Thread* me = current_thread();
+    RunQueue& rq = g_rq[cpu::id()];
+    ksync::SpinGuard g(rq.lock);
+    me->wait_channel = channel;
+    me->wait_reason = reason;
+    me->wait_deadline = deadline;
+    me->sleep_since = timer::now_ticks();
+    me->sleep_seq = g_sleep_seq.fetch_add(1, std::memory_order_relaxed) + 1;
+    me->state = ThreadState::Sleeping;
+    uint64_t seq = me->sleep_seq;
+    if (deadline) {
+        ksync::SpinGuard tg(g_timeout_lock);
+        Thread* after = nullptr;
+        for (Thread& t : g_timeouts) {
+            if (t.wait_deadline > deadline) {
+                after = &t;
+                break;
+            }
+        }
+        if (after) {
+            g_timeouts.insert_before(*after, *me);
+        } else {
+            g_timeouts.push_back(*me);
+        }
+    }
+    return seq;
+}
+
+void block()
+{
+    unsigned long irq = cpu::irq_save();
+    RunQueue& rq = g_rq[cpu::id()];
+    rq.lock.lock();
+    Thread* me = rq.current;
+    Thread* dead = nullptr;
+    if (me->state == ThreadState::Sleeping)
+        dead = schedule_locked(rq);
+    else
+        me->state = ThreadState::Running; // woken before it could switch away
+    g_rq[cpu::id()].lock.unlock();
+    cpu::irq_restore(irq);
+    hand_over_dead(dead);
+    // Off the timeout list, whether the timeout fired or a wakeup came first.
+    if (me->timeout_node.linked()) {
+        ksync::SpinGuard tg(g_timeout_lock);
+        if (me->timeout_node.linked())
+            g_timeouts.remove(*me);
+    }
+}
+
+bool wake(Thread* t, uint64_t seq, bool timed_out)
+{
+    RunQueue& rq = lock_rq_of(t);
+    if (t->state != ThreadState::Sleeping || (seq && t->sleep_seq != seq)) {
+        rq.lock.unlock();
+        return false;
+    }
+    t->state = ThreadState::Runnable;
+    t->wait_timed_out = timed_out;
+    bool kick = false;
+    if (!t->on_cpu.load(std::memory_order_acquire)) {
+        enqueue(rq, t);
+        if (t->priority <= rq.current->priority || (rq.current->flags & TF_IDLE)) {
+            rq.need_resched = true;
+            kick = t->hart != cpu::id();
+        }
+    }
+    // else: it is between prepare_sleep() and block() on its hart; block()
+    // sees Runnable and carries on.
+    unsigned target = t->hart;
+    rq.lock.unlock();
+    if (kick)
+        ipi::send(target, ipi::Reason::Ping);
+    return true;
+}
+
+void tick()
+{
+    RunQueue& rq = g_rq[cpu::id()];
+    if (!g_started.load(std::memory_order_relaxed) || !rq.current)
+        return;
+    {
+        ksync::SpinGuard g(rq.lock);
+        Thread* cur = rq.current;
+        if (cur->flags & TF_IDLE) {
+            if (rq.queued)
+                rq.need_resched = true;
+        } else if (cur->slice_left > 0 && --cur->slice_left == 0) {
+            // Only worth a switch if someone of equal or better priority waits.
+            if (best_prio(rq) <= cur->priority)
+                rq.need_resched = true;
+            cur->slice_left = SLICE_TICKS;
+        }
+    }
+    // Expired timeouts: wake each with its sleep's sequence number, outside
+    // the timeout lock (the thread is type-stable memory; the sequence check
+    // makes a stale entry harmless).
+    uint64_t now = timer::now_ticks();
+    for (int batch = 0; batch < 16; batch++) {
+        Thread* t;
+        uint64_t seq;
+        {
+            if (!g_timeout_lock.try_lock())
+                return;
+            t = g_timeouts.front();
+            if (!t || t->wait_deadline > now) {
+                g_timeout_lock.unlock();
+                return;
+            }
+            g_timeouts.remove(*t);
+            seq = t->sleep_seq;
+            g_timeout_lock.unlock();
+        }
+        wake(t, seq, true);
+    }
+}
+
+void preempt_from_trap(const TrapFrame& tf)
+{
+    RunQueue& rq = g_rq[cpu::id()];
+    constexpr uint64_t SSTATUS_SPIE_BIT = 1ul << 5;
+    if (!g_started.load(std::memory_order_relaxed) || !rq.need_resched || !(tf.sstatus & SSTATUS_SPIE_BIT))
+        return;
+    // Interrupts are off (we are in the trap handler); switching here keeps
+    // the trap frame on this thread's stack until it runs again.
+    rq.lock.lock();
+    Thread* dead = schedule_locked(rq);
+    g_rq[cpu::id()].lock.unlock();
+    hand_over_dead(dead);
+}
+
+void sleep_us(uint64_t us)
+{
+    uint64_t deadline = timer::now_ticks() + us * timer::timebase_hz() / 1000000 + 1;
+    prepare_sleep(&g_timeouts, "sleep", deadline);
+    block();
+}
+
+void dump()
+{
+    for (unsigned h = 0; h < cpu::MAX_HARTS; h++) {
+        RunQueue& rq = g_rq[h];
+        if (!rq.current)
+            continue;
+        kprintf("  hart %u: current %s, %u queued (bitmap 0x%x), need_resched %d, lock %s\n", h, rq.current->name,
+                rq.queued, rq.bitmap, rq.need_resched, rq.lock.held_by_me() ? "mine" : "-");
+    }
+    thread::for_each(
+        [](Thread& t, void*) {
+            kprintf("  thread %lu %-12s %-8s hart %u on_cpu %d wait %s deadline %lu seq %lu holds %u%s\n", t.id,
+                    t.name, state_name(t.state), t.hart, t.on_cpu.load() ? 1 : 0,
+                    t.wait_reason ? t.wait_reason : "-", t.wait_deadline, t.sleep_seq, t.stack_holds.count(),
+                    t.timeout_node.linked() ? " (on timeout list)" : "");
+        },
+        nullptr);
+    kprintf("  now %lu, first timeout %lu\n", timer::now_ticks(),
+            g_timeouts.front() ? g_timeouts.front()->wait_deadline : 0);
+}
+
+HartStats stats(unsigned h)
+{
+    RunQueue& rq = g_rq[h];
+    return {rq.queued, rq.switches, rq.steals, rq.idle_switches, rq.current};
+}
+
+} // namespace kern::sched

@@ -1,0 +1,66 @@
+// The scheduler: per-hart run queues with priorities, time slices enforced by
+// the timer tick, idle harts that steal work, and the sleep/wakeup core that
+// wait queues, mutexes and channels are built on.
+#pragma once
+
+#include "kern/thread.h"
+
+#include <cstdint>
+
+namespace kern {
+struct TrapFrame;
+}
+
+namespace kern::sched {
+
+constexpr uint32_t SLICE_TICKS = 2; // 20 ms at 100 Hz
+
+void init_hart(Thread* boot_thread, Thread* idle);
+void set_idle(Thread* idle);
+// thread::exit(): mark the current thread Dead and switch away for good.
+[[noreturn]] void mark_dead_and_switch();
+// A new thread's first code: finish the switch that started it.
+void finish_first_switch();
+Thread* current_thread();
+
+// Put a Runnable (new or woken) thread on a run queue.
+void enqueue_new(Thread* t);
+// Give up the hart to any thread of the same or higher priority.
+void yield();
+
+// Sleeping, in two steps so nothing is lost between them:
+//   prepare_sleep() marks the current thread Sleeping (callers hold the lock
+//   of whatever structure the thread is linked on, so a waker that finds it
+//   there sees Sleeping); block() then switches away unless a wakeup has
+//   already made it Runnable again. Returns the sleep's sequence number.
+uint64_t prepare_sleep(const void* channel, const char* reason, uint64_t deadline);
+void block();
+// Wake a Sleeping thread. With seq != 0, only if it is still in that same
+// sleep (timeouts use this: the thread may have moved on). Returns whether
+// it was woken.
+bool wake(Thread* t, uint64_t seq = 0, bool timed_out = false);
+
+// Timer tick on this hart: time slice accounting and expired timeouts.
+void tick();
+// On the way out of a kernel trap: switch if the tick or a wakeup asked for it
+// and the interrupted code could be preempted (it had interrupts on).
+void preempt_from_trap(const TrapFrame& tf);
+
+// Sleep for a while (timed sleep, no wait queue).
+void sleep_us(uint64_t us);
+
+// Print every thread and run queue (hang reports). Takes no lock that a
+// hung hart could hold forever: it reads racily, which is fine for a report.
+void dump();
+
+struct HartStats {
+    unsigned queued;
+    uint64_t switches;
+    uint64_t steals;
+    uint64_t idle_switches;
+    Thread* current;
+};
+HartStats stats(unsigned hart);
+[[nodiscard]] bool started();
+
+} // namespace kern::sched

@@ -1,0 +1,345 @@
+#include "kstack/kstack.h"
+
+#include "kern/bootargs.h"
+#include "kern/hart.h"
+#include "kern/panic.h"
+#include "kern/printf.h"
+#include "kern/shell.h"
+#include "kern/spinlock.h"
+#include "lib/list.h"
+#include "lib/string.h"
+#include "vm/kmem.h"
+#include "vm/layout.h"
+#include "vm/tlb.h"
+#include "zalloc/zone.h"
+
+namespace kstack {
+
+const char* state_name(StackState s)
+{
+    switch (s) {
+    case StackState::Free: return "free";
+    case StackState::Cached: return "cached";
+    case StackState::Resident: return "resident";
+    case StackState::SwappingOut: return "swap-out";
+    case StackState::Swapped: return "swapped";
+    case StackState::SwappingIn: return "swap-in";
+    }
+    return "?";
+}
+
+// Stack metadata: a zalloc zone (type-stable; the pageout scan may look at a
+// Stack it does not own).
+struct Stack {
+    lib::ListNode cache_node;
+    uint32_t slot;
+    StackState state;
+    kern::Thread* owner;
+    uint64_t pages[STACK_PAGES]; // physical address of each page, 0 when not resident
+    uint32_t high_water;
+};
+
+namespace {
+
+constexpr uint64_t FILL = 0x5a5a5a5a5a5a5a5aull;
+constexpr SlotLayout LAYOUT(vm::layout::KSTACK_BASE, vm::layout::KSTACK_SIZE / SLOT_SIZE);
+constexpr size_t NSLOTS = LAYOUT.nslots();
+// Page tables for the region are built a 2 MiB chunk at a time, on first use,
+// and kept: a stack page can then always be mapped (swap-in, growth) without
+// allocating a page-table page.
+constexpr size_t CHUNK = 2ul << 20;
+constexpr size_t NCHUNKS = vm::layout::KSTACK_SIZE / CHUNK;
+constexpr size_t SLOTS_PER_TABLE = 512;
+constexpr size_t NTABLES = (NSLOTS + SLOTS_PER_TABLE - 1) / SLOTS_PER_TABLE;
+
+zalloc::Zone g_meta_zone;
+
+ksync::SpinLock g_lock {"kstack"};              // slots, chunks, tables, global cache
+uint64_t g_slot_bits[(NSLOTS + 63) / 64];      // 1 = slot in use
+uint64_t g_chunk_bits[(NCHUNKS + 63) / 64];    // 1 = page tables built
+Stack** g_tables[NTABLES];                     // slot -> Stack*, a page of pointers at a time
+size_t g_slot_hint;
+lib::List<Stack, &Stack::cache_node> g_global_cache;
+size_t g_global_cache_max = 16;
+
+// Per-hart cache: a few ready stacks, touched only by their hart, interrupts off.
+constexpr unsigned HART_CACHE = 4;
+struct alignas(64) HartCache {
+    Stack* s[HART_CACHE];
+    unsigned n;
+};
+HartCache g_hart_cache[cpu::MAX_HARTS];
+
+std::atomic<uint64_t> g_in_use, g_pages, g_built, g_destroyed, g_hits, g_misses, g_guard_faults, g_max_hw;
+std::atomic<uint64_t> g_cached_hart, g_cached_global;
+
+bool test_bit(const uint64_t* b, size_t i) { return b[i / 64] & (1ull << (i % 64)); }
+void set_bit(uint64_t* b, size_t i) { b[i / 64] |= 1ull << (i % 64); }
+void clear_bit(uint64_t* b, size_t i) { b[i / 64] &= ~(1ull << (i % 64)); }
+
+// Under g_lock. A slot whose chunk has page tables and whose table page exists.
+lib::Result<size_t> take_slot_locked()
+{
+    for (size_t n = 0; n < NSLOTS; n++) {
+        size_t slot = (g_slot_hint + n) % NSLOTS;
+        if (test_bit(g_slot_bits, slot))
+            continue;
+        size_t chunk = (LAYOUT.slot_base(slot) - LAYOUT.base()) / CHUNK;
+        if (!test_bit(g_chunk_bits, chunk)) {
+            if (!vm::kmem::populate(LAYOUT.base() + chunk * CHUNK, CHUNK).ok())
+                return lib::Error::NoMemory;
+            set_bit(g_chunk_bits, chunk);
+        }
+        size_t t = slot / SLOTS_PER_TABLE;
+        if (!g_tables[t]) {
+            lib::Result<uint64_t> pa = vm::kmem::alloc_page(vm::kmem::Class::System, false);
+            if (!pa.ok())
+                return lib::Error::NoMemory;
+            g_tables[t] = static_cast<Stack**>(vm::kmem::phys_to_virt(pa.value()));
+            memset(g_tables[t], 0, vm::kmem::PAGE_SIZE);
+        }
+        set_bit(g_slot_bits, slot);
+        g_slot_hint = slot + 1;
+        return slot;
+    }
+    return lib::Error::NoSpace;
+}
+
+void release_slot_locked(size_t slot)
+{
+    clear_bit(g_slot_bits, slot);
+    g_tables[slot / SLOTS_PER_TABLE][slot % SLOTS_PER_TABLE] = nullptr;
+    if (slot < g_slot_hint)
+        g_slot_hint = slot;
+}
+
+void fill(uintptr_t from, uintptr_t to)
+{
+    for (auto* p = reinterpret_cast<uint64_t*>(from); p < reinterpret_cast<uint64_t*>(to); p++)
+        *p = FILL;
+}
+
+// Unmap and free a stack's pages and its slot.
+void destroy(Stack* s)
+{
+    uintptr_t bottom = LAYOUT.stack_bottom(s->slot);
+    vm::tlb::Batch batch;
+    for (size_t i = 0; i < STACK_PAGES; i++) {
+        if (!s->pages[i])
+            continue;
+        (void)vm::kmem::unmap_page(bottom + i * PAGE);
+        batch.add(bottom + i * PAGE);
+    }
+    // Other harts may have cached the mapping (they touched objects on this
+    // stack): flush before the pages can be reused.
+    batch.flush();
+    for (size_t i = 0; i < STACK_PAGES; i++) {
+        if (s->pages[i]) {
+            vm::kmem::free_page(s->pages[i]);
+            s->pages[i] = 0;
+            g_pages.fetch_sub(1, std::memory_order_relaxed);
+        }
+    }
+    {
+        ksync::SpinGuard g(g_lock);
+        release_slot_locked(s->slot);
+    }
+    s->state = StackState::Free;
+    g_meta_zone.free(s);
+    g_destroyed.fetch_add(1, std::memory_order_relaxed);
+}
+
+lib::Result<Stack*> build(bool may_block)
+{
+    auto* s = static_cast<Stack*>(g_meta_zone.alloc(may_block ? zalloc::M_WAITOK | zalloc::M_NULLOK : zalloc::M_NOWAIT));
+    if (!s)
+        return lib::Error::NoMemory;
+    memset(s, 0, sizeof *s);
+    lib::Result<size_t> slot = lib::Error::NoSpace;
+    {
+        ksync::SpinGuard g(g_lock);
+        slot = take_slot_locked();
+        if (slot.ok())
+            g_tables[slot.value() / SLOTS_PER_TABLE][slot.value() % SLOTS_PER_TABLE] = s;
+    }
+    if (!slot.ok()) {
+        g_meta_zone.free(s);
+        return slot.error();
+    }
+    s->slot = static_cast<uint32_t>(slot.value());
+    uintptr_t bottom = LAYOUT.stack_bottom(s->slot);
+    for (size_t i = 0; i < STACK_PAGES; i++) {
+        lib::Result<uint64_t> pa = vm::kmem::alloc_page(vm::kmem::Class::Normal, may_block);
+        if (!pa.ok() || !vm::kmem::map_page(bottom + i * PAGE, pa.value(), vm::kmem::Perm::ReadWrite).ok()) {
+            if (pa.ok())
+                vm::kmem::free_page(pa.value());
+            s->state = StackState::Resident;
+            destroy(s);
+            return lib::Error::NoMemory;
+        }
+        s->pages[i] = pa.value();
+        g_pages.fetch_add(1, std::memory_order_relaxed);
+    }
+    fill(bottom, bottom + STACK_SIZE);
+    g_built.fetch_add(1, std::memory_order_relaxed);
+    return s;
+}
+
+// The deepest word the stack's last user touched, as bytes below the top.
+size_t measure(const Stack* s)
+{
+    uintptr_t bottom = LAYOUT.stack_bottom(s->slot);
+    const auto* p = reinterpret_cast<const uint64_t*>(bottom);
+    const auto* end = reinterpret_cast<const uint64_t*>(bottom + STACK_SIZE);
+    while (p < end && *p == FILL)
+        p++;
+    return static_cast<size_t>(reinterpret_cast<uintptr_t>(end) - reinterpret_cast<uintptr_t>(p));
+}
+
+} // namespace
+
+void init()
+{
+    g_meta_zone.init("kstack", sizeof(Stack), vm::kmem::backend());
+    // FreeBSD's choice: max(128, 4 x harts) cached stacks. The pagedaemon trims
+    // the cache when memory runs short (trim_cache), so a small board pays for
+    // it only while memory is plentiful.
+    g_global_cache_max = 4 * cpu::MAX_HARTS > 128 ? 4 * cpu::MAX_HARTS : 128;
+    char buf[16];
+    if (kern::bootargs::get("kstack_cache", buf, sizeof buf)) {
+        size_t v = 0;
+        for (const char* c = buf; *c >= '0' && *c <= '9'; c++)
+            v = v * 10 + size_t(*c - '0');
+        g_global_cache_max = v;
+    }
+}
+
+lib::Result<Stack*> alloc(bool may_block)
+{
+    Stack* s = nullptr;
+    {
+        cpu::IrqGuard irq;
+        HartCache& c = g_hart_cache[cpu::id()];
+        if (c.n) {
+            s = c.s[--c.n];
+            g_cached_hart.fetch_sub(1, std::memory_order_relaxed);
+        }
+    }
+    if (!s) {
+        ksync::SpinGuard g(g_lock);
+        s = g_global_cache.pop_front();
+        if (s)
+            g_cached_global.fetch_sub(1, std::memory_order_relaxed);
+    }
+    if (s) {
+        g_hits.fetch_add(1, std::memory_order_relaxed);
+    } else {
+        g_misses.fetch_add(1, std::memory_order_relaxed);
+        lib::Result<Stack*> r = build(may_block);
+        if (!r.ok())
+            return r;
+        s = r.value();
+    }
+    s->state = StackState::Resident;
+    s->owner = nullptr;
+    g_in_use.fetch_add(1, std::memory_order_relaxed);
+    return s;
+}
+
+void free(Stack* s)
+{
+    if (!s)
+        return;
+    // High water of the thread that used it, then restore the pattern over
+    // just the part it touched.
+    size_t hw = measure(s);
+    s->high_water = static_cast<uint32_t>(hw);
+    uint64_t max = g_max_hw.load(std::memory_order_relaxed);
+    while (hw > max && !g_max_hw.compare_exchange_weak(max, hw)) {
+    }
+    uintptr_t top = LAYOUT.stack_top(s->slot);
+    fill(top - hw, top);
+    s->owner = nullptr;
+    s->state = StackState::Cached;
+    g_in_use.fetch_sub(1, std::memory_order_relaxed);
+    {
+        cpu::IrqGuard irq;
+        HartCache& c = g_hart_cache[cpu::id()];
+        if (c.n < HART_CACHE) {
+            c.s[c.n++] = s;
+            g_cached_hart.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+    }
+    {
+        ksync::SpinGuard g(g_lock);
+        if (g_global_cache.size() < g_global_cache_max) {
+            g_global_cache.push_back(*s);
+            g_cached_global.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+    }
+    destroy(s);
+}
+
+size_t trim_cache(size_t keep)
+{
+    size_t n = 0;
+    for (;;) {
+        Stack* s;
+        {
+            ksync::SpinGuard g(g_lock);
+            if (g_global_cache.size() <= keep)
+                return n;
+            s = g_global_cache.pop_back();
+            g_cached_global.fetch_sub(1, std::memory_order_relaxed);
+        }
+        destroy(s);
+        n++;
+    }
+}
+
+uintptr_t top(const Stack* s) { return LAYOUT.stack_top(s->slot); }
+uintptr_t bottom(const Stack* s) { return LAYOUT.stack_bottom(s->slot); }
+unsigned slot(const Stack* s) { return s->slot; }
+StackState state(const Stack* s) { return s->state; }
+void set_owner(Stack* s, kern::Thread* t) { s->owner = t; }
+kern::Thread* owner(const Stack* s) { return s->owner; }
+
+Stack* from_address(uintptr_t va)
+{
+    if (!LAYOUT.contains(va))
+        return nullptr;
+    size_t slot = LAYOUT.slot_of(va);
+    Stack** table = g_tables[slot / SLOTS_PER_TABLE];
+    return table ? table[slot % SLOTS_PER_TABLE] : nullptr;
+}
+
+size_t high_water(const Stack* s) { return s->state == StackState::Resident ? measure(s) : s->high_water; }
+
+Stats stats()
+{
+    return {g_in_use.load(),  g_cached_hart.load(), g_cached_global.load(), g_pages.load(),
+            g_built.load(),   g_destroyed.load(),   g_hits.load(),          g_misses.load(),
+            g_guard_faults.load(), g_max_hw.load()};
+}
+
+void note_guard_fault() { g_guard_faults.fetch_add(1, std::memory_order_relaxed); }
+
+} // namespace kstack
+
+SHELL_COMMAND(kstack, "", "kernel stacks: in use, cached, object pages, cache hit rate, guard faults")
+{
+    if (argc != 1)
+        return 1;
+    kstack::Stats s = kstack::stats();
+    uint64_t lookups = s.cache_hits + s.cache_misses;
+    kprintf("kernel stacks: %zu KiB each, guard %zu KiB below (and the next slot's above)\n",
+            kstack::STACK_SIZE / 1024, kstack::GUARD_SIZE / 1024);
+    kprintf("  in use %lu, cached %lu per-hart + %lu global\n", s.in_use, s.cached_hart, s.cached_global);
+    kprintf("  stack object: %lu resident pages (%lu KiB)\n", s.object_pages, s.object_pages * 4);
+    kprintf("  built %lu, destroyed %lu; cache hits %lu of %lu (%lu%%)\n", s.built, s.destroyed, s.cache_hits,
+            lookups, lookups ? s.cache_hits * 100 / lookups : 0);
+    kprintf("  guard faults %lu; deepest use seen %lu bytes\n", s.guard_faults, s.max_high_water);
+    return 0;
+}

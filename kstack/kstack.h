@@ -1,0 +1,72 @@
+// Kernel stacks: allocation, guards, the stack object and the cache.
+//
+// Every stack lives in a fixed-size slot of a dedicated VA region:
+//
+//   slot base                                    slot base + SLOT_SIZE
+//   | guard (unmapped, GUARD_SIZE) | stack pages (STACK_SIZE) |
+//
+// Slots are aligned to SLOT_SIZE = 2 x STACK_SIZE, so the stack occupies the
+// upper half and bit log2(STACK_SIZE) of any address inside it is set: trap
+// entry tests that one bit of sp to catch an overflow before it stores
+// anything. The guard below a stack is its own slot's lower half and the guard
+// above it is the next slot's, so every stack has a guard on both sides.
+//
+// The stack object: page i of the stack in slot s is object page
+// s * STACK_PAGES + i, an index with no holes for guards (seed 001); swap
+// metadata and the pageout scan are indexed by it.
+#pragma once
+
+#include "kstack/layout.h"
+#include "lib/result.h"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace kern {
+struct Thread;
+}
+
+namespace kstack {
+
+enum class StackState : uint8_t { Free, Cached, Resident, SwappingOut, Swapped, SwappingIn };
+const char* state_name(StackState s);
+
+struct Stack;
+
+// Set up the region (boot).
+void init();
+// A mapped, ready stack: from this hart's cache, the global cache, or built new.
+[[nodiscard]] lib::Result<Stack*> alloc(bool may_block);
+// Back to the cache, or unmapped and freed when the cache is full.
+void free(Stack* s);
+// Free cached stacks until at most `keep` remain in the global cache (memory
+// pressure); returns how many were freed.
+size_t trim_cache(size_t keep);
+
+uintptr_t top(const Stack* s);
+uintptr_t bottom(const Stack* s);
+unsigned slot(const Stack* s);
+StackState state(const Stack* s);
+void set_owner(Stack* s, kern::Thread* t);
+// The stack whose slot contains va (guard included), or nullptr.
+Stack* from_address(uintptr_t va);
+kern::Thread* owner(const Stack* s);
+// Deepest use seen on this stack, in bytes (fill-pattern scan).
+size_t high_water(const Stack* s);
+
+struct Stats {
+    uint64_t in_use;
+    uint64_t cached_hart;   // in per-hart caches
+    uint64_t cached_global;
+    uint64_t object_pages;  // resident stack pages
+    uint64_t built;         // stacks built from fresh pages
+    uint64_t destroyed;
+    uint64_t cache_hits;
+    uint64_t cache_misses;
+    uint64_t guard_faults;
+    uint64_t max_high_water;
+};
+Stats stats();
+void note_guard_fault();
+
+} // namespace kstack

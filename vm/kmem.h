@@ -1,0 +1,66 @@
+// The kernel's memory, put together at boot: the physical page allocator over
+// the device tree's usable RAM, the kernel page table (direct map, kernel
+// image with W^X, devices, the kernel VA regions), paging on, and the zalloc
+// backend the allocators run on. Everything the hardware-free vm/ pieces
+// (phys, sv39, arena) need from the machine is supplied here.
+#pragma once
+
+#include "lib/result.h"
+#include "vm/arena.h"
+#include "vm/phys.h"
+#include "zalloc/backend.h"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace fdt {
+struct MachineInfo;
+}
+
+namespace vm::kmem {
+
+constexpr size_t PAGE_SIZE = 4096;
+
+enum class Class : uint8_t { Normal, System, Interrupt };
+enum class Perm : uint8_t { Read, ReadWrite };
+
+// Boot hart: pages, page tables, paging on. Secondaries: load the same table.
+void init(const fdt::MachineInfo& m);
+void init_secondary();
+[[nodiscard]] bool paging_on();
+
+// Physical pages.
+[[nodiscard]] lib::Result<uint64_t> alloc_page(Class c, bool may_block);
+void free_page(uint64_t pa);
+uint64_t free_pages();
+uint64_t total_pages();
+void* phys_to_virt(uint64_t pa);
+uint64_t virt_to_phys(const void* va);
+
+// Kernel mappings outside the direct map (never executable).
+[[nodiscard]] lib::Status map_page(uintptr_t va, uint64_t pa, Perm p);
+// Removes the mapping and flushes this hart's TLB entry; returns the old
+// physical address (0 if none). Remote harts: vm::tlb (the caller batches).
+uint64_t unmap_page(uintptr_t va);
+// Build every page-table page for [va, va + len) now, so later map_page there
+// never allocates.
+[[nodiscard]] lib::Status populate(uintptr_t va, size_t len);
+// The physical page mapped at va, 0 if none.
+uint64_t lookup(uintptr_t va);
+
+PhysAllocator& phys();
+Arena& kva();
+
+// The zalloc backend over all of the above.
+zalloc::Backend& backend();
+// A zone used its reserve since the last call (the pagedaemon replenishes).
+[[nodiscard]] bool replenish_wanted();
+
+// Once threads run: may-block allocations sleep until pages are freed.
+void init_waiting();
+// Called when an allocation fails or free pages fall below free_min.
+void set_pageout_hook(void (*fn)());
+uint64_t memory_waits();
+bool lookup_flags(uintptr_t va, uint64_t& pa, uint64_t& flags);
+
+} // namespace vm::kmem
