@@ -1,30 +1,37 @@
 // One record per physical page of managed RAM: the page array.
+//
+// 16 bytes per 4 KiB page (0.4% of RAM). Free-list links are 32-bit page
+// indices rather than pointers, which is what keeps the record this small
+// (2^32 pages = 16 TiB, far beyond any Sv39 machine).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace vm {
 
 using PhysAddr = uint64_t;
-constexpr uint64_t PAGE_SIZE = 4096;
+constexpr size_t PAGE_SIZE = 4096;
 
 enum class PageState : uint8_t {
-    Free,      // in a buddy free list (head of a free block of 2^order pages)
+    Hole,      // not RAM (a gap between usable ranges): never allocated
+    Free,      // head of a free buddy block of 2^order pages
     FreeTail,  // inside a free block, not its head
-    Cached,    // in a hart's page cache
-    Allocated, // handed out (head of a run of 2^order pages)
+    Cached,    // a single free page in some hart's cache
+    Allocated, // head of an allocated run of 2^order pages
     Tail,      // inside an allocated run, not its head
-    Hole,      // not RAM (between usable ranges) or not managed
 };
 
 struct Page {
-    uint32_t next;   // free-list link: index of the next free block head, NONE at the end
-    uint32_t prev;
-    PageState state;
-    uint8_t order;   // block or run size, as a power of two
-    uint16_t owner;  // what the page is used for (vm::PageOwner), for statistics
-    uint32_t pad;
+    static constexpr uint32_t NONE = ~0u;
+
+    uint32_t next = NONE; // buddy free list: index of the next block head
+    uint32_t prev = NONE;
+    PageState state = PageState::Hole;
+    uint8_t order = 0;    // block or run size, as a power of two (valid on heads)
+    uint16_t owner = 0;   // free for the VM layer: what the page is used for
+    uint32_t spare = 0;
 };
-static_assert(sizeof(Page) == 16, "the page array costs 16 bytes per 4 KiB page (0.4%)");
+static_assert(sizeof(Page) == 16, "the page array costs 16 bytes per 4 KiB page");
 
 } // namespace vm
