@@ -32,39 +32,118 @@ void Arena::drop_segment_locked(Segment* s)
     spare_.push_back(*s);
 }
 
-lib::Result<uintptr_t> Arena::alloc(size_t size, size_t align)
+lib::Status Arena::carve_locked(Segment& s, uintptr_t start, size_t size)
 {
-    if (size == 0 || (align & (align - 1)) || (size & 4095))
+    uintptr_t end = start + size;
+    bool head = start > s.base, tail = end < s.base + s.size;
+    if (head && tail) {
+        // Splitting in the middle needs a second record.
+        Segment* rest = new_segment_locked(end, s.base + s.size - end);
+        if (!rest)
+            return lib::Error::NoMemory;
+        if (Segment* next = free_.next(s))
+            free_.insert_before(*next, *rest);
+        else
+            free_.push_back(*rest);
+        s.size = start - s.base;
+    } else if (head) {
+        s.size = start - s.base;
+    } else if (tail) {
+        s.size -= size;
+        s.base = end;
+    } else {
+        drop_segment_locked(&s);
+    }
+    return {};
+}
+
+namespace {
+// The lowest address >= lo, aligned, with [addr, addr + size) inside [lo, hi); 0 if none.
+uintptr_t fit(uintptr_t lo, uintptr_t hi, size_t size, size_t align)
+{
+    uintptr_t start = (lo + align - 1) & ~(uintptr_t(align) - 1);
+    if (start < lo || start > hi || hi - start < size)
+        return 0;
+    return start;
+}
+} // namespace
+
+lib::Result<uintptr_t> Arena::alloc(size_t size, size_t align, Placement where)
+{
+    if (size == 0 || align < 4096 || (align & (align - 1)) || (size & 4095))
         return lib::Error::Invalid;
     ksync::SpinGuard g(lock_);
+    bool wanted_record = false;
     for (Segment& s : free_) {
-        uintptr_t start = (s.base + align - 1) & ~(uintptr_t(align) - 1);
-        if (start < s.base || start + size > s.base + s.size)
-            continue;
-        uintptr_t end = start + size;
-        bool head = start > s.base, tail = end < s.base + s.size;
-        if (head && tail) {
-            // Splitting in the middle needs a second record.
-            Segment* rest = new_segment_locked(end, s.base + s.size - end);
-            if (!rest)
-                return lib::Error::NoMemory;
-            if (Segment* next = free_.next(s))
-                free_.insert_before(*next, *rest);
-            else
-                free_.push_back(*rest);
-            s.size = start - s.base;
-        } else if (head) {
-            s.size = start - s.base;
-        } else if (tail) {
-            s.size -= size;
-            s.base = end;
+        uintptr_t start = 0;
+        if (where == Placement::Any) {
+            start = fit(s.base, s.base + s.size, size, align);
         } else {
-            drop_segment_locked(&s);
+            for (size_t i = 0; i < npopulated_ && !start; i++) {
+                const Span& p = populated_[i];
+                uintptr_t lo = s.base > p.base ? s.base : p.base;
+                uintptr_t hi = s.base + s.size < p.base + p.size ? s.base + s.size : p.base + p.size;
+                if (lo < hi)
+                    start = fit(lo, hi, size, align);
+            }
+        }
+        if (!start)
+            continue;
+        if (!carve_locked(s, start, size).ok()) {
+            wanted_record = true; // a later segment may fit without a split
+            continue;
         }
         in_use_ += size;
+        allocs_++;
         return start;
     }
+    if (wanted_record) {
+        no_record_++;
+        return lib::Error::NoMemory;
+    }
+    no_space_++;
     return lib::Error::NoSpace;
+}
+
+lib::Status Arena::mark_populated(uintptr_t base, size_t size)
+{
+    ksync::SpinGuard g(lock_);
+    if (size == 0 || base < base_ || base + size > base_ + size_)
+        return lib::Error::Invalid;
+    uintptr_t lo = base, hi = base + size;
+    // Absorb every span that overlaps or touches [lo, hi), then insert in order.
+    size_t out = 0, pos = npopulated_;
+    for (size_t i = 0; i < npopulated_; i++) {
+        Span p = populated_[i];
+        if (p.base + p.size >= lo && p.base <= hi) {
+            lo = p.base < lo ? p.base : lo;
+            hi = p.base + p.size > hi ? p.base + p.size : hi;
+            continue;
+        }
+        if (p.base > hi && pos == npopulated_)
+            pos = out;
+        populated_[out++] = p;
+    }
+    if (pos == npopulated_)
+        pos = out;
+    if (out == MAX_POPULATED) {
+        // Nothing merged and the table is full: undo nothing (entries unchanged).
+        return lib::Error::NoSpace;
+    }
+    for (size_t i = out; i > pos; i--)
+        populated_[i] = populated_[i - 1];
+    populated_[pos] = {lo, hi - lo};
+    npopulated_ = out + 1;
+    return {};
+}
+
+bool Arena::is_populated(uintptr_t base, size_t size)
+{
+    ksync::SpinGuard g(lock_);
+    for (size_t i = 0; i < npopulated_; i++)
+        if (base >= populated_[i].base && base + size <= populated_[i].base + populated_[i].size)
+            return true;
+    return false;
 }
 
 void Arena::free(uintptr_t base, size_t size)
@@ -85,6 +164,7 @@ void Arena::free(uintptr_t base, size_t size)
     if ((before && before->base + before->size > base) || (after && base + size > after->base))
         panic("arena %s: double free or overlap at [0x%lx, +0x%zx)", name_, base, size);
     in_use_ -= size;
+    frees_++;
     bool join_before = before && before->base + before->size == base;
     bool join_after = after && base + size == after->base;
     if (join_before && join_after) {
@@ -98,8 +178,8 @@ void Arena::free(uintptr_t base, size_t size)
     } else {
         Segment* s = new_segment_locked(base, size);
         if (!s) {
-            // No record: the range is lost to the arena (counted, never reused)
-            // rather than corrupting it. Pools are sized so this does not happen.
+            // A free that touches no free neighbour needs a record; size the
+            // pool for the worst fragmentation (one record per live range + 1).
             panic("arena %s: out of segment records freeing 0x%lx", name_, base);
         }
         if (after)
@@ -112,7 +192,9 @@ void Arena::free(uintptr_t base, size_t size)
 Arena::Stats Arena::stats()
 {
     ksync::SpinGuard g(lock_);
-    Stats st {in_use_, free_.size(), 0, spare_.size()};
+    Stats st {in_use_, free_.size(), 0, spare_.size(), 0, allocs_, frees_, no_space_, no_record_};
+    for (size_t i = 0; i < npopulated_; i++)
+        st.populated += populated_[i].size;
     for (Segment& s : free_)
         st.largest_free = s.size > st.largest_free ? s.size : st.largest_free;
     return st;

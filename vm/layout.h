@@ -1,21 +1,35 @@
-// The kernel's virtual address space (Sv39: 39-bit addresses, the kernel in
-// the upper half, from 0xffffffc000000000). One picture, one header:
+// The kernel's virtual address space. One picture, one header.
 //
-//   0xffffffc000000000  direct map of physical memory: VA = DIRECT_MAP_BASE + PA
-//                       (128 GiB: RAM at 0x80000000 up to 16 GiB and more fits).
-//                       Read-write, never executable; the kernel image's text
-//                       and read-only data are mapped read-only here too.
-//   0xffffffe000000000  KVA: zalloc and kmalloc_obj slabs, interrupt zones.
-//                       Page tables for the part sized to RAM are built at
-//                       boot, so mapping a page here never needs another page.
-//   0xffffffe800000000  kernel stacks: slots of guard + stack (kstack/layout.h);
-//                       page tables built a 2 MiB chunk at a time and kept.
-//   0xfffffff000000000  (free)
+// Sv39: 39-bit virtual addresses, sign-extended from bit 38, so the valid
+// addresses are the low 256 GiB (user, for now also the identity-mapped kernel
+// image) and the high 256 GiB from 0xffffffc000000000 (the kernel proper).
 //
-//   Low half, for now: the kernel image identity-mapped where it was loaded
-//   (0x80200000: text read-execute, rodata read-only, data and BSS read-write),
-//   and device registers identity-mapped read-write. User address spaces (a
-//   later issue) start above 4 GiB.
+//   0xffffffc000000000  DIRECT MAP, 128 GiB: VA = DIRECT_MAP_BASE + PA for all
+//                       RAM (RAM starts at 0x80000000 on every supported board,
+//                       so up to ~126 GiB of RAM fits). Read-write, never
+//                       executable; the image's text and rodata are read-only
+//                       here too. 1 GiB / 2 MiB leaves where alignment allows.
+//   0xffffffe000000000  KVA, 32 GiB: zalloc and kmalloc_obj slabs (vm::Arena).
+//     ..e000000000        first 1 GiB: INTERRUPT ZONES. Each zone reserves its
+//                         whole range at creation and its page-table pages are
+//                         built then (sv39 populate, arena "populated" spans),
+//                         so a refill needs exactly one physical page and
+//                         never a table page (anchors section 1).
+//     ..e040000000        the rest: ordinary slabs; kmem builds the tables for
+//                         a RAM-sized part at boot.
+//   0xffffffe800000000  KERNEL STACKS, 1 GiB: slots of SLOT_SIZE = 2 x stack
+//                       size, the low half of each slot an unmapped guard, the
+//                       high half the stack (kstack/layout.h does the slot
+//                       arithmetic; a stack aligned to twice its size lets the
+//                       trap entry test one bit of sp). Tables built 2 MiB at
+//                       a time and kept.
+//   0xffffffe840000000  (free, up to the top)
+//
+// Low half, first stage: the kernel image runs where it was loaded, at
+// 0x80200000, identity-mapped (text r-x, rodata r--, data/bss rw-), and the
+// device registers are identity-mapped rw-. Moving the image into the high
+// half (a KERNEL_BASE above the stacks) is a later step; user address spaces
+// will then get the whole low half.
 #pragma once
 
 #include <cstddef>
@@ -23,26 +37,59 @@
 
 namespace vm::layout {
 
+constexpr uintptr_t KERNEL_HALF_BASE = 0xffffffc000000000ul; // lowest canonical upper-half address
+
 constexpr uintptr_t DIRECT_MAP_BASE = 0xffffffc000000000ul;
 constexpr size_t DIRECT_MAP_SIZE = 128ul << 30;
 
 constexpr uintptr_t KVA_BASE = 0xffffffe000000000ul;
 constexpr size_t KVA_SIZE = 32ul << 30;
+// Interrupt zones: the first part of KVA, page tables built per zone at creation.
+constexpr uintptr_t INTR_KVA_BASE = KVA_BASE;
+constexpr size_t INTR_KVA_SIZE = 1ul << 30;
+// Everything else in KVA: ordinary slabs and zones.
+constexpr uintptr_t SLAB_KVA_BASE = INTR_KVA_BASE + INTR_KVA_SIZE;
+constexpr size_t SLAB_KVA_SIZE = KVA_SIZE - INTR_KVA_SIZE;
 
 constexpr uintptr_t KSTACK_BASE = 0xffffffe800000000ul;
 constexpr size_t KSTACK_SIZE = 1ul << 30;
 
+// The kernel image, first stage: identity-mapped where the firmware loaded it.
 constexpr uintptr_t KERNEL_LOAD = 0x80200000ul;
+constexpr uintptr_t RAM_BASE = 0x80000000ul; // every supported board
 
+constexpr size_t PAGE = 4096;
+constexpr size_t MEGAPAGE = 2ul << 20; // Sv39 level-1 leaf and one level-0 table's reach
+constexpr size_t GIGAPAGE = 1ul << 30; // Sv39 level-2 leaf
+
+[[nodiscard]] constexpr bool is_kernel_half(uintptr_t va) { return va >= KERNEL_HALF_BASE; }
 [[nodiscard]] constexpr bool is_direct_map(uintptr_t va)
 {
     return va >= DIRECT_MAP_BASE && va < DIRECT_MAP_BASE + DIRECT_MAP_SIZE;
 }
 [[nodiscard]] constexpr bool is_kva(uintptr_t va) { return va >= KVA_BASE && va < KVA_BASE + KVA_SIZE; }
+[[nodiscard]] constexpr bool is_interrupt_kva(uintptr_t va)
+{
+    return va >= INTR_KVA_BASE && va < INTR_KVA_BASE + INTR_KVA_SIZE;
+}
 [[nodiscard]] constexpr bool is_kstack(uintptr_t va) { return va >= KSTACK_BASE && va < KSTACK_BASE + KSTACK_SIZE; }
 
-static_assert(DIRECT_MAP_BASE + DIRECT_MAP_SIZE <= KVA_BASE);
-static_assert(KVA_BASE + KVA_SIZE <= KSTACK_BASE);
-static_assert(KSTACK_BASE % (2ul << 20) == 0, "stack region is built in 2 MiB chunks");
+// Direct-map conversions (no check: use is_direct_map / pa_in_direct_map first).
+[[nodiscard]] constexpr uintptr_t direct_va(uint64_t pa) { return DIRECT_MAP_BASE + pa; }
+[[nodiscard]] constexpr uint64_t direct_pa(uintptr_t va) { return va - DIRECT_MAP_BASE; }
+[[nodiscard]] constexpr bool pa_in_direct_map(uint64_t pa, uint64_t len = 1)
+{
+    return len <= DIRECT_MAP_SIZE && pa <= DIRECT_MAP_SIZE - len;
+}
+
+static_assert(DIRECT_MAP_BASE == KERNEL_HALF_BASE);
+static_assert(DIRECT_MAP_BASE + DIRECT_MAP_SIZE <= KVA_BASE, "direct map and KVA overlap");
+static_assert(KVA_BASE + KVA_SIZE <= KSTACK_BASE, "KVA and kernel stacks overlap");
+static_assert(KSTACK_BASE + KSTACK_SIZE > KSTACK_BASE, "kernel stacks wrap around the top");
+static_assert(DIRECT_MAP_BASE % GIGAPAGE == 0, "the direct map uses 1 GiB leaves");
+static_assert(INTR_KVA_BASE % MEGAPAGE == 0 && INTR_KVA_SIZE % MEGAPAGE == 0,
+              "interrupt zones populate whole level-0 tables");
+static_assert(KSTACK_BASE % MEGAPAGE == 0, "stack region is built in 2 MiB chunks");
+static_assert(KERNEL_LOAD % MEGAPAGE == 0 && KERNEL_LOAD < KERNEL_HALF_BASE, "image: 2 MiB aligned, low half");
 
 } // namespace vm::layout

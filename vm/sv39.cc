@@ -1,5 +1,7 @@
 #include "vm/sv39.h"
 
+#include "kern/panic.h"
+
 namespace vm::sv39 {
 
 lib::Result<Pte*> PageTable::walk(uint64_t va, unsigned level, Alloc alloc)
@@ -9,7 +11,7 @@ lib::Result<Pte*> PageTable::walk(uint64_t va, unsigned level, Alloc alloc)
         Pte& e = table[index(va, l)];
         if (!(e & V)) {
             if (alloc == Alloc::Forbidden)
-                return lib::Error::NoMemory;
+                panic("sv39: mapping 0x%lx needs a level-%u table, but its range was never populated", va, l - 1);
             lib::Result<PhysAddr> pa = src_.alloc_table();
             if (!pa.ok())
                 return pa.error();
@@ -62,35 +64,45 @@ lib::Status PageTable::map_range(uint64_t va, PhysAddr pa, uint64_t len, uint64_
     return {};
 }
 
-PhysAddr PageTable::unmap(uint64_t va)
+Pte* PageTable::find_leaf(uint64_t va, unsigned& level) const
 {
     if (!canonical(va))
+        return nullptr;
+    Pte* table = src_.table(root_);
+    for (int l = 2; l >= 0; l--) {
+        Pte& e = table[index(va, unsigned(l))];
+        if (!(e & V))
+            return nullptr;
+        if (is_leaf(e)) {
+            level = unsigned(l);
+            return &e;
+        }
+        table = src_.table(pte_pa(e));
+    }
+    return nullptr;
+}
+
+PhysAddr PageTable::unmap(uint64_t va)
+{
+    unsigned level = 0;
+    Pte* e = find_leaf(va, level);
+    // Only whole leaves: unmapping 4 KiB out of a 2 MiB leaf would need a split.
+    if (!e || (va & (LEVEL_SIZE[level] - 1)))
         return 0;
-    lib::Result<Pte*> e = walk(va, 0, Alloc::Forbidden);
-    if (!e.ok() || !(*e.value() & V))
-        return 0;
-    PhysAddr pa = pte_pa(*e.value());
-    *e.value() = 0;
+    PhysAddr pa = pte_pa(*e);
+    *e = 0;
     return pa;
 }
 
 bool PageTable::lookup(uint64_t va, PhysAddr& pa, uint64_t& flags) const
 {
-    if (!canonical(va))
+    unsigned level = 0;
+    Pte* e = find_leaf(va, level);
+    if (!e)
         return false;
-    Pte* table = src_.table(root_);
-    for (int l = 2; l >= 0; l--) {
-        Pte e = table[index(va, unsigned(l))];
-        if (!(e & V))
-            return false;
-        if (is_leaf(e)) {
-            pa = pte_pa(e) + (va & (LEVEL_SIZE[l] - 1));
-            flags = e & 0x3ff;
-            return true;
-        }
-        table = src_.table(pte_pa(e));
-    }
-    return false;
+    pa = pte_pa(*e) + (va & (LEVEL_SIZE[level] - 1));
+    flags = *e & 0x3ff;
+    return true;
 }
 
 lib::Status PageTable::populate(uint64_t va, uint64_t len)

@@ -53,6 +53,10 @@ protected:
     ~TableSource() = default;
 };
 
+// Allowed: build missing intermediate tables through the TableSource.
+// Forbidden: the caller promised the range was populated in advance (an
+// interrupt zone refilling with exactly one page); a missing table is a kernel
+// bug, so it panics naming the address instead of quietly allocating.
 enum class Alloc : uint8_t { Allowed, Forbidden };
 
 class PageTable {
@@ -63,13 +67,16 @@ public:
     // permissions (R, W, X, U, G); V, A and D are added (some harts fault on
     // a clear A or D instead of setting it). Refuses writable+executable, a
     // misaligned address, a non-canonical one, and an address already mapped.
-    // With Alloc::Forbidden a missing table is an error (Error::NoMemory)
-    // instead of an allocation: the populated-range guarantee.
+    // With Alloc::Forbidden a missing table panics instead of allocating: the
+    // populated-range guarantee (see populate()).
     [[nodiscard]] lib::Status map(uint64_t va, PhysAddr pa, uint64_t flags, unsigned level = 0,
                                   Alloc alloc = Alloc::Allowed);
     // Map [va, va + len) to [pa, ...) with the largest leaves alignment allows.
     [[nodiscard]] lib::Status map_range(uint64_t va, PhysAddr pa, uint64_t len, uint64_t flags);
-    // Remove a 4 KiB leaf; returns its physical address, 0 if nothing was mapped.
+    // Remove the leaf mapping va (4 KiB, or a 2 MiB / 1 GiB leaf when va is its
+    // first byte); returns its physical address, 0 if nothing was mapped there
+    // (physical address 0 is never RAM on the machines Zest runs on). Tables
+    // are kept: a populated range stays populated. The caller flushes TLBs.
     PhysAddr unmap(uint64_t va);
     // Find the leaf for va: physical address of va itself and the leaf's flags.
     [[nodiscard]] bool lookup(uint64_t va, PhysAddr& pa, uint64_t& flags) const;
@@ -85,6 +92,8 @@ public:
 private:
     // The entry for va at `level`, creating tables above it if allowed.
     [[nodiscard]] lib::Result<Pte*> walk(uint64_t va, unsigned level, Alloc alloc);
+    // The leaf entry covering va and its level, or nullptr; never allocates.
+    [[nodiscard]] Pte* find_leaf(uint64_t va, unsigned& level) const;
 
     PhysAddr root_;
     TableSource& src_;

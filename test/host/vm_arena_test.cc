@@ -110,3 +110,72 @@ TEST_CASE("arena: random churn returns to one free segment")
     CHECK(st.free_segments == 1);
     CHECK(st.records_free == 1023);
 }
+
+TEST_CASE("arena: populated placement stays inside populated spans, which merge")
+{
+    static vm::Arena::Segment pool[32];
+    vm::Arena a("populated");
+    a.init(BASE, SIZE, pool, 32);
+    using P = vm::Arena::Placement;
+    CHECK(a.alloc(4096, 4096, P::Populated).error() == lib::Error::NoSpace); // nothing populated yet
+    const uintptr_t span = BASE + (8ull << 20);
+    REQUIRE(a.mark_populated(span, 2ull << 20).ok());
+    REQUIRE(a.mark_populated(span + (2ull << 20), 2ull << 20).ok()); // adjacent: merges
+    CHECK(a.stats().populated == (4ull << 20));
+    CHECK(a.is_populated(span + (1ull << 20), 2ull << 20)); // across the old seam
+    CHECK_FALSE(a.is_populated(span - 4096, 8192));
+    std::vector<uintptr_t> got;
+    for (;;) {
+        auto r = a.alloc(64 * 1024, 64 * 1024, P::Populated);
+        if (!r.ok()) {
+            CHECK(r.error() == lib::Error::NoSpace);
+            break;
+        }
+        CHECK(r.value() >= span);
+        CHECK(r.value() + 64 * 1024 <= span + (4ull << 20));
+        got.push_back(r.value());
+    }
+    CHECK(got.size() == 64); // exactly the 4 MiB span
+    // Ordinary allocations still come from anywhere else.
+    auto any = a.alloc(4096, 4096);
+    REQUIRE(any.ok());
+    CHECK_FALSE(a.is_populated(any.value(), 4096));
+    // Freed populated ranges stay populated and are handed out again.
+    a.free(got[10], 64 * 1024);
+    auto again = a.alloc(64 * 1024, 4096, P::Populated);
+    REQUIRE(again.ok());
+    CHECK(again.value() == got[10]);
+    CHECK(a.mark_populated(BASE - 4096, 4096).error() == lib::Error::Invalid);
+}
+
+TEST_CASE("arena: populated span table is bounded")
+{
+    static vm::Arena::Segment pool[8];
+    vm::Arena a("spans");
+    a.init(BASE, SIZE, pool, 8);
+    for (size_t i = 0; i < vm::Arena::MAX_POPULATED; i++)
+        REQUIRE(a.mark_populated(BASE + i * (1ull << 20), 4096).ok()); // disjoint
+    CHECK(a.mark_populated(BASE + (40ull << 20), 4096).error() == lib::Error::NoSpace);
+    // Filling a gap merges two spans into one, so there is room again.
+    REQUIRE(a.mark_populated(BASE + 4096, (1ull << 20) - 4096).ok());
+    CHECK(a.mark_populated(BASE + (40ull << 20), 4096).ok());
+    CHECK(a.is_populated(BASE, (1ull << 20) + 4096));
+}
+
+TEST_CASE("arena: statistics count allocations, frees and both kinds of failure")
+{
+    static vm::Arena::Segment pool[1];
+    vm::Arena a("stats");
+    a.init(BASE, 16 * 4096, pool, 1); // the only record describes the whole range
+    auto x = a.alloc(4096, 4096);     // from the start: no split
+    REQUIRE(x.ok());
+    CHECK(a.alloc(4096, 8 * 4096).error() == lib::Error::NoMemory); // would split in the middle
+    CHECK(a.alloc(32 * 4096, 4096).error() == lib::Error::NoSpace);
+    a.free(x.value(), 4096);
+    auto st = a.stats();
+    CHECK(st.allocs == 1);
+    CHECK(st.frees == 1);
+    CHECK(st.no_space == 1);
+    CHECK(st.no_record == 1);
+    CHECK(st.in_use == 0);
+}

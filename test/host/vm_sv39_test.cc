@@ -1,5 +1,6 @@
 // Sv39 page-table logic on host memory, checked against a std::map model.
 #include "vm/sv39.h"
+#include "test/host/host_kernel.h"
 
 #include <doctest/doctest.h>
 
@@ -109,8 +110,12 @@ TEST_CASE("sv39: a populated range maps without allocating a table")
     for (uint64_t off = 0; off < (4ull << 20); off += 4096)
         REQUIRE(pt.map(KVA + off, 0x90000000 + off, R | W, 0, Alloc::Forbidden).ok());
     CHECK(mem.used() == used);
-    // Outside the populated range the same call refuses rather than allocating.
-    CHECK(pt.map(KVA + (4ull << 20), 0x90000000, R | W, 0, Alloc::Forbidden).error() == lib::Error::NoMemory);
+    // Outside the populated range the same call panics rather than allocating.
+    CHECK_THROWS_AS((void)pt.map(KVA + (4ull << 20), 0x90000000, R | W, 0, Alloc::Forbidden), HostPanic);
+    CHECK(mem.used() == used);
+    // Unmapping and remapping inside the range still needs nothing.
+    CHECK(pt.unmap(KVA + 4096) == 0x90001000);
+    REQUIRE(pt.map(KVA + 4096, 0x95000000, R, 0, Alloc::Forbidden).ok());
     CHECK(mem.used() == used);
 }
 
@@ -152,4 +157,41 @@ TEST_CASE("sv39: randomized map/unmap agrees with a model")
         REQUIRE(pt.lookup(va + 7, got, flags));
         CHECK(got == pa + 7);
     }
+}
+
+TEST_CASE("sv39: large leaves unmap whole, never split")
+{
+    HostTables mem(16);
+    PageTable pt(mem.alloc_table().value(), mem);
+    const uint64_t dm = 0xffffffc000000000ull;
+    REQUIRE(pt.map(dm + (2ull << 20), 0x80200000, R | W | G, 1).ok());
+    REQUIRE(pt.map(dm + (1ull << 30), 0x80000000, R | G, 2).ok());
+    CHECK(pt.unmap(dm + (2ull << 20) + 4096) == 0); // inside the 2 MiB leaf: refused
+    PhysAddr pa;
+    uint64_t flags;
+    CHECK(pt.lookup(dm + (2ull << 20) + 4096, pa, flags));
+    CHECK(pa == 0x80201000);
+    CHECK(pt.unmap(dm + (2ull << 20)) == 0x80200000);
+    CHECK_FALSE(pt.lookup(dm + (2ull << 20) + 4096, pa, flags));
+    CHECK(pt.unmap(dm + (1ull << 30)) == 0x80000000);
+    CHECK_FALSE(pt.lookup(dm + (1ull << 30) + 0x1234, pa, flags));
+    // The slot is free again for a different size.
+    CHECK(pt.map(dm + (2ull << 20), 0x90000000, R).ok());
+}
+
+TEST_CASE("sv39: permissions are stored, A and D set eagerly, W^X refused at every level")
+{
+    HostTables mem(16);
+    PageTable pt(mem.alloc_table().value(), mem);
+    REQUIRE(pt.map(KVA, 0x90000000, R | X | G).ok());
+    REQUIRE(pt.map(KVA + 4096, 0x90001000, R).ok());
+    PhysAddr pa;
+    uint64_t flags;
+    REQUIRE(pt.lookup(KVA, pa, flags));
+    CHECK(flags == (V | R | X | G | A | D));
+    REQUIRE(pt.lookup(KVA + 4096, pa, flags));
+    CHECK(flags == (V | R | A | D));
+    for (unsigned level = 0; level < 3; level++)
+        CHECK(pt.map(KVA + (4ull << 30), 0x80000000, R | W | X, level).error() == lib::Error::Invalid);
+    CHECK(pt.map(KVA + 8192, 0x90002000, 0).error() == lib::Error::Invalid); // no permission at all
 }
