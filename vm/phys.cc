@@ -45,7 +45,7 @@ bool PhysAllocator::managed_index(PhysAddr pa, uint32_t& out) const
     if (pa < base_ || (pa & (PAGE_SIZE - 1)) || (pa - base_) / PAGE_SIZE >= npages_)
         return false;
     out = index_of(pa);
-    return pages_[out].state != PageState::Hole;
+    return state_of(pages_[out]) != PageState::Hole;
 }
 
 Page* PhysAllocator::page(PhysAddr pa)
@@ -83,7 +83,7 @@ bool PhysAllocator::claim(uint64_t n, PageClass c)
 void PhysAllocator::push_locked(uint32_t i, unsigned order)
 {
     Page& p = pages_[i];
-    p.state = PageState::Free;
+    set_state(p, PageState::Free);
     p.order = static_cast<uint8_t>(order);
     p.prev = NONE;
     p.next = heads_[order];
@@ -92,7 +92,7 @@ void PhysAllocator::push_locked(uint32_t i, unsigned order)
     heads_[order] = i;
     nfree_[order]++;
     for (uint32_t t = 1; t < (1u << order); t++)
-        pages_[i + t].state = PageState::FreeTail;
+        set_state(pages_[i + t], PageState::FreeTail);
 }
 
 void PhysAllocator::unlink_locked(uint32_t i, unsigned order)
@@ -119,12 +119,12 @@ void PhysAllocator::give_locked(uint32_t i, unsigned order)
         if (buddy_pa < base_)
             break;
         uint64_t b = (buddy_pa - base_) / PAGE_SIZE;
-        if (b >= npages_ || pages_[b].state != PageState::Free || pages_[b].order != order)
+        if (b >= npages_ || state_of(pages_[b]) != PageState::Free || pages_[b].order != order)
             break;
         auto buddy = static_cast<uint32_t>(b);
         unlink_locked(buddy, order);
-        pages_[buddy].state = PageState::FreeTail;
-        pages_[i].state = PageState::FreeTail;
+        set_state(pages_[buddy], PageState::FreeTail);
+        set_state(pages_[i], PageState::FreeTail);
         i = i < buddy ? i : buddy;
         order++;
     }
@@ -145,10 +145,10 @@ bool PhysAllocator::take_locked(unsigned order, uint32_t& out)
         o--;
         push_locked(i + (1u << o), o);
     }
-    pages_[i].state = PageState::Allocated;
+    set_state(pages_[i], PageState::Allocated);
     pages_[i].order = static_cast<uint8_t>(order);
     for (uint32_t t = 1; t < (1u << order); t++)
-        pages_[i + t].state = PageState::Tail;
+        set_state(pages_[i + t], PageState::Tail);
     out = i;
     return true;
 }
@@ -193,7 +193,7 @@ bool PhysAllocator::take_one(PhysAddr& out)
         ksync::SpinGuard bg(lock_);
         uint32_t i;
         while (c.n < CACHE_BATCH && take_locked(0, i)) {
-            pages_[i].state = PageState::Cached;
+            set_state(pages_[i], PageState::Cached);
             c.pages[c.n++] = addr_of(i);
             cached_.fetch_add(1, std::memory_order_relaxed);
         }
@@ -205,7 +205,7 @@ bool PhysAllocator::take_one(PhysAddr& out)
     out = c.pages[--c.n];
     cached_.fetch_sub(1, std::memory_order_relaxed);
     Page& p = pages_[index_of(out)];
-    p.state = PageState::Allocated;
+    set_state(p, PageState::Allocated);
     p.order = 0;
     return true;
 }
@@ -222,7 +222,7 @@ bool PhysAllocator::steal_cached(PhysAddr& out)
         out = c.pages[--c.n];
         cached_.fetch_sub(1, std::memory_order_relaxed);
         Page& p = pages_[index_of(out)];
-        p.state = PageState::Allocated;
+        set_state(p, PageState::Allocated);
         p.order = 0;
         return true;
     }
@@ -306,7 +306,7 @@ void PhysAllocator::check_free(PhysAddr pa, unsigned order, const char* what) co
     if (pa < base_ || (pa & (PAGE_SIZE - 1)) || (pa - base_) / PAGE_SIZE >= npages_)
         panic("phys: %s of 0x%lx, which is not a page this allocator manages", what, (unsigned long)pa);
     const Page& p = pages_[index_of(pa)];
-    switch (p.state) {
+    switch (state_of(p)) {
     case PageState::Allocated:
         if (p.order != order)
             panic("phys: %s of 0x%lx with order %u, but it was allocated with order %u", what, (unsigned long)pa,
@@ -341,7 +341,7 @@ void PhysAllocator::free(PhysAddr pa)
         // Full: a batch goes back to the buddy lists first.
         if (c.n == CACHE_MAX)
             drain_locked(c, CACHE_MAX - CACHE_BATCH);
-        pages_[index_of(pa)].state = PageState::Cached;
+        set_state(pages_[index_of(pa)], PageState::Cached);
         c.pages[c.n++] = pa;
         cached_.fetch_add(1, std::memory_order_relaxed);
         before = free_.fetch_add(1, std::memory_order_acq_rel);

@@ -79,7 +79,7 @@ public:
     [[nodiscard]] bool below_min() const { return free_pages() < wm_.free_min; }
     // The record of a managed page, nullptr for anything else.
     [[nodiscard]] Page* page(PhysAddr pa);
-    // Pages currently in hart h's cache.
+    // Pages currently in hart h's cache (a snapshot: exact when that hart is idle).
     [[nodiscard]] unsigned cached_on(unsigned hart) const;
     // Send every hart's cached pages back to the buddy lists (low memory, or
     // before a large run is wanted).
@@ -111,6 +111,18 @@ private:
         unsigned n = 0;
         PhysAddr pages[CACHE_MAX];
     };
+
+    // A page's state is written under lock_ (buddy lists) or under a hart's
+    // cache lock (Cached <-> Allocated), and the buddy merge reads neighbours'
+    // states: single-byte relaxed atomics make those reads well defined.
+    static PageState state_of(const Page& p)
+    {
+        return static_cast<PageState>(__atomic_load_n(reinterpret_cast<const uint8_t*>(&p.state), __ATOMIC_RELAXED));
+    }
+    static void set_state(Page& p, PageState s)
+    {
+        __atomic_store_n(reinterpret_cast<uint8_t*>(&p.state), static_cast<uint8_t>(s), __ATOMIC_RELAXED);
+    }
 
     [[nodiscard]] uint64_t floor_for(PageClass c) const;
     [[nodiscard]] bool claim(uint64_t n, PageClass c);
