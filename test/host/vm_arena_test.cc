@@ -1,11 +1,14 @@
 // The kernel VA arena: alignment, coalescing, exhaustion, record exhaustion.
 #include "vm/arena.h"
+#include "kern/cpu.h"
 #include "test/host/host_kernel.h"
 
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <random>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -178,4 +181,60 @@ TEST_CASE("arena: statistics count allocations, frees and both kinds of failure"
     CHECK(st.no_space == 1);
     CHECK(st.no_record == 1);
     CHECK(st.in_use == 0);
+}
+
+TEST_CASE("arena: 4 harts allocate and free concurrently without overlap")
+{
+    static vm::Arena::Segment pool[512];
+    static vm::Arena a("threads");
+    a.init(BASE, SIZE, pool, 512);
+    cpu::host_set_count(4);
+    std::atomic<int> overlaps {0};
+    std::vector<std::thread> ts;
+    // Each hart stamps the ranges it holds in a shared page map; a range handed
+    // to two harts at once shows as a stamp already set.
+    static std::atomic<uint8_t> owner[SIZE / 4096];
+    for (auto& o : owner)
+        o.store(0);
+    for (unsigned h = 0; h < 4; h++) {
+        ts.emplace_back([h, &overlaps] {
+            cpu::host_bind(h);
+            std::mt19937 rng(h + 1);
+            std::vector<std::pair<uintptr_t, size_t>> live;
+            for (int i = 0; i < 3000; i++) {
+                if (live.size() < 20 && (live.empty() || rng() % 2)) {
+                    size_t size = (1 + rng() % 8) * 4096;
+                    auto r = a.alloc(size, 4096ul << (rng() % 3));
+                    if (!r.ok())
+                        continue;
+                    for (size_t p = 0; p < size / 4096; p++) {
+                        uint8_t zero = 0;
+                        if (!owner[(r.value() - BASE) / 4096 + p].compare_exchange_strong(zero, uint8_t(h + 1)))
+                            overlaps++;
+                    }
+                    live.push_back({r.value(), size});
+                } else {
+                    auto [b, s] = live.back();
+                    live.pop_back();
+                    for (size_t p = 0; p < s / 4096; p++)
+                        owner[(b - BASE) / 4096 + p].store(0);
+                    a.free(b, s);
+                }
+            }
+            for (auto [b, s] : live) {
+                for (size_t p = 0; p < s / 4096; p++)
+                    owner[(b - BASE) / 4096 + p].store(0);
+                a.free(b, s);
+            }
+        });
+    }
+    for (auto& t : ts)
+        t.join();
+    cpu::host_bind(0);
+    cpu::host_set_count(1);
+    CHECK(overlaps.load() == 0);
+    auto st = a.stats();
+    CHECK(st.in_use == 0);
+    CHECK(st.free_segments == 1);
+    CHECK(st.allocs == st.frees);
 }
