@@ -68,34 +68,63 @@ uintptr_t fit(uintptr_t lo, uintptr_t hi, size_t size, size_t align)
 }
 } // namespace
 
+// Where in free segment s a range fits, by placement; 0 if nowhere.
+uintptr_t Arena::place_locked(const Segment& s, size_t size, size_t align, Pass pass) const
+{
+    uintptr_t seg_end = s.base + s.size;
+    if (pass == Pass::Anywhere)
+        return fit(s.base, seg_end, size, align);
+    if (pass == Pass::Populated) {
+        for (size_t i = 0; i < npopulated_; i++) {
+            const Span& p = populated_[i];
+            uintptr_t lo = s.base > p.base ? s.base : p.base;
+            uintptr_t hi = seg_end < p.base + p.size ? seg_end : p.base + p.size;
+            if (lo < hi)
+                if (uintptr_t start = fit(lo, hi, size, align))
+                    return start;
+        }
+        return 0;
+    }
+    // Pass::Unpopulated: the pieces of s between populated spans (sorted).
+    uintptr_t lo = s.base;
+    for (size_t i = 0; i <= npopulated_ && lo < seg_end; i++) {
+        uintptr_t hi = i < npopulated_ ? populated_[i].base : seg_end;
+        if (hi > seg_end)
+            hi = seg_end;
+        if (lo < hi)
+            if (uintptr_t start = fit(lo, hi, size, align))
+                return start;
+        if (i < npopulated_ && populated_[i].base + populated_[i].size > lo)
+            lo = populated_[i].base + populated_[i].size;
+    }
+    return 0;
+}
+
 lib::Result<uintptr_t> Arena::alloc(size_t size, size_t align, Placement where)
 {
     if (size == 0 || align < 4096 || (align & (align - 1)) || (size & 4095))
         return lib::Error::Invalid;
     ksync::SpinGuard g(lock_);
+    // Ordinary ranges keep out of populated spans while anything else fits:
+    // those spans are the interrupt zones' guarantee.
+    const Pass passes_any[] = {Pass::Unpopulated, Pass::Anywhere};
+    const Pass passes_populated[] = {Pass::Populated};
+    const Pass* passes = where == Placement::Any ? passes_any : passes_populated;
+    size_t npasses = where == Placement::Any ? 2 : 1;
     bool wanted_record = false;
-    for (Segment& s : free_) {
-        uintptr_t start = 0;
-        if (where == Placement::Any) {
-            start = fit(s.base, s.base + s.size, size, align);
-        } else {
-            for (size_t i = 0; i < npopulated_ && !start; i++) {
-                const Span& p = populated_[i];
-                uintptr_t lo = s.base > p.base ? s.base : p.base;
-                uintptr_t hi = s.base + s.size < p.base + p.size ? s.base + s.size : p.base + p.size;
-                if (lo < hi)
-                    start = fit(lo, hi, size, align);
+    for (size_t k = 0; k < npasses; k++) {
+        for (Segment& s : free_) {
+            uintptr_t start = place_locked(s, size, align, passes[k]);
+            if (!start)
+                continue;
+            if (!carve_locked(s, start, size).ok()) {
+                wanted_record = true; // a later segment may fit without a split
+                continue;
             }
+            in_use_ += size;
+            allocs_++;
+            return start;
         }
-        if (!start)
-            continue;
-        if (!carve_locked(s, start, size).ok()) {
-            wanted_record = true; // a later segment may fit without a split
-            continue;
-        }
-        in_use_ += size;
-        allocs_++;
-        return start;
     }
     if (wanted_record) {
         no_record_++;

@@ -44,7 +44,8 @@ public:
     // A range of `size` bytes aligned to `align` (a power of two, at least a
     // page); first fit. NoSpace if no free range fits, NoMemory if a segment
     // record is needed and the pool is empty.
-    // With Placement::Populated, only inside populated spans (NoSpace if none fits).
+    // With Placement::Populated, only inside populated spans (NoSpace if none
+    // fits); with Placement::Any, outside them unless nothing else fits.
     [[nodiscard]] lib::Result<uintptr_t> alloc(size_t size, size_t align, Placement where = Placement::Any);
     // Give back a range from alloc() (any part of one, too). Panics on a
     // range outside the arena or overlapping free space (a double free).
@@ -75,6 +76,8 @@ private:
         uintptr_t base;
         size_t size;
     };
+    enum class Pass : uint8_t { Unpopulated, Populated, Anywhere };
+    [[nodiscard]] uintptr_t place_locked(const Segment& s, size_t size, size_t align, Pass pass) const;
     // Take [start, start + size) out of free segment s. NoMemory if that needs
     // a record and none is left.
     [[nodiscard]] lib::Status carve_locked(Segment& s, uintptr_t start, size_t size);

@@ -238,3 +238,24 @@ TEST_CASE("arena: 4 harts allocate and free concurrently without overlap")
     CHECK(st.free_segments == 1);
     CHECK(st.allocs == st.frees);
 }
+
+TEST_CASE("arena: ordinary allocations keep out of populated spans until nothing else fits")
+{
+    static vm::Arena::Segment pool[32];
+    vm::Arena a("keepout");
+    a.init(BASE, 16 * 4096, pool, 32);
+    REQUIRE(a.mark_populated(BASE, 4 * 4096).ok()); // the first 4 pages: first fit would pick them
+    std::vector<uintptr_t> got;
+    for (int i = 0; i < 12; i++) {
+        auto r = a.alloc(4096, 4096);
+        REQUIRE(r.ok());
+        CHECK_FALSE(a.is_populated(r.value(), 4096));
+        got.push_back(r.value());
+    }
+    auto spill = a.alloc(4096, 4096); // only populated space is left: used rather than failing
+    REQUIRE(spill.ok());
+    CHECK(a.is_populated(spill.value(), 4096));
+    auto zone = a.alloc(3 * 4096, 4096, vm::Arena::Placement::Populated);
+    REQUIRE(zone.ok());
+    CHECK(a.alloc(4096, 4096).error() == lib::Error::NoSpace);
+}
