@@ -22,4 +22,7 @@ extern "C" {
 // 0 on success, -1 if the access faulted. Never panics.
 [[nodiscard]] long probe_read_u64(uintptr_t addr, uint64_t* out);
 [[nodiscard]] long probe_write_u64(uintptr_t addr, uint64_t value);
+// Call addr (which must hold a `ret`): 0 if it executed, -1 if the fetch faulted.
+[[nodiscard]] long probe_exec(uintptr_t addr);
+void probe_ret_only();
 }

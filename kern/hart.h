@@ -31,6 +31,7 @@ struct HartLocal {
     uint32_t trap_depth;               // nested kernel traps (a fault inside a handler)
     uintptr_t stack_top;               // top of the running stack (reports)
     Thread* current;                   // the running thread, nullptr before threads exist
+    uintptr_t exec_fixup;              // probe_exec's resume address while it runs, else 0
 };
 
 static_assert(offsetof(HartLocal, index) == 0, "cpu::id() reads the first word");
@@ -38,6 +39,7 @@ static_assert(offsetof(HartLocal, boot_stack_top) == HARTLOCAL_BOOT_STACK_TOP, "
 static_assert(offsetof(HartLocal, stack_limit) == HARTLOCAL_STACK_LIMIT, "boot/asm.h");
 static_assert(offsetof(HartLocal, overflow_stack_top) == HARTLOCAL_OVERFLOW_TOP, "boot/asm.h");
 static_assert(offsetof(HartLocal, current) == HARTLOCAL_CURRENT, "boot/asm.h");
+static_assert(offsetof(HartLocal, exec_fixup) == HARTLOCAL_EXEC_FIXUP, "boot/asm.h");
 
 } // namespace kern
 

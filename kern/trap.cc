@@ -109,6 +109,12 @@ extern "C" void trap_dispatch(TrapFrame* tf)
         tf->sepc = fix;
         return;
     }
+    HartLocal& h = this_hart();
+    if (h.exec_fixup && (tf->scause == trap::INSN_PAGE_FAULT || tf->scause == trap::INSN_ACCESS)) {
+        tf->sepc = h.exec_fixup;
+        tf->x[9] = static_cast<uint64_t>(-1); // a0
+        return;
+    }
     {
         FatalReport r;
         trap::report(*tf, "kernel trap");

@@ -49,6 +49,12 @@ KERNEL_CONFIGS = [
     Config("virt-smp3-512M", "virt", 3, "512M", "ktest=all"),
     Config("virt-smp4-256M", "virt", 4, "256M", "ktest=all"),
     Config("virt-smp8-2G", "virt", 8, "2G", "ktest=all", timeout=240),
+    # The smallest and a large memory size, and one below the minimum, which
+    # must stop with a message saying what the minimum is.
+    Config("virt-smp2-32M", "virt", 2, "32M", "ktest=all"),
+    Config("virt-smp4-3G", "virt", 4, "3G", "ktest=all", timeout=240),
+    Config("virt-smp1-24M", "virt", 1, "24M", "ktest=all", expect="panic",
+           must_show=[r"kmem: \d+ KiB of usable RAM; Zest needs at least \d+ KiB"]),
     Config("sifive_u-smp2", "sifive_u", 2, "512M", "ktest=all"),
     Config("sifive_u-smp5", "sifive_u", 5, "1G", "ktest=all", timeout=180),
     # A fault on purpose: the report must name the trap and symbolize the frames.
