@@ -64,13 +64,15 @@ lib::Status PageTable::map_range(uint64_t va, PhysAddr pa, uint64_t len, uint64_
     return {};
 }
 
-Pte* PageTable::find_leaf(uint64_t va, unsigned& level) const
+Pte* PageTable::find_leaf(uint64_t va, unsigned& level, Pte** path) const
 {
     if (!canonical(va))
         return nullptr;
     Pte* table = src_.table(root_);
     for (int l = 2; l >= 0; l--) {
         Pte& e = table[index(va, unsigned(l))];
+        if (path)
+            path[l] = &e;
         if (!(e & V))
             return nullptr;
         if (is_leaf(e)) {
@@ -82,15 +84,30 @@ Pte* PageTable::find_leaf(uint64_t va, unsigned& level) const
     return nullptr;
 }
 
-PhysAddr PageTable::unmap(uint64_t va)
+PhysAddr PageTable::unmap(uint64_t va, Prune prune)
 {
     unsigned level = 0;
-    Pte* e = find_leaf(va, level);
+    Pte* path[3] = {};
+    Pte* e = find_leaf(va, level, path);
     // Only whole leaves: unmapping 4 KiB out of a 2 MiB leaf would need a split.
     if (!e || (va & (LEVEL_SIZE[level] - 1)))
         return 0;
     PhysAddr pa = pte_pa(*e);
     *e = 0;
+    if (prune == Prune::EmptyTables) {
+        // Walk up: a table left with no valid entry goes back, and so may its parent.
+        // The caller flushes the TLB (stale walks may cache the freed tables too).
+        for (unsigned l = level + 1; l <= 2; l++) {
+            PhysAddr table_pa = pte_pa(*path[l]);
+            const Pte* t = src_.table(table_pa);
+            for (size_t i = 0; i < ENTRIES; i++)
+                if (t[i] & V)
+                    return pa;
+            *path[l] = 0;
+            src_.free_table(table_pa);
+            freed_++;
+        }
+    }
     return pa;
 }
 

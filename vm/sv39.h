@@ -48,6 +48,8 @@ public:
     virtual Pte* table(PhysAddr pa) = 0;
     // A zeroed page for a new table, or an error.
     [[nodiscard]] virtual lib::Result<PhysAddr> alloc_table() = 0;
+    // A table emptied by unmap(va, Prune::EmptyTables); by default kept.
+    virtual void free_table(PhysAddr) {}
 
 protected:
     ~TableSource() = default;
@@ -58,6 +60,9 @@ protected:
 // interrupt zone refilling with exactly one page); a missing table is a kernel
 // bug, so it panics naming the address instead of quietly allocating.
 enum class Alloc : uint8_t { Allowed, Forbidden };
+// Keep: tables stay when they empty (always right inside populated ranges).
+// EmptyTables: give tables that became empty back through free_table().
+enum class Prune : uint8_t { Keep, EmptyTables };
 
 class PageTable {
 public:
@@ -77,13 +82,14 @@ public:
     // first byte); returns its physical address, 0 if nothing was mapped there
     // (physical address 0 is never RAM on the machines Zest runs on). Tables
     // are kept: a populated range stays populated. The caller flushes TLBs.
-    PhysAddr unmap(uint64_t va);
+    PhysAddr unmap(uint64_t va, Prune prune = Prune::Keep);
     // Find the leaf for va: physical address of va itself and the leaf's flags.
     [[nodiscard]] bool lookup(uint64_t va, PhysAddr& pa, uint64_t& flags) const;
     // Build every table a 4 KiB mapping in [va, va + len) will need.
     [[nodiscard]] lib::Status populate(uint64_t va, uint64_t len);
-    // Tables allocated so far by this object.
+    // Tables allocated / freed so far by this object.
     [[nodiscard]] size_t tables_allocated() const { return tables_; }
+    [[nodiscard]] size_t tables_freed() const { return freed_; }
 
     [[nodiscard]] PhysAddr root() const { return root_; }
     // satp value: Sv39 mode with this root (ASID 0).
@@ -93,11 +99,13 @@ private:
     // The entry for va at `level`, creating tables above it if allowed.
     [[nodiscard]] lib::Result<Pte*> walk(uint64_t va, unsigned level, Alloc alloc);
     // The leaf entry covering va and its level, or nullptr; never allocates.
-    [[nodiscard]] Pte* find_leaf(uint64_t va, unsigned& level) const;
+    // path[l] receives the entry at level l that was followed (for pruning).
+    [[nodiscard]] Pte* find_leaf(uint64_t va, unsigned& level, Pte** path = nullptr) const;
 
     PhysAddr root_;
     TableSource& src_;
     size_t tables_ = 0;
+    size_t freed_ = 0;
 };
 
 } // namespace vm::sv39

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -39,6 +40,16 @@ public:
         return BASE + (pages_.size() - 1) * PAGE;
     }
     size_t used() const { return pages_.size(); }
+    void free_table(PhysAddr pa) override
+    {
+        // Freed tables must be empty: check, then poison so a stale use shows.
+        Pte* t = table(pa);
+        for (size_t i = 0; i < ENTRIES; i++)
+            CHECK(t[i] == 0);
+        std::memset(t, 0xa5, PAGE);
+        freed.push_back(pa);
+    }
+    std::vector<PhysAddr> freed;
 
 private:
     size_t max_;
@@ -194,4 +205,73 @@ TEST_CASE("sv39: permissions are stored, A and D set eagerly, W^X refused at eve
     for (unsigned level = 0; level < 3; level++)
         CHECK(pt.map(KVA + (4ull << 30), 0x80000000, R | W | X, level).error() == lib::Error::Invalid);
     CHECK(pt.map(KVA + 8192, 0x90002000, 0).error() == lib::Error::Invalid); // no permission at all
+}
+
+TEST_CASE("sv39: pruning unmap gives back tables that became empty, and only those")
+{
+    HostTables mem(16);
+    PhysAddr root = mem.alloc_table().value();
+    PageTable pt(root, mem);
+    REQUIRE(pt.map(KVA, 0x90000000, R | W).ok());
+    REQUIRE(pt.map(KVA + 4096, 0x90001000, R | W).ok());
+    REQUIRE(pt.map(KVA + (2ull << 20), 0x90200000, R | W).ok()); // second level-0 table, same level-1
+    CHECK(pt.tables_allocated() == 3);
+    CHECK(pt.unmap(KVA, Prune::EmptyTables) == 0x90000000);
+    CHECK(mem.freed.empty()); // KVA + 4096 still lives in that table
+    CHECK(pt.unmap(KVA + 4096, Prune::EmptyTables) == 0x90001000);
+    CHECK(mem.freed.size() == 1); // its level-0 table; the level-1 still holds the other
+    PhysAddr pa;
+    uint64_t flags;
+    REQUIRE(pt.lookup(KVA + (2ull << 20), pa, flags));
+    CHECK(pa == 0x90200000);
+    CHECK(pt.unmap(KVA + (2ull << 20), Prune::EmptyTables) == 0x90200000);
+    CHECK(mem.freed.size() == 3); // the second level-0 and the level-1; never the root
+    CHECK(pt.tables_freed() == 3);
+    CHECK(std::find(mem.freed.begin(), mem.freed.end(), root) == mem.freed.end());
+    // The root's slot is clear, so the same address maps again with new tables.
+    REQUIRE(pt.map(KVA, 0x91000000, R).ok());
+    REQUIRE(pt.lookup(KVA, pa, flags));
+    CHECK(pa == 0x91000000);
+    // Keep (the default) never frees.
+    CHECK(pt.unmap(KVA) == 0x91000000);
+    CHECK(mem.freed.size() == 3);
+}
+
+TEST_CASE("sv39: randomized map/unmap with pruning agrees with a model and frees every table")
+{
+    HostTables mem(100000);
+    PageTable pt(mem.alloc_table().value(), mem);
+    std::mt19937_64 rng(99);
+    std::map<uint64_t, PhysAddr> model;
+    // Few pages over several tables, so tables empty and come back often.
+    auto pick = [&] { return KVA + (rng() % 3) * (1ull << 30) + (rng() % 3) * (2ull << 20) + (rng() % 3) * 4096; };
+    for (int i = 0; i < 20000; i++) {
+        uint64_t va = pick();
+        if (rng() % 2) {
+            PhysAddr pa = 0x80000000 + (rng() % 65536) * 4096;
+            lib::Status st = pt.map(va, pa, R);
+            if (model.count(va)) {
+                CHECK(st.error() == lib::Error::Exists);
+            } else {
+                REQUIRE(st.ok());
+                model[va] = pa;
+            }
+        } else {
+            auto it = model.find(va);
+            CHECK(pt.unmap(va, Prune::EmptyTables) == (it == model.end() ? 0 : it->second));
+            if (it != model.end())
+                model.erase(it);
+        }
+        uint64_t probe = pick();
+        PhysAddr got;
+        uint64_t flags;
+        auto it = model.find(probe);
+        REQUIRE(pt.lookup(probe, got, flags) == (it != model.end()));
+        if (it != model.end())
+            CHECK(got == it->second);
+    }
+    CHECK(pt.tables_freed() > 100);
+    for (auto [va, pa] : model)
+        CHECK(pt.unmap(va, Prune::EmptyTables) == pa);
+    CHECK(pt.tables_freed() == pt.tables_allocated()); // nothing but the root is left
 }
