@@ -4,6 +4,9 @@
 #include "kern/power.h"
 #include "kern/printf.h"
 #include "kern/sched.h"
+#include "kern/thread.h"
+#include "vm/pageout.h"
+#include "zalloc/registry.h"
 #include "kern/timer.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -29,6 +32,23 @@ void Context::failf(const char* fmt, ...)
     }
     failed_ = true;
 }
+
+Quiet::Quiet()
+{
+    // Exited threads first: their stacks and objects go back as they are reaped.
+    uint64_t last = ~0ull;
+    for (int stable = 0, i = 0; stable < 3 && i < 500; i++) {
+        kern::sched::sleep_us(5000);
+        uint64_t pending = kern::thread::created_total() - kern::thread::reaped_total();
+        stable = pending == last ? stable + 1 : 0;
+        last = pending;
+    }
+    vm::pageout::pause();
+    for (int i = 0; i < 4; i++)
+        zalloc::poll_all();
+}
+
+Quiet::~Quiet() { vm::pageout::resume(); }
 
 namespace {
 

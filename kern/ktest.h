@@ -30,6 +30,17 @@ struct Test {
     bool explicit_only;
 };
 
+// For tests that count pages or objects exactly: waits until exited threads
+// are reaped and zones have given back what they will, then holds background
+// memory work (the pagedaemon) still until the Quiet goes out of scope.
+class [[nodiscard]] Quiet {
+public:
+    Quiet();
+    ~Quiet();
+    Quiet(const Quiet&) = delete;
+    Quiet& operator=(const Quiet&) = delete;
+};
+
 // Run the tests matching `pattern`; returns the number of failures.
 unsigned run(const char* pattern);
 // The timer interrupt calls this on hart 0: ends a hung test run with a report.

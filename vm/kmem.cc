@@ -229,6 +229,8 @@ void init(const fdt::MachineInfo& m)
     if (!g_pt->populate(layout::KVA_BASE, g_kva_populated).ok())
         panic("kmem: no pages for the KVA page tables");
     g_kva.init(layout::KVA_BASE, g_kva_populated, g_kva_segments, sizeof g_kva_segments / sizeof g_kva_segments[0]);
+    if (!g_kva.mark_populated(layout::KVA_BASE, g_kva_populated).ok())
+        panic("kmem: cannot record the populated KVA");
 
     // 4. Paging on.
     g_satp = g_pt->satp();
@@ -413,7 +415,7 @@ public:
     void* reserve_va(size_t n) override
     {
         // The whole KVA in use already has its page tables (init).
-        lib::Result<uintptr_t> va = g_kva.alloc(n * PAGE_SIZE, PAGE_SIZE);
+        lib::Result<uintptr_t> va = g_kva.alloc(n * PAGE_SIZE, PAGE_SIZE, Arena::Placement::Populated);
         return va.ok() ? reinterpret_cast<void*>(va.value()) : nullptr;
     }
 

@@ -17,6 +17,7 @@ namespace {
 std::atomic<uint32_t> g_kick {0}; // uint32: RISC-V has no byte-sized atomic swap
 kern::Thread* g_thread;
 std::atomic<unsigned long> g_wakeups, g_replenishes, g_polls;
+std::atomic<int> g_paused {0};
 
 void daemon(void*)
 {
@@ -26,6 +27,8 @@ void daemon(void*)
         if (!g_kick.exchange(0, std::memory_order_acq_rel))
             (void)kern::sleep_on(&g_kick, nullptr, 1000000);
         g_wakeups.fetch_add(1, std::memory_order_relaxed);
+        if (g_paused.load(std::memory_order_acquire) > 0)
+            continue;
         // Short of memory: cached stacks are the cheapest pages to give back.
         if (kmem::phys().below_min())
             kstack::trim_cache(0);
@@ -61,6 +64,9 @@ void start()
     g_thread = t.value();
     kmem::set_pageout_hook(wake);
 }
+
+void pause() { g_paused.fetch_add(1, std::memory_order_acq_rel); }
+void resume() { g_paused.fetch_sub(1, std::memory_order_acq_rel); }
 
 Stats stats() { return {g_wakeups.load(), g_replenishes.load(), g_polls.load()}; }
 

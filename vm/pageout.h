@@ -11,6 +11,11 @@ void start();
 // used its reserve. Safe from any context (interrupts off, locks held).
 void wake();
 
+// Tests that count pages exactly hold the daemon still meanwhile (its
+// periodic poll gives slabs back). Nesting counts.
+void pause();
+void resume();
+
 struct Stats {
     unsigned long wakeups;
     unsigned long replenishes;

@@ -56,6 +56,7 @@ uint64_t take_until_failure(Chain& c, vm::kmem::Class cls)
 // and the counters are where they started.
 KTEST(pages_reserve_classes_and_all_pages)
 {
+    ktest::Quiet quiet;
     vm::PhysAllocator& p = vm::kmem::phys();
     const vm::Watermarks& w = p.watermarks();
     vm::PhysAllocator::Stats s0 = p.stats();

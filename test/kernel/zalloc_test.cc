@@ -98,6 +98,7 @@ void release(Grab& g)
 // path gets exactly K objects (all harts racing for them), then fails too.
 KTEST(zalloc_paging_path_guarantee_at_zero_free_pages)
 {
+    ktest::Quiet quiet;
     uint64_t free0 = vm::kmem::free_pages();
     static zalloc::ObjZone zone;
     zone.init(PAGER_ZONE, vm::kmem::backend());
@@ -142,6 +143,7 @@ KTEST(zalloc_paging_path_guarantee_at_zero_free_pages)
 // An interrupt zone that cannot grow is unstuck by exactly one freed page.
 KTEST(zalloc_interrupt_zone_one_page_unsticks)
 {
+    ktest::Quiet quiet;
     static zalloc::Zone zone;
     constexpr size_t ITEM = 256;
     zone.init("ktest-intr", ITEM, vm::kmem::backend(), {.max_items = 4096, .interrupt = true});
@@ -208,10 +210,10 @@ ZoneTotals zone_totals()
 // window of live objects freed in random order; every counter comes back.
 KTEST(kmalloc_million_churn_returns_to_baseline)
 {
+    ktest::Quiet quiet;
     constexpr size_t WINDOW = 512;
     static void* live[WINDOW];
     static size_t live_size[WINDOW];
-    zalloc::poll_all();
     ZoneTotals z0 = zone_totals();
     uint64_t free0 = vm::kmem::free_pages();
     uint64_t x = 0x9e3779b97f4a7c15ull;
