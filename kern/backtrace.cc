@@ -58,7 +58,10 @@ void backtrace_from(uintptr_t pc, uintptr_t fp, uintptr_t ra, unsigned max_frame
 {
     kprintf("backtrace:\n");
     print_frame(0, pc, false);
-    for (unsigned n = 1; n < max_frames && fp != 0 && (fp & 7) == 0; n++) {
+    uintptr_t last_pc = 0;
+    unsigned repeats = 0;
+    unsigned printed = 1;
+    for (unsigned n = 1; n < 4096 && printed < max_frames && fp != 0 && (fp & 7) == 0; n++) {
         uint64_t w1, w0;
         if (probe_read_u64(fp - 8, &w1) != 0 || probe_read_u64(fp - 16, &w0) != 0)
             break;
@@ -80,18 +83,34 @@ void backtrace_from(uintptr_t pc, uintptr_t fp, uintptr_t ra, unsigned max_frame
             if (probe_read_u64(tf + offsetof(TrapFrame, sepc), &sepc) != 0 ||
                 probe_read_u64(tf + 7 * 8, &s0) != 0 || probe_read_u64(tf, &tra) != 0)
                 break;
+            if (repeats)
+                kprintf("       ... the frame above %u more time%s\n", repeats, repeats == 1 ? "" : "s");
+            repeats = 0;
+            last_pc = 0;
             kprintf("  -- trap --\n");
             print_frame(n, sepc, false);
+            printed++;
             pc = sepc;
             fp = s0;
             ra = tra;
             continue;
         }
-        print_frame(n, next_pc, true);
+        if (next_pc == last_pc) {
+            repeats++; // deep recursion: one line for the run, not one per frame
+        } else {
+            if (repeats)
+                kprintf("       ... the frame above %u more time%s\n", repeats, repeats == 1 ? "" : "s");
+            repeats = 0;
+            print_frame(n, next_pc, true);
+            printed++;
+        }
+        last_pc = next_pc;
         if (next_fp <= fp)
             break;
         fp = next_fp;
     }
+    if (repeats)
+        kprintf("       ... the frame above %u more time%s\n", repeats, repeats == 1 ? "" : "s");
 }
 
 void backtrace_here()

@@ -10,6 +10,7 @@
 #include "kern/ipi.h"
 #include "kern/power.h"
 #include "kern/printf.h"
+#include "kern/timer.h"
 
 #include <atomic>
 
@@ -71,9 +72,15 @@ void panic(const char* fmt, ...)
     kprintf("\n");
     kern::backtrace_here();
     kprintf("panic: system halted\n");
-    // Let a report that another hart is printing right now finish (bounded:
-    // a hart that died mid-report must not keep us from powering off).
-    for (unsigned long spin = 0; g_reporting.load() > 0 && spin < 200000000ul; spin++) {
+    // Another hart may be faulting at this very moment (two stacks overflowing
+    // at once): give it a moment to start its report, then let every report
+    // being printed finish. Bounded: a hart that died mid-report must not keep
+    // us from powering off.
+    uint64_t start = kern::timer::now_us();
+    for (;;) {
+        uint64_t waited = kern::timer::now_us() - start;
+        if ((waited > 50000 && g_reporting.load() == 0) || waited > 3000000)
+            break;
     }
     kern::power::poweroff_failure(2);
 }

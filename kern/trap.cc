@@ -10,6 +10,7 @@
 #include "kern/printf.h"
 #include "kern/sched.h"
 #include "kern/thread.h"
+#include "kstack/kstack.h"
 #include "kern/timer.h"
 
 extern "C" void trap_entry();
@@ -74,6 +75,7 @@ using namespace kern;
 extern "C" [[noreturn]] void stack_overflow_trap(TrapFrame* tf)
 {
     HartLocal& h = this_hart();
+    kstack::note_guard_fault();
     {
         FatalReport r;
         kprintf("\nkernel stack overflow on hart %u: sp 0x%lx, stack [0x%lx, 0x%lx)\n", cpu::id(), tf->sp(),

@@ -58,6 +58,17 @@ KERNEL_CONFIGS = [
     Config("sifive_u-smp2", "sifive_u", 2, "512M", "ktest=all"),
     Config("sifive_u-smp5", "sifive_u", 5, "1G", "ktest=all", timeout=180),
     # A fault on purpose: the report must name the trap and symbolize the frames.
+    # Kernel stack overflows: caught in trap entry, reported from the hart's
+    # own overflow stack; twice at the same moment on two harts, both whole.
+    Config("virt-kstack-overflow", "virt", 2, "128M", "ktest=kstack_overflow", expect="panic",
+           must_show=[r"kernel stack overflow on hart \d+: sp 0x[0-9a-f]+, stack \[0x[0-9a-f]+, 0x[0-9a-f]+\)",
+                      r"thread \d+ \(overflower\)", r"\(in the guard below the stack\)",
+                      r"#\d+ +0x[0-9a-f]+ recurse_deep\+", r"panic: hart \d+ \(hartid \d+\): kernel stack overflow"]),
+    Config("virt-kstack-overflow-2harts", "virt", 4, "128M", "ktest=kstack_overflow_two_harts", expect="panic",
+           must_show=[r"thread \d+ \(overflower-a\)\s+faulting address 0x[0-9a-f]+ \(in the guard",
+                      r"thread \d+ \(overflower-b\)\s+faulting address 0x[0-9a-f]+ \(in the guard",
+                      r"(?s)overflower-a.*recurse_deep\+.*thread_trampoline",
+                      r"(?s)overflower-b.*recurse_deep\+.*thread_trampoline"]),
     # The shell, typed at through the UART's receive interrupt.
     Config("virt-shell", "virt", 2, "128M", "", expect="shell", script=SHELL_SCRIPT),
     Config("sifive_u-shell", "sifive_u", 2, "256M", "", expect="shell", script=SHELL_SCRIPT),

@@ -1,5 +1,7 @@
 #include "vm/pageout.h"
 
+#include "kern/bootargs.h"
+#include "kern/holdcheck.h"
 #include "kern/panic.h"
 #include "kern/sched.h"
 #include "kern/thread.h"
@@ -22,6 +24,8 @@ std::atomic<int> g_paused {0};
 void daemon(void*)
 {
     uint64_t last_poll = kern::timer::now_us();
+    // Test boots (and bootarg holdcheck) check the stack-hold rule every poll.
+    const bool check_holds = kern::bootargs::has("ktest") || kern::bootargs::has("holdcheck");
     for (;;) {
         // Wait for a kick, at most a second (the poll interval).
         if (!g_kick.exchange(0, std::memory_order_acq_rel))
@@ -39,6 +43,8 @@ void daemon(void*)
         uint64_t now = kern::timer::now_us();
         if (now - last_poll >= 1000000) {
             zalloc::poll_all(); // releases surplus free slabs, then replenishes
+            if (check_holds)
+                kern::holdcheck::verify_or_panic();
             g_polls.fetch_add(1, std::memory_order_relaxed);
             last_poll = now;
         }
