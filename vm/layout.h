@@ -9,14 +9,15 @@
 //                       so up to ~126 GiB of RAM fits). Read-write, never
 //                       executable; the image's text and rodata are read-only
 //                       here too. 1 GiB / 2 MiB leaves where alignment allows.
-//   0xffffffe000000000  KVA, 32 GiB: zalloc and kmalloc_obj slabs (vm::Arena).
-//     ..e000000000        first 1 GiB: INTERRUPT ZONES. Each zone reserves its
-//                         whole range at creation and its page-table pages are
-//                         built then (sv39 populate, arena "populated" spans),
-//                         so a refill needs exactly one physical page and
-//                         never a table page (anchors section 1).
-//     ..e040000000        the rest: ordinary slabs; kmem builds the tables for
-//                         a RAM-sized part at boot.
+//   0xffffffe000000000  KVA, 32 GiB: zalloc and kmalloc_obj slabs and the
+//                       ranges interrupt zones reserve (vm::Arena). vm/kmem.cc
+//                       builds every page-table page of the first RAM-sized
+//                       part at boot and marks it populated in the arena, so
+//                       mapping any page there needs no table page: a slab
+//                       refill or an interrupt zone's refill takes exactly the
+//                       physical pages it maps (anchors section 1). Interrupt
+//                       zones reserve with Placement::Populated. INTR_KVA_* and
+//                       SLAB_KVA_* name the two halves for a later split.
 //   0xffffffe800000000  KERNEL STACKS, 1 GiB: slots of SLOT_SIZE = 2 x stack
 //                       size, the low half of each slot an unmapped guard, the
 //                       high half the stack (kstack/layout.h does the slot
