@@ -23,10 +23,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 class Config:
     def __init__(self, name, machine, smp, mem, bootargs, timeout=120, expect="pass",
-                 must_show=(), extra=(), script=()):
+                 must_show=(), extra=(), script=(), cmd=None, must_not_show=(), side_logs=None):
         self.name, self.machine, self.smp, self.mem = name, machine, smp, mem
         self.bootargs, self.timeout, self.expect = bootargs, timeout, expect
         self.must_show, self.extra = must_show, list(extra)
+        # A full command line of its own (U-Boot, edited device trees), regexes
+        # the log must not show, and other files (a second serial port) that
+        # must not match theirs.
+        self.cmd, self.must_not_show, self.side_logs = cmd, list(must_not_show), dict(side_logs or {})
         # Interactive boots: (text to type, regex the answer must show) in turn,
         # starting once the shell's greeting appears.
         self.script = list(script)
@@ -129,6 +133,8 @@ def run_host(build, names, tally):
 
 
 def qemu_command(build, cfg):
+    if cfg.cmd:
+        return list(cfg.cmd)
     cmd = ["qemu-system-riscv64", "-M", cfg.machine, "-smp", str(cfg.smp), "-m", cfg.mem,
            "-nographic", "-monitor", "none", "-serial", "stdio",
            "-kernel", os.path.join(build, "Image"), "-append", cfg.bootargs]
@@ -156,7 +162,7 @@ def boot(build, cfg, logdir):
 
         def reader():
             for raw in iter(p.stdout.readline, b""):
-                line = raw.decode("utf-8", "replace")
+                line = raw.decode("utf-8", "replace").replace("\r", "")
                 with cond:
                     lines.append(line)
                     cond.notify()
@@ -239,6 +245,20 @@ def judge(build, cfg, logdir, tally):
                 problems.append(f"report lacks /{pat}/")
         if cfg.machine == "virt" and code == 0:
             problems.append("QEMU exited 0 after a panic")
+    if cfg.expect in ("pass", "shell"):
+        for pat in cfg.must_show:
+            if not re.search(pat, text, re.M):
+                problems.append(f"log lacks /{pat}/")
+    for pat in cfg.must_not_show:
+        m = re.search(pat, text, re.M)
+        if m:
+            problems.append(f"log shows /{pat}/: {m.group(0)!r}")
+    for path, pats in cfg.side_logs.items():
+        side = open(path, errors="replace").read() if os.path.exists(path) else ""
+        for pat in pats:
+            m = re.search(pat, side, re.M)
+            if m:
+                problems.append(f"{os.path.basename(path)} shows /{pat}/: {m.group(0)!r}")
     if problems:
         tail = "".join(text.splitlines(True)[-40:])
         print(f"---- {cfg.name}: last lines of {os.path.join(logdir, cfg.name + '.log')}\n{tail}----", flush=True)
@@ -261,7 +281,20 @@ def main():
     if args.kernel:
         logdir = os.path.join(build, "test-logs")
         os.makedirs(logdir, exist_ok=True)
-        configs = [c for c in KERNEL_CONFIGS if not args.only or re.search(args.only, c.name)]
+        configs = list(KERNEL_CONFIGS)
+        # The board's boot path rehearsed with U-Boot, and boots with edited
+        # device trees (test/uboot.py, test/dtb_configs.py).
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import dtb_configs
+        import uboot
+        uboot.prepare(build)
+        dtb_configs.prepare(build)
+        for d in uboot.uboot_configs(build) + dtb_configs.dtb_configs(build):
+            configs.append(Config(d["name"], d["machine"], 0, "", "", timeout=d["timeout"],
+                                  expect=d.get("expect", "pass"), must_show=d.get("must_show", ()),
+                                  script=d.get("script", ()), cmd=d["cmd"],
+                                  must_not_show=d.get("must_not_show", ()), side_logs=d.get("side_logs")))
+        configs = [c for c in configs if not args.only or re.search(args.only, c.name)]
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as ex:
             for f in [ex.submit(judge, build, c, logdir, tally) for c in configs]:
                 f.result()
