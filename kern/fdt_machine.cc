@@ -197,13 +197,33 @@ bool has_compat(const Blob& b, Node n, const char* s)
     return b.find_prop(n, "compatible", c) && c.has_string(s);
 }
 
+// The device's first interrupt: its "interrupts" (parent: the one PLIC), or
+// else the first entry of "interrupts-extended" (<phandle irq...>) whose
+// controller is a PLIC, stepping over other controllers' entries by their
+// #interrupt-cells.
 uint32_t first_irq(const Blob& b, Node n)
 {
     Property p;
     uint32_t irq = 0;
     if (b.find_prop(n, "interrupts", p) && p.cell(0, irq))
         return irq;
-    return 0;
+    if (!b.find_prop(n, "interrupts-extended", p))
+        return 0;
+    for (uint32_t i = 0;;) {
+        uint32_t ph, cell0;
+        Node ctrl;
+        if (!p.cell(i, ph) || !b.find_phandle(ph, ctrl))
+            return 0;
+        uint32_t ncells = b.u32_or(ctrl, "#interrupt-cells", 1);
+        Property compat;
+        bool plic = b.find_prop(ctrl, "compatible", compat) &&
+                    (compat.has_string("riscv,plic0") || compat.has_string("sifive,plic-1.0.0"));
+        if (plic && ncells >= 1 && p.cell(i + 1, cell0))
+            return cell0;
+        if (ncells > 16)
+            return 0; // nonsense: do not walk on
+        i += 1 + ncells;
+    }
 }
 
 // ---- root-level nodes -------------------------------------------------------------------

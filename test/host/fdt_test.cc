@@ -585,6 +585,29 @@ TEST_CASE("fdt: SiFive UART clock from a fixed-clock, syscon-poweroff with mask 
     CHECK_FALSE(p.m.reboot.present);
 }
 
+TEST_CASE("fdt: a UART's interrupt through interrupts-extended")
+{
+    std::vector<uint8_t> b = editable(load_dtb("virt-1-64M"));
+    void* f = b.data();
+    uint32_t plic_ph = fdt_get_phandle(f, fdt_path_offset(f, "/soc/plic@c000000"));
+    uint32_t intc_ph = fdt_get_phandle(f, fdt_path_offset(f, "/cpus/cpu@0/interrupt-controller"));
+    REQUIRE(plic_ph != 0);
+    REQUIRE(intc_ph != 0);
+    // Offsets move with every edit: look the node up again each time.
+    REQUIRE(fdt_delprop(f, fdt_path_offset(f, "/soc/serial@10000000"), "interrupts") == 0);
+    REQUIRE(fdt_delprop(f, fdt_path_offset(f, "/soc/serial@10000000"), "interrupt-parent") == 0);
+    // A first entry on another controller (the hart's, one cell), then the PLIC's.
+    uint32_t cells[4] = {cpu_to_fdt32(intc_ph), cpu_to_fdt32(9), cpu_to_fdt32(plic_ph), cpu_to_fdt32(10)};
+    REQUIRE(fdt_setprop(f, fdt_path_offset(f, "/soc/serial@10000000"), "interrupts-extended", cells, sizeof cells) ==
+            0);
+    finish(b);
+    Parsed p;
+    parse_blob(b, 0x87e00000, p);
+    INFO(p.m.error.text);
+    REQUIRE(p.ok);
+    CHECK(p.m.uarts[0].irq == 10);
+}
+
 TEST_CASE("fdt: one-cell addresses, several banks, per-cpu timebase, truncated strings")
 {
     std::vector<uint8_t> b = rich_tree();
