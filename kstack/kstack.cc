@@ -1,5 +1,7 @@
 #include "kstack/kstack.h"
 
+#include "kstack/cache_policy.h"
+
 #include "kern/bootargs.h"
 #include "kern/hart.h"
 #include "kern/panic.h"
@@ -63,7 +65,7 @@ lib::List<Stack, &Stack::cache_node> g_global_cache;
 size_t g_global_cache_max = 16;
 
 // Per-hart cache: a few ready stacks, touched only by their hart, interrupts off.
-constexpr unsigned HART_CACHE = 4;
+constexpr unsigned HART_CACHE = CachePolicy::HART_CACHE;
 struct alignas(64) HartCache {
     Stack* s[HART_CACHE];
     unsigned n;
@@ -201,10 +203,7 @@ size_t measure(const Stack* s)
 void init()
 {
     g_meta_zone.init("kstack", sizeof(Stack), vm::kmem::backend());
-    // FreeBSD's choice: max(128, 4 x harts) cached stacks. The pagedaemon trims
-    // the cache when memory runs short (trim_cache), so a small board pays for
-    // it only while memory is plentiful.
-    g_global_cache_max = 4 * cpu::MAX_HARTS > 128 ? 4 * cpu::MAX_HARTS : 128;
+    g_global_cache_max = CachePolicy::global_limit(cpu::MAX_HARTS);
     char buf[16];
     if (kern::bootargs::get("kstack_cache", buf, sizeof buf)) {
         size_t v = 0;
@@ -265,7 +264,7 @@ void free(Stack* s)
     {
         cpu::IrqGuard irq;
         HartCache& c = g_hart_cache[cpu::id()];
-        if (c.n < HART_CACHE) {
+        if (CachePolicy::on_free(c.n, 0, 0) == CacheChoice::Hart) {
             c.s[c.n++] = s;
             g_cached_hart.fetch_add(1, std::memory_order_relaxed);
             return;
@@ -273,7 +272,7 @@ void free(Stack* s)
     }
     {
         ksync::SpinGuard g(g_lock);
-        if (g_global_cache.size() < g_global_cache_max) {
+        if (CachePolicy::on_free(HART_CACHE, g_global_cache.size(), g_global_cache_max) == CacheChoice::Global) {
             g_global_cache.push_back(*s);
             g_cached_global.fetch_add(1, std::memory_order_relaxed);
             return;

@@ -35,7 +35,7 @@ void daemon(void*)
             continue;
         // Short of memory: cached stacks are the cheapest pages to give back.
         if (kmem::phys().below_min())
-            kstack::trim_cache(0);
+            kstack::trim_cache(0); // kstack::CachePolicy::trim: all of it below free_min
         if (kmem::replenish_wanted()) {
             zalloc::replenish_all();
             g_replenishes.fetch_add(1, std::memory_order_relaxed);
