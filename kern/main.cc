@@ -4,6 +4,7 @@
 #include "kern/csr.h"
 #include "kern/hart.h"
 #include "kern/irq.h"
+#include "kern/kbench.h"
 #include "kern/ktest.h"
 #include "kern/platform.h"
 #include "kern/printf.h"
@@ -51,6 +52,8 @@ extern "C" [[noreturn]] void kmain(unsigned long hartid, uintptr_t fdt_pa)
     char pattern[128];
     if (bootargs::get("ktest", pattern, sizeof pattern))
         ktest::run_from_bootargs(pattern);
+    if (bootargs::get("bench", pattern, sizeof pattern))
+        kbench::run_from_bootargs(pattern);
 
     kprintf("Type 'help' for commands.\n");
     shell::run();

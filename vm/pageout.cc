@@ -7,6 +7,7 @@
 #include "kern/thread.h"
 #include "kern/timer.h"
 #include "kern/wait.h"
+#include "kstack/cache_policy.h"
 #include "kstack/kstack.h"
 #include "vm/kmem.h"
 #include "zalloc/registry.h"
@@ -34,8 +35,9 @@ void daemon(void*)
         if (g_paused.load(std::memory_order_acquire) > 0)
             continue;
         // Short of memory: cached stacks are the cheapest pages to give back.
-        if (kmem::phys().below_min())
-            kstack::trim_cache(0); // kstack::CachePolicy::trim: all of it below free_min
+        uint64_t cached = kstack::stats().cached_global;
+        if (size_t n = kstack::CachePolicy::trim(cached, kmem::phys().below_min()))
+            kstack::trim_cache(cached - n);
         if (kmem::replenish_wanted()) {
             zalloc::replenish_all();
             g_replenishes.fetch_add(1, std::memory_order_relaxed);

@@ -28,6 +28,13 @@ void ObjZone::init(const ObjZoneSpec& spec, Backend& backend, void* static_slabs
         cfg_.keep_free_lo = cfg_.keep_free_hi;
     reserve_target_ = cfg_.reserve_slabs;
     debug_ = debug::enabled();
+    cache_cap_ = debug_ ? 0 : (nobjs_ < 64 ? nobjs_ : 64);
+    burst_ = cache_cap_ / 2 ? cache_cap_ / 2 : 1;
+    caches_.reset(cache_cap_);
+    for (HartSlabs& h : harts_) {
+        h.taken.set(0);
+        h.given.set(0);
+    }
     initialized_ = true;
     register_self();
     if (static_slabs)
@@ -76,28 +83,24 @@ void ObjZone::drain_remote(Slab* s)
     }
 }
 
-void* ObjZone::alloc_from(MFlags flags, void* caller)
+void* ObjZone::finish_alloc(void* p, MFlags flags, void* caller)
 {
-    void* p = nullptr;
-    {
-        cpu::IrqGuard irq;
-        HartSlabs& h = harts_[cpu::id()];
-        Slab* s = h.active;
-        if (s && s->nfree) [[likely]] {
-            p = pop(s);
-            bump(h.allocs);
-        }
-    }
-    if (!p) [[unlikely]] {
-        p = alloc_slow(flags, caller);
-        if (!p)
-            return nullptr;
-    }
     if (debug_)
         check_alloc(p, caller);
     if (flags.has(MFlag::Zero))
         memset(p, 0, obj_size_);
     return p;
+}
+
+// Interrupts off: after popping from the active slab, move up to burst - 1 more
+// of its objects to the hart's list, so the next allocations take the fast path.
+void ObjZone::refill(HartSlabs& h, HartHot& hot)
+{
+    Slab* a = h.active;
+    uint32_t n = 0;
+    while (n + 1 < burst_ && a->nfree && HartCaches::push_locked(hot, pop(a)))
+        n++;
+    h.taken.add(n);
 }
 
 // Interrupts off. The hart's own slabs first, then the zone's lists.
@@ -174,14 +177,25 @@ void ObjZone::classify_locked(Slab* s)
 
 void* ObjZone::alloc_slow(MFlags flags, void* caller)
 {
+    if (!caller)
+        caller = __builtin_return_address(0);
+    void* got = nullptr;
     {
         cpu::IrqGuard irq;
-        HartSlabs& h = harts_[cpu::id()];
-        if (void* p = alloc_cached(h)) {
-            bump(h.allocs);
-            return p;
+        unsigned hart = cpu::id();
+        HartSlabs& h = harts_[hart];
+        HartHot& hot = caches_.of(hart);
+        // An interrupt may have refilled the list since the fast path looked.
+        got = HartCaches::pop_locked(hot);
+        if (!got && (got = alloc_cached(h))) {
+            h.taken.add(1);
+            hot.word.set(hot.word.get() + ALLOC_ONE);
+            if (!debug_)
+                refill(h, hot);
         }
     }
+    if (got)
+        return finish_alloc(got, flags, caller);
     bool from_reserve = false;
     Slab* s = new_slab(flags, from_reserve);
     if (!s)
@@ -190,10 +204,13 @@ void* ObjZone::alloc_slow(MFlags flags, void* caller)
     {
         cpu::IrqGuard irq;
         ksync::SpinGuard g(lock_);
-        HartSlabs& h = harts_[cpu::id()]; // perhaps another hart than before
+        unsigned hart = cpu::id(); // perhaps another hart than before
+        HartSlabs& h = harts_[hart];
+        HartHot& hot = caches_.of(hart);
         install_locked(h, s);
         p = pop(s);
-        bump(h.allocs);
+        h.taken.add(1);
+        hot.word.set(hot.word.get() + ALLOC_ONE);
     }
     if (from_reserve) {
         reserve_takes_.fetch_add(1, std::memory_order_relaxed);
@@ -201,7 +218,7 @@ void* ObjZone::alloc_slow(MFlags flags, void* caller)
     } else {
         maintain_reserve(flags);
     }
-    return p;
+    return finish_alloc(p, flags, caller);
 }
 
 void* ObjZone::fail(MFlags flags, void* caller, const char* why)
@@ -212,16 +229,11 @@ void* ObjZone::fail(MFlags flags, void* caller, const char* why)
     panic("kmalloc_obj %s: M_WAITOK allocation failed: %s (caller %p)", name_, why, caller);
 }
 
-void ObjZone::free_from(void* p, void* caller)
+// Interrupts off, on the running hart: an object back to its slab.
+void ObjZone::give_back(HartSlabs& h, void* p)
 {
-    if (!p)
-        return;
     Slab* s = Slab::of(p);
-    if (debug_)
-        check_free(s, p, caller);
-    cpu::IrqGuard irq;
-    HartSlabs& h = harts_[cpu::id()];
-    bump(h.frees);
+    h.given.add(1);
     if (s == h.active || s == h.alternate) [[likely]] {
         // Only this hart pops or pushes this slab's stack while it is ours.
         s->stack()[s->nfree++] = s->slot_of(p);
@@ -233,6 +245,30 @@ void ObjZone::free_from(void* p, void* caller)
         *link = old;
     } while (!s->remote_head.compare_exchange_weak(old, reinterpret_cast<uintptr_t>(p), std::memory_order_release,
                                                    std::memory_order_relaxed));
+}
+
+// The hart's list was full (or debug mode): push if there is room now, else the
+// object and half the list go back to their slabs.
+void ObjZone::free_slow(void* p, void* caller)
+{
+    if (!caller)
+        caller = __builtin_return_address(0);
+    if (debug_)
+        check_free(Slab::of(p), p, caller);
+    cpu::IrqGuard irq;
+    unsigned hart = cpu::id();
+    HartSlabs& h = harts_[hart];
+    HartHot& hot = caches_.of(hart);
+    if (HartCaches::push_locked(hot, p))
+        return;
+    give_back(h, p);
+    uint32_t n = 0;
+    for (; n < cache_cap_ / 2 && hot.head; n++) {
+        void* o = hot.head;
+        hot.head = *static_cast<void**>(o);
+        give_back(h, o);
+    }
+    hot.word.set(hot.word.get() + n);
 }
 
 void ObjZone::foreign(const void* p, void* caller, const char* why)
@@ -347,10 +383,11 @@ void ObjZone::snapshot(ZoneStats& out)
     out.kind = ZoneKind::Obj;
     out.item_size = obj_size_;
     out.limit = cfg_.max_slabs * nobjs_;
-    uint64_t allocs = 0, frees = 0;
-    for (HartSlabs& h : harts_) {
-        allocs += h.allocs.get();
-        frees += h.frees.get();
+    uint64_t allocs = 0, taken = 0, not_used = 0;
+    for (unsigned i = 0; i < cpu::MAX_HARTS; i++) {
+        allocs += caches_.allocs(i);
+        taken += harts_[i].taken.get();
+        not_used += harts_[i].given.get() + caches_.length(i, cache_cap_);
     }
     out.requests = allocs + failures_.load(std::memory_order_relaxed);
     out.failures = failures_.load(std::memory_order_relaxed);
@@ -364,7 +401,7 @@ void ObjZone::snapshot(ZoneStats& out)
     size_t n = nslabs_.load(std::memory_order_relaxed);
     // The counters are read without the lock: clamp what a racing free or
     // allocation could make inconsistent.
-    out.used = frees > allocs ? 0 : static_cast<size_t>(allocs - frees);
+    out.used = not_used > taken ? 0 : static_cast<size_t>(taken - not_used);
     if (out.used > n * nobjs_)
         out.used = n * nobjs_;
     out.free = n * nobjs_ - out.used;
@@ -392,9 +429,11 @@ void ObjZone::destroy()
                 if (s)
                     all.push_back(*s);
             h.active = h.alternate = nullptr;
-            h.allocs.set(0);
-            h.frees.set(0);
+            h.taken.set(0);
+            h.given.set(0);
         }
+        // Objects on the harts' lists go with their slabs.
+        caches_.reset(0);
         for (SlabList* l : {&partial_, &free_, &exhausted_, &reserve_})
             while (Slab* s = l->pop_front())
                 all.push_back(*s);

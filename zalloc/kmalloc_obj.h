@@ -9,10 +9,13 @@
 //   exhausted_ no object free when last looked at (DragonFly: "empty")
 //   reserve_   every object free, kept apart for callers with M_USE_INTERRUPT_RESERVE
 //
-// Allocation fast path: interrupts off (cpu::IrqGuard), pop an index from the
-// active slab's free stack. No lock, no atomic read-modify-write. (Debug mode
-// adds one atomic fetch_or on the slab's allocated bitmap.)
-// Miss: take the remote frees of the active slab, then of the alternate (swap),
+// Allocation fast path (inline, hart_cache.h): interrupts off, pop the hart's
+// list of free objects (any slab of the zone, linked through word 0). No lock, no
+// atomic read-modify-write. A miss refills the list with up to `burst` objects
+// popped from the active slab's free stack (cap: min(64, objects per slab)).
+// Debug mode keeps the list empty: every allocation pops the slab's free stack
+// and sets the object's bit in the slab's allocated bitmap (one atomic fetch_or).
+// When the active slab is empty: take the remote frees of the active slab, then of the alternate (swap),
 // then under the zone lock a partial slab, an exhausted slab that has collected
 // remote frees, or a free slab. Only when the zone has nothing does it need a new
 // slab, and then the caller's flags decide (reserve.cc):
@@ -33,11 +36,15 @@
 // Normal-class allocation, or, if the reserve is empty and the caller may block,
 // a blocking one; if it is still short the zone is queued for replenish_all().
 //
-// Free path, lock-free: if the object's slab (found by masking) is this hart's
-// active or alternate slab, push its index on the slab's free stack (interrupts
-// off, no atomics: only this hart touches that stack). Otherwise push the object
-// on the slab's remote-free stack with one CAS. Slabs never move between lists on
-// free; poll() reclassifies them.
+// Free path, lock-free: push the object on the hart's list (interrupts off, no
+// atomics). When the list is full, the object and half the list go back to their
+// slabs (and in debug mode every free does, after the checks): if an object's
+// slab (found by masking) is this hart's active or alternate slab, push its
+// index on the slab's free stack (only this hart touches that stack). Otherwise
+// push the object on the slab's remote-free stack with one CAS. Slabs never move
+// between lists on free; poll() reclassifies them. Objects on a hart's list count
+// as free in the statistics but keep their slab from being free (so from being
+// released): at most cap objects per hart and zone.
 //
 // THE GUARANTEE. Let N be the zone's reserve target (default 3) and P its objects
 // per slab. With zero free pages and the page reserve intact, a caller with
@@ -65,7 +72,9 @@
 #include "lib/list.h"
 #include "zalloc/backend.h"
 #include "zalloc/counter.h"
+#include "lib/string.h"
 #include "zalloc/flags.h"
+#include "zalloc/hart_cache.h"
 #include "zalloc/registry.h"
 #include "zalloc/slab.h"
 
@@ -112,11 +121,26 @@ public:
     // Return every slab to the backend and unregister; all objects must be free.
     void destroy();
 
-    [[nodiscard]] __attribute__((noinline)) void* alloc(MFlags flags) { return alloc_from(flags, __builtin_return_address(0)); }
-    __attribute__((noinline)) void free(void* p) { free_from(p, __builtin_return_address(0)); }
-    // For wrappers (kmalloc) that pass their own caller through.
-    [[nodiscard]] void* alloc_from(MFlags flags, void* caller);
-    void free_from(void* p, void* caller);
+    // The fast paths (hart_cache.h); the caller's address is taken only on the
+    // slow path, which debug mode always takes.
+    [[nodiscard]] __attribute__((always_inline)) void* alloc(MFlags flags) { return alloc_from(flags, nullptr); }
+    __attribute__((always_inline)) void free(void* p) { free_from(p, nullptr); }
+    // For wrappers (kmalloc) that pass their own caller through (nullptr: the
+    // slow path names its own caller).
+    [[nodiscard]] __attribute__((always_inline)) void* alloc_from(MFlags flags, void* caller)
+    {
+        void* p = caches_.pop();
+        if (!p) [[unlikely]]
+            return alloc_slow(flags, caller);
+        if (flags.has(MFlag::Zero))
+            memset(p, 0, obj_size_);
+        return p;
+    }
+    __attribute__((always_inline)) void free_from(void* p, void* caller)
+    {
+        if (p && !caches_.push(p)) [[unlikely]]
+            free_slow(p, caller);
+    }
 
     [[nodiscard]] size_t object_size() const { return obj_size_; }
     [[nodiscard]] size_t objs_per_slab() const { return nobjs_; }
@@ -144,17 +168,21 @@ private:
         Slab* active = nullptr;
         Slab* alternate = nullptr;
         // Written only by the owning hart with interrupts off; read by snapshot().
-        OwnerCounter<uint64_t> allocs;
-        OwnerCounter<uint64_t> frees;
+        // used = sum(taken - given - cached).
+        OwnerCounter<uint64_t> taken; // objects this hart popped from slabs
+        OwnerCounter<uint64_t> given; // objects this hart returned to slabs
     };
     using SlabList = lib::List<Slab, &Slab::node>;
 
-    static void bump(OwnerCounter<uint64_t>& c) { c.add(1); }
     static void* pop(Slab* s) { return s->at(s->stack()[--s->nfree]); }
     static void drain_remote(Slab* s);
 
-    void* alloc_slow(MFlags flags, void* caller);
+    [[gnu::noinline]] void* alloc_slow(MFlags flags, void* caller);
+    [[gnu::noinline]] void free_slow(void* p, void* caller);
     void* alloc_cached(HartSlabs& h);  // interrupts off
+    void refill(HartSlabs& h, HartHot& hot); // interrupts off
+    void give_back(HartSlabs& h, void* p);   // interrupts off
+    void* finish_alloc(void* p, MFlags flags, void* caller);
     Slab* take_from_lists_locked();
     void install_locked(HartSlabs& h, Slab* s);
     void classify_locked(Slab* s);
@@ -175,6 +203,8 @@ private:
     uint32_t objs_offset_ = 0;
     uint32_t bitmap_offset_ = 0;
     uint32_t reserve_target_ = 3;
+    uint32_t cache_cap_ = 0; // per-hart list (0 in debug mode)
+    uint32_t burst_ = 1;
     ObjZoneConfig cfg_ {};
     bool debug_ = false;
     bool initialized_ = false;
@@ -193,6 +223,7 @@ private:
     std::atomic<uint64_t> reserve_takes_ {0};
     std::atomic<uint32_t> readers_ {0};
     HartSlabs harts_[cpu::MAX_HARTS];
+    HartCaches caches_;
 };
 
 } // namespace zalloc

@@ -36,6 +36,17 @@ void Zone::init(const char* name, size_t item_size, Backend& backend, const Zone
         if (!va_base_)
             panic("zalloc %s: cannot reserve %zu pages of VA and their page tables", name, va_pages_);
     }
+    if (cache_cap_ > HART_CACHE_MAX)
+        cache_cap_ = HART_CACHE_MAX;
+    if (burst_ > cache_cap_)
+        burst_ = cache_cap_ ? cache_cap_ : 1;
+    caches_.reset(debug_ ? 0 : cache_cap_);
+    for (HartCold& c : cold_) {
+        c.taken.set(0);
+        c.given.set(0);
+        c.dhead = nullptr;
+        c.dcount.set(0);
+    }
     initialized_ = true;
     register_self();
 }
@@ -86,41 +97,44 @@ void Zone::push_global_locked(void* item)
     global_free_++;
 }
 
-void* Zone::take_burst_locked(HartCache& c, size_t n)
+// Under the lock, interrupts off, on hart `hart`: the first item for the caller,
+// up to n - 1 more to the hart's cache (the fast list, or the debug list).
+void* Zone::take_burst_locked(unsigned hart, size_t n)
 {
+    HartCold& c = cold_[hart];
+    HartHot& h = caches_.of(hart);
     void* first = global_head_;
     global_head_ = *static_cast<void**>(first);
     global_free_--;
-    uint32_t count = c.count.get();
-    for (size_t i = 1; i < n && global_head_ && count < cache_cap_; i++) {
+    size_t moved = 1;
+    uint32_t dcount = c.dcount.get();
+    for (size_t i = 1; i < n && global_head_; i++) {
         void* it = global_head_;
-        global_head_ = *static_cast<void**>(it);
+        if (debug_) {
+            if (dcount >= cache_cap_)
+                break;
+            global_head_ = *static_cast<void**>(it);
+            *static_cast<void**>(it) = c.dhead;
+            c.dhead = it;
+            dcount++;
+        } else {
+            if (!(h.word.get() & ROOM_MASK))
+                break;
+            global_head_ = *static_cast<void**>(it);
+            bool ok = HartCaches::push_locked(h, it);
+            (void)ok;
+        }
         global_free_--;
-        *static_cast<void**>(it) = c.head;
-        c.head = it;
-        count++;
+        moved++;
     }
-    c.count.set(count);
-    bump(c.allocs);
+    c.dcount.set(dcount);
+    c.taken.add(moved);
+    h.word.set(h.word.get() + ALLOC_ONE);
     return first;
 }
 
-void* Zone::alloc(MFlags flags)
+void* Zone::finish_alloc(void* item, MFlags flags, void* caller)
 {
-    void* caller = __builtin_return_address(0);
-    void* item = nullptr;
-    {
-        cpu::IrqGuard irq;
-        HartCache& c = caches_[cpu::id()];
-        item = c.head;
-        if (item) [[likely]] {
-            c.head = *static_cast<void**>(item);
-            c.count.add(uint32_t(-1));
-            bump(c.allocs);
-        }
-    }
-    if (!item) [[unlikely]]
-        return alloc_slow(flags, caller);
     if (debug_)
         check_on_alloc(item, caller);
     if (flags.has(MFlag::Zero))
@@ -173,6 +187,29 @@ bool Zone::add_page_checked(void* page)
 
 void* Zone::alloc_slow(MFlags flags, void* caller)
 {
+    if (!caller)
+        caller = __builtin_return_address(0);
+    void* item = nullptr;
+    {
+        // The hart's cache first: the debug list, or the fast list if an
+        // interrupt refilled it since the fast path looked.
+        cpu::IrqGuard irq;
+        unsigned hart = cpu::id();
+        if (debug_) {
+            HartCold& c = cold_[hart];
+            item = c.dhead;
+            if (item) {
+                c.dhead = *static_cast<void**>(item);
+                c.dcount.add(uint32_t(-1));
+                HartHot& h = caches_.of(hart);
+                h.word.set(h.word.get() + ALLOC_ONE);
+            }
+        } else {
+            item = HartCaches::pop_locked(caches_.of(hart));
+        }
+    }
+    if (item)
+        return finish_alloc(item, flags, caller);
     enum class Step { AboveMark, Grow, HeldBack, Block };
     for (Step step : {Step::AboveMark, Step::Grow, Step::HeldBack, Step::Block}) {
         if (step == Step::Grow && !grow_page(flags))
@@ -200,7 +237,7 @@ void* Zone::alloc_slow(MFlags flags, void* caller)
         {
             cpu::IrqGuard irq;
             ksync::SpinGuard g(lock_);
-            HartCache& c = caches_[cpu::id()];
+            unsigned hart = cpu::id();
             bool at_limit = max_items_ && total_items_ + per_page_ > max_items_;
             // Above the mark anyone takes a burst; after growing the caller
             // takes from the page it added; a dip takes a single item.
@@ -211,7 +248,7 @@ void* Zone::alloc_slow(MFlags flags, void* caller)
                 floor = zfreemin_;
             if (global_free_ > floor) {
                 size_t n = step == Step::HeldBack && !at_limit ? 1 : global_free_ - floor;
-                item = take_burst_locked(c, n < burst_ ? n : burst_);
+                item = take_burst_locked(hart, n < burst_ ? n : burst_);
                 dipped = step == Step::HeldBack && !at_limit;
             }
         }
@@ -221,11 +258,7 @@ void* Zone::alloc_slow(MFlags flags, void* caller)
             dips_.fetch_add(1, std::memory_order_relaxed);
             queue_replenish();
         }
-        if (debug_)
-            check_on_alloc(item, caller);
-        if (flags.has(MFlag::Zero))
-            memset(item, 0, size_);
-        return item;
+        return finish_alloc(item, flags, caller);
     }
     return fail(flags, caller, "no free item and no page");
 }
@@ -263,36 +296,52 @@ void Zone::check_on_alloc(void* item, void* caller)
     w[1] = 0;
 }
 
-void Zone::free(void* item)
+// The fast list was full (or debug mode): push if there is room now, else the
+// item and half the cache go back to the zone, so the next frees on this hart
+// are cheap again.
+void Zone::free_slow(void* item, void* caller)
 {
-    void* caller = __builtin_return_address(0);
-    if (!item)
-        return;
+    if (!caller)
+        caller = __builtin_return_address(0);
     cpu::IrqGuard irq;
     if (debug_) {
         check_on_free(item, caller);
         mark_free(item);
     }
-    HartCache& c = caches_[cpu::id()];
-    bump(c.frees);
-    uint32_t count = c.count.get();
-    if (count < cache_cap_) [[likely]] {
-        *static_cast<void**>(item) = c.head;
-        c.head = item;
-        c.count.set(count + 1);
+    unsigned hart = cpu::id();
+    HartCold& c = cold_[hart];
+    HartHot& h = caches_.of(hart);
+    if (debug_) {
+        uint32_t count = c.dcount.get();
+        if (count < cache_cap_) {
+            *static_cast<void**>(item) = c.dhead;
+            c.dhead = item;
+            c.dcount.set(count + 1);
+            return;
+        }
+        ksync::SpinGuard g(lock_);
+        push_global_locked(item);
+        for (uint32_t i = 0; i < cache_cap_ / 2; i++) {
+            void* it = c.dhead;
+            c.dhead = *static_cast<void**>(it);
+            push_global_locked(it);
+        }
+        c.dcount.set(count - cache_cap_ / 2);
+        c.given.add(1 + cache_cap_ / 2);
         return;
     }
-    // Cache full: the item and half the cache go back to the zone, so the next
-    // frees on this hart are cheap again.
+    if (HartCaches::push_locked(h, item))
+        return;
     ksync::SpinGuard g(lock_);
     push_global_locked(item);
-    for (uint32_t i = 0; i < cache_cap_ / 2; i++) {
-        void* it = c.head;
-        c.head = *static_cast<void**>(it);
+    uint32_t n = 0;
+    for (; n < cache_cap_ / 2 && h.head; n++) {
+        void* it = h.head;
+        h.head = *static_cast<void**>(it);
         push_global_locked(it);
-        count--;
     }
-    c.count.set(count);
+    h.word.set(h.word.get() + n);
+    c.given.add(1 + n);
 }
 
 bool Zone::replenish()
@@ -317,10 +366,12 @@ void Zone::snapshot(ZoneStats& out)
     out.kind = interrupt_ ? ZoneKind::ZallocInterrupt : ZoneKind::Zalloc;
     out.item_size = size_;
     out.limit = max_items_;
-    uint64_t allocs = 0, frees = 0;
-    for (HartCache& c : caches_) {
-        allocs += c.allocs.get();
-        frees += c.frees.get();
+    uint64_t allocs = 0, taken = 0, out_of_zone = 0;
+    for (unsigned i = 0; i < cpu::MAX_HARTS; i++) {
+        HartCold& c = cold_[i];
+        allocs += caches_.allocs(i);
+        taken += c.taken.get();
+        out_of_zone += c.given.get() + (debug_ ? c.dcount.get() : caches_.length(i, cache_cap_));
     }
     out.requests = allocs;
     out.failures = failures_.load(std::memory_order_relaxed);
@@ -329,7 +380,7 @@ void Zone::snapshot(ZoneStats& out)
     ksync::SpinGuard g(lock_);
     // The counters are read without the lock: clamp what a racing free or
     // allocation could make inconsistent.
-    out.used = frees > allocs ? 0 : static_cast<size_t>(allocs - frees);
+    out.used = out_of_zone > taken ? 0 : static_cast<size_t>(taken - out_of_zone);
     if (out.used > total_items_)
         out.used = total_items_;
     out.free = total_items_ - out.used;
@@ -359,11 +410,12 @@ void Zone::destroy()
     pages_head_ = nullptr;
     global_head_ = nullptr;
     global_free_ = total_items_ = pages_ = 0;
-    for (HartCache& c : caches_) {
-        c.head = nullptr;
-        c.count.set(0);
-        c.allocs.set(0);
-        c.frees.set(0);
+    caches_.reset(0);
+    for (HartCold& c : cold_) {
+        c.taken.set(0);
+        c.given.set(0);
+        c.dhead = nullptr;
+        c.dcount.set(0);
     }
     initialized_ = false;
 }

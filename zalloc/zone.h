@@ -12,11 +12,13 @@
 // Memory of a zone is never given back or retyped (type stability): a stale
 // pointer to a freed item still points at an item of the same type.
 //
-// Per-hart caches. alloc() pops the hart's cache with interrupts off, no lock, no
-// atomic read-modify-write. A miss takes the zone lock and moves a burst (32) of
-// items to the hart. free() pushes to the hart's cache while it holds fewer than
-// its cap (max(64, limit / harts / 16)), else returns the item and half the cache
-// to the zone.
+// Per-hart caches (hart_cache.h). alloc() and free() are inline: they pop or
+// push the hart's list with interrupts off, no lock, no atomic read-modify-write.
+// A miss takes the zone lock and moves a burst (32) of items to the hart. free()
+// pushes while the cache holds fewer than its cap (max(64, limit / harts / 16),
+// at most HART_CACHE_MAX), else returns the item and half the cache to the zone.
+// Debug mode keeps the fast lists empty; the slow paths then run every call,
+// check it, and keep the hart's items on a second per-hart list (same cap).
 //
 // The progress guarantee (DragonFly's, kept exactly):
 //   - the zone holds back zfreemin = items-per-page items: a miss takes from the
@@ -37,7 +39,9 @@
 #include "kern/spinlock.h"
 #include "zalloc/backend.h"
 #include "zalloc/counter.h"
+#include "lib/string.h"
 #include "zalloc/flags.h"
+#include "zalloc/hart_cache.h"
 #include "zalloc/registry.h"
 
 #include <atomic>
@@ -82,8 +86,22 @@ public:
     // (tests; type-stable zones are normally never destroyed).
     void destroy();
 
-    [[nodiscard]] __attribute__((noinline)) void* alloc(MFlags flags);
-    __attribute__((noinline)) void free(void* item);
+    // The fast paths (hart_cache.h); the caller's address is taken only on the
+    // slow path, which debug mode always takes.
+    [[nodiscard]] __attribute__((always_inline)) void* alloc(MFlags flags)
+    {
+        void* item = caches_.pop();
+        if (!item) [[unlikely]]
+            return alloc_slow(flags, nullptr);
+        if (flags.has(MFlag::Zero))
+            memset(item, 0, size_);
+        return item;
+    }
+    __attribute__((always_inline)) void free(void* item)
+    {
+        if (item && !caches_.push(item)) [[unlikely]]
+            free_slow(item, nullptr);
+    }
 
     [[nodiscard]] size_t item_size() const { return size_; }
     [[nodiscard]] size_t zfreemin() const { return zfreemin_; }
@@ -104,23 +122,25 @@ private:
     static constexpr uint32_t PAGE_BOOT = 1;
     static constexpr uint64_t FREE_MARK = 0x46524545f7ee17e5ull;
 
-    struct alignas(64) HartCache {
-        void* head = nullptr;
-        // Written only by the owning hart with interrupts off; read by snapshot().
-        OwnerCounter<uint32_t> count;
-        OwnerCounter<uint64_t> allocs;
-        OwnerCounter<uint64_t> frees;
+    // The cold per-hart part: written only by the owning hart with interrupts
+    // off (slow paths); read by snapshot(). used = sum(taken - given - cached).
+    struct alignas(64) HartCold {
+        OwnerCounter<uint64_t> taken; // items moved from the zone to this hart
+        OwnerCounter<uint64_t> given; // items moved from this hart to the zone
+        void* dhead = nullptr;        // debug mode: this hart's cache
+        OwnerCounter<uint32_t> dcount;
     };
 
     static PageTrailer* trailer_of(void* page)
     {
         return reinterpret_cast<PageTrailer*>(static_cast<char*>(page) + PAGE_ITEM_BYTES);
     }
-    static void bump(OwnerCounter<uint64_t>& c) { c.add(1); }
     uint64_t free_mark(const void* item) const { return FREE_MARK ^ reinterpret_cast<uintptr_t>(item); }
 
-    void* alloc_slow(MFlags flags, void* caller);
-    void* take_burst_locked(HartCache& c, size_t n);
+    [[gnu::noinline]] void* alloc_slow(MFlags flags, void* caller);
+    [[gnu::noinline]] void free_slow(void* item, void* caller);
+    void* take_burst_locked(unsigned hart, size_t n);
+    void* finish_alloc(void* item, MFlags flags, void* caller);
     void* grow_page(MFlags flags);           // no lock held; returns the page or nullptr
     void add_page_locked(void* page, uint32_t page_flags);
     bool add_page_checked(void* page);
@@ -153,7 +173,8 @@ private:
 
     std::atomic<uint64_t> failures_ {0};
     std::atomic<uint64_t> dips_ {0}; // allocations served from the held-back items
-    HartCache caches_[cpu::MAX_HARTS];
+    HartCold cold_[cpu::MAX_HARTS];
+    HartCaches caches_;
 };
 
 } // namespace zalloc
