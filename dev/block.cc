@@ -1,0 +1,94 @@
+#include "dev/block.h"
+
+#include "kern/spinlock.h"
+#include "kern/thread.h"
+#include "kern/wait.h"
+#include "lib/string.h"
+
+namespace dev {
+namespace {
+
+constexpr unsigned MAX_DEVICES = 16;
+BlockDevice* g_devices[MAX_DEVICES];
+unsigned g_count;
+ksync::SpinLock g_lock {"block-devices"};
+
+// A synchronous request waits here: completion (interrupt context) sets done
+// and wakes the channel.
+struct SyncWait {
+    ksync::SpinLock lock {"block-sync"};
+    bool done = false;
+    lib::Status status;
+};
+
+void sync_done(BlockRequest*, lib::Status st, void* ctx)
+{
+    auto* w = static_cast<SyncWait*>(ctx);
+    ksync::SpinGuard g(w->lock);
+    w->status = st;
+    w->done = true;
+    kern::wakeup(w);
+}
+
+lib::Status run_sync(BlockDevice& d, BlockOp op, uint64_t sector, void* buf, uint32_t n)
+{
+    // The request and its wait record live on this stack and are visible to the
+    // driver and its interrupt handler until completion: hold the stack.
+    kstack::Hold hold(kern::thread::current()->stack_holds);
+    SyncWait w;
+    BlockRequest req;
+    req.op = op;
+    req.sector = sector;
+    req.nsectors = n;
+    req.buf = buf;
+    req.done = sync_done;
+    req.ctx = &w;
+    lib::Status st = d.submit(req);
+    if (!st.ok())
+        return st;
+    w.lock.lock();
+    while (!w.done)
+        (void)kern::sleep_on(&w, &w.lock, 0);
+    lib::Status result = w.status;
+    w.lock.unlock();
+    return result;
+}
+
+} // namespace
+
+lib::Status BlockDevice::read(uint64_t sector, void* buf, uint32_t n) { return run_sync(*this, BlockOp::Read, sector, buf, n); }
+
+lib::Status BlockDevice::write(uint64_t sector, const void* buf, uint32_t n)
+{
+    return run_sync(*this, BlockOp::Write, sector, const_cast<void*>(buf), n);
+}
+
+void register_block_device(BlockDevice* d)
+{
+    ksync::SpinGuard g(g_lock);
+    if (g_count < MAX_DEVICES)
+        g_devices[g_count++] = d;
+}
+
+BlockDevice* block_device(unsigned i)
+{
+    ksync::SpinGuard g(g_lock);
+    return i < g_count ? g_devices[i] : nullptr;
+}
+
+BlockDevice* find_block_device(const char* name)
+{
+    ksync::SpinGuard g(g_lock);
+    for (unsigned i = 0; i < g_count; i++)
+        if (strcmp(g_devices[i]->name(), name) == 0)
+            return g_devices[i];
+    return nullptr;
+}
+
+unsigned block_device_count()
+{
+    ksync::SpinGuard g(g_lock);
+    return g_count;
+}
+
+} // namespace dev
