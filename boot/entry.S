@@ -22,19 +22,26 @@ _start:
     .ascii  "RSC\x05"           /* magic2: what U-Boot checks */
     .word   0                   /* res3 */
 
-    .section .text.entry, "ax"
-_start_kernel:
+/*
+ * What every hart does first: interrupts off, sscratch zero (trap entry relies
+ * on it), supervisor FP off (the kernel is built without FP, so any FP
+ * instruction traps), and gp for the small-data section.
+ */
+.macro HART_EARLY_SETUP
     csrw    sie, zero
     csrw    sip, zero
     csrw    sscratch, zero
-    /* Supervisor FP off: the kernel is built without FP, so any FP instruction traps. */
     li      t0, SSTATUS_FS
     csrc    sstatus, t0
-
 .option push
 .option norelax
     la      gp, __global_pointer$
 .option pop
+.endm
+
+    .section .text.entry, "ax"
+_start_kernel:
+    HART_EARLY_SETUP
 
     /*
      * Only one hart may boot the kernel. OpenSBI starts just one, but a boot
@@ -71,14 +78,7 @@ _start_kernel:
  */
     .globl _secondary_start
 _secondary_start:
-    csrw    sie, zero
-    csrw    sscratch, zero
-    li      t0, SSTATUS_FS
-    csrc    sstatus, t0
-.option push
-.option norelax
-    la      gp, __global_pointer$
-.option pop
+    HART_EARLY_SETUP
     mv      tp, a1
     ld      sp, HARTLOCAL_BOOT_STACK_TOP(tp)
     mv      s0, zero

@@ -7,49 +7,13 @@
 #include "kern/smp.h"
 #include "kern/smp.h"
 #include "lib/string.h"
+#include "test/kernel/page_chain.h"
 #include "vm/kmem.h"
 #include "vm/layout.h"
 #include "vm/tlb.h"
 
 extern "C" char _text_start[], _rodata_start[];
 
-namespace {
-
-// Pages taken by the test are chained through their own first word (direct
-// map), so the test needs no memory of its own.
-struct Chain {
-    uint64_t head = 0;
-    uint64_t count = 0;
-    void push(uint64_t pa)
-    {
-        *static_cast<uint64_t*>(vm::kmem::phys_to_virt(pa)) = head;
-        head = pa;
-        count++;
-    }
-    void free_all()
-    {
-        while (head) {
-            uint64_t next = *static_cast<uint64_t*>(vm::kmem::phys_to_virt(head));
-            vm::kmem::free_page(head);
-            head = next;
-        }
-        count = 0;
-    }
-};
-
-uint64_t take_until_failure(Chain& c, vm::kmem::Class cls)
-{
-    uint64_t n = 0;
-    for (;;) {
-        auto pa = vm::kmem::alloc_page(cls, false);
-        if (!pa.ok())
-            return n;
-        c.push(pa.value());
-        n++;
-    }
-}
-
-} // namespace
 
 // Every page, class by class: Normal stops at free_reserved, System at the
 // interrupt minimum, Interrupt takes the last page; then everything goes back
@@ -61,12 +25,12 @@ KTEST(pages_reserve_classes_and_all_pages)
     const vm::Watermarks& w = p.watermarks();
     vm::PhysAllocator::Stats s0 = p.stats();
     uint64_t free0 = p.free_pages();
-    Chain c;
-    take_until_failure(c, vm::kmem::Class::Normal);
+    ktest::PageChain c;
+    c.take_until_failure(vm::kmem::Class::Normal);
     uint64_t after_normal = p.free_pages();
-    take_until_failure(c, vm::kmem::Class::System);
+    c.take_until_failure(vm::kmem::Class::System);
     uint64_t after_system = p.free_pages();
-    take_until_failure(c, vm::kmem::Class::Interrupt);
+    c.take_until_failure(vm::kmem::Class::Interrupt);
     uint64_t after_interrupt = p.free_pages();
     uint64_t taken = c.count;
     c.free_all();

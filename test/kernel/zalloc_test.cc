@@ -6,6 +6,7 @@
 #include "kern/printf.h"
 #include "kern/smp.h"
 #include "lib/string.h"
+#include "test/kernel/page_chain.h"
 #include "vm/kmem.h"
 #include "zalloc/kmalloc.h"
 #include "zalloc/kmalloc_obj.h"
@@ -13,42 +14,6 @@
 #include "zalloc/zone.h"
 
 namespace {
-
-// Pages held by the test, chained through their own first word.
-struct Chain {
-    uint64_t head = 0;
-    uint64_t count = 0;
-    void push(uint64_t pa)
-    {
-        *static_cast<uint64_t*>(vm::kmem::phys_to_virt(pa)) = head;
-        head = pa;
-        count++;
-    }
-    uint64_t pop()
-    {
-        uint64_t pa = head;
-        if (pa) {
-            head = *static_cast<uint64_t*>(vm::kmem::phys_to_virt(pa));
-            count--;
-        }
-        return pa;
-    }
-    void free_all()
-    {
-        while (uint64_t pa = pop())
-            vm::kmem::free_page(pa);
-    }
-};
-
-void take_every_page(Chain& c)
-{
-    for (;;) {
-        auto pa = vm::kmem::alloc_page(vm::kmem::Class::Interrupt, false);
-        if (!pa.ok())
-            return;
-        c.push(pa.value());
-    }
-}
 
 // A pager-like zone: 192-byte records, three reserve slabs.
 constexpr zalloc::ObjZoneSpec PAGER_ZONE {"ktest-pager", 192, {.reserve_slabs = 3}};
@@ -105,8 +70,8 @@ KTEST(zalloc_paging_path_guarantee_at_zero_free_pages)
     KEXPECT_EQ(zone.reserve_count(), 3u);
     KEXPECT_EQ(zone.k_guarantee(), PAGER_K);
 
-    Chain pages;
-    take_every_page(pages);
+    ktest::PageChain pages;
+    pages.take_until_failure(vm::kmem::Class::Interrupt);
     KEXPECT_EQ(vm::kmem::free_pages(), 0u);
 
     static Grab normal;
@@ -148,8 +113,8 @@ KTEST(zalloc_interrupt_zone_one_page_unsticks)
     constexpr size_t ITEM = 256;
     zone.init("ktest-intr", ITEM, vm::kmem::backend(), {.max_items = 4096, .interrupt = true});
     uint64_t free0 = vm::kmem::free_pages();
-    Chain pages;
-    take_every_page(pages);
+    ktest::PageChain pages;
+    pages.take_until_failure(vm::kmem::Class::Interrupt);
 
     // Drain the zone: everything it has, held-back items included.
     static void* items[4096];
