@@ -9,7 +9,8 @@
 // (the pointers still stored and read back) is measured the same way and
 // subtracted; the call and return of alloc() and free() stay in the figure
 // (a caller pays them), and are reported separately as "call floor": the same
-// loop calling two noinline functions that do nothing.
+// loop calling two noinline functions that do nothing. A bare free list (the
+// floor) is measured both out of line and inlined into the loop.
 #include "kern/cpu.h"
 #include "kern/kbench.h"
 #include "kern/printf.h"
@@ -58,6 +59,63 @@ __attribute__((noinline)) uint64_t loop_noop_calls(long pairs)
             p[j] = noop_alloc(&p[j]);
         for (int j = 0; j < BATCH; j++)
             noop_free(p[j]);
+    }
+    return kbench::now() - t0;
+}
+
+// The floor: a bare LIFO free list, called out of line like the allocators
+// (one hart, interrupts off: no per-hart indexing, no interrupt section).
+struct FreeNode {
+    FreeNode* next;
+};
+FreeNode* g_free_head;
+alignas(64) char g_free_mem[BATCH * 64];
+
+__attribute__((noinline)) void* freelist_alloc()
+{
+    FreeNode* n = g_free_head;
+    if (__builtin_expect(n != nullptr, 1))
+        g_free_head = n->next;
+    return n;
+}
+__attribute__((noinline)) void freelist_free(void* p)
+{
+    auto* n = static_cast<FreeNode*>(p);
+    n->next = g_free_head;
+    g_free_head = n;
+}
+
+__attribute__((noinline)) uint64_t loop_freelist(long pairs)
+{
+    void* p[BATCH];
+    uint64_t t0 = kbench::now();
+    for (long i = 0; i < pairs; i += BATCH) {
+        for (int j = 0; j < BATCH; j++)
+            p[j] = freelist_alloc();
+        for (int j = 0; j < BATCH; j++)
+            freelist_free(p[j]);
+    }
+    return kbench::now() - t0;
+}
+
+// The same list inlined into the loop (an allocator whose fast path is inline
+// in the caller, as zalloc's and kmalloc_obj's may be, is compared with this).
+__attribute__((noinline)) uint64_t loop_freelist_inline(long pairs)
+{
+    void* p[BATCH];
+    uint64_t t0 = kbench::now();
+    for (long i = 0; i < pairs; i += BATCH) {
+        for (int j = 0; j < BATCH; j++) {
+            FreeNode* n = g_free_head;
+            if (__builtin_expect(n != nullptr, 1))
+                g_free_head = n->next;
+            p[j] = n;
+        }
+        for (int j = 0; j < BATCH; j++) {
+            auto* n = static_cast<FreeNode*>(p[j]);
+            n->next = g_free_head;
+            g_free_head = n;
+        }
     }
     return kbench::now() - t0;
 }
@@ -133,6 +191,10 @@ KBENCH(alloc_fastpath)
 
     uint64_t empty = best_of([] { return loop_empty(PAIRS); });
     uint64_t calls = best_of([] { return loop_noop_calls(PAIRS); });
+    for (int j = 0; j < BATCH; j++)
+        freelist_free(g_free_mem + j * 64);
+    uint64_t fl = best_of([] { return loop_freelist(PAIRS); });
+    uint64_t fli = best_of([] { return loop_freelist_inline(PAIRS); });
     uint64_t z = best_of([] { return loop_zalloc(g_zone, PAIRS); });
     uint64_t o = best_of([] { return loop_kmalloc_obj(g_objzone, PAIRS); });
     uint64_t k = best_of([] { return loop_kmalloc(64, PAIRS); });
@@ -141,6 +203,8 @@ KBENCH(alloc_fastpath)
                  REPEAT);
     kbench::report("alloc_loop_empty", empty, PAIRS, "instr/pair");
     kbench::report_net("alloc_call_floor", calls, empty, PAIRS, "instr/pair");
+    kbench::report_net("alloc_freelist_pair", fl, empty, PAIRS, "instr/pair");
+    kbench::report_net("alloc_freelist_inline_pair", fli, empty, PAIRS, "instr/pair");
     kbench::report_net("alloc_zalloc_pair", z, empty, PAIRS, "instr/pair");
     kbench::report_net("alloc_kmalloc_obj_pair", o, empty, PAIRS, "instr/pair");
     kbench::report_net("alloc_kmalloc64_pair", k, empty, PAIRS, "instr/pair");
