@@ -1,4 +1,5 @@
 // kmain: the boot hart's path from entry to the shell (or the test run).
+#include "dev/virtio_blk.h"
 #include "kern/bootargs.h"
 #include "kern/console.h"
 #include "kern/csr.h"
@@ -41,6 +42,7 @@ extern "C" [[noreturn]] void kmain(unsigned long hartid, uintptr_t fdt_pa)
     thread::init_boot_hart();
     vm::kmem::init_waiting();
     vm::pageout::start();
+    dev::virtio_blk_probe_all();
 
     smp::start_secondaries();
 
