@@ -98,8 +98,11 @@ void ObjZone::refill(HartSlabs& h, HartHot& hot)
 {
     Slab* a = h.active;
     uint32_t n = 0;
-    while (n + 1 < burst_ && a->nfree && HartCaches::push_locked(hot, pop(a)))
+    while (n + 1 < burst_ && a->nfree && (hot.word.get() & ROOM_MASK)) {
+        bool ok = HartCaches::push_locked(hot, pop(a));
+        (void)ok;
         n++;
+    }
     h.taken.add(n);
 }
 
@@ -262,8 +265,17 @@ void ObjZone::free_slow(void* p, void* caller)
     if (HartCaches::push_locked(hot, p))
         return;
     give_back(h, p);
-    uint32_t n = 0;
-    for (; n < cache_cap_ / 2 && hot.head; n++) {
+    flush_list(h, hot, cache_cap_ / 2);
+}
+
+// Interrupts off, on the running hart: the first n objects of its list (all of
+// them if fewer) back to their slabs.
+void ObjZone::flush_list(HartSlabs& h, HartHot& hot, uint32_t n)
+{
+    uint32_t len = cache_cap_ - static_cast<uint32_t>(hot.word.get() & ROOM_MASK);
+    if (n > len)
+        n = len;
+    for (uint32_t i = 0; i < n; i++) {
         void* o = hot.head;
         hot.head = *static_cast<void**>(o);
         give_back(h, o);
@@ -321,6 +333,13 @@ void ObjZone::release_slab(Slab* s)
 void ObjZone::poll()
 {
     SlabList release;
+    {
+        // The calling hart's cached objects go back to their slabs, so slabs
+        // it kept from being free can be found free below.
+        cpu::IrqGuard irq;
+        unsigned hart = cpu::id();
+        flush_list(harts_[hart], caches_.of(hart), cache_cap_);
+    }
     {
         cpu::IrqGuard irq;
         ksync::SpinGuard g(lock_);

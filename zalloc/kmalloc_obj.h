@@ -44,7 +44,8 @@
 // push the object on the slab's remote-free stack with one CAS. Slabs never move
 // between lists on free; poll() reclassifies them. Objects on a hart's list count
 // as free in the statistics but keep their slab from being free (so from being
-// released): at most cap objects per hart and zone.
+// released): at most cap objects per hart and zone; poll() returns the calling
+// hart's list to the slabs first.
 //
 // THE GUARANTEE. Let N be the zone's reserve target (default 3) and P its objects
 // per slab. With zero free pages and the page reserve intact, a caller with
@@ -182,6 +183,7 @@ private:
     void* alloc_cached(HartSlabs& h);  // interrupts off
     void refill(HartSlabs& h, HartHot& hot); // interrupts off
     void give_back(HartSlabs& h, void* p);   // interrupts off
+    void flush_list(HartSlabs& h, HartHot& hot, uint32_t n); // interrupts off
     void* finish_alloc(void* p, MFlags flags, void* caller);
     Slab* take_from_lists_locked();
     void install_locked(HartSlabs& h, Slab* s);

@@ -5,6 +5,7 @@
 #include "test/host/zalloc_fake_backend.h"
 #include "test/host/zalloc_test_util.h"
 #include "zalloc/kmalloc.h"
+#include "zalloc/debug.h"
 #include "zalloc/kmalloc_obj.h"
 #include "zalloc/zone.h"
 
@@ -122,9 +123,30 @@ void hammer(unsigned hart, Mailbox& box, Alloc alloc, Free free_, Size size_of, 
     }
 }
 
+// Every test runs twice: in debug mode (the slow paths see every call) and
+// without it (the kernel default: the inline per-hart caches of hart_cache.h).
+struct DebugMode {
+    bool was;
+    explicit DebugMode(bool on) : was(debug::enabled()) { debug::set_enabled(on); }
+    ~DebugMode() { debug::set_enabled(was); }
+};
+#define BOTH_MODES_TEST(name, fn)                          \
+    static void fn();                                      \
+    TEST_CASE(name " (debug on)")                          \
+    {                                                      \
+        DebugMode d(true);                                 \
+        fn();                                              \
+    }                                                      \
+    TEST_CASE(name " (debug off: per-hart caches)")        \
+    {                                                      \
+        DebugMode d(false);                                \
+        fn();                                              \
+    }                                                      \
+    static void fn()
+
 } // namespace
 
-TEST_CASE("threads: kmalloc_obj zone, cross-hart frees, concurrent polls")
+BOTH_MODES_TEST("threads: kmalloc_obj zone, cross-hart frees, concurrent polls", mt_obj)
 {
     HartReset hr;
     FakeBackend be;
@@ -156,7 +178,7 @@ TEST_CASE("threads: kmalloc_obj zone, cross-hart frees, concurrent polls")
     CHECK(be.pages_out == 0);
 }
 
-TEST_CASE("threads: zalloc zone, cross-hart frees, concurrent replenish")
+BOTH_MODES_TEST("threads: zalloc zone, cross-hart frees, concurrent replenish", mt_zone)
 {
     HartReset hr;
     FakeBackend be;
@@ -182,7 +204,7 @@ TEST_CASE("threads: zalloc zone, cross-hart frees, concurrent replenish")
     CHECK(be.pages_out == 0);
 }
 
-TEST_CASE("threads: kmalloc, all classes and runs, cross-hart kfree, poll_all running")
+BOTH_MODES_TEST("threads: kmalloc, all classes and runs, cross-hart kfree, poll_all running", mt_kmalloc)
 {
     HartReset hr;
     FakeBackend be;
@@ -221,7 +243,7 @@ TEST_CASE("threads: kmalloc, all classes and runs, cross-hart kfree, poll_all ru
     CHECK(be.pages_out == 0);
 }
 
-TEST_CASE("threads: with zero free pages, racing paging-path harts get exactly K in total")
+BOTH_MODES_TEST("threads: with zero free pages, racing paging-path harts get exactly K in total", mt_reserve)
 {
     HartReset hr;
     FakeBackend be;
