@@ -152,6 +152,7 @@ def run_host(build, quick):
                 instr[f"{a}/{s}"] = (totals[(b, a, s)] - totals[(b, "noop", s)]) / pairs
     noop = {s: totals[("alloc_bench", "noop", s)] / pairs for s in SIZES}
 
+    load_before = open("/proc/loadavg").read().split()[0] if os.path.exists("/proc/loadavg") else "?"
     min_time = "0.1" if quick else "0.3"
     reps = 1 if quick else 3
     times = {}
@@ -170,7 +171,7 @@ def run_host(build, quick):
             a, s, t = m.group(1), int(m.group(2)), int(m.group(3))
             times[f"{a}/{s}/{t}"] = t * 1e9 / bm["items_per_second"]  # ns per pair per thread
     return {"pairs": pairs, "instr": instr, "noop_loop": noop, "times_ns": times, "repetitions": reps,
-            "min_time": min_time}
+            "min_time": min_time, "loadavg_before_timing": load_before}
 
 
 # ---- the document --------------------------------------------------------------
@@ -329,6 +330,9 @@ def tables(k, h, m):
     out.append("## Host allocators: time per pair (issue 4)\n")
     out.append(f"Google Benchmark, wall-clock, nanoseconds per alloc+free pair per thread (each thread runs its own "
                f"churn), median of {h.get('repetitions', 1)} runs of at least {h.get('min_time', '?')} s. "
+               f"Host load average (1 min) when the timings started: {h.get('loadavg_before_timing', '?')} on "
+               f"{m['nproc']} CPUs; with a load near or above the CPU count the times, the 2-thread ones above "
+               "all, are noisy (instruction counts are not affected). "
                "Target: zalloc and kmalloc_obj faster than glibc, mimalloc and jemalloc.\n")
     for t in [1, 2]:
         out.append(f"**{t} thread{'s' if t > 1 else ''}**\n")
