@@ -114,12 +114,12 @@ def build_host(build):
         raise SystemExit("bench: host benchmarks did not build")
 
 
-def callgrind(binary, alloc, size, pairs):
+def callgrind(binary, alloc, size, pairs, threads):
     with tempfile.NamedTemporaryFile(prefix="cg.", dir="/tmp", delete=False) as f:
         out = f.name
     try:
-        p = sh(["valgrind", "--tool=callgrind", "--collect-atstart=no", f"--callgrind-out-file={out}",
-                binary, "--instr", alloc, str(size), str(pairs)])
+        p = sh(["valgrind", "--tool=callgrind", "--collect-atstart=no", "--toggle-collect=*measured_churn*",
+                f"--callgrind-out-file={out}", binary, "--instr", alloc, str(size), str(pairs), str(threads)])
         if p.returncode != 0:
             raise RuntimeError(f"{binary} --instr {alloc} {size}: {p.stderr[-500:]}")
         for line in open(out):
@@ -138,19 +138,21 @@ def run_host(build, quick):
     for b, allocs in HOST_BINS.items():
         for a in ["noop"] + allocs:
             for s in SIZES:
-                jobs.append((b, a, s))
+                for t in (1, 2):
+                    jobs.append((b, a, s, t))
     log(f"callgrind: {len(jobs)} runs of {pairs} pairs")
     totals = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as ex:
-        futs = {ex.submit(callgrind, os.path.join(bdir, b), a, s, pairs): (b, a, s) for b, a, s in jobs}
+        futs = {ex.submit(callgrind, os.path.join(bdir, b), a, s, pairs, t): (b, a, s, t) for b, a, s, t in jobs}
         for f in concurrent.futures.as_completed(futs):
             totals[futs[f]] = f.result()
     instr = {}
     for b, allocs in HOST_BINS.items():
         for a in allocs:
             for s in SIZES:
-                instr[f"{a}/{s}"] = (totals[(b, a, s)] - totals[(b, "noop", s)]) / pairs
-    noop = {s: totals[("alloc_bench", "noop", s)] / pairs for s in SIZES}
+                instr[f"{a}/{s}"] = (totals[(b, a, s, 1)] - totals[(b, "noop", s, 1)]) / pairs
+                instr[f"{a}/{s}/2"] = (totals[(b, a, s, 2)] - totals[(b, "noop", s, 2)]) / (2 * pairs)
+    noop = {s: totals[("alloc_bench", "noop", s, 1)] / pairs for s in SIZES}
 
     load_before = open("/proc/loadavg").read().split()[0] if os.path.exists("/proc/loadavg") else "?"
     min_time = "0.1" if quick else "0.3"
@@ -306,14 +308,19 @@ def tables(k, h, m):
 
     instr, times = h["instr"], h["times_ns"]
     out.append("## Host allocators: instructions per pair (issue 4)\n")
-    out.append(f"callgrind, {h['pairs']:,} pairs after warm-up, window of 512, one thread; the no-op loop "
+    out.append(f"callgrind, {h['pairs']:,} pairs per thread after warm-up, window of 512; the no-op loop "
                f"({', '.join(fmt(h['noop_loop'][s], 1) + ' at ' + str(s) + ' B' for s in SIZES)} per pair) subtracted. "
                "Target: zalloc and kmalloc_obj within twice the bare free list.\n")
-    out.append("| allocator | " + " | ".join(f"{s} B" for s in SIZES) + " |")
-    out.append("|---|" + "---:|" * len(SIZES))
+    out.append("| allocator | " + " | ".join(f"{s} B" for s in SIZES) + " | " +
+               " | ".join(f"{s} B, 2 threads" for s in SIZES) + " |")
+    out.append("|---|" + "---:|" * (2 * len(SIZES)))
     for a in HOST_ORDER:
-        out.append(f"| {a} | " + " | ".join(fmt(instr.get(f"{a}/{s}"), 1) for s in SIZES) + " |")
+        out.append(f"| {a} | " + " | ".join(fmt(instr.get(f"{a}/{s}"), 1) for s in SIZES) + " | " +
+                   " | ".join(fmt(instr.get(f"{a}/{s}/2"), 1) for s in SIZES) + " |")
     out.append("")
+    out.append("2 threads: each thread runs its own churn (for zalloc, as its own hart); valgrind runs the threads "
+               "one at a time, so these are the instructions of the per-hart paths with two harts, not the cost "
+               "of contention (the times below show that).\n")
     out.append("| target | " + " | ".join(f"{s} B" for s in SIZES) + " |")
     out.append("|---|" + "---|" * len(SIZES))
     for a in ["zalloc", "kmalloc_obj"]:

@@ -16,12 +16,15 @@
 //
 // Two modes:
 //   alloc_bench --list                     allocator names in this binary
-//   alloc_bench --instr NAME SIZE PAIRS    one churn under callgrind: collection
-//       is switched on (CALLGRIND_TOGGLE_COLLECT) around the measured loop only;
-//       run with valgrind --tool=callgrind --collect-atstart=no. The driver takes
+//   alloc_bench --instr NAME SIZE PAIRS [THREADS]   one churn per thread under
+//       callgrind; run with valgrind --tool=callgrind --collect-atstart=no
+//       --toggle-collect='*measured_churn*', so only the measured loop of each
+//       thread (after its warm-up) is counted. The driver takes
 //       the total Ir, subtracts the same run of "noop" (the loop with an
 //       allocator that returns a fixed buffer and frees nothing, inlined), and
-//       divides by PAIRS: instructions per pair, call and return included.
+//       divides by PAIRS x THREADS: instructions per pair, call and return
+//       included. Valgrind runs threads one at a time, so 2 threads show the
+//       instructions of the per-hart paths with two harts, not contention.
 //   alloc_bench [google benchmark flags]   time per pair, 1 and 2 threads; each
 //       thread has its own window; zalloc's harts are the threads (cpu::host_bind).
 // Host caveat: in the host build cpu::id() and the interrupt flag are
@@ -36,7 +39,6 @@
 #include "zalloc/zone.h"
 
 #include <benchmark/benchmark.h>
-#include <valgrind/callgrind.h>
 
 #if defined(BENCH_MIMALLOC)
 #include <mimalloc.h>
@@ -48,6 +50,8 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -227,17 +231,38 @@ __attribute__((noinline)) void churn(void** slots, size_t si, size_t size, uint6
     }
 }
 
+// The measured loop under callgrind: --toggle-collect='*measured_churn*' counts
+// exactly what runs inside it, in every thread.
 template <typename A>
-void run_instr(size_t size, uint64_t pairs)
+__attribute__((noinline)) void measured_churn(void** slots, size_t si, size_t size, uint64_t pairs)
 {
+    churn<A>(slots, si, size, pairs, 7);
+}
+
+template <typename A>
+void instr_thread(unsigned hart, size_t size, uint64_t pairs)
+{
+    cpu::host_bind(hart);
     size_t si = size_index(size);
     void* slots[WINDOW];
     fill<A>(slots, si, size);
     churn<A>(slots, si, size, pairs / 4 + WINDOW * 4, 0); // warm up
-    CALLGRIND_TOGGLE_COLLECT;
-    churn<A>(slots, si, size, pairs, 7);
-    CALLGRIND_TOGGLE_COLLECT;
+    measured_churn<A>(slots, si, size, pairs);
     drain<A>(slots, si);
+}
+
+template <typename A>
+void run_instr(size_t size, uint64_t pairs, unsigned threads)
+{
+    if (threads <= 1) {
+        instr_thread<A>(0, size, pairs);
+        return;
+    }
+    std::vector<std::thread> ts;
+    for (unsigned t = 0; t < threads; t++)
+        ts.emplace_back(instr_thread<A>, t, size, pairs);
+    for (auto& t : ts)
+        t.join();
 }
 
 template <typename A>
@@ -261,7 +286,7 @@ void bm_churn(benchmark::State& state)
 
 struct Entry {
     const char* name;
-    void (*instr)(size_t, uint64_t);
+    void (*instr)(size_t, uint64_t, unsigned);
     void (*bm)(benchmark::State&);
 };
 
@@ -293,10 +318,11 @@ int main(int argc, char** argv)
             std::printf("%s\n", e.name);
         return 0;
     }
-    if (argc == 5 && std::strcmp(argv[1], "--instr") == 0) {
+    if ((argc == 5 || argc == 6) && std::strcmp(argv[1], "--instr") == 0) {
+        unsigned threads = argc == 6 ? unsigned(std::strtoul(argv[5], nullptr, 0)) : 1;
         for (const Entry& e : ENTRIES) {
             if (std::strcmp(e.name, argv[2]) == 0) {
-                e.instr(std::strtoul(argv[3], nullptr, 0), std::strtoull(argv[4], nullptr, 0));
+                e.instr(std::strtoul(argv[3], nullptr, 0), std::strtoull(argv[4], nullptr, 0), threads);
                 return 0;
             }
         }
