@@ -158,6 +158,8 @@ bool VirtioBlk::issue_locked(BlockRequest& req, unsigned nsegs)
     *status = S_UNWRITTEN;
 
     desc_[head] = {hdr_pa_ + head * sizeof(Header), sizeof(Header), D_NEXT, ids[1]};
+    for (unsigned i = 0; i + 1 < need; i++)
+        links_[ids[i]] = ids[i + 1];
     unsigned k = 1;
     if (nsegs) {
         uint16_t data_flags = D_NEXT | (req.op == BlockOp::Read ? D_WRITE : 0);
@@ -278,11 +280,12 @@ void VirtioBlk::collect_used_locked(ReqList& done)
         Slot& s = slots_[id];
         BlockRequest* req = s.req;
         uint8_t status = hdr_page_[qsize_ * sizeof(Header) + id];
-        // Give the chain back, following our own links (never the device's word).
+        // Give the chain back, following our private copy of the links: the
+        // descriptor table is shared memory a device could scribble on.
         uint16_t d = uint16_t(id);
         for (unsigned i = 0; i < s.ndesc; i++) {
             free_stack_[nfree_++] = d;
-            d = desc_[d].next;
+            d = links_[d];
         }
         s.busy = false;
         s.req = nullptr;
@@ -447,10 +450,11 @@ lib::Status VirtioBlk::init(uintptr_t base, unsigned irq, unsigned index)
     memset(hdr_page_, 0, PAGE);
     auto* mv = static_cast<uint8_t*>(vm::kmem::phys_to_virt(meta.value()));
     memset(mv, 0, PAGE);
-    static_assert(MAX_QUEUE * (sizeof(Slot) + sizeof(uint16_t)) <= PAGE);
+    static_assert(MAX_QUEUE * (sizeof(Slot) + 2 * sizeof(uint16_t)) <= PAGE);
     static_assert(MAX_QUEUE * (sizeof(Header) + 1) <= PAGE);
     slots_ = reinterpret_cast<Slot*>(mv);
     free_stack_ = reinterpret_cast<uint16_t*>(mv + MAX_QUEUE * sizeof(Slot));
+    links_ = free_stack_ + MAX_QUEUE;
     nfree_ = 0;
     for (uint32_t i = qsize_; i-- > 0;)
         free_stack_[nfree_++] = uint16_t(i);
@@ -460,11 +464,12 @@ lib::Status VirtioBlk::init(uintptr_t base, unsigned irq, unsigned index)
         // The device may hold the rings' address: leave the memory to it.
         return fail(s.error() == lib::Error::Busy ? "queue 0 already in use" : "queue setup refused");
     }
-    kern::irq::attach(irq, interrupt, this, irq_name_, 0);
     t_.add_status(virtio::S_DRIVER_OK);
     uint32_t status = t_.status();
     if (status & (virtio::S_NEEDS_RESET | virtio::S_FAILED))
         return fail("device reports an error after DRIVER_OK");
+    // No request has been made: nothing can complete before the handler is there.
+    kern::irq::attach(irq, interrupt, this, irq_name_, 0);
 
     uint64_t bytes = capacity_ * SECTOR;
     char size[24];
@@ -482,7 +487,10 @@ lib::Status VirtioBlk::init(uintptr_t base, unsigned irq, unsigned index)
 
 namespace {
 
+// A disk that failed to start keeps its storage: the device may still know
+// its rings' addresses.
 alignas(VirtioBlk) unsigned char g_storage[fdt::kMaxVirtio][sizeof(VirtioBlk)];
+unsigned g_nstorage;
 VirtioBlk* g_disks[fdt::kMaxVirtio];
 unsigned g_ndisks;
 
@@ -516,7 +524,7 @@ void virtio_blk_probe_all()
         }
         if (t.device_id() != virtio::ID_BLOCK)
             continue; // 0: empty slot; others: not ours
-        auto* d = new (g_storage[g_ndisks]) VirtioBlk();
+        auto* d = new (g_storage[g_nstorage++]) VirtioBlk();
         if (!d->init(slot.base, slot.irq, g_ndisks).ok())
             continue;
         g_disks[g_ndisks++] = d;
@@ -531,14 +539,14 @@ VirtioBlk* virtio_blk(unsigned i) { return i < g_ndisks ? g_disks[i] : nullptr; 
 
 } // namespace dev
 
-SHELL_COMMAND(disks, "disks", "block devices: size, transport, requests, errors")
+SHELL_COMMAND(disks, "", "block devices: size, transport, queue, requests, errors, KiB moved, in flight, waiting")
 {
     unsigned n = dev::block_device_count();
     if (n == 0) {
         kprintf("no block devices\n");
         return 0;
     }
-    kprintf("%-6s %12s %10s  %-8s %5s %10s %7s %7s %8s %8s %7s %5s\n", "name", "sectors", "size", "type", "queue",
+    kprintf("%-6s %12s %10s  %-8s %5s %10s %7s %7s %8s %8s %7s %5s\n", "name", "sectors", "size", "virtio", "queue",
             "requests", "errors", "refused", "read KiB", "writ KiB", "flight", "wait");
     for (unsigned i = 0; i < n; i++) {
         dev::BlockDevice* b = dev::block_device(i);
@@ -553,7 +561,7 @@ SHELL_COMMAND(disks, "disks", "block devices: size, transport, requests, errors"
         }
         dev::VirtioBlkStats s = v->stats();
         kprintf("%-6s %12lu %6lu MiB  %-8s %5u %10lu %7lu %7lu %8lu %8lu %7u %5u%s\n", b->name(), b->sectors(), mib,
-                v->modern() ? "virtio" : "virtio-l", v->queue_size(), s.requests, s.errors, s.refused,
+                v->modern() ? "modern" : "legacy", v->queue_size(), s.requests, s.errors, s.refused,
                 s.sectors_read / 2, s.sectors_written / 2, s.in_flight, s.pending,
                 v->broken() ? "  BROKEN" : v->read_only() ? "  ro" : "");
         if (s.bad_completions)

@@ -10,7 +10,10 @@
 // wait on a pending list and are issued, in order, as completions free
 // descriptors: submit() never fails for being busy. A request needing more
 // data segments than the device takes at once (max_segments()) is refused
-// with Error::Invalid.
+// with Error::Invalid, a write to a read-only disk with Error::Unsupported, a
+// buffer with an unmapped page with Error::Fault. A flush on a device without
+// VIRTIO_BLK_F_FLUSH (write-through) completes at once, its callback called
+// from submit().
 //
 // Completion runs in the interrupt handler (hart 0): the used ring is read
 // under the device lock, each id checked against the requests in flight, and
@@ -97,6 +100,7 @@ private:
 
     Slot* slots_ = nullptr;          // qsize_ entries, indexed by head descriptor
     uint16_t* free_stack_ = nullptr; // free descriptor ids
+    uint16_t* links_ = nullptr;      // our copy of each chain's next links
     uint32_t nfree_ = 0;
     uint16_t avail_idx_ = 0;
     uint16_t last_used_ = 0;
