@@ -148,6 +148,9 @@ test: setup kernel host-build
 bench: setup kernel
 	$(Q)python3 test/bench.py --build $(BUILD)
 
+# bench-host: the host allocator benchmark binaries (test/bench/).
+include tools/bench.mk
+
 # make sdcard: the HiFive SD-card image (docs/hifive.md).
 include tools/sdcard.mk
 
