@@ -256,6 +256,55 @@ void VirtioBlk::break_device_locked(ReqList& done, const char* why)
     st_.pending = 0;
 }
 
+void VirtioBlk::complete_locked(uint32_t id, ReqList& done)
+{
+    if (id >= qsize_ || !slots_[id].busy) {
+        st_.bad_completions++;
+        kprintf("virtio-blk %s: device completed descriptor %u, which heads no request in flight; ignored\n", name_,
+                id);
+        return;
+    }
+    Slot& s = slots_[id];
+    BlockRequest* req = s.req;
+    uint8_t status = hdr_page_[qsize_ * sizeof(Header) + id];
+    // Give the chain back, following our private copy of the links: the
+    // descriptor table is shared memory a device could scribble on.
+    uint16_t d = uint16_t(id);
+    for (unsigned i = 0; i < s.ndesc; i++) {
+        free_stack_[nfree_++] = d;
+        d = links_[d];
+    }
+    s.busy = false;
+    s.req = nullptr;
+    st_.in_flight--;
+    lib::Error e = lib::Error::None;
+    if (status == S_OK) {
+        st_.completed++;
+        if (req->op == BlockOp::Read)
+            st_.sectors_read += req->nsectors;
+        else if (req->op == BlockOp::Write)
+            st_.sectors_written += req->nsectors;
+    } else {
+        e = status == S_UNSUPP ? lib::Error::Unsupported : lib::Error::IO;
+        st_.errors++;
+        if (status != S_IOERR && status != S_UNSUPP)
+            kprintf("virtio-blk %s: request at sector %lu completed with status 0x%x%s\n", name_, req->sector, status,
+                    status == S_UNWRITTEN ? " (never written by the device)" : "");
+    }
+    req->driver_tag = uint32_t(e);
+    done.push_back(*req);
+}
+
+void VirtioBlk::inject_completion_for_test(uint32_t id)
+{
+    ReqList done;
+    {
+        ksync::SpinGuard g(lock_);
+        complete_locked(id, done);
+    }
+    finish(done);
+}
+
 void VirtioBlk::collect_used_locked(ReqList& done)
 {
     uint16_t used_idx = used_[1];
@@ -271,41 +320,7 @@ void VirtioBlk::collect_used_locked(ReqList& done)
     while (last_used_ != used_idx) {
         uint32_t id = ring[2 * (last_used_ % qsize_)];
         last_used_++;
-        if (id >= qsize_ || !slots_[id].busy) {
-            st_.bad_completions++;
-            kprintf("virtio-blk %s: device completed descriptor %u, which is not a request in flight; ignored\n",
-                    name_, id);
-            continue;
-        }
-        Slot& s = slots_[id];
-        BlockRequest* req = s.req;
-        uint8_t status = hdr_page_[qsize_ * sizeof(Header) + id];
-        // Give the chain back, following our private copy of the links: the
-        // descriptor table is shared memory a device could scribble on.
-        uint16_t d = uint16_t(id);
-        for (unsigned i = 0; i < s.ndesc; i++) {
-            free_stack_[nfree_++] = d;
-            d = links_[d];
-        }
-        s.busy = false;
-        s.req = nullptr;
-        st_.in_flight--;
-        lib::Error e = lib::Error::None;
-        if (status == S_OK) {
-            st_.completed++;
-            if (req->op == BlockOp::Read)
-                st_.sectors_read += req->nsectors;
-            else if (req->op == BlockOp::Write)
-                st_.sectors_written += req->nsectors;
-        } else {
-            e = status == S_UNSUPP ? lib::Error::Unsupported : lib::Error::IO;
-            st_.errors++;
-            if (status != S_IOERR && status != S_UNSUPP)
-                kprintf("virtio-blk %s: request at sector %lu completed with status 0x%x%s\n", name_, req->sector,
-                        status, status == S_UNWRITTEN ? " (never written by the device)" : "");
-        }
-        req->driver_tag = uint32_t(e);
-        done.push_back(*req);
+        complete_locked(id, done);
     }
 }
 

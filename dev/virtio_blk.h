@@ -57,6 +57,9 @@ public:
     [[nodiscard]] bool read_only() const { return read_only_; }
     [[nodiscard]] bool broken() const { return broken_; }
     [[nodiscard]] VirtioBlkStats stats();
+    // Tests: handle a used-ring entry naming descriptor `id` as if the device
+    // had written it (a bogus id must be counted and ignored).
+    void inject_completion_for_test(uint32_t id);
 
     // Internal: set up by virtio_blk_probe_all.
     [[nodiscard]] lib::Status init(uintptr_t base, unsigned irq, unsigned index);
@@ -72,6 +75,7 @@ private:
     bool issue_locked(BlockRequest& req, unsigned nsegs);
     void issue_pending_locked();
     void collect_used_locked(ReqList& done);
+    void complete_locked(uint32_t id, ReqList& done);
     void break_device_locked(ReqList& done, const char* why);
     void finish(ReqList& done);
 
