@@ -23,7 +23,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 class Config:
     def __init__(self, name, machine, smp, mem, bootargs, timeout=120, expect="pass",
-                 must_show=(), extra=(), script=(), cmd=None, must_not_show=(), side_logs=None):
+                 must_show=(), extra=(), script=(), cmd=None, must_not_show=(), side_logs=None, disk=None,
+                 blkdebug=False):
         self.name, self.machine, self.smp, self.mem = name, machine, smp, mem
         self.bootargs, self.timeout, self.expect = bootargs, timeout, expect
         self.must_show, self.extra = must_show, list(extra)
@@ -31,6 +32,10 @@ class Config:
         # the log must not show, and other files (a second serial port) that
         # must not match theirs.
         self.cmd, self.must_not_show, self.side_logs = cmd, list(must_not_show), dict(side_logs or {})
+        # A scratch virtio disk ("legacy" or "modern" transport), its own file
+        # per boot (QEMU locks an image), optionally behind blkdebug rules that
+        # fail reads of sector 100.
+        self.disk, self.blkdebug = disk, blkdebug
         # Interactive boots: (text to type, regex the answer must show) in turn,
         # starting once the shell's greeting appears.
         self.script = list(script)
@@ -49,9 +54,14 @@ SHELL_SCRIPT = [
 # cannot power off, so it is judged from its log alone.
 KERNEL_CONFIGS = [
     Config("virt-smp1-128M", "virt", 1, "128M", "ktest=all"),
-    Config("virt-smp2-64M", "virt", 2, "64M", "ktest=all"),
+    Config("virt-smp2-64M", "virt", 2, "64M", "ktest=all", disk="modern"),
     Config("virt-smp3-512M", "virt", 3, "512M", "ktest=all"),
-    Config("virt-smp4-256M", "virt", 4, "256M", "ktest=all"),
+    Config("virt-smp4-256M", "virt", 4, "256M", "ktest=all", disk="legacy"),
+    # virtio-blk I/O errors, injected by QEMU's blkdebug on both transports.
+    Config("virt-virtio-ioerror-legacy", "virt", 2, "128M", "ktest=virtio_blk_ioerror", disk="legacy",
+           blkdebug=True),
+    Config("virt-virtio-ioerror-modern", "virt", 2, "128M", "ktest=virtio_blk_ioerror", disk="modern",
+           blkdebug=True),
     Config("virt-smp8-2G", "virt", 8, "2G", "ktest=all", timeout=240),
     # The smallest and a large memory size, and one below the minimum, which
     # must stop with a message saying what the minimum is.
@@ -132,13 +142,39 @@ def run_host(build, names, tally):
                 tally.record(False, f"host/{name}", f"exit status {p.returncode}")
 
 
+BLKDEBUG_RULES = """[inject-error]
+event = "read_aio"
+iotype = "read"
+errno = "5"
+sector = "100"
+"""
+
+
+def disk_args(build, cfg):
+    if not cfg.disk:
+        return []
+    img = os.path.join(build, f"test-disk-{cfg.name}.img")
+    with open(img, "wb") as f:
+        f.truncate(8 << 20)
+    spec = img
+    if cfg.blkdebug:
+        rules = os.path.join(build, "blkdebug-read100.conf")
+        with open(rules, "w") as f:
+            f.write(BLKDEBUG_RULES)
+        spec = f"blkdebug:{rules}:{img}"
+    args = ["-drive", f"file={spec},if=none,format=raw,id=d0", "-device", "virtio-blk-device,drive=d0"]
+    if cfg.disk == "modern":
+        args += ["-global", "virtio-mmio.force-legacy=false"]
+    return args
+
+
 def qemu_command(build, cfg):
     if cfg.cmd:
         return list(cfg.cmd)
     cmd = ["qemu-system-riscv64", "-M", cfg.machine, "-smp", str(cfg.smp), "-m", cfg.mem,
            "-nographic", "-monitor", "none", "-serial", "stdio",
            "-kernel", os.path.join(build, "Image"), "-append", cfg.bootargs]
-    return cmd + cfg.extra
+    return cmd + disk_args(build, cfg) + cfg.extra
 
 
 def boot(build, cfg, logdir):
