@@ -57,6 +57,10 @@ KERNEL_CONFIGS = [
     Config("virt-smp2-64M", "virt", 2, "64M", "ktest=all", disk="modern"),
     Config("virt-smp3-512M", "virt", 3, "512M", "ktest=all"),
     Config("virt-smp4-256M", "virt", 4, "256M", "ktest=all", disk="legacy"),
+    # With -icount QEMU's instret counts instructions exactly: the allocator
+    # fast paths must stay within issue 4's 24 instructions per alloc+free pair.
+    Config("virt-icount-fastpath", "virt", 1, "128M", "ktest=zalloc_fastpath*", extra=["-icount", "shift=0"],
+           must_show=[r"zalloc fast path: \d+\.\d instructions per pair", r"kmalloc_obj fast path: \d+\.\d"]),
     # virtio-blk I/O errors, injected by QEMU's blkdebug on both transports.
     Config("virt-virtio-ioerror-legacy", "virt", 2, "128M", "ktest=virtio_blk_ioerror", disk="legacy",
            blkdebug=True),
