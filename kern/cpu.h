@@ -16,13 +16,28 @@ constexpr unsigned MAX_HARTS = 8;
 
 #ifdef ZEST_HOST
 
-unsigned id();
+// Each std::thread is a hart; its "interrupts" are a per-thread flag. Inline,
+// so host measurements of the allocator fast paths are not dominated by calls
+// into the fake (the kernel's versions are inline too).
+inline thread_local unsigned host_hart = 0;
+inline thread_local bool host_irq_on = true;
+
+inline unsigned id() { return host_hart; }
 unsigned count();
-unsigned long irq_save();
-void irq_restore(unsigned long saved);
-bool irqs_enabled();
+inline unsigned long irq_save()
+{
+    unsigned long old = host_irq_on;
+    host_irq_on = false;
+    return old;
+}
+inline void irq_restore(unsigned long saved)
+{
+    if (saved)
+        host_irq_on = true;
+}
+inline bool irqs_enabled() { return host_irq_on; }
 // Host tests only: bind the calling thread to hart `index` and set the hart count.
-void host_bind(unsigned index);
+inline void host_bind(unsigned index) { host_hart = index; }
 void host_set_count(unsigned n);
 
 #else

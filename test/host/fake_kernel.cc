@@ -10,28 +10,12 @@
 #include <cstdio>
 
 namespace {
-thread_local unsigned t_hart = 0;
-thread_local bool t_irq_on = true;
 std::atomic<unsigned> g_count {1};
 } // namespace
 
 namespace cpu {
-unsigned id() { return t_hart; }
 unsigned count() { return g_count.load(); }
-void host_bind(unsigned index) { t_hart = index; }
 void host_set_count(unsigned n) { g_count.store(n); }
-unsigned long irq_save()
-{
-    unsigned long old = t_irq_on;
-    t_irq_on = false;
-    return old;
-}
-void irq_restore(unsigned long saved)
-{
-    if (saved)
-        t_irq_on = true;
-}
-bool irqs_enabled() { return t_irq_on; }
 } // namespace cpu
 
 void panic(const char* fmt, ...)
