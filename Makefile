@@ -97,12 +97,20 @@ QEMU := qemu-system-riscv64
 SWAP_IMG := $(BUILD)/swap.img
 QEMU_MACHINE_virt := -M virt
 QEMU_MACHINE_sifive_u := -M sifive_u
+SWAP_MB ?= 64
+# virt gets a swap disk (virtio-blk); sifive_u has no virtio (its SD card comes later).
+QEMU_SWAP_virt = -drive file=$(SWAP_IMG),if=none,format=raw,id=swap0 -device virtio-blk-device,drive=swap0
 QEMU_ARGS = $(QEMU_MACHINE_$(PLATFORM)) -smp $(SMP) -m $(MEM) -nographic \
 	-kernel $(BUILD)/Image $(if $(BOOTARGS),-append "$(BOOTARGS)")
 
-run: setup kernel
+$(SWAP_IMG):
+	@mkdir -p $(dir $@)
+	@echo "  SWAP    $@ ($(SWAP_MB) MiB)"
+	$(Q)truncate -s $(SWAP_MB)M $@
+
+run: setup kernel $(if $(filter virt,$(PLATFORM)),$(SWAP_IMG))
 	@echo "Booting Zest on QEMU $(PLATFORM), $(SMP) harts, $(MEM). Quit with Ctrl-A X."
-	$(QEMU) $(QEMU_ARGS)
+	$(QEMU) $(QEMU_ARGS) $(QEMU_SWAP_$(PLATFORM))
 
 qemu-gdb: setup kernel
 	@echo "QEMU waits for gdb on localhost:1234. In another terminal: gdb-multiarch -x tools/gdbinit"

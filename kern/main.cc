@@ -18,6 +18,7 @@
 #include "kstack/kstack.h"
 #include "vm/kmem.h"
 #include "vm/pageout.h"
+#include "vm/swap.h"
 #include "zalloc/kmalloc.h"
 
 extern "C" void run_constructors();
@@ -43,6 +44,7 @@ extern "C" [[noreturn]] void kmain(unsigned long hartid, uintptr_t fdt_pa)
     vm::kmem::init_waiting();
     vm::pageout::start();
     dev::virtio_blk_probe_all();
+    vm::swap::init();
 
     smp::start_secondaries();
 

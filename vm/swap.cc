@@ -1,0 +1,96 @@
+#include "vm/swap.h"
+
+#include "dev/block.h"
+#include "kern/bootargs.h"
+#include "kern/printf.h"
+#include "kern/shell.h"
+#include "lib/string.h"
+#include "zalloc/kmalloc.h"
+
+#include <atomic>
+
+namespace vm::swap {
+namespace {
+
+ZALLOC_MALLOC_DEFINE(g_swap_type, "swap", 0);
+dev::BlockDevice* g_dev;
+SwapSpace g_space;
+std::atomic<uint64_t> g_write_errors, g_read_errors, g_pages_out, g_pages_in;
+
+lib::Status transfer(bool write, uint64_t first, void* const* pages, uint32_t n)
+{
+    if (!g_dev)
+        return lib::Error::NotFound;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t sector = (first + i) * SECTORS_PER_BLOCK;
+        lib::Status st = write ? g_dev->write(sector, pages[i], SECTORS_PER_BLOCK)
+                               : g_dev->read(sector, pages[i], SECTORS_PER_BLOCK);
+        if (!st.ok()) {
+            (write ? g_write_errors : g_read_errors).fetch_add(1, std::memory_order_relaxed);
+            return st;
+        }
+    }
+    (write ? g_pages_out : g_pages_in).fetch_add(n, std::memory_order_relaxed);
+    return {};
+}
+
+} // namespace
+
+void init()
+{
+    char name[16];
+    bool named = kern::bootargs::get("swap", name, sizeof name);
+    if (named && strcmp(name, "none") == 0) {
+        kprintf("swap: off (swap=none): kernel stacks stay resident\n");
+        return;
+    }
+    dev::BlockDevice* d = named ? dev::find_block_device(name) : dev::block_device(0);
+    if (!d) {
+        if (named)
+            kprintf("swap: no block device '%s'; no swapping: kernel stacks stay resident\n", name);
+        else
+            kprintf("swap: no swap device; no swapping: kernel stacks stay resident\n");
+        return;
+    }
+    uint64_t blocks = d->sectors() / SECTORS_PER_BLOCK;
+    if (blocks == 0) {
+        kprintf("swap: %s is smaller than one page; no swapping\n", d->name());
+        return;
+    }
+    auto* bits = static_cast<uint64_t*>(
+        zalloc::kmalloc(SwapSpace::bitmap_words(blocks) * sizeof(uint64_t), g_swap_type, zalloc::M_WAITOK));
+    g_space.init(bits, blocks);
+    g_dev = d;
+    kprintf("swap: %s, %lu KiB (%lu pages)\n", d->name(), blocks * 4, blocks);
+}
+
+bool enabled() { return g_dev != nullptr; }
+dev::BlockDevice* device() { return g_dev; }
+SwapSpace& space() { return g_space; }
+
+lib::Status write_pages(uint64_t first, void* const* pages, uint32_t n) { return transfer(true, first, pages, n); }
+lib::Status read_pages(uint64_t first, void* const* pages, uint32_t n) { return transfer(false, first, pages, n); }
+
+Stats stats()
+{
+    return {g_dev ? g_space.total() : 0, g_dev ? g_space.used() : 0, g_write_errors.load(), g_read_errors.load(),
+            g_dev ? g_space.failures() : 0, g_pages_out.load(), g_pages_in.load()};
+}
+
+} // namespace vm::swap
+
+SHELL_COMMAND(swapinfo, "", "swap device, size, used, errors")
+{
+    if (argc != 1)
+        return 1;
+    if (!vm::swap::enabled()) {
+        kprintf("no swap device (bootarg swap=NAME picks one; make run attaches build/swap.img)\n");
+        return 0;
+    }
+    vm::swap::Stats s = vm::swap::stats();
+    kprintf("device %s: %lu KiB, %lu KiB used (%lu%%)\n", vm::swap::device()->name(), s.blocks * 4, s.used * 4,
+            s.blocks ? s.used * 100 / s.blocks : 0);
+    kprintf("pages written %lu, read %lu; write errors %lu, read errors %lu; times full %lu\n", s.pages_out,
+            s.pages_in, s.write_errors, s.read_errors, s.full);
+    return 0;
+}
