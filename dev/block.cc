@@ -48,7 +48,7 @@ lib::Status run_sync(BlockDevice& d, BlockOp op, uint64_t sector, void* buf, uin
         return st;
     w.lock.lock();
     while (!w.done)
-        (void)kern::sleep_on(&w, &w.lock, 0);
+        (void)kern::sleep_on(&w, &w.lock, 0, "block I/O");
     lib::Status result = w.status;
     w.lock.unlock();
     return result;

@@ -194,7 +194,7 @@ int join(Thread* t)
         panic("join: thread %lu (%s) is not joinable", t->id, t->name);
     ksync::SpinLock* none = nullptr;
     while (!t->exited.load(std::memory_order_acquire))
-        (void)sleep_on(&t->exited, none, 10000); // re-check: the exit may race the sleep
+        (void)sleep_on(&t->exited, none, 10000, "join"); // re-check: the exit may race the sleep
     int code = t->exit_code;
     destroy(t);
     return code;

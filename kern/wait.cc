@@ -20,7 +20,10 @@ uint64_t deadline_after(uint64_t timeout_us)
 
 } // namespace
 
-Waiter::Waiter(Thread* t, const void* chan) : thread(t), channel(chan), hold(t->stack_holds) {}
+Waiter::Waiter(Thread* t, const void* chan, const char* why)
+    : thread(t), channel(chan), reason(why), hold(t->stack_holds)
+{
+}
 
 WaitQueue::WaitQueue(const char* name) : lock_("waitqueue"), name_(name)
 {
@@ -43,7 +46,7 @@ lib::Status WaitQueue::sleep(Waiter& w, ksync::SpinLock* held, uint64_t timeout_
     uint64_t deadline = deadline_after(timeout_us);
     lock_.lock();
     waiters_.push_back(w);
-    sched::prepare_sleep(w.channel ? w.channel : this, name_, deadline);
+    sched::prepare_sleep(w.channel ? w.channel : this, w.reason ? w.reason : name_, deadline);
     lock_.unlock();
     if (held)
         held->unlock();
@@ -64,9 +67,10 @@ lib::Status WaitQueue::wait(ksync::SpinLock* held, uint64_t timeout_us)
     return sleep(w, held, timeout_us);
 }
 
-lib::Status WaitQueue::wait_channel(const void* chan, ksync::SpinLock* held, uint64_t timeout_us)
+lib::Status WaitQueue::wait_channel(const void* chan, ksync::SpinLock* held, uint64_t timeout_us,
+                                    const char* reason)
 {
-    Waiter w(sched::current_thread(), chan);
+    Waiter w(sched::current_thread(), chan, reason);
     return sleep(w, held, timeout_us);
 }
 
@@ -158,9 +162,9 @@ WaitQueue& bucket(const void* chan)
 }
 } // namespace
 
-lib::Status sleep_on(const void* chan, ksync::SpinLock* held, uint64_t timeout_us)
+lib::Status sleep_on(const void* chan, ksync::SpinLock* held, uint64_t timeout_us, const char* reason)
 {
-    return bucket(chan).wait_channel(chan, held, timeout_us);
+    return bucket(chan).wait_channel(chan, held, timeout_us, reason);
 }
 
 unsigned wakeup(const void* chan) { return bucket(chan).wake_channel(chan); }

@@ -16,13 +16,14 @@
 namespace kern {
 
 struct Waiter {
-    explicit Waiter(Thread* t, const void* chan = nullptr);
+    explicit Waiter(Thread* t, const void* chan = nullptr, const char* why = nullptr);
     Waiter(const Waiter&) = delete;
     Waiter& operator=(const Waiter&) = delete;
 
     lib::ListNode node;
     Thread* thread;
     const void* channel; // wait channels share hashed queues
+    const char* reason;  // what ps shows; the queue's name if null
     kstack::Hold hold;   // keeps the stack resident while linked
     bool woken = false;
 };
@@ -42,7 +43,8 @@ public:
     // result is Error::TimedOut.
     [[nodiscard]] lib::Status wait(ksync::SpinLock* held = nullptr, uint64_t timeout_us = 0);
     // Same, for a waiter on a shared channel queue.
-    [[nodiscard]] lib::Status wait_channel(const void* chan, ksync::SpinLock* held, uint64_t timeout_us);
+    [[nodiscard]] lib::Status wait_channel(const void* chan, ksync::SpinLock* held, uint64_t timeout_us,
+                                           const char* reason);
 
     bool wake_one();
     // Wake the first waiter and return its thread (nullptr if none). `before`,
@@ -69,8 +71,10 @@ private:
 // Every WaitQueue registers itself (for the hold checker and `ps`).
 void for_each_wait_queue(void (*fn)(WaitQueue&, void*), void* ctx);
 
-// Wait channels: sleep on any address, woken by wakeup(address).
-[[nodiscard]] lib::Status sleep_on(const void* chan, ksync::SpinLock* held, uint64_t timeout_us = 0);
+// Wait channels: sleep on any address, woken by wakeup(address). `reason` is
+// what ps shows as the wait channel.
+[[nodiscard]] lib::Status sleep_on(const void* chan, ksync::SpinLock* held, uint64_t timeout_us = 0,
+                                   const char* reason = "chan");
 unsigned wakeup(const void* chan);
 
 // A sleeping mutex. Ownership is handed straight to the first waiter, so a

@@ -30,7 +30,7 @@ void daemon(void*)
     for (;;) {
         // Wait for a kick, at most a second (the poll interval).
         if (!g_kick.exchange(0, std::memory_order_acq_rel))
-            (void)kern::sleep_on(&g_kick, nullptr, 1000000);
+            (void)kern::sleep_on(&g_kick, nullptr, 1000000, "pageout");
         g_wakeups.fetch_add(1, std::memory_order_relaxed);
         if (g_paused.load(std::memory_order_acquire) > 0)
             continue;
