@@ -178,6 +178,7 @@ help:
 	@echo "  make host-test      host doctest binaries only"
 	@echo "  make kernel-test    kernel test boots only"
 	@echo "  make bench          benchmarks, written to docs/benchmarks.md"
+	@echo "  make sdcard         build/sdcard.img for a HiFive board (docs/hifive.md)"
 	@echo "  make qemu-gdb       boot halted, waiting for gdb-multiarch -x tools/gdbinit"
 	@echo "  make compile_commands.json   for clangd"
 	@echo "  make setup          install missing Debian packages"
