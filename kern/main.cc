@@ -1,4 +1,5 @@
 // kmain: the boot hart's path from entry to the shell (or the test run).
+#include "dev/sdcard_spi.h"
 #include "dev/virtio_blk.h"
 #include "kern/bootargs.h"
 #include "kern/console.h"
@@ -44,6 +45,7 @@ extern "C" [[noreturn]] void kmain(unsigned long hartid, uintptr_t fdt_pa)
     vm::kmem::init_waiting();
     vm::pageout::start();
     dev::virtio_blk_probe_all();
+    dev::sdcard_spi_probe_all();
     vm::swap::init();
 
     smp::start_secondaries();
