@@ -24,7 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 class Config:
     def __init__(self, name, machine, smp, mem, bootargs, timeout=120, expect="pass",
                  must_show=(), extra=(), script=(), cmd=None, must_not_show=(), side_logs=None, disk=None,
-                 blkdebug=False):
+                 blkdebug=False, sdcard=None):
         self.name, self.machine, self.smp, self.mem = name, machine, smp, mem
         self.bootargs, self.timeout, self.expect = bootargs, timeout, expect
         self.must_show, self.extra = must_show, list(extra)
@@ -36,6 +36,8 @@ class Config:
         # per boot (QEMU locks an image), optionally behind blkdebug rules that
         # fail reads of sector 100.
         self.disk, self.blkdebug = disk, blkdebug
+        # An SD card (sifive_u, on the SPI controller): its size in bytes.
+        self.sdcard = sdcard
         # Interactive boots: (text to type, regex the answer must show) in turn,
         # starting once the shell's greeting appears.
         self.script = list(script)
@@ -73,7 +75,17 @@ KERNEL_CONFIGS = [
     Config("virt-smp4-3G", "virt", 4, "3G", "ktest=all", timeout=240),
     Config("virt-smp1-24M", "virt", 1, "24M", "ktest=all", expect="panic",
            must_show=[r"kmem: \d+ KiB of usable RAM; Zest needs at least \d+ KiB"]),
-    Config("sifive_u-smp2", "sifive_u", 2, "512M", "ktest=all"),
+    Config("sifive_u-smp2", "sifive_u", 2, "512M", "ktest=all",
+           must_show=[r"sdcard: no card in the slot of spi@10050000"]),
+    # SD cards over SPI: a small byte-addressed SDSC card with the whole suite,
+    # and a 4 GiB block-addressed SDHC card.
+    Config("sifive_u-sdcard", "sifive_u", 2, "512M", "ktest=all swap=mmcblk0", sdcard=8 << 20,
+           must_show=[r"sdcard mmcblk0: SDSC v2 card \(CSD v1\), 16384 sectors \(8 MiB\), byte addressing",
+                      r"swap: mmcblk0", r"ktest: PASS sdcard_rw", r"ktest: PASS sdcard_range"],
+           must_not_show=[r"no SD card, nothing to check"]),
+    Config("sifive_u-sdhc", "sifive_u", 2, "512M", "ktest=sdcard*", sdcard=4 << 30,
+           must_show=[r"sdcard mmcblk0: SDHC/SDXC card \(CSD v2\), 8388608 sectors \(4 GiB\), block addressing",
+                      r"ktest: PASS sdcard_rw"]),
     Config("sifive_u-smp5", "sifive_u", 5, "1G", "ktest=all", timeout=180),
     # A fault on purpose: the report must name the trap and symbolize the frames.
     # Kernel stack overflows: caught in trap entry, reported from the hart's
@@ -155,6 +167,11 @@ sector = "100"
 
 
 def disk_args(build, cfg):
+    if cfg.sdcard:
+        img = os.path.join(build, f"test-sdcard-{cfg.name}.img")
+        with open(img, "wb") as f:
+            f.truncate(cfg.sdcard) # sparse
+        return ["-drive", f"file={img},if=sd,format=raw"]
     if not cfg.disk:
         return []
     img = os.path.join(build, f"test-disk-{cfg.name}.img")

@@ -44,12 +44,22 @@ void init()
         kprintf("swap: off (swap=none): kernel stacks stay resident\n");
         return;
     }
-    dev::BlockDevice* d = named ? dev::find_block_device(name) : dev::block_device(0);
+    // By default only a virtio disk: an SD card on a board usually holds the
+    // boot partitions, so swapping to it must be asked for by name.
+    dev::BlockDevice* d = nullptr;
+    if (named) {
+        d = dev::find_block_device(name);
+    } else {
+        for (unsigned i = 0; !d && dev::block_device(i); i++)
+            if (strncmp(dev::block_device(i)->name(), "vd", 2) == 0)
+                d = dev::block_device(i);
+    }
     if (!d) {
         if (named)
             kprintf("swap: no block device '%s'; no swapping: kernel stacks stay resident\n", name);
         else
-            kprintf("swap: no swap device; no swapping: kernel stacks stay resident\n");
+            kprintf("swap: no swap device (an SD card is used only when named: swap=mmcblk0); "
+                    "kernel stacks stay resident\n");
         return;
     }
     uint64_t blocks = d->sectors() / SECTORS_PER_BLOCK;

@@ -15,8 +15,9 @@ namespace vm::swap {
 
 constexpr uint32_t SECTORS_PER_BLOCK = 4096 / 512;
 
-// Pick the device (bootarg swap=NAME, else the first disk; swap=none for no
-// swapping) and set up its space. Says in one line what it chose.
+// Pick the device (bootarg swap=NAME, else the first virtio disk; an SD card
+// only when named, since a board's card holds its boot partitions; swap=none
+// for no swapping) and set up its space. Says in one line what it chose.
 void init();
 [[nodiscard]] bool enabled();
 dev::BlockDevice* device();
