@@ -7,10 +7,11 @@
 #include "kern/ktest.h"
 #include "kern/printf.h"
 #include "lib/string.h"
+#include "test/kernel/block_pattern.h"
 
 namespace {
 
-constexpr uint32_t SECTOR = 512;
+using ktest::blockpat::SECTOR;
 
 dev::BlockDevice* card(const char* test)
 {
@@ -20,32 +21,11 @@ dev::BlockDevice* card(const char* test)
     return d;
 }
 
-uint64_t pattern(uint64_t sector, uint64_t word, uint64_t seed)
-{
-    uint64_t x = (sector + 7) * 0x9e3779b97f4a7c15ull ^ (word << 37) ^ seed;
-    x ^= x >> 31;
-    return x * 0x94d049bb133111ebull;
-}
-
-void fill(uint8_t* p, uint64_t sector, uint32_t n, uint64_t seed)
-{
-    for (uint32_t s = 0; s < n; s++)
-        for (uint32_t w = 0; w < SECTOR / 8; w++) {
-            uint64_t v = pattern(sector + s, w, seed);
-            memcpy(p + s * SECTOR + w * 8, &v, 8);
-        }
-}
+using ktest::blockpat::fill;
 
 bool matches(const uint8_t* p, uint64_t sector, uint32_t n, uint64_t seed)
 {
-    for (uint32_t s = 0; s < n; s++)
-        for (uint32_t w = 0; w < SECTOR / 8; w++) {
-            uint64_t v = pattern(sector + s, w, seed), got;
-            memcpy(&got, p + s * SECTOR + w * 8, 8);
-            if (got != v)
-                return false;
-        }
-    return true;
+    return ktest::blockpat::verify(p, sector, n, seed) == n;
 }
 
 // Static: the tests run one at a time, and a stack this size is not wanted.

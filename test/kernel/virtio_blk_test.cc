@@ -14,13 +14,14 @@
 #include "lib/string.h"
 #include "vm/kmem.h"
 #include "vm/layout.h"
+#include "test/kernel/block_pattern.h"
 #include "zalloc/kmalloc.h"
 
 using namespace kern;
 
 namespace {
 
-constexpr uint32_t SECTOR = 512;
+using ktest::blockpat::SECTOR;
 
 dev::BlockDevice* disk(const char* test)
 {
@@ -30,37 +31,8 @@ dev::BlockDevice* disk(const char* test)
     return d;
 }
 
-uint64_t pattern(uint64_t sector, uint64_t word, uint64_t seed)
-{
-    uint64_t x = (sector + 1) * 0x9e3779b97f4a7c15ull ^ (word << 40) ^ seed;
-    x ^= x >> 29;
-    return x * 0xbf58476d1ce4e5b9ull;
-}
-
-// Byte-wise (the buffers need not be 8-byte aligned).
-void fill(void* buf, uint64_t sector, uint32_t n, uint64_t seed)
-{
-    auto* p = static_cast<uint8_t*>(buf);
-    for (uint32_t s = 0; s < n; s++)
-        for (uint32_t w = 0; w < SECTOR / 8; w++) {
-            uint64_t v = pattern(sector + s, w, seed);
-            memcpy(p + s * SECTOR + w * 8, &v, 8);
-        }
-}
-
-// Index of the first sector that differs, or n.
-uint32_t verify(const void* buf, uint64_t sector, uint32_t n, uint64_t seed)
-{
-    auto* p = static_cast<const uint8_t*>(buf);
-    for (uint32_t s = 0; s < n; s++)
-        for (uint32_t w = 0; w < SECTOR / 8; w++) {
-            uint64_t v = pattern(sector + s, w, seed), got;
-            memcpy(&got, p + s * SECTOR + w * 8, 8);
-            if (got != v)
-                return s;
-        }
-    return n;
-}
+using ktest::blockpat::fill;
+using ktest::blockpat::verify;
 
 // Write n sectors from buf at sector, clear buf, read them back, check.
 // Returns an error text or nullptr.
