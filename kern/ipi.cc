@@ -6,10 +6,6 @@
 #include "kern/sbi.h"
 #include "kern/smp.h"
 
-namespace kern {
-[[noreturn]] void halt_this_hart();
-}
-
 namespace kern::ipi {
 
 void send(unsigned index, Reason r)

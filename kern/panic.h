@@ -5,6 +5,9 @@
 [[noreturn]] void panic(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
 namespace kern {
+// Stop this hart for good: interrupts off, wfi forever (panic, stop IPIs).
+[[noreturn]] void halt_this_hart();
+
 // Held while a hart prints a fatal report (a trap, an overflow) before it
 // panics: reports from two harts come out whole, one after the other, and
 // panic() waits a moment for a report still being printed elsewhere before it

@@ -1,12 +1,9 @@
 #include "kern/power.h"
 
 #include "kern/mmio.h"
+#include "kern/panic.h"
 #include "kern/printf.h"
 #include "kern/sbi.h"
-
-namespace kern {
-[[noreturn]] void halt_this_hart();
-}
 
 namespace kern::power {
 namespace {

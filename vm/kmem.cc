@@ -371,13 +371,21 @@ uint64_t memory_waits() { return g_memwaits.load(); }
 
 namespace {
 
+Class from_zalloc(zalloc::PageClass cls)
+{
+    switch (cls) {
+    case zalloc::PageClass::Interrupt: return Class::Interrupt;
+    case zalloc::PageClass::System: return Class::System;
+    case zalloc::PageClass::Normal: break;
+    }
+    return Class::Normal;
+}
+
 class KernelBackend final : public zalloc::Backend {
 public:
     void* alloc_pages(size_t n, size_t align_pages, zalloc::PageClass cls, bool may_block) override
     {
-        Class c = cls == zalloc::PageClass::Interrupt ? Class::Interrupt
-                  : cls == zalloc::PageClass::System  ? Class::System
-                                                      : Class::Normal;
+        Class c = from_zalloc(cls);
         if (n == 1 && align_pages <= 1) {
             lib::Result<uint64_t> pa = alloc_page(c, may_block);
             return pa.ok() ? phys_to_virt(pa.value()) : nullptr;
@@ -436,9 +444,7 @@ public:
 
     bool map_page(void* p, zalloc::PageClass cls, bool may_block) override
     {
-        Class c = cls == zalloc::PageClass::Interrupt ? Class::Interrupt
-                  : cls == zalloc::PageClass::System  ? Class::System
-                                                      : Class::Normal;
+        Class c = from_zalloc(cls);
         lib::Result<uint64_t> pa = alloc_page(c, may_block);
         if (!pa.ok())
             return false;

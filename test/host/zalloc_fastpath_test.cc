@@ -25,6 +25,25 @@ struct NoDebug {
     NoDebug() : was(debug::enabled()) { debug::set_enabled(false); }
     ~NoDebug() { debug::set_enabled(was); }
 };
+// A freed object comes straight back from the hart's list (the one expected,
+// if given), M_ZERO clears it, and freeing it (and nullptr) leaves none in use.
+template <typename Z>
+void check_reuse_zeroed(Z& z, unsigned char fill, void* expect_first)
+{
+    void* a = z.alloc(M_WAITOK);
+    if (expect_first)
+        CHECK(a == expect_first);
+    std::memset(a, fill, 64);
+    z.free(a);
+    void* b = z.alloc(M_WAITOK | M_ZERO);
+    CHECK(b == a);
+    for (int i = 0; i < 64; i++)
+        CHECK(static_cast<unsigned char*>(b)[i] == 0);
+    z.free(b);
+    z.free(nullptr);
+    CHECK(stats_of(z).used == 0);
+}
+
 } // namespace
 
 TEST_CASE("hart cache: the word packs allocations and room")
@@ -63,17 +82,7 @@ TEST_CASE("zalloc without debug: the hart cache fills to its cap, then half goes
     CHECK(s.requests == 100);
     CHECK(s.used + s.free == s.pages * Zone::items_per_page(64));
     // LIFO on the hart: the last freed comes back first.
-    void* a = z.alloc(M_WAITOK);
-    CHECK(a == v.back());
-    std::memset(a, 0x5a, 64);
-    z.free(a);
-    void* b = z.alloc(M_WAITOK | M_ZERO);
-    CHECK(b == a);
-    for (int i = 0; i < 64; i++)
-        CHECK(static_cast<unsigned char*>(b)[i] == 0);
-    z.free(b);
-    z.free(nullptr);
-    CHECK(stats_of(z).used == 0);
+    check_reuse_zeroed(z, 0x5a, v.back());
     z.destroy();
     CHECK(be.pages_out == 0);
 }
@@ -148,18 +157,8 @@ TEST_CASE("kmalloc_obj without debug: refill from the active slab, flush to slab
     s = stats_of(z);
     CHECK(s.used == 0);
     CHECK(s.slabs_exhausted + s.slabs_partial == 0);
-    // M_ZERO on a cached object.
-    void* a = z.alloc(M_WAITOK);
-    std::memset(a, 0xa5, 64);
-    z.free(a);
-    void* b = z.alloc(M_WAITOK | M_ZERO);
-    CHECK(b == a);
-    for (int i = 0; i < 64; i++)
-        CHECK(static_cast<unsigned char*>(b)[i] == 0);
-    // Destroy with objects on a hart's list (b freed into it).
-    z.free(b);
-    z.free(nullptr);
-    CHECK(stats_of(z).used == 0);
+    // M_ZERO on a cached object; then destroy with objects on a hart's list.
+    check_reuse_zeroed(z, 0xa5, nullptr);
     z.destroy();
     CHECK(be.pages_out == 0);
 }
