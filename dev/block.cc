@@ -30,7 +30,8 @@ void sync_done(BlockRequest*, lib::Status st, void* ctx)
     kern::wakeup(w);
 }
 
-lib::Status run_sync(BlockDevice& d, BlockOp op, uint64_t sector, void* buf, uint32_t n)
+lib::Status run_sync(BlockDevice& d, BlockOp op, uint64_t sector, void* buf, uint32_t n,
+                     const BlockSegment* segs = nullptr, uint32_t nsegs = 0)
 {
     // The request and its wait record live on this stack and are visible to the
     // driver and its interrupt handler until completion: hold the stack.
@@ -41,6 +42,8 @@ lib::Status run_sync(BlockDevice& d, BlockOp op, uint64_t sector, void* buf, uin
     req.sector = sector;
     req.nsectors = n;
     req.buf = buf;
+    req.segs = segs;
+    req.nsegs = nsegs;
     req.done = sync_done;
     req.ctx = &w;
     lib::Status st = d.submit(req);
@@ -61,6 +64,19 @@ lib::Status BlockDevice::read(uint64_t sector, void* buf, uint32_t n) { return r
 lib::Status BlockDevice::write(uint64_t sector, const void* buf, uint32_t n)
 {
     return run_sync(*this, BlockOp::Write, sector, const_cast<void*>(buf), n);
+}
+
+lib::Status BlockDevice::transfer(BlockOp op, uint64_t sector, const BlockSegment* segs, uint32_t nsegs)
+{
+    if (!segs || nsegs == 0)
+        return lib::Error::Invalid;
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < nsegs; i++)
+        total += segs[i].bytes;
+    // A total nsectors cannot carry is refused here; the driver checks the rest.
+    if (total % SECTOR_SIZE || total / SECTOR_SIZE > UINT32_MAX)
+        return lib::Error::Invalid;
+    return run_sync(*this, op, sector, nullptr, uint32_t(total / SECTOR_SIZE), segs, nsegs);
 }
 
 void register_block_device(BlockDevice* d)

@@ -1,6 +1,8 @@
 // Block devices, as the swap pager (and anything else) sees them: 512-byte
 // sectors, asynchronous requests completed from interrupt context, several in
-// flight, and an error per request.
+// flight, and an error per request. A request's data is one buffer or, for
+// the pager writing several kernel stacks to consecutive sectors at once, a
+// list of buffers (scatter-gather).
 #pragma once
 
 #include "lib/list.h"
@@ -12,6 +14,13 @@
 namespace dev {
 
 enum class BlockOp : uint8_t { Read, Write, Flush };
+
+constexpr uint32_t SECTOR_SIZE = 512;
+
+struct BlockSegment {
+    void* buf;       // kernel virtual address, 512-byte multiple length
+    uint32_t bytes;  // multiple of 512
+};
 
 struct BlockRequest {
     BlockOp op = BlockOp::Read;
@@ -25,7 +34,49 @@ struct BlockRequest {
     // The driver's own use while the request is in flight.
     lib::ListNode node;
     uint32_t driver_tag = 0;
+    // Scatter-gather: when segs is non-null, the data is segs[0..nsegs) in order
+    // (buf is ignored); the byte total must equal nsectors * 512.
+    const BlockSegment* segs = nullptr;
+    uint32_t nsegs = 0;
 };
+
+// A read or write's data has a usable shape: nsectors > 0 and either a
+// non-null buf, or nsegs > 0 segments, each non-null and a non-zero multiple
+// of 512 bytes, adding up to exactly nsectors * 512. Drivers refuse anything
+// else with Error::Invalid (range and mapping are theirs to check).
+[[nodiscard]] inline bool data_shape_ok(const BlockRequest& req)
+{
+    if (req.nsectors == 0)
+        return false;
+    if (!req.segs)
+        return req.buf != nullptr;
+    if (req.nsegs == 0)
+        return false;
+    uint64_t want = uint64_t(req.nsectors) * SECTOR_SIZE, total = 0;
+    for (uint32_t i = 0; i < req.nsegs; i++) {
+        const BlockSegment& s = req.segs[i];
+        if (!s.buf || s.bytes == 0 || s.bytes % SECTOR_SIZE)
+            return false;
+        total += s.bytes;
+        if (total > want) // also keeps the sum from wrapping
+            return false;
+    }
+    return total == want;
+}
+
+// A request's data as (buf, bytes) pieces in order: segs[0..nsegs), or buf
+// for nsectors * 512. fn(void* buf, uint64_t bytes) returns false to stop the
+// walk; then so does for_each_piece.
+template <typename Fn>
+bool for_each_piece(const BlockRequest& req, Fn fn)
+{
+    if (!req.segs)
+        return fn(req.buf, uint64_t(req.nsectors) * SECTOR_SIZE);
+    for (uint32_t i = 0; i < req.nsegs; i++)
+        if (!fn(req.segs[i].buf, uint64_t(req.segs[i].bytes)))
+            return false;
+    return true;
+}
 
 class BlockDevice {
 public:
@@ -40,6 +91,9 @@ public:
     // Synchronous helpers for thread context: submit and sleep until done.
     [[nodiscard]] lib::Status read(uint64_t sector, void* buf, uint32_t nsectors);
     [[nodiscard]] lib::Status write(uint64_t sector, const void* buf, uint32_t nsectors);
+    // Scatter-gather: segs[0..nsegs) in order to or from consecutive sectors
+    // from `sector` on (nsectors is their byte total / 512).
+    [[nodiscard]] lib::Status transfer(BlockOp op, uint64_t sector, const BlockSegment* segs, uint32_t nsegs);
 
 protected:
     ~BlockDevice() = default;

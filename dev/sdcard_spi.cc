@@ -5,6 +5,7 @@
 #include "kern/printf.h"
 #include "kern/timer.h"
 #include "lib/string.h"
+#include "vm/kmem.h"
 
 #include <cstdarg>
 #include <new>
@@ -244,39 +245,68 @@ lib::Status SdCardSpi::write_block(uint64_t sector, const uint8_t* buf)
     return {};
 }
 
+namespace {
+
+// Every page of the request's data is mapped (the copy loops would otherwise
+// take a kernel page fault).
+bool data_mapped(const BlockRequest& req)
+{
+    constexpr uintptr_t PAGE = vm::kmem::PAGE_SIZE;
+    return for_each_piece(req, [](const void* buf, uint64_t bytes) {
+        auto va = reinterpret_cast<uintptr_t>(buf);
+        for (uintptr_t p = va & ~(PAGE - 1); p < va + bytes; p += PAGE)
+            if (vm::kmem::virt_to_phys(reinterpret_cast<const void*>(p)) == 0)
+                return false;
+        return true;
+    });
+}
+
+} // namespace
+
 lib::Status SdCardSpi::submit(BlockRequest& req)
 {
-    bool bad = false;
-    if (req.op == BlockOp::Read || req.op == BlockOp::Write)
-        bad = req.nsectors == 0 || !req.buf || req.sector >= sectors_ || req.nsectors > sectors_ - req.sector;
-    else if (req.op != BlockOp::Flush)
-        bad = true;
-    if (bad) {
+    lib::Error bad = lib::Error::None;
+    if (req.op == BlockOp::Read || req.op == BlockOp::Write) {
+        if (!data_shape_ok(req) || req.sector >= sectors_ || req.nsectors > sectors_ - req.sector)
+            bad = lib::Error::Invalid;
+        else if (!data_mapped(req))
+            bad = lib::Error::Fault;
+    } else if (req.op != BlockOp::Flush) {
+        bad = lib::Error::Invalid;
+    }
+    if (bad != lib::Error::None) {
         kern::MutexGuard g(lock_);
         st_.refused++;
-        return lib::Error::Invalid;
+        return bad;
     }
     lib::Status s;
     {
         kern::MutexGuard g(lock_);
         st_.requests++;
         // Flush: a single-block write is on the card once its busy time ends.
-        auto* p = static_cast<uint8_t*>(req.buf);
-        for (uint32_t i = 0; req.op != BlockOp::Flush && i < req.nsectors && s.ok(); i++) {
-            if (spi_stuck_) {
-                s = lib::Error::IO;
-                break;
-            }
-            if (req.op == BlockOp::Read) {
-                s = read_block(req.sector + i, p + size_t(i) * SECTOR);
-                if (s.ok())
-                    st_.sectors_read++;
-            } else {
-                s = write_block(req.sector + i, p + size_t(i) * SECTOR);
-                if (s.ok())
-                    st_.sectors_written++;
-            }
-        }
+        uint64_t sector = req.sector;
+        if (req.op != BlockOp::Flush)
+            (void)for_each_piece(req, [&](void* buf, uint64_t bytes) {
+                auto* p = static_cast<uint8_t*>(buf);
+                for (uint64_t off = 0; off < bytes; off += SECTOR, sector++) {
+                    if (spi_stuck_) {
+                        s = lib::Error::IO;
+                        return false;
+                    }
+                    if (req.op == BlockOp::Read) {
+                        s = read_block(sector, p + off);
+                        if (s.ok())
+                            st_.sectors_read++;
+                    } else {
+                        s = write_block(sector, p + off);
+                        if (s.ok())
+                            st_.sectors_written++;
+                    }
+                    if (!s.ok())
+                        return false;
+                }
+                return true;
+            });
         if (!s.ok())
             st_.errors++;
     }

@@ -1,8 +1,10 @@
 // SD cards in SPI mode behind a SiFive SPI controller (the HiFive boards' SD
 // slot, QEMU sifive_u with -drive if=sd). Polled: submit() moves the data
-// itself, one 512-byte block per command (CMD17 / CMD24), and calls done()
-// before it returns; a mutex serialises requests, so submit() must be called
-// from thread context.
+// itself, one 512-byte block per command (CMD17 / CMD24; a scatter-gather
+// request's buffers in turn), and calls done() before it returns; a mutex
+// serialises requests, so submit() must be called from thread context. A
+// malformed request is refused with Error::Invalid, one with an unmapped page
+// with Error::Fault, before anything moves.
 //
 // Card bring-up: 80 clocks with CS high, CMD0 (idle), CMD8 (voltage check;
 // cards that reject it are version 1), ACMD41 until the card leaves idle,

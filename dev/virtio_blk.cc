@@ -73,40 +73,46 @@ struct Header {
 };
 static_assert(sizeof(Header) == 16);
 
-// Walk buf in device segments: page boundaries always split (the next page
-// may be anywhere physically), physically adjacent pieces are merged up to
-// max_bytes. fn(pa, len) per segment; false if some page is not mapped.
+// Walk a request's data in device segments: page boundaries always split
+// (the next page may be anywhere physically), physically adjacent pieces are
+// merged up to max_bytes, across the boundary between two of the request's
+// buffers too. fn(pa, len) per segment; false if some page is not mapped.
 template <typename Fn>
-bool for_each_segment(const void* buf, uint64_t bytes, uint32_t max_bytes, Fn fn)
+bool for_each_segment(const BlockRequest& req, uint32_t max_bytes, Fn fn)
 {
-    auto va = reinterpret_cast<uintptr_t>(buf);
     uint64_t seg_pa = 0;
     uint32_t seg_len = 0;
-    while (bytes) {
-        uintptr_t page = va & ~(uintptr_t(PAGE) - 1);
-        uint64_t page_pa = vm::kmem::virt_to_phys(reinterpret_cast<const void*>(page));
-        if (page_pa == 0)
-            return false;
-        uint64_t off = va - page;
-        uint64_t len = PAGE - off;
-        if (len > bytes)
-            len = bytes;
-        uint64_t pa = page_pa + off;
-        while (len) {
-            if (seg_len && seg_pa + seg_len == pa && seg_len < max_bytes) {
-                uint64_t take = max_bytes - seg_len < len ? max_bytes - seg_len : len;
-                seg_len += uint32_t(take);
+    bool mapped = for_each_piece(req, [&](const void* buf, uint64_t bytes) {
+        auto va = reinterpret_cast<uintptr_t>(buf);
+        while (bytes) {
+            uintptr_t page = va & ~(uintptr_t(PAGE) - 1);
+            uint64_t page_pa = vm::kmem::virt_to_phys(reinterpret_cast<const void*>(page));
+            if (page_pa == 0)
+                return false;
+            uint64_t off = va - page;
+            uint64_t len = PAGE - off;
+            if (len > bytes)
+                len = bytes;
+            uint64_t pa = page_pa + off;
+            while (len) {
+                if (seg_len && seg_pa + seg_len == pa && seg_len < max_bytes) {
+                    uint64_t take = max_bytes - seg_len < len ? max_bytes - seg_len : len;
+                    seg_len += uint32_t(take);
+                    pa += take, va += take, bytes -= take, len -= take;
+                    continue;
+                }
+                if (seg_len)
+                    fn(seg_pa, seg_len);
+                uint64_t take = len < max_bytes ? len : max_bytes;
+                seg_pa = pa;
+                seg_len = uint32_t(take);
                 pa += take, va += take, bytes -= take, len -= take;
-                continue;
             }
-            if (seg_len)
-                fn(seg_pa, seg_len);
-            uint64_t take = len < max_bytes ? len : max_bytes;
-            seg_pa = pa;
-            seg_len = uint32_t(take);
-            pa += take, va += take, bytes -= take, len -= take;
         }
-    }
+        return true;
+    });
+    if (!mapped)
+        return false;
     if (seg_len)
         fn(seg_pa, seg_len);
     return true;
@@ -125,13 +131,12 @@ lib::Status VirtioBlk::check(const BlockRequest& req, unsigned& nsegs) const
         return {};
     if (req.op != BlockOp::Read && req.op != BlockOp::Write)
         return lib::Error::Invalid;
-    if (req.nsectors == 0 || !req.buf || req.sector >= capacity_ || req.nsectors > capacity_ - req.sector)
+    if (!data_shape_ok(req) || req.sector >= capacity_ || req.nsectors > capacity_ - req.sector)
         return lib::Error::Invalid;
     if (req.op == BlockOp::Write && read_only_)
         return lib::Error::Unsupported;
     unsigned n = 0;
-    bool mapped = for_each_segment(req.buf, uint64_t(req.nsectors) * SECTOR, max_seg_bytes_,
-                                   [&](uint64_t, uint32_t) { n++; });
+    bool mapped = for_each_segment(req, max_seg_bytes_, [&](uint64_t, uint32_t) { n++; });
     if (!mapped)
         return lib::Error::Fault;
     if (n > max_segs_)
@@ -163,11 +168,11 @@ bool VirtioBlk::issue_locked(BlockRequest& req, unsigned nsegs)
     unsigned k = 1;
     if (nsegs) {
         uint16_t data_flags = D_NEXT | (req.op == BlockOp::Read ? D_WRITE : 0);
-        (void)for_each_segment(req.buf, uint64_t(req.nsectors) * SECTOR, max_seg_bytes_,
-                               [&](uint64_t pa, uint32_t len) {
-                                   desc_[ids[k]] = {pa, len, data_flags, ids[k + 1]};
-                                   k++;
-                               });
+        // check() walked the same pages: all mapped, exactly nsegs segments.
+        (void)for_each_segment(req, max_seg_bytes_, [&](uint64_t pa, uint32_t len) {
+            desc_[ids[k]] = {pa, len, data_flags, ids[k + 1]};
+            k++;
+        });
     }
     desc_[ids[k]] = {hdr_pa_ + qsize_ * sizeof(Header) + head, 1, D_WRITE, 0};
 

@@ -6,12 +6,15 @@
 // A request is one descriptor chain: the 16-byte header (device-readable), the
 // data split at page boundaries (a kernel buffer in KVA or on a stack is not
 // physically contiguous; physically adjacent pages are merged), and the
-// status byte (device-writable). Requests that do not fit the free descriptors
-// wait on a pending list and are issued, in order, as completions free
-// descriptors: submit() never fails for being busy. A request needing more
-// data segments than the device takes at once (max_segments()) is refused
-// with Error::Invalid, a write to a read-only disk with Error::Unsupported, a
-// buffer with an unmapped page with Error::Fault. A flush on a device without
+// status byte (device-writable). A scatter-gather request's buffers follow
+// one another in the chain, split and merged the same way (two buffers that
+// happen to be physically adjacent share a descriptor). Requests that do not
+// fit the free descriptors wait on a pending list and are issued, in order,
+// as completions free descriptors: submit() never fails for being busy. A
+// request needing more data segments than the device takes at once
+// (max_segments()) or whose segment list is malformed (dev::data_shape_ok) is
+// refused with Error::Invalid, a write to a read-only disk with
+// Error::Unsupported, a buffer with an unmapped page with Error::Fault. A flush on a device without
 // VIRTIO_BLK_F_FLUSH (write-through) completes at once, its callback called
 // from submit().
 //

@@ -33,6 +33,7 @@ struct Buffers {
     static constexpr uint32_t MAX = 8;
     alignas(8) uint8_t saved[MAX * SECTOR];
     alignas(8) uint8_t data[MAX * SECTOR + 8];
+    alignas(8) uint8_t check[MAX * SECTOR];
 };
 Buffers g_buf;
 
@@ -131,6 +132,71 @@ KTEST(sdcard_range)
     fl.done = [](dev::BlockRequest*, lib::Status st, void*) { called = st.ok(); };
     KEXPECT(d->submit(fl).ok());
     KEXPECT(called);
+}
+
+// Scatter-gather: three pieces of one buffer, out of order and one at an odd
+// address, written in one request to consecutive sectors; a plain read must
+// find them in order. A malformed segment list (a piece not a multiple of 512,
+// a total that is not nsectors) is refused with Invalid and writes nothing.
+KTEST(sdcard_sg)
+{
+    dev::BlockDevice* d = card("sdcard_sg");
+    if (!d)
+        return;
+    Buffers& b = g_buf;
+    const uint64_t s = d->sectors() / 2 + 200;
+    constexpr uint32_t N = 6;
+    if (!d->read(s, b.saved, N).ok()) {
+        t.failf("reading %u sectors at %lu (to save them) failed", N, s);
+        return;
+    }
+    // In data: one sector at byte 1 (odd), three at 1024, two at 3072.
+    uint8_t* one = b.data + 1;
+    uint8_t* three = b.data + 2 * SECTOR;
+    uint8_t* two = b.data + 6 * SECTOR;
+    const dev::BlockSegment segs[] = {{two, 2 * SECTOR}, {one, SECTOR}, {three, 3 * SECTOR}};
+    fill(two, s, 2, 0x56);
+    fill(one, s + 2, 1, 0x56);
+    fill(three, s + 3, 3, 0x56);
+    lib::Status w = d->transfer(dev::BlockOp::Write, s, segs, 3);
+    memset(b.check, 0, N * SECTOR);
+    lib::Status r = d->read(s, b.check, N);
+    bool same = matches(b.check, s, N, 0x56);
+
+    // Refused: the card keeps what the good request wrote.
+    static bool called;
+    called = false;
+    const dev::BlockSegment odd[] = {{two, 700}, {one, 324}};
+    dev::BlockRequest req;
+    req.op = dev::BlockOp::Write;
+    req.sector = s;
+    req.nsectors = 2;
+    req.segs = odd;
+    req.nsegs = 2;
+    req.done = [](dev::BlockRequest*, lib::Status, void*) { called = true; };
+    fill(b.data, s, N, 0xbad);
+    lib::Error e_odd = d->submit(req).error();
+    req.segs = segs;
+    req.nsegs = 3;
+    req.nsectors = N - 1;
+    lib::Error e_short = d->submit(req).error();
+    req.nsectors = N + 1;
+    lib::Error e_long = d->submit(req).error();
+    memset(b.check, 0, N * SECTOR);
+    lib::Status r2 = d->read(s, b.check, N);
+    bool kept = matches(b.check, s, N, 0x56);
+
+    lib::Status restored = d->write(s, b.saved, N);
+    KEXPECT(w.ok());
+    KEXPECT(r.ok());
+    KEXPECT(same);
+    KEXPECT(e_odd == lib::Error::Invalid);
+    KEXPECT(e_short == lib::Error::Invalid);
+    KEXPECT(e_long == lib::Error::Invalid);
+    KEXPECT(!called);
+    KEXPECT(r2.ok());
+    KEXPECT(kept);
+    KEXPECT(restored.ok());
 }
 
 // Explicit: the card image was prepared so that each sector's first 8 bytes
