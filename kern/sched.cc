@@ -8,7 +8,9 @@
 #include "kern/spinlock.h"
 #include "kern/timer.h"
 #include "kern/trap.h"
+#include "vm/tlb.h"
 #include "kstack/kstack.h"
+#include "kstack/swap.h"
 
 extern "C" void switch_context(kern::Context* from, kern::Context* to);
 
@@ -29,6 +31,7 @@ struct alignas(64) RunQueue {
     uint64_t switches = 0;
     uint64_t steals = 0;
     uint64_t idle_switches = 0;
+    uint64_t stack_map_gen = 0; // kstack::swap::map_generation() last flushed for
 };
 
 RunQueue g_rq[cpu::MAX_HARTS];
@@ -159,6 +162,18 @@ void hand_over_dead(Thread* dead)
         next = steal(cpu::id());
     if (!next)
         next = rq.idle;
+    // Only a resident stack is ever queued (wake() hands the others to the
+    // swapper): anything else here is a scheduler bug, not a fault to take.
+    if (next->stack && kstack::state(next->stack) != kstack::StackState::Resident)
+        panic("sched: thread %lu (%s) picked with its stack %s", next->id, next->name,
+              kstack::state_name(kstack::state(next->stack)));
+    // A stack swapped back in since this hart last looked may still be cached
+    // here as unmapped (Sv39 lets a hart keep invalid translations until an
+    // sfence.vma): flush before the switch touches it. Swap-ins are rare.
+    if (uint64_t gen = kstack::swap::map_generation(); gen != rq.stack_map_gen) {
+        rq.stack_map_gen = gen;
+        vm::tlb::flush_local_all();
+    }
     next->state = ThreadState::Running;
     next->slice_left = SLICE_TICKS;
     if (next == prev)
@@ -329,11 +344,18 @@ bool wake(Thread* t, uint64_t seq, bool timed_out)
     t->state = ThreadState::Runnable;
     t->wait_timed_out = timed_out;
     bool kick = false;
+    kstack::swap::Wake w = kstack::swap::Wake::Run;
     if (!t->on_cpu.load(std::memory_order_acquire)) {
-        enqueue(rq, t);
-        if (t->priority <= rq.current->priority || (rq.current->flags & TF_IDLE)) {
-            rq.need_resched = true;
-            kick = t->hart != cpu::id();
+        // A stack that is out (or on its way) goes to the swapper first; the
+        // thread is Runnable but on no queue until its stack is back.
+        if (t->stack && kstack::state(t->stack) != kstack::StackState::Resident)
+            w = kstack::swap::on_wake_locked(t);
+        if (w == kstack::swap::Wake::Run) {
+            enqueue(rq, t);
+            if (t->priority <= rq.current->priority || (rq.current->flags & TF_IDLE)) {
+                rq.need_resched = true;
+                kick = t->hart != cpu::id();
+            }
         }
     }
     // else: it is between prepare_sleep() and block() on its hart; block()
@@ -342,7 +364,35 @@ bool wake(Thread* t, uint64_t seq, bool timed_out)
     rq.lock.unlock();
     if (kick)
         ipi::send(target, ipi::Reason::Ping);
+    if (w == kstack::swap::Wake::DeferredKick)
+        kstack::swap::kick();
     return true;
+}
+
+void with_thread_locked(Thread* t, void (*fn)(Thread*, void*), void* ctx)
+{
+    RunQueue& rq = lock_rq_of(t);
+    fn(t, ctx);
+    rq.lock.unlock();
+}
+
+void retire(Thread* t, int code)
+{
+    {
+        RunQueue& rq = lock_rq_of(t);
+        if (t->on_cpu.load(std::memory_order_acquire) || t->run_node.linked() ||
+            (t->state != ThreadState::Sleeping && t->state != ThreadState::Runnable))
+            panic("sched: retire of thread %lu (%s) in state %s", t->id, t->name, state_name(t->state));
+        t->state = ThreadState::Dead;
+        t->exit_code = code;
+        rq.lock.unlock();
+    }
+    if (t->timeout_node.linked()) {
+        ksync::SpinGuard tg(g_timeout_lock);
+        if (t->timeout_node.linked())
+            g_timeouts.remove(*t);
+    }
+    thread::dead_and_switched_out(t);
 }
 
 void tick()

@@ -40,6 +40,20 @@ void block();
 // it was woken.
 bool wake(Thread* t, uint64_t seq = 0, bool timed_out = false);
 
+// The lock that orders a thread's state against wake(): the stack swapper
+// changes a stack's residency only under it (kstack/swap.h). fn runs with it
+// held and interrupts off; it must not sleep or take another run-queue lock.
+void with_thread_locked(Thread* t, void (*fn)(Thread*, void*), void* ctx);
+template <typename F>
+void with_thread_locked(Thread* t, F& f)
+{
+    with_thread_locked(t, [](Thread* th, void* c) { (*static_cast<F*>(c))(th); }, &f);
+}
+// A thread that can never run again (its swapped-out stack could not be read
+// back): off the timeout list, Dead with `code`, handed to the reaper or its
+// joiner. It must be Sleeping or Runnable-but-unqueued, and not on a hart.
+void retire(Thread* t, int code);
+
 // Timer tick on this hart: time slice accounting and expired timeouts.
 void tick();
 // On the way out of a kernel trap: switch if the tick or a wakeup asked for it

@@ -43,6 +43,10 @@ enum ThreadFlags : uint32_t {
     TF_BOUND = 1u << 3,   // never migrated off its hart
 };
 
+// Exit code of a thread killed because its swapped-out kernel stack could not
+// be read back (kstack/swapin.cc).
+constexpr int EXIT_STACK_LOST = -74; // -EBADMSG, for the reader who thinks in errno
+
 constexpr int PRIO_LEVELS = 32;
 constexpr int PRIO_HIGHEST = 0;
 constexpr int PRIO_SYSTEM = 4;

@@ -1,8 +1,10 @@
 #include "kstack/kstack.h"
+#include "kstack/stack.h"
 
 #include "kstack/cache_policy.h"
 
 #include "kern/bootargs.h"
+#include "kern/fixup.h"
 #include "kern/hart.h"
 #include "kern/panic.h"
 #include "kern/printf.h"
@@ -30,21 +32,9 @@ const char* state_name(StackState s)
     return "?";
 }
 
-// Stack metadata: a zalloc zone (type-stable; the pageout scan may look at a
-// Stack it does not own).
-struct Stack {
-    lib::ListNode cache_node;
-    uint32_t slot;
-    StackState state;
-    kern::Thread* owner;
-    uint64_t pages[STACK_PAGES]; // physical address of each page, 0 when not resident
-    uint32_t high_water;
-};
-
 namespace {
 
 constexpr uint64_t FILL = 0x5a5a5a5a5a5a5a5aull;
-constexpr SlotLayout LAYOUT(vm::layout::KSTACK_BASE, vm::layout::KSTACK_SIZE / SLOT_SIZE);
 constexpr size_t NSLOTS = LAYOUT.nslots();
 // Page tables for the region are built a 2 MiB chunk at a time, on first use,
 // and kept: a stack page can then always be mapped (swap-in, growth) without
@@ -314,7 +304,28 @@ Stack* from_address(uintptr_t va)
     return table ? table[slot % SLOTS_PER_TABLE] : nullptr;
 }
 
-size_t high_water(const Stack* s) { return s->state == StackState::Resident ? measure(s) : s->high_water; }
+// Another thread's stack may be swapped out under us (ps runs on any hart):
+// read it with probes, so a page unmapped mid-scan ends the scan instead of
+// faulting, and fall back to the figure recorded at swap-out.
+size_t high_water(const Stack* s)
+{
+    if (s->state != StackState::Resident)
+        return s->high_water;
+    uintptr_t bottom = LAYOUT.stack_bottom(s->slot);
+    for (uintptr_t p = bottom; p < bottom + STACK_SIZE; p += 8) {
+        uint64_t v;
+        if (probe_read_u64(p, &v) != 0)
+            return s->high_water;
+        if (v != FILL)
+            return bottom + STACK_SIZE - p;
+    }
+    return 0;
+}
+
+namespace detail {
+void account_pages(int64_t delta) { g_pages.fetch_add(uint64_t(delta), std::memory_order_relaxed); }
+size_t deepest_use(const Stack* s) { return measure(s); }
+} // namespace detail
 
 Stats stats()
 {

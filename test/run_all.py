@@ -57,6 +57,9 @@ SHELL_SCRIPT = [
 KERNEL_CONFIGS = [
     Config("virt-smp1-128M", "virt", 1, "128M", "ktest=all"),
     Config("virt-smp2-64M", "virt", 2, "64M", "ktest=all", disk="modern"),
+    # Kernel stacks swapped out and in (the swap tests also run in every
+    # ktest=all boot that has a disk): one hart, so every race is a preemption.
+    Config("virt-swap-smp1-128M", "virt", 1, "128M", "ktest=kswap*,stress*,swap*", disk="modern", timeout=240),
     Config("virt-smp3-512M", "virt", 3, "512M", "ktest=all"),
     Config("virt-smp4-256M", "virt", 4, "256M", "ktest=all", disk="legacy"),
     # With -icount QEMU's instret counts instructions exactly: the allocator

@@ -19,6 +19,7 @@
 #include "kern/printf.h"
 #include "kern/sched.h"
 #include "kern/shell.h"
+#include "kern/timer.h"
 #include "kern/wait.h"
 #include "lib/string.h"
 #include "vm/arena.h"
@@ -89,6 +90,7 @@ size_t g_kva_populated; // bytes of KVA whose page tables exist
 kern::WaitQueue* g_memwait;
 void (*g_wake_pageout)() = nullptr;
 std::atomic<uint64_t> g_memwaits;
+std::atomic<uint64_t> g_memwait_us;
 
 void pages_freed_hook()
 {
@@ -308,7 +310,9 @@ lib::Result<uint64_t> alloc_page(Class c, bool may_block)
         // timeout, so a wakeup that raced our check costs a moment, not forever).
         g_memwaits.fetch_add(1, std::memory_order_relaxed);
         wake_pageout_hook();
+        uint64_t t0 = kern::timer::now_us();
         (void)g_memwait->wait(nullptr, 100000);
+        g_memwait_us.fetch_add(kern::timer::now_us() - t0, std::memory_order_relaxed);
     }
 }
 
@@ -366,6 +370,7 @@ bool lookup_flags(uintptr_t va, uint64_t& pa, uint64_t& flags)
 
 Arena& kva() { return g_kva; }
 uint64_t memory_waits() { return g_memwaits.load(); }
+uint64_t memory_wait_us() { return g_memwait_us.load(); }
 
 // ---- the zalloc backend --------------------------------------------------------
 

@@ -61,6 +61,8 @@ void init_waiting();
 // Called when an allocation fails or free pages fall below free_min.
 void set_pageout_hook(void (*fn)());
 uint64_t memory_waits();
+// Total time may-block allocations spent waiting for pages, in microseconds.
+uint64_t memory_wait_us();
 bool lookup_flags(uintptr_t va, uint64_t& pa, uint64_t& flags);
 
 } // namespace vm::kmem

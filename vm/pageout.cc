@@ -9,7 +9,9 @@
 #include "kern/wait.h"
 #include "kstack/cache_policy.h"
 #include "kstack/kstack.h"
+#include "kstack/swap.h"
 #include "vm/kmem.h"
+#include "vm/swap.h"
 #include "zalloc/registry.h"
 
 #include <atomic>
@@ -17,10 +19,38 @@
 namespace vm::pageout {
 namespace {
 
+constexpr uint64_t NO_PROGRESS_BACKOFF_US = 20000;
+
 std::atomic<uint32_t> g_kick {0}; // uint32: RISC-V has no byte-sized atomic swap
 kern::Thread* g_thread;
-std::atomic<unsigned long> g_wakeups, g_replenishes, g_polls;
+std::atomic<unsigned long> g_wakeups, g_replenishes, g_polls, g_swap_passes, g_emergency_passes, g_progress;
 std::atomic<int> g_paused {0};
+
+uint64_t short_by()
+{
+    uint64_t free = kmem::free_pages();
+    uint64_t target = kmem::phys().watermarks().free_target;
+    return free < target ? target - free : 0;
+}
+
+// Swap stacks out until free_target (or nothing more will go). Returns pages freed.
+uint64_t swap_until_target(kstack::swap::Scratch& sc, uint64_t idle_us, std::atomic<unsigned long>& passes)
+{
+    uint64_t freed = 0;
+    for (int round = 0; round < 64; round++) {
+        uint64_t need = short_by();
+        if (need == 0)
+            break;
+        passes.fetch_add(1, std::memory_order_relaxed);
+        kstack::swap::OutResult r = kstack::swap::swap_out(sc, need, idle_us);
+        freed += r.pages_freed;
+        if (&passes == &g_swap_passes)
+            g_progress.fetch_add(r.pages_freed, std::memory_order_relaxed); // the emergency pager watches this
+        if (r.pages_freed == 0 || r.full || r.io_error)
+            break;
+    }
+    return freed;
+}
 
 void daemon(void*)
 {
@@ -42,6 +72,13 @@ void daemon(void*)
             zalloc::replenish_all();
             g_replenishes.fetch_add(1, std::memory_order_relaxed);
         }
+        // Still below free_min: idle threads' stacks go to swap, up to free_target.
+        // A pass that freed nothing is not retried at once: every failing
+        // allocation kicks us, and a daemon at system priority that loops on
+        // kicks would starve the very threads that could free memory.
+        if (kmem::phys().below_min() &&
+            swap_until_target(kstack::swap::scratch(0), kstack::swap::idle_us(), g_swap_passes) == 0)
+            kern::sched::sleep_us(NO_PROGRESS_BACKOFF_US);
         uint64_t now = kern::timer::now_us();
         if (now - last_poll >= 1000000) {
             zalloc::poll_all(); // releases surplus free slabs, then replenishes
@@ -50,6 +87,35 @@ void daemon(void*)
             g_polls.fetch_add(1, std::memory_order_relaxed);
             last_poll = now;
         }
+    }
+}
+
+// The emergency pager: looks every quarter second; takes over when memory
+// has been short for EMERGENCY_STALL_US and the pagedaemon freed nothing.
+void emergency(void*)
+{
+    constexpr uint64_t LOOK_US = 250000;
+    uint64_t short_since = 0;
+    unsigned long progress_seen = 0;
+    for (;;) {
+        kern::sched::sleep_us(LOOK_US);
+        uint64_t now = kern::timer::now_us();
+        unsigned long progress = g_progress.load(std::memory_order_relaxed);
+        if (!vm::swap::enabled() || !kmem::phys().below_min() || progress != progress_seen) {
+            short_since = 0;
+            progress_seen = progress;
+            continue;
+        }
+        if (!short_since)
+            short_since = now;
+        if (now - short_since < EMERGENCY_STALL_US)
+            continue;
+        g_emergency_passes.fetch_add(1, std::memory_order_relaxed);
+        kstack::trim_cache(0);
+        // Any unheld sleeper will do now: idle threshold zero.
+        std::atomic<unsigned long> passes;
+        (void)swap_until_target(kstack::swap::scratch(1), 0, passes);
+        short_since = 0;
     }
 }
 
@@ -64,18 +130,35 @@ void wake()
 
 void start()
 {
+    char buf[16];
+    if (kern::bootargs::get("swap_idle_ms", buf, sizeof buf)) {
+        uint64_t v = 0;
+        for (const char* c = buf; *c >= '0' && *c <= '9'; c++)
+            v = v * 10 + uint64_t(*c - '0');
+        kstack::swap::set_idle_us(v * 1000);
+    }
+    kstack::swap::start();
     lib::Result<kern::Thread*> t = kern::thread::spawn({.name = "pagedaemon", .entry = daemon,
                                                         .priority = kern::PRIO_SYSTEM,
                                                         .flags = kern::TF_SYSTEM | kern::TF_NO_SWAP});
     if (!t.ok())
         panic("cannot start the pagedaemon: %s", lib::error_name(t.error()));
     g_thread = t.value();
+    lib::Result<kern::Thread*> e = kern::thread::spawn({.name = "pageout-emerg", .entry = emergency,
+                                                        .priority = kern::PRIO_SYSTEM,
+                                                        .flags = kern::TF_SYSTEM | kern::TF_NO_SWAP});
+    if (!e.ok())
+        panic("cannot start the emergency pager: %s", lib::error_name(e.error()));
     kmem::set_pageout_hook(wake);
 }
 
 void pause() { g_paused.fetch_add(1, std::memory_order_acq_rel); }
 void resume() { g_paused.fetch_sub(1, std::memory_order_acq_rel); }
 
-Stats stats() { return {g_wakeups.load(), g_replenishes.load(), g_polls.load()}; }
+Stats stats()
+{
+    return {g_wakeups.load(),     g_replenishes.load(),      g_polls.load(),
+            g_swap_passes.load(), g_emergency_passes.load(), g_progress.load()};
+}
 
 } // namespace vm::pageout

@@ -4,6 +4,7 @@
 #include "kern/bootargs.h"
 #include "kern/printf.h"
 #include "kern/shell.h"
+#include "kstack/swap.h"
 #include "lib/string.h"
 #include "zalloc/kmalloc.h"
 
@@ -15,23 +16,41 @@ namespace {
 ZALLOC_MALLOC_DEFINE(g_swap_type, "swap", 0);
 dev::BlockDevice* g_dev;
 SwapSpace g_space;
+constexpr uint64_t PAGE_BYTES = SECTORS_PER_BLOCK * 512;
 std::atomic<uint64_t> g_write_errors, g_read_errors, g_pages_out, g_pages_in;
 
-lib::Status transfer(bool write, uint64_t first, void* const* pages, uint32_t n)
+lib::Status transfer(dev::BlockOp op, uint64_t first, const dev::BlockSegment* segs, uint32_t nsegs)
 {
     if (!g_dev)
         return lib::Error::NotFound;
-    for (uint32_t i = 0; i < n; i++) {
-        uint64_t sector = (first + i) * SECTORS_PER_BLOCK;
-        lib::Status st = write ? g_dev->write(sector, pages[i], SECTORS_PER_BLOCK)
-                               : g_dev->read(sector, pages[i], SECTORS_PER_BLOCK);
-        if (!st.ok()) {
-            (write ? g_write_errors : g_read_errors).fetch_add(1, std::memory_order_relaxed);
-            return st;
-        }
+    uint64_t bytes = 0;
+    for (uint32_t i = 0; i < nsegs; i++) {
+        if (segs[i].bytes % PAGE_BYTES)
+            return lib::Error::Invalid;
+        bytes += segs[i].bytes;
     }
-    (write ? g_pages_out : g_pages_in).fetch_add(n, std::memory_order_relaxed);
+    uint64_t pages = bytes / PAGE_BYTES;
+    if (pages == 0 || first + pages > g_space.total())
+        return lib::Error::Invalid;
+    bool write = op == dev::BlockOp::Write;
+    lib::Status st = g_dev->transfer(op, first * SECTORS_PER_BLOCK, segs, nsegs);
+    if (!st.ok()) {
+        (write ? g_write_errors : g_read_errors).fetch_add(1, std::memory_order_relaxed);
+        return st;
+    }
+    (write ? g_pages_out : g_pages_in).fetch_add(pages, std::memory_order_relaxed);
     return {};
+}
+
+lib::Status transfer_pages(dev::BlockOp op, uint64_t first, void* const* pages, uint32_t n)
+{
+    constexpr uint32_t MAX = 32;
+    if (n == 0 || n > MAX)
+        return lib::Error::Invalid;
+    dev::BlockSegment segs[MAX];
+    for (uint32_t i = 0; i < n; i++)
+        segs[i] = {pages[i], uint32_t(PAGE_BYTES)};
+    return transfer(op, first, segs, n);
 }
 
 } // namespace
@@ -78,8 +97,22 @@ bool enabled() { return g_dev != nullptr; }
 dev::BlockDevice* device() { return g_dev; }
 SwapSpace& space() { return g_space; }
 
-lib::Status write_pages(uint64_t first, void* const* pages, uint32_t n) { return transfer(true, first, pages, n); }
-lib::Status read_pages(uint64_t first, void* const* pages, uint32_t n) { return transfer(false, first, pages, n); }
+lib::Status write_run(uint64_t first, const dev::BlockSegment* segs, uint32_t nsegs)
+{
+    return transfer(dev::BlockOp::Write, first, segs, nsegs);
+}
+lib::Status read_run(uint64_t first, const dev::BlockSegment* segs, uint32_t nsegs)
+{
+    return transfer(dev::BlockOp::Read, first, segs, nsegs);
+}
+lib::Status write_pages(uint64_t first, void* const* pages, uint32_t n)
+{
+    return transfer_pages(dev::BlockOp::Write, first, pages, n);
+}
+lib::Status read_pages(uint64_t first, void* const* pages, uint32_t n)
+{
+    return transfer_pages(dev::BlockOp::Read, first, pages, n);
+}
 
 Stats stats()
 {
@@ -102,5 +135,10 @@ SHELL_COMMAND(swapinfo, "", "swap device, size, used, errors")
             s.blocks ? s.used * 100 / s.blocks : 0);
     kprintf("pages written %lu, read %lu; write errors %lu, read errors %lu; times full %lu\n", s.pages_out,
             s.pages_in, s.write_errors, s.read_errors, s.full);
+    kstack::swap::Stats k = kstack::swap::stats();
+    kprintf("kernel stacks: %lu swapped now; %lu out, %lu in; %lu checksum errors, %lu threads killed\n",
+            k.stacks_swapped, k.swap_outs, k.swap_ins, k.checksum_errors, k.killed);
+    kprintf("swap-outs refused: %lu swap full, %lu write errors, %lu no metadata\n", k.full, k.write_errors,
+            k.meta_failures);
     return 0;
 }

@@ -1,5 +1,6 @@
-// The swap device: which disk, its space, its counters. The pager that
-// writes kernel stacks out and reads them back builds on this (issue 6).
+// The swap device: which disk, its space, its I/O and its counters. The
+// kernel-stack pager (kstack/swapout.cc, kstack/swapin.cc) writes and reads
+// through it.
 #pragma once
 
 #include "lib/result.h"
@@ -9,6 +10,7 @@
 
 namespace dev {
 class BlockDevice;
+struct BlockSegment;
 }
 
 namespace vm::swap {
@@ -23,8 +25,13 @@ void init();
 dev::BlockDevice* device();
 SwapSpace& space();
 
-// Write or read `n` whole pages at block `first`: pages[i] is a kernel virtual
-// address. Synchronous (thread context). I/O errors are counted.
+// Write or read consecutive blocks from `first` in ONE device request, the
+// data being segs[0..nsegs) in order (each a whole number of pages; a kernel
+// stack is one segment). Synchronous (thread context: the caller sleeps, and
+// allocates nothing). I/O errors are counted.
+[[nodiscard]] lib::Status write_run(uint64_t first, const dev::BlockSegment* segs, uint32_t nsegs);
+[[nodiscard]] lib::Status read_run(uint64_t first, const dev::BlockSegment* segs, uint32_t nsegs);
+// The same for `n` separate pages (pages[i] a kernel virtual address; n <= 32).
 [[nodiscard]] lib::Status write_pages(uint64_t first, void* const* pages, uint32_t n);
 [[nodiscard]] lib::Status read_pages(uint64_t first, void* const* pages, uint32_t n);
 

@@ -2,9 +2,11 @@
 // types) and memmap (the kernel VA layout and what is mapped where).
 #include "kern/printf.h"
 #include "kern/shell.h"
+#include "kstack/swap.h"
 #include "lib/string.h"
 #include "vm/kmem.h"
 #include "vm/layout.h"
+#include "vm/pageout.h"
 #include "vm/tlb.h"
 #include "zalloc/stats.h"
 
@@ -31,7 +33,16 @@ void vmstat_pages()
     for (int c = 0; c < 3; c++)
         kprintf("  %-9s %10lu allocations %8lu failures\n", names[c], s.allocs[c], s.failures[c]);
     kprintf("per-hart page caches: %lu hits, %lu misses\n", s.cache_hits, s.cache_misses);
-    kprintf("waits for memory: %lu\n", vm::kmem::memory_waits());
+    kprintf("waits for memory: %lu (%lu ms waiting in all)\n", vm::kmem::memory_waits(),
+            vm::kmem::memory_wait_us() / 1000);
+    kstack::swap::Stats sw = kstack::swap::stats();
+    vm::pageout::Stats po = vm::pageout::stats();
+    kprintf("paging: %lu stack swap-outs (%lu pages freed), %lu swap-ins (%lu early), %lu now swapped\n",
+            sw.swap_outs, sw.pages_out, sw.swap_ins, sw.early_swap_ins, sw.stacks_swapped);
+    kprintf("  %lu cancelled by a wakeup; woken threads waited %lu ms for their stacks (%lu waits)\n", sw.cancelled,
+            sw.swapin_wait_us / 1000, sw.swapin_waits);
+    kprintf("  pagedaemon: %lu wakeups, %lu swap passes; emergency pager passes %lu; idle threshold %lu ms\n",
+            po.wakeups, po.swap_passes, po.emergency_passes, kstack::swap::idle_us() / 1000);
     vm::tlb::Stats t = vm::tlb::stats();
     kprintf("tlb shootdowns: %lu (%lu pages, %lu full flushes)\n", t.shootdowns, t.pages, t.full_flushes);
 }

@@ -1,0 +1,41 @@
+// Shared by kstack/swapout.cc and kstack/swapin.cc.
+#pragma once
+
+#include "kstack/layout.h"
+#include "kstack/swap.h"
+
+#include <atomic>
+#include <cstdint>
+
+namespace kstack {
+
+// Where a swapped stack is, and what it must read back as. From an interrupt
+// zone (kstack/swapin.cc): allocating one never waits and may take the
+// interrupt reserve, as everything on the swap-out path must (kstack/swap.h).
+struct SwapMeta {
+    uint64_t block;              // first swap block (one page each)
+    uint64_t sum[STACK_PAGES];   // page_checksum() of each page as written
+};
+
+namespace swap::detail {
+
+// Never waits; nullptr when even the reserve is gone.
+SwapMeta* alloc_meta();
+void free_meta(SwapMeta* m);
+
+// Under the thread's run-queue lock: put a Runnable thread whose stack is
+// Swapped on the swapper's queue. The caller kicks the swapper after the
+// lock is dropped.
+void queue_for_swapin_locked(kern::Thread* t);
+
+// Counters (stats()).
+struct Counters {
+    std::atomic<uint64_t> swapped, swap_outs, swap_ins, pages_out, pages_in, cancelled, early;
+    std::atomic<uint64_t> write_errors, read_errors, checksum_errors, killed, full, meta_failures;
+    std::atomic<uint64_t> wait_us, waits;
+    std::atomic<uint64_t> map_gen;
+};
+extern Counters g_count;
+
+} // namespace swap::detail
+} // namespace kstack

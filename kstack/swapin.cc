@@ -1,0 +1,322 @@
+// Swap-in: the swapper thread, its queue, and the wake-path hook.
+//
+// A woken thread whose stack is out waits on the swapper's queue (FIFO, so
+// the longest-waiting goes first). The swapper allocates pages with the system
+// class (it may dip below where ordinary allocations stop: a woken thread is
+// work the system already promised), reads the stack in one request, checks
+// every page's checksum, maps the pages and only then queues the thread. A
+// read error or a bad checksum is retried; after READ_TRIES the thread is
+// killed with a message naming it, and nothing else is touched.
+//
+// With its queue empty and free pages back above free_target, the swapper
+// brings stacks in before anyone wakes them, so a recovered system does not
+// keep paying swap-in latency on every wakeup.
+#include "kstack/checksum.h"
+#include "kstack/stack.h"
+#include "kstack/swap.h"
+#include "kstack/swap_internal.h"
+
+#include "dev/block.h"
+#include "kern/panic.h"
+#include "kern/printf.h"
+#include "kern/sched.h"
+#include "kern/spinlock.h"
+#include "kern/thread.h"
+#include "kern/timer.h"
+#include "kern/wait.h"
+#include "lib/string.h"
+#include "vm/kmem.h"
+#include "vm/swap.h"
+#include "zalloc/zone.h"
+
+namespace kstack::swap {
+
+namespace detail {
+Counters g_count;
+}
+
+namespace {
+
+constexpr unsigned READ_TRIES = 3;
+constexpr uint64_t EARLY_POLL_US = 200000; // how often an idle swapper checks for recovered memory
+constexpr unsigned EARLY_BATCH = 8;        // early swap-ins per look
+
+zalloc::Zone g_meta_zone;
+// Threads woken with their stack on swap, oldest wakeup first. A leaf lock,
+// taken under a run-queue lock (docs/locking.md). The thread's run_node is
+// free: it is Runnable but on no run queue.
+ksync::SpinLock g_queue_lock {"swapin-queue"};
+lib::List<kern::Thread, &kern::Thread::run_node> g_queue;
+unsigned g_queued;
+kern::Thread* g_swapper;
+
+using detail::g_count;
+
+uint64_t free_target() { return vm::kmem::phys().watermarks().free_target; }
+
+bool early_due()
+{
+    return g_count.swapped.load(std::memory_order_relaxed) != 0 &&
+           vm::kmem::free_pages() > free_target() + STACK_PAGES;
+}
+
+void release_swap(SwapMeta* meta)
+{
+    vm::swap::space().free(meta->block, uint32_t(STACK_PAGES));
+    detail::free_meta(meta);
+}
+
+// Read the stack into pa[] and check it; retried. True when it is intact.
+bool read_back(kern::Thread* t, const SwapMeta* meta, const uint64_t* pa)
+{
+    dev::BlockSegment segs[STACK_PAGES];
+    for (size_t p = 0; p < STACK_PAGES; p++)
+        segs[p] = {vm::kmem::phys_to_virt(pa[p]), uint32_t(PAGE)};
+    for (unsigned attempt = 1; attempt <= READ_TRIES; attempt++) {
+        lib::Status st = vm::swap::read_run(meta->block, segs, uint32_t(STACK_PAGES));
+        if (!st.ok()) {
+            g_count.read_errors.fetch_add(1, std::memory_order_relaxed);
+            kprintf("swap: reading the stack of thread %lu (%s) from block %lu failed (%s), try %u of %u\n", t->id,
+                    t->name, meta->block, lib::error_name(st.error()), attempt, READ_TRIES);
+            continue;
+        }
+        size_t bad = STACK_PAGES;
+        for (size_t p = 0; p < STACK_PAGES && bad == STACK_PAGES; p++)
+            if (page_checksum(segs[p].buf, PAGE) != meta->sum[p])
+                bad = p;
+        if (bad == STACK_PAGES)
+            return true;
+        g_count.checksum_errors.fetch_add(1, std::memory_order_relaxed);
+        kprintf("swap: stack of thread %lu (%s), page %zu at block %lu read back with a bad checksum, try %u of %u\n",
+                t->id, t->name, bad, meta->block + bad, attempt, READ_TRIES);
+    }
+    return false;
+}
+
+// Bring t's stack back. `early`: before its wakeup (memory has recovered): only
+// with pages to spare, never waiting for them. Returns false if it did not
+// start (not Swapped any more, or no pages for an early one).
+bool swap_in(kern::Thread* t, bool early)
+{
+    Stack* s = nullptr;
+    SwapMeta* meta = nullptr;
+    auto claim = [&](kern::Thread* th) {
+        Stack* st = th->stack;
+        if (!st || st->state != StackState::Swapped || (early && st->wanted))
+            return;
+        st->state = StackState::SwappingIn;
+        s = st;
+        meta = st->meta;
+    };
+    kern::sched::with_thread_locked(t, claim);
+    if (!s)
+        return false;
+
+    uint64_t pa[STACK_PAGES] = {};
+    for (size_t p = 0; p < STACK_PAGES; p++) {
+        lib::Result<uint64_t> r = vm::kmem::alloc_page(early ? vm::kmem::Class::Normal : vm::kmem::Class::System,
+                                                      !early);
+        if (!r.ok()) {
+            // Only an early swap-in gives up: put it back as it was.
+            for (size_t q = 0; q < p; q++)
+                vm::kmem::free_page(pa[q]);
+            bool kick = false;
+            auto undo = [&](kern::Thread* th) {
+                s->state = StackState::Swapped;
+                if (s->wanted && th->state == kern::ThreadState::Runnable) {
+                    detail::queue_for_swapin_locked(th);
+                    kick = true;
+                }
+            };
+            kern::sched::with_thread_locked(t, undo);
+            if (kick)
+                swap::kick();
+            return false;
+        }
+        pa[p] = r.value();
+    }
+
+    bool intact = read_back(t, meta, pa);
+    if (!intact) {
+        // The stack is lost. Give the slot fresh zeroed pages so the thread can
+        // be torn down like any other, and retire it without running it.
+        for (size_t p = 0; p < STACK_PAGES; p++)
+            memset(vm::kmem::phys_to_virt(pa[p]), 0, PAGE);
+        kprintf("swap: thread %lu (%s) killed: its kernel stack could not be read back from swap\n", t->id,
+                t->name);
+        g_count.killed.fetch_add(1, std::memory_order_relaxed);
+    }
+    uintptr_t bottom = LAYOUT.stack_bottom(s->slot);
+    for (size_t p = 0; p < STACK_PAGES; p++) {
+        // Page tables for the slot were built with its chunk and kept: mapping
+        // cannot fail for want of memory.
+        if (!vm::kmem::map_page(bottom + p * PAGE, pa[p], vm::kmem::Perm::ReadWrite).ok())
+            panic("kstack: cannot remap stack page %zu of slot %u", p, s->slot);
+        s->pages[p] = pa[p];
+    }
+    kstack::detail::account_pages(int64_t(STACK_PAGES));
+    // Harts flush before switching to any thread after this (sched.cc).
+    g_count.map_gen.fetch_add(1, std::memory_order_release);
+    release_swap(meta);
+    g_count.swapped.fetch_sub(1, std::memory_order_relaxed);
+
+    bool run = false;
+    uint64_t wanted_at = 0;
+    auto done = [&](kern::Thread* th) {
+        s->meta = nullptr;
+        s->state = StackState::Resident;
+        run = s->wanted && th->state == kern::ThreadState::Runnable;
+        wanted_at = s->wanted_at;
+        s->wanted = false;
+    };
+    kern::sched::with_thread_locked(t, done);
+    if (run) {
+        // How long the woken thread waited for its stack.
+        uint64_t ticks = kern::timer::now_ticks() - wanted_at;
+        g_count.wait_us.fetch_add(ticks * 1000000 / kern::timer::timebase_hz(), std::memory_order_relaxed);
+        g_count.waits.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (!intact) {
+        kern::sched::retire(t, kern::EXIT_STACK_LOST);
+        return true;
+    }
+    g_count.swap_ins.fetch_add(1, std::memory_order_relaxed);
+    g_count.pages_in.fetch_add(STACK_PAGES, std::memory_order_relaxed);
+    if (early)
+        g_count.early.fetch_add(1, std::memory_order_relaxed);
+    if (run)
+        kern::sched::enqueue_new(t);
+    return true;
+}
+
+// Collect a few sleeping threads with swapped stacks (under the thread-list
+// lock: only pointers, the claim re-checks).
+struct EarlyScan {
+    kern::Thread* t[EARLY_BATCH];
+    unsigned n;
+};
+
+void find_swapped(kern::Thread& t, void* ctx)
+{
+    auto& sc = *static_cast<EarlyScan*>(ctx);
+    if (sc.n < EARLY_BATCH && t.stack && t.stack->state == StackState::Swapped && !t.stack->wanted)
+        sc.t[sc.n++] = &t;
+}
+
+void swapper_main(void*)
+{
+    for (;;) {
+        kern::Thread* t = nullptr;
+        {
+            ksync::SpinGuard g(g_queue_lock);
+            while (g_queue.empty() && !early_due())
+                (void)kern::sleep_on(&g_queue, &g_queue_lock, EARLY_POLL_US, "swapin");
+            t = g_queue.pop_front();
+            if (t)
+                g_queued--;
+        }
+        if (t) {
+            (void)swap_in(t, false);
+            continue;
+        }
+        EarlyScan sc {};
+        kern::thread::for_each(find_swapped, &sc);
+        for (unsigned i = 0; i < sc.n && early_due(); i++) {
+            {
+                ksync::SpinGuard g(g_queue_lock);
+                if (!g_queue.empty())
+                    break;
+            }
+            (void)swap_in(sc.t[i], true); // a wakeup that came meanwhile goes first
+        }
+        if (sc.n == 0)
+            kern::sched::sleep_us(EARLY_POLL_US); // counted as swapped but not visible yet: look again later
+    }
+}
+
+} // namespace
+
+namespace detail {
+
+SwapMeta* alloc_meta() { return static_cast<SwapMeta*>(g_meta_zone.alloc(zalloc::M_INTNOWAIT)); }
+void free_meta(SwapMeta* m) { g_meta_zone.free(m); }
+
+void queue_for_swapin_locked(kern::Thread* t)
+{
+    ksync::SpinGuard g(g_queue_lock);
+    g_queue.push_back(*t);
+    g_queued++;
+}
+
+} // namespace detail
+
+void start()
+{
+    g_meta_zone.init("swapmeta", sizeof(SwapMeta), vm::kmem::backend(),
+                     {.max_items = LAYOUT.nslots(), .interrupt = true});
+    // Give the zone its first pages now, while memory is plentiful: the first
+    // swap-out may come at zero free pages, when growing is impossible and
+    // only items the zone already holds (its held-back reserve) can be had.
+    constexpr size_t PRIME = 256;
+    static SwapMeta* primed[PRIME];
+    size_t n = 0;
+    for (; n < PRIME && n < 3 * g_meta_zone.zfreemin(); n++)
+        if (!(primed[n] = static_cast<SwapMeta*>(g_meta_zone.alloc(zalloc::M_INTNOWAIT))))
+            break;
+    for (size_t i = 0; i < n; i++)
+        g_meta_zone.free(primed[i]);
+    lib::Result<kern::Thread*> t = kern::thread::spawn({.name = "swapper", .entry = swapper_main, .arg = nullptr,
+                                                        .priority = kern::PRIO_SYSTEM,
+                                                        .flags = kern::TF_SYSTEM | kern::TF_NO_SWAP});
+    if (!t.ok())
+        panic("cannot start the swapper: %s", lib::error_name(t.error()));
+    g_swapper = t.value();
+}
+
+Wake on_wake_locked(kern::Thread* t)
+{
+    Stack* s = t->stack;
+    switch (s->state) {
+    case StackState::Resident:
+        return Wake::Run;
+    case StackState::SwappingOut:
+    case StackState::SwappingIn:
+        s->wanted = true; // whoever is moving it queues the thread when done
+        s->wanted_at = kern::timer::now_ticks();
+        return Wake::Deferred;
+    case StackState::Swapped:
+        s->wanted = true;
+        s->wanted_at = kern::timer::now_ticks();
+        detail::queue_for_swapin_locked(t);
+        return Wake::DeferredKick;
+    case StackState::Free:
+    case StackState::Cached:
+        break;
+    }
+    panic("kstack: wakeup of thread %lu (%s) whose stack is %s", t->id, t->name, state_name(s->state));
+}
+
+void kick()
+{
+    if (g_swapper)
+        kern::wakeup(&g_queue);
+}
+
+uint64_t map_generation() { return g_count.map_gen.load(std::memory_order_acquire); }
+
+unsigned swapin_queue_length()
+{
+    ksync::SpinGuard g(g_queue_lock);
+    return g_queued;
+}
+
+Stats stats()
+{
+    const auto& c = g_count;
+    return {c.swapped.load(),       c.swap_outs.load(),    c.swap_ins.load(),     c.pages_out.load(),
+            c.pages_in.load(),      c.cancelled.load(),    c.early.load(),        c.write_errors.load(),
+            c.read_errors.load(),   c.checksum_errors.load(), c.killed.load(),    c.full.load(),
+            c.meta_failures.load(), c.wait_us.load(),      c.waits.load()};
+}
+
+} // namespace kstack::swap

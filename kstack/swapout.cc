@@ -1,0 +1,267 @@
+// Swap-out: choose stacks, claim them, write them in clusters, unmap, shoot
+// down the TLBs once per cluster, free the pages. Called by the pagedaemon and
+// the emergency pager (vm/pageout.cc). Nothing here waits for memory
+// (kstack/swap.h says why it must not).
+#include "kstack/checksum.h"
+#include "kstack/stack.h"
+#include "kstack/swap.h"
+#include "kstack/swap_internal.h"
+
+#include "dev/block.h"
+#include "kern/sched.h"
+#include "kern/thread.h"
+#include "kern/timer.h"
+#include "vm/kmem.h"
+#include "vm/swap.h"
+#include "vm/swap_policy.h"
+#include "vm/tlb.h"
+
+namespace kstack::swap {
+
+// One pass looks at the MAX_SCAN longest sleepers; a cluster is at most
+// CLUSTER_STACKS stacks (32 pages, 128 KiB: one write request of 32 device
+// segments, well inside a virtio disk's limit).
+constexpr size_t MAX_SCAN = 256;
+constexpr size_t CLUSTER_STACKS = 8;
+constexpr uint32_t CLUSTER_PAGES = CLUSTER_STACKS * STACK_PAGES;
+
+struct Scratch {
+    vm::swap_policy::Candidate cand[MAX_SCAN];
+    kern::Thread* thread[MAX_SCAN];
+    uint64_t seq[MAX_SCAN];
+    uint32_t chosen[MAX_SCAN];
+    size_t n;
+};
+
+namespace {
+
+Scratch g_scratch[3];
+std::atomic<uint64_t> g_idle_us {2000000};
+
+uint64_t us_to_ticks(uint64_t us) { return us * kern::timer::timebase_hz() / 1000000; }
+
+// Thread-list walk (under its lock, interrupts off): keep the MAX_SCAN
+// longest sleepers that look eligible. The reads are racy; claim() re-checks
+// under the run-queue lock.
+void consider(kern::Thread& t, void* ctx)
+{
+    auto& sc = *static_cast<Scratch*>(ctx);
+    if (!t.stack || (t.flags & kern::TF_NO_SWAP) || t.state != kern::ThreadState::Sleeping ||
+        t.stack_holds.held() || t.stack->state != StackState::Resident)
+        return;
+    size_t at = sc.n;
+    if (sc.n == MAX_SCAN) {
+        // Full: replace the most recent sleeper if this one has slept longer.
+        size_t youngest = 0;
+        for (size_t i = 1; i < MAX_SCAN; i++)
+            if (sc.cand[i].sleep_since > sc.cand[youngest].sleep_since)
+                youngest = i;
+        if (sc.cand[youngest].sleep_since <= t.sleep_since)
+            return;
+        at = youngest;
+    } else {
+        sc.n++;
+    }
+    sc.cand[at] = {.sleep_since = t.sleep_since, .holds = t.stack_holds.count(), .pages = uint32_t(STACK_PAGES),
+                   .sleeping = true, .no_swap = false, .resident = true, .id = uint32_t(at)};
+    sc.thread[at] = &t;
+    sc.seq[at] = t.sleep_seq;
+}
+
+// Take a stack for swap-out if its thread is still in the same sleep and
+// still eligible: Resident -> SwappingOut under the run-queue lock, so a
+// wakeup from now on only marks it wanted.
+Stack* claim(kern::Thread* t, uint64_t seq, uint64_t cutoff)
+{
+    Stack* got = nullptr;
+    auto fn = [&](kern::Thread* th) {
+        Stack* s = th->stack;
+        if (th->state != kern::ThreadState::Sleeping || th->sleep_seq != seq || th->on_cpu.load() ||
+            th->stack_holds.held() || (th->flags & kern::TF_NO_SWAP) || !s || s->state != StackState::Resident ||
+            th->sleep_since > cutoff)
+            return;
+        s->state = StackState::SwappingOut;
+        s->wanted = false;
+        got = s;
+    };
+    kern::sched::with_thread_locked(t, fn);
+    return got;
+}
+
+// Back to Resident without having freed anything (write failed, no space,
+// or woken before the pages went): queue the thread if a wakeup came.
+void keep_resident(kern::Thread* t, Stack* s)
+{
+    bool run = false;
+    auto fn = [&](kern::Thread* th) {
+        s->state = StackState::Resident;
+        run = s->wanted && th->state == kern::ThreadState::Runnable;
+        s->wanted = false;
+    };
+    kern::sched::with_thread_locked(t, fn);
+    if (run)
+        kern::sched::enqueue_new(t);
+}
+
+struct Item {
+    kern::Thread* t;
+    Stack* s;
+    SwapMeta* meta;
+    bool going; // still on its way out (not cancelled)
+};
+
+// Write one cluster; returns pages freed.
+uint64_t write_cluster(kern::Thread* const* threads, const uint64_t* seqs, size_t n, uint64_t cutoff,
+                       OutResult& r)
+{
+    Item items[CLUSTER_STACKS];
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        Stack* s = claim(threads[i], seqs[i], cutoff);
+        if (!s)
+            continue;
+        SwapMeta* meta = detail::alloc_meta();
+        if (!meta) {
+            detail::g_count.meta_failures.fetch_add(1, std::memory_order_relaxed);
+            keep_resident(threads[i], s);
+            continue;
+        }
+        items[m++] = {threads[i], s, meta, true};
+    }
+    if (m == 0)
+        return 0;
+
+    auto undo_all = [&]() {
+        for (size_t i = 0; i < m; i++) {
+            detail::free_meta(items[i].meta);
+            keep_resident(items[i].t, items[i].s);
+        }
+    };
+    lib::Result<uint64_t> run = vm::swap::space().alloc(uint32_t(m * STACK_PAGES));
+    if (!run.ok()) {
+        detail::g_count.full.fetch_add(1, std::memory_order_relaxed);
+        r.full = true;
+        undo_all();
+        return 0;
+    }
+
+    // Checksums first: the thread is not running and nothing on its stack is
+    // linked anywhere (no holds), so the pages cannot change from here on.
+    dev::BlockSegment segs[CLUSTER_STACKS];
+    for (size_t i = 0; i < m; i++) {
+        Stack* s = items[i].s;
+        uintptr_t bottom = LAYOUT.stack_bottom(s->slot);
+        s->high_water = uint32_t(kstack::detail::deepest_use(s));
+        items[i].meta->block = run.value() + i * STACK_PAGES;
+        for (size_t p = 0; p < STACK_PAGES; p++)
+            items[i].meta->sum[p] = page_checksum(reinterpret_cast<const void*>(bottom + p * PAGE), PAGE);
+        segs[i] = {reinterpret_cast<void*>(bottom), uint32_t(STACK_SIZE)};
+    }
+    if (!vm::swap::write_run(run.value(), segs, uint32_t(m)).ok()) {
+        // The stacks are untouched: they stay, and the space goes back.
+        detail::g_count.write_errors.fetch_add(1, std::memory_order_relaxed);
+        r.io_error = true;
+        vm::swap::space().free(run.value(), uint32_t(m * STACK_PAGES));
+        undo_all();
+        return 0;
+    }
+
+    // Woken during the write: cheaper to keep the stack than to read it back.
+    for (size_t i = 0; i < m; i++) {
+        Item& it = items[i];
+        bool wanted = false;
+        auto check = [&](kern::Thread*) { wanted = it.s->wanted; };
+        kern::sched::with_thread_locked(it.t, check);
+        if (!wanted)
+            continue;
+        it.going = false;
+        vm::swap::space().free(it.meta->block, uint32_t(STACK_PAGES));
+        detail::free_meta(it.meta);
+        keep_resident(it.t, it.s);
+        detail::g_count.cancelled.fetch_add(1, std::memory_order_relaxed);
+        r.cancelled++;
+    }
+
+    // Unmap everything, one shootdown for the cluster, then free the pages.
+    vm::tlb::Batch batch;
+    for (size_t i = 0; i < m; i++) {
+        if (!items[i].going)
+            continue;
+        uintptr_t bottom = LAYOUT.stack_bottom(items[i].s->slot);
+        for (size_t p = 0; p < STACK_PAGES; p++) {
+            (void)vm::kmem::unmap_page(bottom + p * PAGE);
+            batch.add(bottom + p * PAGE);
+        }
+    }
+    batch.flush();
+    uint64_t freed = 0;
+    for (size_t i = 0; i < m; i++) {
+        Item& it = items[i];
+        if (!it.going)
+            continue;
+        for (size_t p = 0; p < STACK_PAGES; p++) {
+            vm::kmem::free_page(it.s->pages[p]);
+            it.s->pages[p] = 0;
+        }
+        kstack::detail::account_pages(-int64_t(STACK_PAGES));
+        freed += STACK_PAGES;
+        bool kick = false;
+        auto done = [&](kern::Thread* th) {
+            it.s->meta = it.meta;
+            it.s->state = StackState::Swapped;
+            // Woken while the pages were going: straight to the swapper.
+            if (it.s->wanted && th->state == kern::ThreadState::Runnable) {
+                detail::queue_for_swapin_locked(th);
+                kick = true;
+            }
+        };
+        kern::sched::with_thread_locked(it.t, done);
+        if (kick)
+            swap::kick();
+        detail::g_count.swapped.fetch_add(1, std::memory_order_relaxed);
+        detail::g_count.swap_outs.fetch_add(1, std::memory_order_relaxed);
+        detail::g_count.pages_out.fetch_add(STACK_PAGES, std::memory_order_relaxed);
+        r.stacks++;
+    }
+    return freed;
+}
+
+} // namespace
+
+Scratch& scratch(unsigned which) { return g_scratch[which < 3 ? which : 2]; }
+
+uint64_t idle_us() { return g_idle_us.load(std::memory_order_relaxed); }
+void set_idle_us(uint64_t us) { g_idle_us.store(us, std::memory_order_relaxed); }
+
+OutResult swap_out(Scratch& sc, uint64_t need_pages, uint64_t idle)
+{
+    OutResult r;
+    if (!vm::swap::enabled() || need_pages == 0)
+        return r;
+    sc.n = 0;
+    kern::thread::for_each(consider, &sc);
+    uint64_t now = kern::timer::now_ticks();
+    uint64_t idle_ticks = us_to_ticks(idle);
+    size_t k = vm::swap_policy::select(sc.cand, sc.n, now, idle_ticks, need_pages, sc.chosen, MAX_SCAN);
+    if (k == 0) {
+        r.no_candidates = true;
+        return r;
+    }
+    // chosen[] holds indices into thread[]/seq[] (select sorted cand[] in place).
+    kern::Thread* threads[CLUSTER_STACKS];
+    uint64_t seqs[CLUSTER_STACKS];
+    uint64_t cutoff = now >= idle_ticks ? now - idle_ticks : 0;
+    size_t i = 0;
+    while (i < k && r.pages_freed < need_pages && !r.full && !r.io_error) {
+        size_t c = vm::swap_policy::cluster_size(k - i, uint32_t(STACK_PAGES), CLUSTER_PAGES);
+        for (size_t j = 0; j < c; j++) {
+            threads[j] = sc.thread[sc.chosen[i + j]];
+            seqs[j] = sc.seq[sc.chosen[i + j]];
+        }
+        r.pages_freed += write_cluster(threads, seqs, c, cutoff, r);
+        i += c;
+    }
+    return r;
+}
+
+} // namespace kstack::swap
