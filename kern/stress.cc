@@ -8,7 +8,9 @@
 #include "kern/shell.h"
 #include "kern/thread.h"
 #include "kern/timer.h"
+#include "kstack/swap.h"
 #include "vm/kmem.h"
+#include "vm/swap.h"
 #include "zalloc/kmalloc.h"
 
 #include <atomic>
@@ -260,13 +262,19 @@ struct Monitor {
             wait_us(POLL_US);
         if (p.sleep_us > p.hog_hold_us)
             wait_us(p.sleep_us - p.hog_hold_us);
-        for (;;) {
-            auto pa = vm::kmem::alloc_page(vm::kmem::Class::Normal, false);
-            if (!pa.ok())
+        // Everything an ordinary caller may have, then (to_zero) the reserves
+        // too, down to the last page: the paging path must cope with nothing.
+        for (vm::kmem::Class c : {vm::kmem::Class::Normal, vm::kmem::Class::Interrupt}) {
+            if (c == vm::kmem::Class::Interrupt && !p.hog_to_zero)
                 break;
-            hog.push(pa.value());
-            if (hog.count % 4096 == 0)
-                tick();
+            for (;;) {
+                auto pa = vm::kmem::alloc_page(c, false);
+                if (!pa.ok())
+                    break;
+                hog.push(pa.value());
+                if (hog.count % 4096 == 0)
+                    tick();
+            }
         }
         tick(); // free memory is at the floor right now
         if (hog.count > res.hog_pages_max)
@@ -291,6 +299,7 @@ lib::Result<Result> run(const Params& p)
     sh.p = &p;
 
     Result res {};
+    const kstack::swap::Stats sw0 = kstack::swap::stats();
     uint64_t start = timer::now_us();
     res.min_free_pages = vm::kmem::free_pages();
     if (p.progress)
@@ -350,6 +359,16 @@ lib::Result<Result> run(const Params& p)
             res.ok() ? "PASS" : "FAIL", res.threads_started, res.threads_failed, res.wakes_verified,
             res.wakes_expected, res.mismatches, res.hog_pages_max, res.min_free_pages,
             vm::kmem::phys().watermarks().free_reserved, ms / 1000, ms % 1000);
+    kstack::swap::Stats sw = kstack::swap::stats();
+    res.swap_outs = sw.swap_outs - sw0.swap_outs;
+    res.swap_ins = sw.swap_ins - sw0.swap_ins;
+    if (vm::swap::enabled())
+        kprintf("stress: paging: %lu stacks swapped out, %lu in (%lu before their wakeup); woken threads waited "
+                "%lu ms in all for their stacks; %lu still out\n",
+                res.swap_outs, res.swap_ins, sw.early_swap_ins - sw0.early_swap_ins,
+                (sw.swapin_wait_us - sw0.swapin_wait_us) / 1000, sw.stacks_swapped);
+    else
+        kprintf("stress: no swap device: stacks stayed resident (make run attaches one)\n");
     return res;
 }
 

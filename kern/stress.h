@@ -27,6 +27,7 @@ struct Params {
     unsigned rounds = 3;             // sleep/wake rounds per thread
     uint64_t sleep_us = 3000000;     // each sleep: long, so the pagedaemon sees them idle >= 2 s
     bool hog = true;                 // take Normal pages until the allocator says no, each round
+    bool hog_to_zero = true;         // then the reserves too: free memory at zero
     uint64_t hog_hold_us = 2000000;  // how long the hog holds its pages each round
     uint64_t seed = 1;
     bool progress = true;            // one progress line per second
@@ -50,6 +51,7 @@ struct Result {
     uint64_t hog_pages_max;    // most pages the hog held in one round
     uint64_t min_free_pages;   // lowest vm::kmem::free_pages() seen
     uint64_t elapsed_us;
+    uint64_t swap_outs, swap_ins; // kernel stacks swapped during the run (all threads)
     [[nodiscard]] bool ok() const;
 };
 

@@ -34,6 +34,7 @@ struct Counters {
     std::atomic<uint64_t> write_errors, read_errors, checksum_errors, killed, full, meta_failures;
     std::atomic<uint64_t> wait_us, waits;
     std::atomic<uint64_t> map_gen;
+    std::atomic<uint64_t> last_out_us; // when the last swap-out freed a stack
 };
 extern Counters g_count;
 

@@ -40,6 +40,7 @@ namespace {
 constexpr unsigned READ_TRIES = 3;
 constexpr uint64_t EARLY_POLL_US = 200000; // how often an idle swapper checks for recovered memory
 constexpr unsigned EARLY_BATCH = 8;        // early swap-ins per look
+constexpr uint64_t EARLY_QUIET_US = 1000000; // no swap-out for this long before early swap-ins
 
 zalloc::Zone g_meta_zone;
 // Threads woken with their stack on swap, oldest wakeup first. A leaf lock,
@@ -54,10 +55,14 @@ using detail::g_count;
 
 uint64_t free_target() { return vm::kmem::phys().watermarks().free_target; }
 
+// Memory has recovered: above free_target with a stack to spare, and no
+// swap-out for EARLY_QUIET_US (pressure that is still going on would only
+// send the stacks straight back out).
 bool early_due()
 {
     return g_count.swapped.load(std::memory_order_relaxed) != 0 &&
-           vm::kmem::free_pages() > free_target() + STACK_PAGES;
+           vm::kmem::free_pages() > free_target() + STACK_PAGES &&
+           kern::timer::now_us() - g_count.last_out_us.load(std::memory_order_relaxed) >= EARLY_QUIET_US;
 }
 
 void release_swap(SwapMeta* meta)

@@ -139,10 +139,20 @@ uint64_t write_cluster(kern::Thread* const* threads, const uint64_t* seqs, size_
     };
     lib::Result<uint64_t> run = vm::swap::space().alloc(uint32_t(m * STACK_PAGES));
     if (!run.ok()) {
+        // Full (or too fragmented for the whole cluster): send as many as fit,
+        // keep the rest, and tell the caller to stop.
         detail::g_count.full.fetch_add(1, std::memory_order_relaxed);
         r.full = true;
-        undo_all();
-        return 0;
+        size_t fit = m;
+        while (!run.ok() && --fit > 0)
+            run = vm::swap::space().alloc(uint32_t(fit * STACK_PAGES));
+        for (size_t i = fit; i < m; i++) {
+            detail::free_meta(items[i].meta);
+            keep_resident(items[i].t, items[i].s);
+        }
+        m = fit;
+        if (m == 0)
+            return 0;
     }
 
     // Checksums first: the thread is not running and nothing on its stack is
@@ -261,6 +271,8 @@ OutResult swap_out(Scratch& sc, uint64_t need_pages, uint64_t idle)
         r.pages_freed += write_cluster(threads, seqs, c, cutoff, r);
         i += c;
     }
+    if (r.stacks)
+        detail::g_count.last_out_us.store(kern::timer::now_us(), std::memory_order_relaxed);
     return r;
 }
 

@@ -24,7 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 class Config:
     def __init__(self, name, machine, smp, mem, bootargs, timeout=120, expect="pass",
                  must_show=(), extra=(), script=(), cmd=None, must_not_show=(), side_logs=None, disk=None,
-                 blkdebug=False, sdcard=None):
+                 blkdebug=False, sdcard=None, disk_bytes=8 << 20):
         self.name, self.machine, self.smp, self.mem = name, machine, smp, mem
         self.bootargs, self.timeout, self.expect = bootargs, timeout, expect
         self.must_show, self.extra = must_show, list(extra)
@@ -33,9 +33,9 @@ class Config:
         # must not match theirs.
         self.cmd, self.must_not_show, self.side_logs = cmd, list(must_not_show), dict(side_logs or {})
         # A scratch virtio disk ("legacy" or "modern" transport), its own file
-        # per boot (QEMU locks an image), optionally behind blkdebug rules that
-        # fail reads of sector 100.
-        self.disk, self.blkdebug = disk, blkdebug
+        # per boot (QEMU locks an image), of disk_bytes, optionally behind
+        # blkdebug rules (True: reads of sector 100 fail; or a BLKDEBUG_RULES name).
+        self.disk, self.blkdebug, self.disk_bytes = disk, blkdebug, disk_bytes
         # An SD card (sifive_u, on the SPI controller): its size in bytes.
         self.sdcard = sdcard
         # Interactive boots: (text to type, regex the answer must show) in turn,
@@ -60,6 +60,19 @@ KERNEL_CONFIGS = [
     # Kernel stacks swapped out and in (the swap tests also run in every
     # ktest=all boot that has a disk): one hart, so every race is a preemption.
     Config("virt-swap-smp1-128M", "virt", 1, "128M", "ktest=kswap*,stress*,swap*", disk="modern", timeout=240),
+    # The swap device misbehaving: every write failing, one read failing, every
+    # read failing (the one thread whose stack is lost is killed, by name), and
+    # a device with room for four stacks.
+    Config("virt-swap-write-errors", "virt", 2, "128M", "ktest=kswap_fault_write_errors", disk="modern",
+           blkdebug="write-all"),
+    Config("virt-swap-read-retry", "virt", 2, "128M", "ktest=kswap_fault_read_retry", disk="legacy",
+           blkdebug="read-once", must_show=[r"swap: reading the stack of thread \d+ \(sleeper\) from block \d+ "
+                                            r"failed \(.*\), try 1 of 3"]),
+    Config("virt-swap-read-kill", "virt", 2, "128M", "ktest=kswap_fault_read_kill", disk="modern",
+           blkdebug="read-all",
+           must_show=[r"swap: thread \d+ \(sleeper\) killed: its kernel stack could not be read back from swap"]),
+    Config("virt-swap-tiny", "virt", 2, "128M", "ktest=kswap_fault_tiny_device", disk="modern", disk_bytes=64 << 10,
+           must_show=[r"swap: vda, 64 KiB \(16 pages\)"]),
     Config("virt-smp3-512M", "virt", 3, "512M", "ktest=all"),
     Config("virt-smp4-256M", "virt", 4, "256M", "ktest=all", disk="legacy"),
     # With -icount QEMU's instret counts instructions exactly: the allocator
@@ -161,12 +174,37 @@ def run_host(build, names, tally):
                 tally.record(False, f"host/{name}", f"exit status {p.returncode}")
 
 
-BLKDEBUG_RULES = """[inject-error]
+# blkdebug rule sets (QEMU's blkdebug driver between the disk and its image).
+BLKDEBUG_RULES = {
+    # Reads of sector 100 fail: the driver's own error tests.
+    "read100": """[inject-error]
 event = "read_aio"
 iotype = "read"
 errno = "5"
 sector = "100"
-"""
+""",
+    # Every write fails: swap-outs must keep their stacks resident.
+    "write-all": """[inject-error]
+event = "write_aio"
+iotype = "write"
+errno = "5"
+""",
+    # One read of sector 8 (in the first swapped stack) fails, once: the
+    # swapper's retry must succeed. (Sector 0 is read by QEMU's own probing.)
+    "read-once": """[inject-error]
+event = "read_aio"
+iotype = "read"
+errno = "5"
+sector = "8"
+once = "on"
+""",
+    # Every read fails: the one thread whose stack is lost is killed.
+    "read-all": """[inject-error]
+event = "read_aio"
+iotype = "read"
+errno = "5"
+""",
+}
 
 
 def disk_args(build, cfg):
@@ -179,12 +217,13 @@ def disk_args(build, cfg):
         return []
     img = os.path.join(build, f"test-disk-{cfg.name}.img")
     with open(img, "wb") as f:
-        f.truncate(8 << 20)
+        f.truncate(cfg.disk_bytes)
     spec = img
     if cfg.blkdebug:
-        rules = os.path.join(build, "blkdebug-read100.conf")
+        kind = cfg.blkdebug if isinstance(cfg.blkdebug, str) else "read100"
+        rules = os.path.join(build, f"blkdebug-{kind}.conf")
         with open(rules, "w") as f:
-            f.write(BLKDEBUG_RULES)
+            f.write(BLKDEBUG_RULES[kind])
         spec = f"blkdebug:{rules}:{img}"
     args = ["-drive", f"file={spec},if=none,format=raw,id=d0", "-device", "virtio-blk-device,drive=d0"]
     if cfg.disk == "modern":

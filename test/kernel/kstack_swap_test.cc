@@ -2,6 +2,7 @@
 // swap-out, memory driven to zero, and (explicit boots with a faulty or tiny
 // swap disk) what happens when the device misbehaves.
 #include "kern/ktest.h"
+#include "kern/stress.h"
 #include "kern/printf.h"
 #include "kern/sched.h"
 #include "kern/thread.h"
@@ -46,6 +47,10 @@ bool wait_settled(uint64_t timeout_us)
 struct Hog {
     uint64_t head = 0;
     uint64_t pages = 0;
+    Hog() = default;
+    Hog(const Hog&) = delete;
+    Hog& operator=(const Hog&) = delete;
+    ~Hog() { (void)release(); }
     uint64_t take(vm::kmem::Class c)
     {
         uint64_t n = 0;
@@ -84,6 +89,7 @@ KTEST(kswap_round_trip)
     constexpr unsigned N = 24;
     uint64_t pages0 = kstack::stats().object_pages;
     kstack::swap::Stats s0 = kstack::swap::stats();
+    ktest::Sleepers::Cleanup reap {g_sl};
     KEXPECT_EQ(g_sl.start(N, 20, 7), N);
     KEXPECT(g_sl.wait_asleep());
     kstack::swap::OutResult r = kstack::swap::swap_out(kstack::swap::scratch(2), N * kstack::STACK_PAGES, 0);
@@ -123,6 +129,7 @@ KTEST(kswap_never_takes_a_held_stack)
     static HeldSleep h;
     auto held = kern::thread::spawn({.name = "held-sleeper", .entry = held_sleeper, .arg = &h, .joinable = true});
     KEXPECT(held.ok());
+    ktest::Sleepers::Cleanup reap {g_sl};
     KEXPECT_EQ(g_sl.start(1, 8, 11), 1u);
     KEXPECT(g_sl.wait_asleep());
     while (!h.asleep.load() || held.value()->state != kern::ThreadState::Sleeping || held.value()->on_cpu.load())
@@ -159,6 +166,7 @@ KTEST(kswap_wakeups_race_swap_out)
         return;
     constexpr unsigned N = 64;
     kstack::swap::Stats s0 = kstack::swap::stats();
+    ktest::Sleepers::Cleanup reap {g_sl};
     KEXPECT_EQ(g_sl.start(N, 12, 23), N);
     KEXPECT(g_sl.wait_asleep());
     g_race_stop.store(false);
@@ -175,7 +183,8 @@ KTEST(kswap_wakeups_race_swap_out)
     kstack::swap::Stats s1 = kstack::swap::stats();
     kprintf("ktest: kswap_wakeups_race_swap_out: %lu out, %lu in, %lu cancelled by the wakeup\n",
             s1.swap_outs - s0.swap_outs, s1.swap_ins - s0.swap_ins, s1.cancelled - s0.cancelled);
-    KEXPECT(s1.swap_outs - s0.swap_outs > 0);
+    // A slow device (an SD card over SPI) may see every wakeup beat its write.
+    KEXPECT(s1.swap_outs - s0.swap_outs + s1.cancelled - s0.cancelled > 0);
     KEXPECT_EQ(s1.stacks_swapped, s0.stacks_swapped);
 }
 
@@ -190,19 +199,28 @@ KTEST(kswap_exhaustion_recovers)
     const vm::Watermarks& w = vm::kmem::phys().watermarks();
     constexpr uint64_t BOUND_US = 20000000;
     uint64_t base_threads = w.free_target / kstack::STACK_PAGES + 32;
+    if ((base_threads + 32) * kstack::STACK_PAGES > vm::swap::stats().blocks) {
+        kprintf("ktest: kswap_exhaustion_recovers: free_target %lu pages does not fit the %lu-page swap device; "
+                "skipped\n", w.free_target, vm::swap::stats().blocks);
+        return;
+    }
     if (base_threads + 32 > ktest::Sleepers::MAX) {
         kprintf("ktest: kswap_exhaustion_recovers: free_target %lu pages needs more than %u threads; skipped\n",
                 w.free_target, ktest::Sleepers::MAX);
         return;
     }
-    uint64_t idle0 = kstack::swap::idle_us();
-    kstack::swap::set_idle_us(50000);
+    struct IdleThreshold {
+        uint64_t saved = kstack::swap::idle_us();
+        IdleThreshold() { kstack::swap::set_idle_us(50000); }
+        ~IdleThreshold() { kstack::swap::set_idle_us(saved); }
+    } idle;
     uint64_t worst_us = 0;
     for (uint64_t seed = 1; seed <= 20; seed++) {
         lib::Random rng(seed);
         unsigned n = unsigned(base_threads + rng.below(32));
         unsigned frames = 4 + unsigned(rng.below(18));
         kstack::swap::Stats s0 = kstack::swap::stats();
+        ktest::Sleepers::Cleanup reap {g_sl};
         KEXPECT_EQ(g_sl.start(n, frames, seed), n);
         KEXPECT(g_sl.wait_asleep());
         kern::sched::sleep_us(100000); // past the idle threshold
@@ -215,7 +233,7 @@ KTEST(kswap_exhaustion_recovers)
             kern::sched::sleep_us(1000);
         uint64_t took = kern::timer::now_us() - t0;
         uint64_t free_after = vm::kmem::free_pages();
-        hog.release();
+        (void)hog.release();
         // Wake in a random order.
         for (unsigned i = n; i > 1; i--) {
             unsigned j = unsigned(rng.below(i));
@@ -238,6 +256,201 @@ KTEST(kswap_exhaustion_recovers)
         KEXPECT_EQ(s1.checksum_errors, s0.checksum_errors);
         KEXPECT_EQ(s1.killed, s0.killed);
     }
-    kstack::swap::set_idle_us(idle0);
     kprintf("ktest: kswap_exhaustion_recovers: 20 seeds, worst recovery to free_target %lu ms\n", worst_us / 1000);
+}
+
+// Memory is plentiful again: the swapper brings swapped stacks back before
+// anyone wakes their threads (FreeBSD left them out until the wakeup, and
+// every wakeup paid for a read).
+KTEST(kswap_early_swap_in_after_recovery)
+{
+    if (no_swap_device("kswap_early_swap_in_after_recovery"))
+        return;
+    constexpr unsigned N = 16;
+    kstack::swap::Stats s0 = kstack::swap::stats();
+    ktest::Sleepers::Cleanup reap {g_sl};
+    KEXPECT_EQ(g_sl.start(N, 10, 31), N);
+    KEXPECT(g_sl.wait_asleep());
+    (void)kstack::swap::swap_out(kstack::swap::scratch(2), N * kstack::STACK_PAGES, 0);
+    KEXPECT_EQ(g_sl.in_state(StackState::Swapped), N);
+    uint64_t t0 = kern::timer::now_us();
+    while (g_sl.in_state(StackState::Resident) != N && kern::timer::now_us() - t0 < 10000000)
+        kern::sched::sleep_us(10000);
+    uint64_t took = kern::timer::now_us() - t0;
+    unsigned back = g_sl.in_state(StackState::Resident);
+    bool still_asleep = true;
+    for (unsigned i = 0; i < N; i++)
+        still_asleep = still_asleep && g_sl.thread(i)->state == kern::ThreadState::Sleeping;
+    g_sl.wake_all();
+    KEXPECT_EQ(g_sl.join_all(), N);
+    kstack::swap::Stats s1 = kstack::swap::stats();
+    kprintf("ktest: kswap_early_swap_in_after_recovery: %u stacks back %lu ms after their swap-out, none woken\n",
+            back, took / 1000);
+    KEXPECT_EQ(back, N);
+    KEXPECT(still_asleep);
+    KEXPECT(s1.early_swap_ins - s0.early_swap_ins >= N);
+}
+
+// The pagedaemon makes no progress (held still here, as if stuck in I/O):
+// after EMERGENCY_STALL_US the emergency pager swaps out in its place.
+KTEST(kswap_emergency_pager_takes_over)
+{
+    if (no_swap_device("kswap_emergency_pager_takes_over"))
+        return;
+    const vm::Watermarks& w = vm::kmem::phys().watermarks();
+    unsigned n = unsigned(w.free_target / kstack::STACK_PAGES + 16);
+    if (n > ktest::Sleepers::MAX || n * kstack::STACK_PAGES > vm::swap::stats().blocks) {
+        kprintf("ktest: kswap_emergency_pager_takes_over: needs %u threads; skipped\n", n);
+        return;
+    }
+    vm::pageout::Stats p0 = vm::pageout::stats();
+    ktest::Sleepers::Cleanup reap {g_sl};
+    KEXPECT_EQ(g_sl.start(n, 6, 41), n);
+    KEXPECT(g_sl.wait_asleep());
+    vm::pageout::pause();
+    struct Resume {
+        ~Resume() { vm::pageout::resume(); }
+    } resume;
+    Hog hog;
+    (void)hog.take(vm::kmem::Class::Interrupt);
+    uint64_t t0 = kern::timer::now_us();
+    while (vm::kmem::free_pages() < w.free_target && kern::timer::now_us() - t0 < 4 * vm::pageout::EMERGENCY_STALL_US)
+        kern::sched::sleep_us(5000);
+    uint64_t took = kern::timer::now_us() - t0;
+    uint64_t free_after = vm::kmem::free_pages();
+    (void)hog.release();
+    g_sl.wake_all();
+    KEXPECT_EQ(g_sl.join_all(), n);
+    vm::pageout::Stats p1 = vm::pageout::stats();
+    kprintf("ktest: kswap_emergency_pager_takes_over: free_target reached after %lu ms, %lu emergency passes\n",
+            took / 1000, p1.emergency_passes - p0.emergency_passes);
+    KEXPECT(free_after >= w.free_target);
+    KEXPECT(p1.emergency_passes > p0.emergency_passes);
+    KEXPECT(took >= vm::pageout::EMERGENCY_STALL_US / 2);
+}
+
+// ---- explicit boots: a swap device that misbehaves --------------------------
+
+// Every write fails: nothing is freed, every stack stays resident and intact,
+// the errors are counted.
+KTEST_EXPLICIT(kswap_fault_write_errors)
+{
+    KEXPECT(vm::swap::enabled());
+    constexpr unsigned N = 12;
+    kstack::swap::Stats s0 = kstack::swap::stats();
+    vm::swap::Stats d0 = vm::swap::stats();
+    ktest::Sleepers::Cleanup reap {g_sl};
+    KEXPECT_EQ(g_sl.start(N, 12, 51), N);
+    KEXPECT(g_sl.wait_asleep());
+    kstack::swap::OutResult r = kstack::swap::swap_out(kstack::swap::scratch(2), N * kstack::STACK_PAGES, 0);
+    KEXPECT(r.io_error);
+    KEXPECT_EQ(r.pages_freed, uint64_t(0));
+    KEXPECT_EQ(g_sl.in_state(StackState::Resident), N);
+    KEXPECT_EQ(vm::swap::stats().used, d0.used);
+    g_sl.wake_all();
+    KEXPECT_EQ(g_sl.join_all(), N);
+    kstack::swap::Stats s1 = kstack::swap::stats();
+    KEXPECT(s1.write_errors > s0.write_errors);
+    KEXPECT(vm::swap::stats().write_errors > d0.write_errors);
+    KEXPECT_EQ(s1.swap_outs, s0.swap_outs);
+}
+
+// One read fails: the swapper tries again and the thread never notices.
+KTEST_EXPLICIT(kswap_fault_read_retry)
+{
+    KEXPECT(vm::swap::enabled());
+    kstack::swap::Stats s0 = kstack::swap::stats();
+    ktest::Sleepers::Cleanup reap {g_sl};
+    KEXPECT_EQ(g_sl.start(1, 16, 61), 1u);
+    KEXPECT(g_sl.wait_asleep());
+    (void)kstack::swap::swap_out(kstack::swap::scratch(2), kstack::STACK_PAGES, 0);
+    KEXPECT_EQ(g_sl.in_state(StackState::Swapped), 1u);
+    g_sl.wake_all();
+    KEXPECT_EQ(g_sl.join_all(), 1u);
+    kstack::swap::Stats s1 = kstack::swap::stats();
+    KEXPECT_EQ(s1.read_errors - s0.read_errors, uint64_t(1));
+    KEXPECT_EQ(s1.killed, s0.killed);
+}
+
+// Every read fails: the thread whose stack is on swap is killed (and named);
+// the one next to it, whose stack stayed, runs on unharmed.
+KTEST_EXPLICIT(kswap_fault_read_kill)
+{
+    KEXPECT(vm::swap::enabled());
+    kstack::swap::Stats s0 = kstack::swap::stats();
+    ktest::Sleepers::Cleanup reap {g_sl};
+    KEXPECT_EQ(g_sl.start(2, 16, 71), 2u);
+    KEXPECT(g_sl.wait_asleep());
+    // Only the longest asleep (the first) goes out.
+    (void)kstack::swap::swap_out(kstack::swap::scratch(2), kstack::STACK_PAGES, 0);
+    KEXPECT(kstack::state(g_sl.thread(0)->stack) == StackState::Swapped);
+    KEXPECT(kstack::state(g_sl.thread(1)->stack) == StackState::Resident);
+    g_sl.wake_all();
+    KEXPECT_EQ(g_sl.join_all(), 1u);
+    KEXPECT_EQ(g_sl.exit_code(0), kern::EXIT_STACK_LOST);
+    KEXPECT_EQ(g_sl.phase(0), int(ktest::Sleepers::Asleep)); // it never ran again
+    KEXPECT_EQ(g_sl.phase(1), int(ktest::Sleepers::Verified));
+    kstack::swap::Stats s1 = kstack::swap::stats();
+    KEXPECT_EQ(s1.killed - s0.killed, uint64_t(1));
+    KEXPECT(s1.read_errors - s0.read_errors >= 3);
+    KEXPECT_EQ(s1.stacks_swapped, s0.stacks_swapped);
+    KEXPECT_EQ(vm::swap::stats().used, uint64_t(0));
+}
+
+// A device with room for four stacks: four go out, swapping stops with the
+// device full and counted, the rest stay resident; everything comes back.
+KTEST_EXPLICIT(kswap_fault_tiny_device)
+{
+    KEXPECT(vm::swap::enabled());
+    KEXPECT_EQ(vm::swap::stats().blocks, uint64_t(4 * kstack::STACK_PAGES));
+    constexpr unsigned N = 10;
+    kstack::swap::Stats s0 = kstack::swap::stats();
+    ktest::Sleepers::Cleanup reap {g_sl};
+    KEXPECT_EQ(g_sl.start(N, 8, 81), N);
+    KEXPECT(g_sl.wait_asleep());
+    kstack::swap::OutResult r = kstack::swap::swap_out(kstack::swap::scratch(2), N * kstack::STACK_PAGES, 0);
+    KEXPECT(r.full);
+    KEXPECT_EQ(r.stacks, 4u);
+    KEXPECT_EQ(g_sl.in_state(StackState::Swapped), 4u);
+    KEXPECT_EQ(g_sl.in_state(StackState::Resident), N - 4);
+    KEXPECT_EQ(vm::swap::stats().used, vm::swap::stats().blocks);
+    kstack::swap::OutResult again = kstack::swap::swap_out(kstack::swap::scratch(2), kstack::STACK_PAGES, 0);
+    KEXPECT(again.full);
+    KEXPECT_EQ(again.stacks, 0u);
+    g_sl.wake_all();
+    KEXPECT_EQ(g_sl.join_all(), N);
+    kstack::swap::Stats s1 = kstack::swap::stats();
+    KEXPECT(s1.full - s0.full >= 2);
+    KEXPECT_EQ(vm::swap::stats().used, uint64_t(0));
+}
+
+// The stress workload with swapping on: sleepers with deep checksummed stacks,
+// a hog that takes free memory to zero while they sleep, the pagedaemon
+// swapping them out and the swapper bringing them back. Every wake verifies.
+KTEST(kswap_stress_integrity)
+{
+    if (no_swap_device("kswap_stress_integrity"))
+        return;
+    struct IdleThreshold {
+        uint64_t saved = kstack::swap::idle_us();
+        IdleThreshold() { kstack::swap::set_idle_us(150000); }
+        ~IdleThreshold() { kstack::swap::set_idle_us(saved); }
+    } idle;
+    kern::stress::Params p;
+    p.threads = 96;
+    p.depth_bytes = 10 * 1024;
+    p.rounds = 3;
+    p.sleep_us = 700000;
+    p.hog_hold_us = 450000;
+    p.seed = 5;
+    p.progress = false;
+    lib::Result<kern::stress::Result> r = kern::stress::run(p);
+    KEXPECT(r.ok());
+    const kern::stress::Result& res = r.value();
+    kprintf("ktest: kswap_stress_integrity: %u/%u wakes verified, %u mismatches, %lu stacks out, %lu in\n",
+            res.wakes_verified, res.wakes_expected, res.mismatches, res.swap_outs, res.swap_ins);
+    KEXPECT(res.ok());
+    KEXPECT_EQ(res.mismatches, 0u);
+    KEXPECT(res.swap_outs > 0);
+    KEXPECT(wait_settled(10000000));
 }

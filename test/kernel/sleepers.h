@@ -65,7 +65,11 @@ public:
         return true;
     }
 
-    void wake(unsigned i) { (void)kern::sched::wake(one_[i].t); }
+    void wake(unsigned i)
+    {
+        if (one_[i].t)
+            (void)kern::sched::wake(one_[i].t);
+    }
     void wake_all()
     {
         for (unsigned i = 0; i < n_; i++)
@@ -77,12 +81,26 @@ public:
     {
         unsigned ok = 0;
         for (unsigned i = 0; i < n_; i++) {
-            exit_[i] = kern::thread::join(one_[i].t);
+            if (one_[i].t) {
+                exit_[i] = kern::thread::join(one_[i].t);
+                one_[i].t = nullptr;
+            }
             if (one_[i].phase.load() == Verified)
                 ok++;
         }
         return ok;
     }
+
+    // A test that fails midway leaves through here: wake and reap whatever
+    // is still asleep, so the next test starts clean.
+    struct [[nodiscard]] Cleanup {
+        Sleepers& s;
+        ~Cleanup()
+        {
+            s.wake_all();
+            (void)s.join_all();
+        }
+    };
 
     [[nodiscard]] unsigned count() const { return n_; }
     [[nodiscard]] kern::Thread* thread(unsigned i) const { return one_[i].t; }
@@ -92,7 +110,7 @@ public:
     {
         unsigned k = 0;
         for (unsigned i = 0; i < n_; i++)
-            k += kstack::state(one_[i].t->stack) == s;
+            k += one_[i].t && kstack::state(one_[i].t->stack) == s;
         return k;
     }
 
