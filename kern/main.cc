@@ -19,6 +19,7 @@
 #include "kstack/kstack.h"
 #include "vm/kmem.h"
 #include "vm/pageout.h"
+#include "dev/block.h"
 #include "vm/swap.h"
 #include "zalloc/kmalloc.h"
 
@@ -62,5 +63,8 @@ extern "C" [[noreturn]] void kmain(unsigned long hartid, uintptr_t fdt_pa)
         kbench::run_from_bootargs(pattern);
 
     kprintf("Type 'help' for commands.\n");
+    if (vm::swap::enabled())
+        kprintf("Type 'stress' to watch kernel stacks swap out to %s and back (then 'vmstat', 'swapinfo').\n",
+                vm::swap::device()->name());
     shell::run();
 }

@@ -121,11 +121,12 @@ namespace thread {
 
 lib::Result<Thread*> create(const ThreadParams& p)
 {
-    auto* t = static_cast<Thread*>(g_thread_zone.alloc(zalloc::M_WAITOK | zalloc::M_ZERO | zalloc::M_NULLOK));
+    auto* t = static_cast<Thread*>(g_thread_zone.alloc(
+        (p.may_block ? zalloc::M_WAITOK | zalloc::M_NULLOK : zalloc::M_RNOWAIT | zalloc::M_NULLOK) | zalloc::M_ZERO));
     if (!t)
         return lib::Error::NoMemory;
     new (t) Thread();
-    lib::Result<kstack::Stack*> st = kstack::alloc(true);
+    lib::Result<kstack::Stack*> st = kstack::alloc(p.may_block);
     if (!st.ok()) {
         g_thread_zone.free(t);
         return st.error();

@@ -98,6 +98,7 @@ struct ThreadParams {
     uint32_t flags = 0;
     int hart = -1;            // -1: any (the creator's hart, then balancing)
     bool joinable = false;    // true: join() reaps it; false: the reaper does
+    bool may_block = true;    // false: fail with NoMemory rather than wait for pages
 };
 
 namespace thread {
@@ -108,7 +109,8 @@ void init_secondary_hart();
 // A secondary hart's boot context becomes its idle loop.
 [[noreturn]] void run_idle();
 
-// Create and start a thread. M_WAITOK semantics: may sleep for memory.
+// Create and start a thread. M_WAITOK semantics: may sleep for memory
+// (unless p.may_block is false: then NoMemory when pages are short).
 [[nodiscard]] lib::Result<Thread*> spawn(const ThreadParams& p);
 // Create without starting (state Embryo); start() makes it runnable.
 [[nodiscard]] lib::Result<Thread*> create(const ThreadParams& p);

@@ -118,6 +118,14 @@ KERNEL_CONFIGS = [
     # The shell, typed at through the UART's receive interrupt.
     Config("virt-shell", "virt", 2, "128M", "", expect="shell", script=SHELL_SCRIPT),
     Config("sifive_u-shell", "sifive_u", 2, "256M", "", expect="shell", script=SHELL_SCRIPT),
+    # The demo a newcomer runs: `stress` at the prompt of a boot with a swap
+    # disk (what `make run` does) swaps stacks out and back, and says so.
+    Config("virt-shell-stress", "virt", 2, "128M", "", expect="shell", disk="modern",
+           must_show=[r"Type 'stress' to watch kernel stacks swap out to vda"],
+           script=[("stress 32 8 1\r", r"stress: paging: [1-9]\d* stacks swapped out, [1-9]\d* in"),
+                   ("swapinfo\r", r"kernel stacks: \d+ swapped now; [1-9]\d* out, [1-9]\d* in"),
+                   ("vmstat\r", r"paging: [1-9]\d* stack swap-outs"),
+                   ("poweroff\r", r"powering off")]),
     Config("virt-fault-backtrace", "virt", 2, "128M", "ktest=fault_backtrace", expect="panic",
            must_show=[r"kernel trap: store (page|access) fault", r"backtrace:", r"#\d+ +0x[0-9a-f]+ fault_level3\+",
                       r"fault_level2\+", r"fault_level1\+", r"ktest_fn_fault_backtrace\+", r"-- trap --",

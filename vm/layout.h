@@ -18,13 +18,14 @@
 //                       physical pages it maps (anchors section 1). Interrupt
 //                       zones reserve with Placement::Populated. INTR_KVA_* and
 //                       SLAB_KVA_* name the two halves for a later split.
-//   0xffffffe800000000  KERNEL STACKS, 1 GiB: slots of SLOT_SIZE = 2 x stack
+//   0xffffffe800000000  KERNEL STACKS, 4 GiB: slots of SLOT_SIZE = 2 x stack
 //                       size, the low half of each slot an unmapped guard, the
 //                       high half the stack (kstack/layout.h does the slot
 //                       arithmetic; a stack aligned to twice its size lets the
 //                       trap entry test one bit of sp). Tables built 2 MiB at
-//                       a time and kept.
-//   0xffffffe840000000  (free, up to the top)
+//                       a time and kept. 131072 slots of 32 KiB: with stacks
+//                       swapped out, far more threads than RAM holds stacks.
+//   0xffffffe900000000  (free, up to the top)
 //
 // Low half, first stage: the kernel image runs where it was loaded, at
 // 0x80200000, identity-mapped (text r-x, rodata r--, data/bss rw-), and the
@@ -53,7 +54,7 @@ constexpr uintptr_t SLAB_KVA_BASE = INTR_KVA_BASE + INTR_KVA_SIZE;
 constexpr size_t SLAB_KVA_SIZE = KVA_SIZE - INTR_KVA_SIZE;
 
 constexpr uintptr_t KSTACK_BASE = 0xffffffe800000000ul;
-constexpr size_t KSTACK_SIZE = 1ul << 30;
+constexpr size_t KSTACK_SIZE = 4ul << 30;
 
 // The kernel image, first stage: identity-mapped where the firmware loaded it.
 constexpr uintptr_t KERNEL_LOAD = 0x80200000ul;

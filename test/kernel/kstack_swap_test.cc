@@ -87,16 +87,16 @@ KTEST(kswap_round_trip)
     if (no_swap_device("kswap_round_trip"))
         return;
     constexpr unsigned N = 24;
-    uint64_t pages0 = kstack::stats().object_pages;
     kstack::swap::Stats s0 = kstack::swap::stats();
     ktest::Sleepers::Cleanup reap {g_sl};
     KEXPECT_EQ(g_sl.start(N, 20, 7), N);
     KEXPECT(g_sl.wait_asleep());
-    kstack::swap::OutResult r = kstack::swap::swap_out(kstack::swap::scratch(2), N * kstack::STACK_PAGES, 0);
+    uint64_t pages_asleep = kstack::stats().object_pages;
+    kstack::swap::OutResult r = kstack::swap::swap_out(kstack::swap::scratch(2), 2 * N * kstack::STACK_PAGES, 0);
     KEXPECT(!r.full && !r.io_error);
     KEXPECT_EQ(g_sl.in_state(StackState::Swapped), N);
     KEXPECT(r.pages_freed >= N * kstack::STACK_PAGES);
-    KEXPECT(kstack::stats().object_pages + N * kstack::STACK_PAGES <= pages0 + N * kstack::STACK_PAGES);
+    KEXPECT(kstack::stats().object_pages + N * kstack::STACK_PAGES <= pages_asleep);
     g_sl.wake_all();
     KEXPECT_EQ(g_sl.join_all(), N);
     kstack::swap::Stats s1 = kstack::swap::stats();
@@ -271,7 +271,8 @@ KTEST(kswap_early_swap_in_after_recovery)
     ktest::Sleepers::Cleanup reap {g_sl};
     KEXPECT_EQ(g_sl.start(N, 10, 31), N);
     KEXPECT(g_sl.wait_asleep());
-    (void)kstack::swap::swap_out(kstack::swap::scratch(2), N * kstack::STACK_PAGES, 0);
+    // Ask for more than ours: a sleeper left by an earlier test may go first.
+    (void)kstack::swap::swap_out(kstack::swap::scratch(2), 2 * N * kstack::STACK_PAGES, 0);
     KEXPECT_EQ(g_sl.in_state(StackState::Swapped), N);
     uint64_t t0 = kern::timer::now_us();
     while (g_sl.in_state(StackState::Resident) != N && kern::timer::now_us() - t0 < 10000000)
@@ -437,11 +438,13 @@ KTEST(kswap_stress_integrity)
         ~IdleThreshold() { kstack::swap::set_idle_us(saved); }
     } idle;
     kern::stress::Params p;
+    // The hog starts 200 ms into each sleep; filling memory takes up to about
+    // a second at 512 MiB, and the sleepers must still be asleep by then.
     p.threads = 96;
     p.depth_bytes = 10 * 1024;
     p.rounds = 3;
-    p.sleep_us = 700000;
-    p.hog_hold_us = 450000;
+    p.sleep_us = 2000000;
+    p.hog_hold_us = 1800000;
     p.seed = 5;
     p.progress = false;
     lib::Result<kern::stress::Result> r = kern::stress::run(p);

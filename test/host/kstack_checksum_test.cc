@@ -1,0 +1,57 @@
+// The swapped-stack page checksum (kstack/checksum.h): what a swap device does
+// wrong must change it.
+#include "kstack/checksum.h"
+
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <vector>
+
+namespace {
+
+std::vector<uint64_t> page_of(uint64_t seed)
+{
+    std::vector<uint64_t> p(512);
+    uint64_t x = seed;
+    for (auto& w : p) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        w = x;
+    }
+    return p;
+}
+
+uint64_t sum(const std::vector<uint64_t>& p) { return kstack::page_checksum(p.data(), p.size() * 8); }
+
+} // namespace
+
+TEST_CASE("checksum: same page, same sum; every single-bit flip changes it")
+{
+    auto p = page_of(1);
+    uint64_t s = sum(p);
+    CHECK(sum(page_of(1)) == s);
+    for (size_t bit = 0; bit < 4096 * 8; bit += 7) {
+        p[bit / 64] ^= 1ull << (bit % 64);
+        CHECK(sum(p) != s);
+        p[bit / 64] ^= 1ull << (bit % 64);
+    }
+    CHECK(sum(p) == s);
+}
+
+TEST_CASE("checksum: swapped or shifted words, a zeroed page and another page all differ")
+{
+    auto p = page_of(2);
+    uint64_t s = sum(p);
+    auto q = p;
+    std::swap(q[10], q[11]);
+    CHECK(sum(q) != s);
+    auto r = p;
+    std::memmove(r.data() + 1, r.data(), 511 * 8);
+    CHECK(sum(r) != s);
+    std::vector<uint64_t> zero(512, 0);
+    CHECK(sum(zero) != s);
+    CHECK(sum(zero) != kstack::page_checksum(zero.data(), 2048)); // the length counts too
+    CHECK(sum(page_of(3)) != s);
+    // A page of one repeated word (a stale fill pattern) is not the zero page's sum.
+    std::vector<uint64_t> fill(512, 0x5a5a5a5a5a5a5a5aull);
+    CHECK(sum(fill) != sum(zero));
+}
