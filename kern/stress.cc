@@ -10,6 +10,7 @@
 #include "kern/timer.h"
 #include "kstack/swap.h"
 #include "vm/kmem.h"
+#include "vm/page_chain.h"
 #include "vm/swap.h"
 #include "zalloc/kmalloc.h"
 
@@ -158,28 +159,8 @@ void sleeper_main(void* arg)
     sh->finished.fetch_add(1, std::memory_order_release);
 }
 
-// The hog's pages, chained through their own first words (direct map), so
-// holding any number of them costs no other memory.
-struct PageChain {
-    uint64_t head = 0;
-    uint64_t count = 0;
+using vm::PageChain;
 
-    void push(uint64_t pa)
-    {
-        *static_cast<uint64_t*>(vm::kmem::phys_to_virt(pa)) = head;
-        head = pa;
-        count++;
-    }
-    void free_all()
-    {
-        while (head) {
-            uint64_t pa = head;
-            head = *static_cast<uint64_t*>(vm::kmem::phys_to_virt(pa));
-            vm::kmem::free_page(pa);
-        }
-        count = 0;
-    }
-};
 
 // The caller's side: runs the hog, watches free memory, prints progress and
 // plays the corrupting thread for the test hook.

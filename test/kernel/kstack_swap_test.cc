@@ -13,6 +13,7 @@
 #include "lib/random.h"
 #include "test/kernel/sleepers.h"
 #include "vm/kmem.h"
+#include "vm/page_chain.h"
 #include "vm/pageout.h"
 #include "vm/swap.h"
 
@@ -21,6 +22,12 @@ using kstack::StackState;
 namespace {
 
 ktest::Sleepers g_sl;
+
+// Most tests start this way: n sleepers, `frames` deep, all asleep.
+[[nodiscard]] bool sleepers_asleep(unsigned n, unsigned frames, uint64_t seed)
+{
+    return g_sl.start(n, frames, seed) == n && g_sl.wait_asleep();
+}
 
 bool no_swap_device(const char* test)
 {
@@ -42,40 +49,14 @@ bool wait_settled(uint64_t timeout_us)
     return true;
 }
 
-// Take every free page (the interrupt class may take the last one) and keep
-// them chained through themselves; give them back with release().
-struct Hog {
-    uint64_t head = 0;
-    uint64_t pages = 0;
+// Every free page (the interrupt class takes the last one), given back when
+// the test ends however it ends.
+struct Hog : vm::PageChain {
     Hog() = default;
     Hog(const Hog&) = delete;
     Hog& operator=(const Hog&) = delete;
-    ~Hog() { (void)release(); }
-    uint64_t take(vm::kmem::Class c)
-    {
-        uint64_t n = 0;
-        for (;;) {
-            lib::Result<uint64_t> pa = vm::kmem::alloc_page(c, false);
-            if (!pa.ok())
-                return n;
-            *static_cast<uint64_t*>(vm::kmem::phys_to_virt(pa.value())) = head;
-            head = pa.value();
-            pages++;
-            n++;
-        }
-    }
-    uint64_t release(uint64_t max = ~0ull)
-    {
-        uint64_t n = 0;
-        while (head && n < max) {
-            uint64_t next = *static_cast<uint64_t*>(vm::kmem::phys_to_virt(head));
-            vm::kmem::free_page(head);
-            head = next;
-            pages--;
-            n++;
-        }
-        return n;
-    }
+    ~Hog() { free_all(); }
+    void take_all() { (void)take_until_failure(vm::kmem::Class::Interrupt); }
 };
 
 } // namespace
@@ -89,8 +70,7 @@ KTEST(kswap_round_trip)
     constexpr unsigned N = 24;
     kstack::swap::Stats s0 = kstack::swap::stats();
     ktest::Sleepers::Cleanup reap {g_sl};
-    KEXPECT_EQ(g_sl.start(N, 20, 7), N);
-    KEXPECT(g_sl.wait_asleep());
+    KEXPECT(sleepers_asleep(N, 20, 7));
     uint64_t pages_asleep = kstack::stats().object_pages;
     kstack::swap::OutResult r = kstack::swap::swap_out(kstack::swap::scratch(2), 2 * N * kstack::STACK_PAGES, 0);
     KEXPECT(!r.full && !r.io_error);
@@ -130,8 +110,7 @@ KTEST(kswap_never_takes_a_held_stack)
     auto held = kern::thread::spawn({.name = "held-sleeper", .entry = held_sleeper, .arg = &h, .joinable = true});
     KEXPECT(held.ok());
     ktest::Sleepers::Cleanup reap {g_sl};
-    KEXPECT_EQ(g_sl.start(1, 8, 11), 1u);
-    KEXPECT(g_sl.wait_asleep());
+    KEXPECT(sleepers_asleep(1, 8, 11));
     while (!h.asleep.load() || held.value()->state != kern::ThreadState::Sleeping || held.value()->on_cpu.load())
         kern::sched::sleep_us(1000);
     KEXPECT(held.value()->stack_holds.held());
@@ -167,8 +146,7 @@ KTEST(kswap_wakeups_race_swap_out)
     constexpr unsigned N = 64;
     kstack::swap::Stats s0 = kstack::swap::stats();
     ktest::Sleepers::Cleanup reap {g_sl};
-    KEXPECT_EQ(g_sl.start(N, 12, 23), N);
-    KEXPECT(g_sl.wait_asleep());
+    KEXPECT(sleepers_asleep(N, 12, 23));
     g_race_stop.store(false);
     auto pager = kern::thread::spawn({.name = "race-pager", .entry = swap_out_loop, .joinable = true});
     KEXPECT(pager.ok());
@@ -221,11 +199,10 @@ KTEST(kswap_exhaustion_recovers)
         unsigned frames = 4 + unsigned(rng.below(18));
         kstack::swap::Stats s0 = kstack::swap::stats();
         ktest::Sleepers::Cleanup reap {g_sl};
-        KEXPECT_EQ(g_sl.start(n, frames, seed), n);
-        KEXPECT(g_sl.wait_asleep());
+        KEXPECT(sleepers_asleep(n, frames, seed));
         kern::sched::sleep_us(100000); // past the idle threshold
         Hog hog;
-        (void)hog.take(vm::kmem::Class::Interrupt);
+        hog.take_all();
         uint64_t at_zero = vm::kmem::free_pages();
         uint64_t t0 = kern::timer::now_us();
         vm::pageout::wake();
@@ -233,7 +210,7 @@ KTEST(kswap_exhaustion_recovers)
             kern::sched::sleep_us(1000);
         uint64_t took = kern::timer::now_us() - t0;
         uint64_t free_after = vm::kmem::free_pages();
-        (void)hog.release();
+        hog.free_all();
         // Wake in a random order.
         for (unsigned i = n; i > 1; i--) {
             unsigned j = unsigned(rng.below(i));
@@ -269,8 +246,7 @@ KTEST(kswap_early_swap_in_after_recovery)
     constexpr unsigned N = 16;
     kstack::swap::Stats s0 = kstack::swap::stats();
     ktest::Sleepers::Cleanup reap {g_sl};
-    KEXPECT_EQ(g_sl.start(N, 10, 31), N);
-    KEXPECT(g_sl.wait_asleep());
+    KEXPECT(sleepers_asleep(N, 10, 31));
     // Ask for more than ours: a sleeper left by an earlier test may go first.
     (void)kstack::swap::swap_out(kstack::swap::scratch(2), 2 * N * kstack::STACK_PAGES, 0);
     KEXPECT_EQ(g_sl.in_state(StackState::Swapped), N);
@@ -306,20 +282,19 @@ KTEST(kswap_emergency_pager_takes_over)
     }
     vm::pageout::Stats p0 = vm::pageout::stats();
     ktest::Sleepers::Cleanup reap {g_sl};
-    KEXPECT_EQ(g_sl.start(n, 6, 41), n);
-    KEXPECT(g_sl.wait_asleep());
+    KEXPECT(sleepers_asleep(n, 6, 41));
     vm::pageout::pause();
     struct Resume {
         ~Resume() { vm::pageout::resume(); }
     } resume;
     Hog hog;
-    (void)hog.take(vm::kmem::Class::Interrupt);
+    hog.take_all();
     uint64_t t0 = kern::timer::now_us();
     while (vm::kmem::free_pages() < w.free_target && kern::timer::now_us() - t0 < 4 * vm::pageout::EMERGENCY_STALL_US)
         kern::sched::sleep_us(5000);
     uint64_t took = kern::timer::now_us() - t0;
     uint64_t free_after = vm::kmem::free_pages();
-    (void)hog.release();
+    hog.free_all();
     g_sl.wake_all();
     KEXPECT_EQ(g_sl.join_all(), n);
     vm::pageout::Stats p1 = vm::pageout::stats();
@@ -341,8 +316,7 @@ KTEST_EXPLICIT(kswap_fault_write_errors)
     kstack::swap::Stats s0 = kstack::swap::stats();
     vm::swap::Stats d0 = vm::swap::stats();
     ktest::Sleepers::Cleanup reap {g_sl};
-    KEXPECT_EQ(g_sl.start(N, 12, 51), N);
-    KEXPECT(g_sl.wait_asleep());
+    KEXPECT(sleepers_asleep(N, 12, 51));
     kstack::swap::OutResult r = kstack::swap::swap_out(kstack::swap::scratch(2), N * kstack::STACK_PAGES, 0);
     KEXPECT(r.io_error);
     KEXPECT_EQ(r.pages_freed, uint64_t(0));
@@ -362,8 +336,7 @@ KTEST_EXPLICIT(kswap_fault_read_retry)
     KEXPECT(vm::swap::enabled());
     kstack::swap::Stats s0 = kstack::swap::stats();
     ktest::Sleepers::Cleanup reap {g_sl};
-    KEXPECT_EQ(g_sl.start(1, 16, 61), 1u);
-    KEXPECT(g_sl.wait_asleep());
+    KEXPECT(sleepers_asleep(1, 16, 61));
     (void)kstack::swap::swap_out(kstack::swap::scratch(2), kstack::STACK_PAGES, 0);
     KEXPECT_EQ(g_sl.in_state(StackState::Swapped), 1u);
     g_sl.wake_all();
@@ -380,8 +353,7 @@ KTEST_EXPLICIT(kswap_fault_read_kill)
     KEXPECT(vm::swap::enabled());
     kstack::swap::Stats s0 = kstack::swap::stats();
     ktest::Sleepers::Cleanup reap {g_sl};
-    KEXPECT_EQ(g_sl.start(2, 16, 71), 2u);
-    KEXPECT(g_sl.wait_asleep());
+    KEXPECT(sleepers_asleep(2, 16, 71));
     // Only the longest asleep (the first) goes out.
     (void)kstack::swap::swap_out(kstack::swap::scratch(2), kstack::STACK_PAGES, 0);
     KEXPECT(kstack::state(g_sl.thread(0)->stack) == StackState::Swapped);
@@ -407,8 +379,7 @@ KTEST_EXPLICIT(kswap_fault_tiny_device)
     constexpr unsigned N = 10;
     kstack::swap::Stats s0 = kstack::swap::stats();
     ktest::Sleepers::Cleanup reap {g_sl};
-    KEXPECT_EQ(g_sl.start(N, 8, 81), N);
-    KEXPECT(g_sl.wait_asleep());
+    KEXPECT(sleepers_asleep(N, 8, 81));
     kstack::swap::OutResult r = kstack::swap::swap_out(kstack::swap::scratch(2), N * kstack::STACK_PAGES, 0);
     KEXPECT(r.full);
     KEXPECT_EQ(r.stacks, 4u);

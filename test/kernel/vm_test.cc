@@ -7,7 +7,7 @@
 #include "kern/smp.h"
 #include "kern/smp.h"
 #include "lib/string.h"
-#include "test/kernel/page_chain.h"
+#include "vm/page_chain.h"
 #include "vm/kmem.h"
 #include "vm/layout.h"
 #include "vm/tlb.h"
@@ -25,7 +25,7 @@ KTEST(pages_reserve_classes_and_all_pages)
     const vm::Watermarks& w = p.watermarks();
     vm::PhysAllocator::Stats s0 = p.stats();
     uint64_t free0 = p.free_pages();
-    ktest::PageChain c;
+    vm::PageChain c;
     c.take_until_failure(vm::kmem::Class::Normal);
     uint64_t after_normal = p.free_pages();
     c.take_until_failure(vm::kmem::Class::System);

@@ -6,7 +6,7 @@
 #include "kern/printf.h"
 #include "kern/smp.h"
 #include "lib/string.h"
-#include "test/kernel/page_chain.h"
+#include "vm/page_chain.h"
 #include "vm/kmem.h"
 #include "zalloc/kmalloc.h"
 #include "zalloc/kmalloc_obj.h"
@@ -70,7 +70,7 @@ KTEST(zalloc_paging_path_guarantee_at_zero_free_pages)
     KEXPECT_EQ(zone.reserve_count(), 3u);
     KEXPECT_EQ(zone.k_guarantee(), PAGER_K);
 
-    ktest::PageChain pages;
+    vm::PageChain pages;
     pages.take_until_failure(vm::kmem::Class::Interrupt);
     KEXPECT_EQ(vm::kmem::free_pages(), 0u);
 
@@ -113,7 +113,7 @@ KTEST(zalloc_interrupt_zone_one_page_unsticks)
     constexpr size_t ITEM = 256;
     zone.init("ktest-intr", ITEM, vm::kmem::backend(), {.max_items = 4096, .interrupt = true});
     uint64_t free0 = vm::kmem::free_pages();
-    ktest::PageChain pages;
+    vm::PageChain pages;
     pages.take_until_failure(vm::kmem::Class::Interrupt);
 
     // Drain the zone: everything it has, held-back items included.

@@ -1,12 +1,13 @@
-// For kernel tests that take many physical pages: a chain threaded through the
-// pages' own first words (direct map), so holding them costs no memory.
+// Many physical pages held at once (memory hogs in tests and the stress
+// workload): a chain threaded through the pages' own first words (direct
+// map), so holding any number of them costs no other memory.
 #pragma once
 
 #include "vm/kmem.h"
 
 #include <cstdint>
 
-namespace ktest {
+namespace vm {
 
 struct PageChain {
     uint64_t head = 0;
@@ -46,4 +47,4 @@ struct PageChain {
     }
 };
 
-} // namespace ktest
+} // namespace vm
