@@ -10,6 +10,7 @@ text are in test/bench/benchmarks.md.in; this script fills in @TABLES@.
   python3 test/bench.py --build build            everything (what make bench runs)
   python3 test/bench.py --build build --quick    fewer pairs and shorter timings
   ... --no-host / --no-kernel                    one half (the other half's tables say "not run")
+  ... --only kbench-swap,kbench-swap-capacity    only these kernel boots (others' tables say n/a)
 """
 
 import argparse
@@ -32,11 +33,15 @@ HOST_BINS = {"alloc_bench": ["freelist", "zalloc", "kmalloc_obj", "kmalloc", "gl
              "alloc_bench_je": ["jemalloc"]}
 HOST_ORDER = ["freelist", "zalloc", "kmalloc_obj", "kmalloc", "glibc", "mimalloc", "jemalloc"]
 
-# Kernel boots: (log name, harts, icount, bench pattern).
+# Kernel boots: (log name, harts, icount, bench pattern, memory, swap disk in MiB or 0).
+# A swap disk is a fresh sparse image, build/bench/<log name>.img, attached as
+# a virtio disk (the kernel takes the first one as its swap device).
 BOOTS = [
-    ("kbench-alloc", 4, True, "alloc_fastpath"),
-    ("kbench-threads", 1, True, "thread_lifecycle,context_switch"),
-    ("kbench-smp", 4, False, "tlb_shootdown,alloc_overhead"),
+    ("kbench-alloc", 4, True, "alloc_fastpath", "256M", 0),
+    ("kbench-threads", 1, True, "thread_lifecycle,context_switch", "256M", 0),
+    ("kbench-smp", 4, False, "tlb_shootdown,alloc_overhead", "256M", 0),
+    ("kbench-swap", 2, False, "swap_throughput,swap_in_latency", "256M", 1024),
+    ("kbench-swap-capacity", 2, False, "swap_capacity", "64M", 1024),
 ]
 
 
@@ -50,13 +55,23 @@ def sh(cmd, **kw):
 
 # ---- kernel ------------------------------------------------------------------
 
-def boot(build, name, harts, icount, pattern, timeout=300):
+def boot(build, name, harts, icount, pattern, mem="256M", disk_mb=0, timeout=900):
     image = os.path.join(build, "Image")
-    cmd = ["qemu-system-riscv64", "-M", "virt", "-smp", str(harts), "-m", "256M", "-nographic",
+    cmd = ["qemu-system-riscv64", "-M", "virt", "-smp", str(harts), "-m", mem, "-nographic",
            "-monitor", "none", "-serial", "stdio", "-kernel", image, "-append", f"bench={pattern}"]
     if icount:
         cmd[1:1] = ["-icount", "shift=0"]
-    log(f"boot {name}: SMP={harts}{' -icount shift=0' if icount else ''} bench={pattern}")
+    disk = ""
+    if disk_mb:
+        os.makedirs(os.path.join(build, "bench"), exist_ok=True)
+        img = os.path.join(build, "bench", name + ".img")
+        if os.path.exists(img):
+            os.unlink(img)
+        with open(img, "wb") as f:  # sparse: nothing is written
+            f.truncate(disk_mb << 20)
+        cmd += ["-drive", f"file={img},if=none,format=raw,id=d0", "-device", "virtio-blk-device,drive=d0"]
+        disk = f" swap disk {disk_mb} MiB (sparse)"
+    log(f"boot {name}: SMP={harts} MEM={mem}{' -icount shift=0' if icount else ''}{disk} bench={pattern}")
     try:
         p = subprocess.run(cmd, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
         out = p.stdout.decode("utf-8", "replace")
@@ -89,10 +104,12 @@ def boot(build, name, harts, icount, pattern, timeout=300):
     return values, infos, errors
 
 
-def run_kernel(build):
+def run_kernel(build, only=None):
     values, infos, errors = {}, {}, []
-    for name, harts, icount, pattern in BOOTS:
-        v, i, e = boot(build, name, harts, icount, pattern)
+    for name, harts, icount, pattern, mem, disk_mb in BOOTS:
+        if only and name not in only:
+            continue
+        v, i, e = boot(build, name, harts, icount, pattern, mem, disk_mb)
         values.update(v)
         infos.update(i)
         errors += e
@@ -302,6 +319,36 @@ def tables(k, h, m):
                    f"({fmt(kval('overhead_slab_4096'), 1)}%); zalloc items must fit in a page minus its 32-byte "
                    "trailer, so 4 KiB items do not fit.\n")
 
+        out.append("## Swapping kernel stacks (issue 6)\n")
+        out.append("Wall time (see Method), QEMU virt with SMP=2 and a virtio disk backed by a sparse file on the "
+                   "host: indicative of Zest's overhead next to the device, not of a real disk.\n")
+        out.append(f"**Swap-out throughput** (256 MiB). {ki.get('swap_throughput', 'n/a')}; "
+                   f"{ki.get('swap_throughput_runs', '')}. {ki.get('swap_throughput_parts', '')}.\n")
+        out.append("| operation | MB/s | target | |\n|---|---:|---|---|")
+        raw_w, sw_out, sw_ratio = kval("swap_raw_write"), kval("swap_out"), kval("swap_out_ratio")
+        out.append(f"| raw sequential write of 16 MiB, 128 KiB requests one at a time | {fmt(raw_w, 1)} | | reference |")
+        out.append(f"| `kstack::swap::swap_out` of 1,024 sleeping threads' stacks (16 MiB) | {fmt(sw_out, 1)} | | |")
+        out.append(f"| swap-out / raw write | {fmt(sw_ratio, 2)} | ≥ 0.8 | "
+                   f"{met(sw_ratio is not None and sw_ratio >= 0.8)} |")
+        out.append("")
+        out.append(f"**Swap-in latency** (same boot). {ki.get('swap_in_latency', 'n/a')}; "
+                   f"{ki.get('swap_in_latency_counts', '')}. {ki.get('swap_in_latency_parts', '')}.\n")
+        out.append("| operation | µs | target | |\n|---|---:|---|---|")
+        rr, sil, sir, wr = kval("swap_raw_read_16k"), kval("swap_in_latency"), kval("swap_in_ratio"), kval("wake_resident_latency")
+        out.append(f"| raw read of 16 KiB (`BlockDevice::read`, synchronous) | {fmt(rr, 2)} | | reference |")
+        out.append(f"| `sched::wake` of a thread whose stack is on swap, until it runs | {fmt(sil, 2)} | | |")
+        out.append(f"| swap-in / raw read | {fmt(sir, 2)} | ≤ 1.5 | {met(sir is not None and sir <= 1.5)} |")
+        out.append(f"| `sched::wake` of the same thread, stack resident, until it runs | {fmt(wr, 2)} | | baseline |")
+        out.append("")
+        out.append(f"**Capacity** (64 MiB). {ki.get('swap_capacity', 'n/a')}. Without swapping: "
+                   f"{ki.get('swap_capacity_no_swap', '')}. With swapping: {ki.get('swap_capacity_swap', '')}.\n")
+        out.append("| blocked threads in MEM=64M | threads | target | |\n|---|---:|---|---|")
+        cn, cs, cr = kval("capacity_no_swap"), kval("capacity_swap"), kval("capacity_ratio")
+        out.append(f"| without swapping (idle threshold 1 h) | {fmt(cn, 0)} | | |")
+        out.append(f"| with swapping (idle threshold 50 ms) | {fmt(cs, 0)} | | |")
+        out.append(f"| with / without | {fmt(cr, 2)} | ≥ 10 | {met(cr is not None and cr >= 10)} |")
+        out.append("")
+
     if h is None:
         out.append("## Host allocators\n\nNot run (`--no-host`).\n")
         return "\n".join(out)
@@ -369,11 +416,16 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-host", action="store_true")
     ap.add_argument("--no-kernel", action="store_true")
+    ap.add_argument("--only", default="", help="comma list of kernel boot names (see BOOTS)")
     ap.add_argument("--out", default=OUT)
     a = ap.parse_args()
     build = a.build if os.path.isabs(a.build) else os.path.join(ROOT, a.build)
 
-    k = None if a.no_kernel else run_kernel(build)
+    only = [n for n in a.only.split(",") if n]
+    unknown = [n for n in only if n not in [b[0] for b in BOOTS]]
+    if unknown:
+        raise SystemExit(f"bench: unknown boot {', '.join(unknown)}; boots: {', '.join(b[0] for b in BOOTS)}")
+    k = None if a.no_kernel else run_kernel(build, only)
     h = None if a.no_host else run_host(build, a.quick)
     m = machine()
     os.makedirs(os.path.join(build, "bench"), exist_ok=True)

@@ -1,0 +1,565 @@
+// Kernel-stack swapping benchmarks (issue 6): swap-out throughput against the
+// raw device, swap-in latency of one stack against one raw read, and how many
+// blocked threads fit in memory with and without swapping.
+//
+// Times, not instructions: these are I/O paths (virtio-blk under QEMU, the
+// disk a sparse file on the host), so the figures are wall time from rdtime
+// (kern::timer, 10 MHz on virt), and each is compared with the raw device
+// measured in the same boot. test/bench.py boots these without -icount.
+//
+// Every benchmark runs in a driver thread with TF_NO_SWAP (it sleeps while
+// waiting, and must not be taken for a sleeper itself). Without a swap device
+// each prints an error line and returns.
+#include "dev/block.h"
+#include "kern/cpu.h"
+#include "kern/kbench.h"
+#include "kern/printf.h"
+#include "kern/sched.h"
+#include "kern/thread.h"
+#include "kern/timer.h"
+#include "kstack/checksum.h"
+#include "kstack/kstack.h"
+#include "kstack/swap.h"
+#include "test/kernel/sleepers.h"
+#include "vm/kmem.h"
+#include "vm/swap.h"
+#include "vm/tlb.h"
+
+#include <atomic>
+#include <new>
+
+using namespace kern;
+using kstack::StackState;
+
+namespace {
+
+constexpr uint64_t PAGE = 4096;
+constexpr uint32_t SECTORS_PER_PAGE = uint32_t(PAGE / dev::SECTOR_SIZE);
+
+// Pages mapped contiguously in the kernel VA arena (buffers, and objects too
+// big for the BSS of every boot).
+struct KBuf {
+    uintptr_t va = 0;
+    size_t pages = 0;
+    size_t want = 0;
+
+    bool make(size_t bytes)
+    {
+        want = (bytes + PAGE - 1) / PAGE;
+        auto r = vm::kmem::kva().alloc(want * PAGE, PAGE);
+        if (!r.ok())
+            return false;
+        va = r.value();
+        for (; pages < want; pages++) {
+            auto pa = vm::kmem::alloc_page(vm::kmem::Class::Normal, true);
+            if (!pa.ok())
+                return false;
+            if (!vm::kmem::map_page(va + pages * PAGE, pa.value(), vm::kmem::Perm::ReadWrite).ok()) {
+                vm::kmem::free_page(pa.value());
+                return false;
+            }
+        }
+        return true;
+    }
+    ~KBuf()
+    {
+        if (!va)
+            return;
+        uint64_t pa[64];
+        size_t i = 0;
+        while (i < pages) {
+            size_t k = 0;
+            uintptr_t first = va + i * PAGE;
+            for (; k < 64 && i < pages; k++, i++)
+                pa[k] = vm::kmem::unmap_page(va + i * PAGE);
+            vm::tlb::shootdown(first, k);
+            for (size_t j = 0; j < k; j++)
+                if (pa[j])
+                    vm::kmem::free_page(pa[j]);
+        }
+        vm::kmem::kva().free(va, want * PAGE);
+    }
+    template <typename T>
+    T* as() const
+    {
+        return reinterpret_cast<T*>(va);
+    }
+};
+
+uint64_t ticks_to_ns(uint64_t ticks) { return ticks * 1000000000ull / timer::timebase_hz(); }
+
+// Run fn in a TF_NO_SWAP thread on hart 0 and wait for it.
+void run_driver(const char* name, void (*fn)(void*))
+{
+    auto r = thread::spawn({.name = name, .entry = fn, .flags = TF_NO_SWAP | TF_BOUND, .hart = 0,
+                            .joinable = true});
+    if (!r.ok()) {
+        kprintf("kbench: error %s: spawn failed\n", name);
+        return;
+    }
+    thread::join(r.value());
+}
+
+bool have_swap(const char* bench)
+{
+    if (vm::swap::enabled() && vm::swap::device())
+        return true;
+    kprintf("kbench: error %s: no swap device in this boot\n", bench);
+    return false;
+}
+
+// ---- 1. swap-out throughput ---------------------------------------------------
+
+constexpr unsigned TP_STACKS = ktest::Sleepers::MAX;                   // 1024 stacks
+constexpr uint64_t TP_BYTES = uint64_t(TP_STACKS) * kstack::STACK_SIZE; // 16 MiB
+constexpr uint64_t TP_BLOCKS = TP_BYTES / PAGE;
+constexpr uint32_t TP_REQ_BYTES = 8 * kstack::STACK_SIZE; // swap-out cluster: 8 stacks, 128 KiB
+constexpr unsigned TP_FRAMES = 20;                          // ~10 KiB of each stack in use
+constexpr unsigned TP_REPS = 3;
+
+// Raw: TP_BYTES written sequentially in TP_REQ_BYTES requests, one at a time,
+// to a run taken from the swap allocator (so no swapped stack is overwritten)
+// and given back after. Returns MB/s x 1000, 0 on error.
+uint64_t raw_write_once(const KBuf& buf)
+{
+    dev::BlockDevice* d = vm::swap::device();
+    auto run = vm::swap::space().alloc(uint32_t(TP_BLOCKS));
+    if (!run.ok()) {
+        kprintf("kbench: error swap_throughput: no %lu-block run on swap\n", TP_BLOCKS);
+        return 0;
+    }
+    uint64_t sector = run.value() * SECTORS_PER_PAGE;
+    uint32_t per = TP_REQ_BYTES / dev::SECTOR_SIZE;
+    bool ok = true;
+    uint64_t t0 = timer::now_ticks();
+    for (uint64_t off = 0; off < TP_BYTES && ok; off += TP_REQ_BYTES, sector += per)
+        ok = d->write(sector, buf.as<void>(), per).ok();
+    uint64_t ns = ticks_to_ns(timer::now_ticks() - t0);
+    vm::swap::space().free(run.value(), uint32_t(TP_BLOCKS));
+    if (!ok) {
+        kprintf("kbench: error swap_throughput: raw write failed\n");
+        return 0;
+    }
+    return ns ? TP_BYTES * 1000000ull / ns : 0; // bytes/ns * 1e3 = MB/s; x1000
+}
+
+struct TpResult {
+    uint64_t mbps_x1000 = 0;
+    unsigned stacks = 0, calls = 0, verified = 0, swapped = 0;
+    uint64_t us = 0;
+};
+
+TpResult swap_out_once(ktest::Sleepers& sl, uint64_t seed)
+{
+    TpResult res;
+    unsigned n = sl.start(TP_STACKS, TP_FRAMES, seed);
+    if (n != TP_STACKS || !sl.wait_asleep(30000000)) {
+        kprintf("kbench: error swap_throughput: %u of %u sleepers started/asleep\n", n, TP_STACKS);
+        sl.wake_all();
+        (void)sl.join_all();
+        return res;
+    }
+    // swap_out() looks at its 256 longest sleepers per call: call until all
+    // 1024 are out (the calls, thread-list walks included, are timed).
+    uint64_t t0 = timer::now_ticks();
+    while (res.stacks < n && res.calls < 64) {
+        kstack::swap::OutResult r =
+            kstack::swap::swap_out(kstack::swap::scratch(2), uint64_t(n - res.stacks) * kstack::STACK_PAGES, 0);
+        res.calls++;
+        res.stacks += r.stacks;
+        if (r.no_candidates || r.full || r.io_error)
+            break;
+    }
+    uint64_t ns = ticks_to_ns(timer::now_ticks() - t0);
+    res.us = ns / 1000;
+    unsigned swapped = res.swapped = sl.in_state(StackState::Swapped);
+    sl.wake_all();
+    res.verified = sl.join_all();
+    if (res.stacks != n || res.verified != n) {
+        kprintf("kbench: error swap_throughput: %u stacks swapped out (%u Swapped), %u of %u verified\n",
+                res.stacks, swapped, res.verified, n);
+        return res;
+    }
+    res.mbps_x1000 = ns ? uint64_t(res.stacks) * kstack::STACK_SIZE * 1000000ull / ns : 0;
+    return res;
+}
+
+void throughput_driver(void*)
+{
+    if (!have_swap("swap_throughput"))
+        return;
+    KBuf buf, slbuf;
+    if (!buf.make(TP_REQ_BYTES) || !slbuf.make(sizeof(ktest::Sleepers))) {
+        kprintf("kbench: error swap_throughput: no memory for buffers\n");
+        return;
+    }
+    for (uint64_t i = 0; i < TP_REQ_BYTES / 8; i++)
+        buf.as<uint64_t>()[i] = 0x9e3779b97f4a7c15ull * (i + 1);
+    auto* sl = new (slbuf.as<void>()) ktest::Sleepers();
+
+    uint64_t raw[TP_REPS], out[TP_REPS];
+    unsigned calls = 0;
+    uint64_t out_us[TP_REPS];
+    kstack::swap::Stats s0 = kstack::swap::stats();
+    for (unsigned rep = 0; rep < TP_REPS; rep++) {
+        raw[rep] = raw_write_once(buf);
+        TpResult r = swap_out_once(*sl, 1000 + rep);
+        out[rep] = r.mbps_x1000;
+        out_us[rep] = r.us;
+        calls = r.calls;
+        kprintf("kbench-swap: rep %u: %u of them still Swapped after the loop (the rest swapped in early)\n", rep,
+                r.swapped);
+        kprintf("kbench-swap: rep %u: raw %lu.%03lu MB/s, swap-out %lu.%03lu MB/s (%u stacks in %lu us, %u calls)\n",
+                rep, raw[rep] / 1000, raw[rep] % 1000, out[rep] / 1000, out[rep] % 1000, r.stacks, r.us, r.calls);
+        if (!raw[rep] || !out[rep])
+            return;
+    }
+    kstack::swap::Stats s1 = kstack::swap::stats();
+    sl->~Sleepers();
+    uint64_t mraw = kbench::median(raw, TP_REPS), mout = kbench::median(out, TP_REPS);
+    kbench::info("swap_throughput", "%u stacks of %lu KiB, %u frames of 512 B deep; %u swap_out calls",
+                 TP_STACKS, kstack::STACK_SIZE / 1024, TP_FRAMES, calls);
+    kbench::info("swap_throughput_runs", "median of %u alternating runs; swap-out of 16 MiB: median %lu ms; "
+                 "%lu swapped back in (%lu early), %lu cancelled",
+                 TP_REPS, kbench::median(out_us, TP_REPS) / 1000, s1.swap_ins - s0.swap_ins,
+                 s1.early_swap_ins - s0.early_swap_ins, s1.cancelled - s0.cancelled);
+    // Parts of the swap-out path timed alone: the per-page checksums of 16 MiB,
+    // and one TLB shootdown of 32 pages per 128 KiB cluster.
+    uint64_t t0 = timer::now_ticks();
+    uint64_t sink = 0;
+    for (uint64_t off = 0; off < TP_BYTES; off += TP_REQ_BYTES)
+        for (uint64_t p = 0; p < TP_REQ_BYTES; p += PAGE)
+            sink += kstack::page_checksum(reinterpret_cast<const void*>(buf.va + p), PAGE);
+    uint64_t sum_ns = ticks_to_ns(timer::now_ticks() - t0);
+    t0 = timer::now_ticks();
+    for (uint64_t off = 0; off < TP_BYTES; off += TP_REQ_BYTES)
+        vm::tlb::shootdown(buf.va, TP_REQ_BYTES / PAGE);
+    uint64_t sd_ns = ticks_to_ns(timer::now_ticks() - t0);
+    kbench::info("swap_throughput_parts", "Alone: checksums of 16 MiB %lu ms, %lu shootdowns of 32 pages %lu ms "
+                 "(sum %lx)", sum_ns / 1000000, TP_BYTES / TP_REQ_BYTES, sd_ns / 1000000, sink & 0xf);
+    kbench::report("swap_raw_write", mraw, 1000, "MB/s");
+    kbench::report("swap_out", mout, 1000, "MB/s");
+    kbench::report("swap_out_ratio", mout, mraw, "ratio");
+}
+
+// ---- 2. swap-in latency ---------------------------------------------------------
+
+constexpr unsigned LAT_N = 64;
+constexpr uint64_t LONG_SLEEP_US = 3600ull * 1000000; // an hour: only a wakeup ends it
+
+struct LatState {
+    std::atomic<unsigned> ready {~0u}; // sample index the thread is asleep for
+    std::atomic<unsigned> done {0};    // samples it has woken from
+    std::atomic<bool> stop {false};
+    uint64_t resumed[2 * LAT_N];       // rdtime right after sleep_us returned
+};
+LatState* g_lat;
+
+void lat_sleeper(void*)
+{
+    LatState& s = *g_lat;
+    for (unsigned k = 0;; k++) {
+        s.ready.store(k);
+        sched::sleep_us(LONG_SLEEP_US);
+        s.resumed[k % (2 * LAT_N)] = timer::now_ticks();
+        s.done.store(k + 1);
+        if (s.stop.load())
+            return;
+    }
+}
+
+bool wait_until(uint64_t timeout_us, auto cond)
+{
+    uint64_t end = timer::now_us() + timeout_us;
+    while (!cond()) {
+        if (timer::now_us() > end)
+            return false;
+        sched::sleep_us(200);
+    }
+    return true;
+}
+
+void latency_driver(void*)
+{
+    if (!have_swap("swap_in_latency"))
+        return;
+    // Raw: a 64 x 16 KiB run written first (real data, as a swapped stack is),
+    // then 64 synchronous 16 KiB reads of it into a mapped kernel buffer.
+    KBuf buf;
+    if (!buf.make(kstack::STACK_SIZE)) {
+        kprintf("kbench: error swap_in_latency: no buffer\n");
+        return;
+    }
+    dev::BlockDevice* d = vm::swap::device();
+    const uint32_t per = uint32_t(kstack::STACK_SIZE / dev::SECTOR_SIZE);
+    auto run = vm::swap::space().alloc(uint32_t(LAT_N * kstack::STACK_PAGES));
+    if (!run.ok()) {
+        kprintf("kbench: error swap_in_latency: no run on swap\n");
+        return;
+    }
+    uint64_t sector0 = run.value() * SECTORS_PER_PAGE;
+    uint64_t samples[2 * LAT_N];
+    bool ok = true;
+    for (unsigned i = 0; i < LAT_N && ok; i++) {
+        for (uint64_t w = 0; w < kstack::STACK_SIZE / 8; w++)
+            buf.as<uint64_t>()[w] = w * 31 + i;
+        ok = d->write(sector0 + uint64_t(i) * per, buf.as<void>(), per).ok();
+    }
+    for (unsigned i = 0; i < LAT_N && ok; i++) {
+        uint64_t t0 = timer::now_ticks();
+        ok = d->read(sector0 + uint64_t(i) * per, buf.as<void>(), per).ok();
+        samples[i] = timer::now_ticks() - t0;
+    }
+    vm::swap::space().free(run.value(), uint32_t(LAT_N * kstack::STACK_PAGES));
+    if (!ok) {
+        kprintf("kbench: error swap_in_latency: raw I/O failed\n");
+        return;
+    }
+    uint64_t raw = kbench::median(samples, LAT_N);
+
+    // The sleeper: one thread, bound to the other hart, asleep in sched::sleep_us
+    // (no stack hold), noting when it runs again after each wakeup.
+    static LatState st;
+    g_lat = &st;
+    st.ready.store(~0u);
+    st.done.store(0);
+    st.stop.store(false);
+    unsigned other = cpu::count() > 1 ? 1 : 0;
+    auto tr = thread::spawn({.name = "lat-sleeper", .entry = lat_sleeper, .flags = TF_BOUND, .hart = int(other),
+                             .joinable = true});
+    if (!tr.ok()) {
+        kprintf("kbench: error swap_in_latency: spawn failed\n");
+        return;
+    }
+    Thread* t = tr.value();
+    kstack::swap::Stats s0 = kstack::swap::stats();
+    unsigned k = 0, n_res = 0, n_swap = 0, not_swapped = 0, extra_calls = 0;
+    uint64_t res[LAT_N], swp[LAT_N], gap_max = 0;
+    // Alternate: a resident wakeup, then a swapped one.
+    for (unsigned i = 0; i < 2 * LAT_N && ok; i++, k++) {
+        bool swapped = i & 1;
+        ok = wait_until(5000000, [&] {
+            return st.ready.load() == k && t->state == ThreadState::Sleeping && !t->on_cpu.load();
+        });
+        if (!ok)
+            break;
+        uint64_t out_at = 0;
+        if (swapped) {
+            // The longest sleeper goes first; another thread may be older.
+            for (unsigned tries = 0; tries < 8 && kstack::state(t->stack) != StackState::Swapped; tries++) {
+                (void)kstack::swap::swap_out(kstack::swap::scratch(2), kstack::STACK_PAGES, 0);
+                extra_calls += tries > 0;
+                out_at = timer::now_ticks();
+            }
+        }
+        if (swapped && kstack::state(t->stack) != StackState::Swapped) {
+            not_swapped++;
+            ok = not_swapped < 8;
+        }
+        uint64_t t0 = timer::now_ticks();
+        if (swapped && out_at && t0 - out_at > gap_max)
+            gap_max = t0 - out_at;
+        (void)sched::wake(t);
+        ok = ok && wait_until(5000000, [&] { return st.done.load() == k + 1; });
+        if (!ok)
+            break;
+        uint64_t lat = st.resumed[k % (2 * LAT_N)] - t0;
+        if (swapped && kstack::state(t->stack) == StackState::Resident && n_swap < LAT_N)
+            swp[n_swap++] = lat;
+        else if (!swapped && n_res < LAT_N)
+            res[n_res++] = lat;
+        if (st.resumed[k % (2 * LAT_N)] < t0)
+            ok = false;
+    }
+    kstack::swap::Stats s1 = kstack::swap::stats();
+    st.stop.store(true);
+    (void)wait_until(5000000, [&] { return st.ready.load() == k && t->state == ThreadState::Sleeping; });
+    (void)sched::wake(t);
+    thread::join(t);
+    if (!ok || n_swap == 0 || n_res == 0) {
+        kprintf("kbench: error swap_in_latency: %u resident and %u swapped samples (%u not swapped)\n", n_res,
+                n_swap, not_swapped);
+        return;
+    }
+    uint64_t mres = kbench::median(res, n_res), mswp = kbench::median(swp, n_swap);
+    kbench::info("swap_in_latency", "%u samples each, median; sleeper on hart %u, driver on hart 0",
+                 LAT_N, other);
+    kbench::info("swap_in_latency_counts", "%lu swap-ins, %lu early; longest swap-out-to-wake gap %lu us; "
+                 "%u extra swap_out calls",
+                 s1.swap_ins - s0.swap_ins, s1.early_swap_ins - s0.early_swap_ins, ticks_to_ns(gap_max) / 1000,
+                 extra_calls);
+    // The checksum check of one stack (four pages), timed alone.
+    uint64_t sink = 0;
+    for (unsigned i = 0; i < LAT_N; i++) {
+        uint64_t c0 = timer::now_ticks();
+        for (uint64_t p = 0; p < kstack::STACK_SIZE; p += PAGE)
+            sink += kstack::page_checksum(reinterpret_cast<const void*>(buf.va + p), PAGE);
+        samples[i] = timer::now_ticks() - c0;
+    }
+    kbench::info("swap_in_latency_parts", "Alone: checksums of one 16 KiB stack %lu us (median; sum %lx)",
+                 ticks_to_ns(kbench::median(samples, LAT_N)) / 1000, sink & 0xf);
+    kbench::report("swap_raw_read_16k", ticks_to_ns(raw), 1000, "us");
+    kbench::report("swap_in_latency", ticks_to_ns(mswp), 1000, "us");
+    kbench::report("swap_in_ratio", mswp, raw, "ratio");
+    kbench::report("wake_resident_latency", ticks_to_ns(mres), 1000, "us");
+}
+
+// ---- 3. capacity --------------------------------------------------------------
+
+constexpr unsigned CAP_MAX = 40000;
+constexpr uint64_t CAP_RETRY_US = 20000;
+constexpr uint64_t CAP_GIVE_UP_US = 2000000;
+constexpr unsigned CAP_BATCH = 512;
+
+std::atomic<bool> g_cap_release;
+
+void cap_body(void*)
+{
+    while (!g_cap_release.load())
+        sched::sleep_us(LONG_SLEEP_US);
+}
+
+struct Phase {
+    unsigned n = 0;
+    const char* why = "";
+    uint64_t fill_ms = 0, reap_ms = 0;
+    unsigned exited = 0;
+};
+
+// Wait until every thread is asleep, then release, wake and join them,
+// `batch` at a time.
+void reap(Thread** th, Phase& p, unsigned batch)
+{
+    uint64_t t0 = timer::now_us();
+    unsigned i = 0;
+    (void)wait_until(10000000, [&] {
+        for (; i < p.n; i++)
+            if (th[i]->state != ThreadState::Sleeping || th[i]->on_cpu.load())
+                return false;
+        return true;
+    });
+    g_cap_release.store(true);
+    for (i = 0; i < p.n; i += batch) {
+        unsigned end = i + batch < p.n ? i + batch : p.n;
+        for (unsigned j = i; j < end; j++)
+            (void)sched::wake(th[j]);
+        for (unsigned j = i; j < end; j++) {
+            thread::join(th[j]);
+            p.exited++;
+        }
+        if (p.n > 5000 && end % 5120 == 0)
+            kprintf("kbench-swap: reaped %u of %u in %lu ms, free %lu, %lu on swap\n", end, p.n,
+                    (timer::now_us() - t0) / 1000, vm::kmem::free_pages(), kstack::swap::stats().stacks_swapped);
+    }
+    p.reap_ms = (timer::now_us() - t0) / 1000;
+}
+
+void capacity_driver(void*)
+{
+    if (!have_swap("swap_capacity"))
+        return;
+    KBuf arr;
+    if (!arr.make(CAP_MAX * sizeof(Thread*))) {
+        kprintf("kbench: error swap_capacity: no memory for the thread array\n");
+        return;
+    }
+    Thread** th = arr.as<Thread*>();
+    const vm::Watermarks& w = vm::kmem::phys().watermarks();
+    uint64_t saved_idle = kstack::swap::idle_us();
+    kstack::trim_cache(0);
+    uint64_t free0 = vm::kmem::free_pages();
+    kstack::swap::Stats s0 = kstack::swap::stats();
+
+    // (a) No swapping: idle threshold an hour; create until creation fails or
+    // free pages fall below free_min.
+    Phase a;
+    kstack::swap::set_idle_us(LONG_SLEEP_US);
+    g_cap_release.store(false);
+    uint64_t t0 = timer::now_us();
+    while (a.n < CAP_MAX) {
+        if (vm::kmem::free_pages() < w.free_min) {
+            a.why = "free pages below free_min";
+            break;
+        }
+        auto r = thread::spawn({.name = "cap", .entry = cap_body, .joinable = true, .may_block = false});
+        if (!r.ok()) {
+            a.why = "creation failed";
+            break;
+        }
+        th[a.n++] = r.value();
+    }
+    a.fill_ms = (timer::now_us() - t0) / 1000;
+    uint64_t free_a = vm::kmem::free_pages();
+    kstack::swap::Stats s1 = kstack::swap::stats();
+    reap(th, a, CAP_MAX);
+    kprintf("kbench-swap: capacity without swap: %u threads (%s) in %lu ms, free %lu pages, %lu swapped out; "
+            "reaped %u in %lu ms\n",
+            a.n, a.why, a.fill_ms, free_a, s1.swap_outs - s0.swap_outs, a.exited, a.reap_ms);
+    kstack::trim_cache(0);
+
+    // (b) With swapping: idle threshold 50 ms; on a creation failure wait
+    // 20 ms for the pagedaemon and retry; stop after 2 s without a new thread.
+    Phase b;
+    kstack::swap::set_idle_us(50000);
+    g_cap_release.store(false);
+    t0 = timer::now_us();
+    uint64_t failing_since = 0, failures = 0;
+    b.why = "thread limit of the benchmark";
+    while (b.n < CAP_MAX) {
+        auto r = thread::spawn({.name = "cap", .entry = cap_body, .joinable = true, .may_block = false});
+        if (r.ok()) {
+            th[b.n++] = r.value();
+            failing_since = 0;
+            if (b.n % 5000 == 0)
+                kprintf("kbench-swap: capacity with swap: %u threads, %lu ms, free %lu, %lu on swap\n", b.n,
+                        (timer::now_us() - t0) / 1000, vm::kmem::free_pages(), kstack::swap::stats().stacks_swapped);
+            continue;
+        }
+        failures++;
+        uint64_t now = timer::now_us();
+        if (!failing_since) {
+            failing_since = now;
+        } else if (now - failing_since >= CAP_GIVE_UP_US) {
+            b.why = "2 s of creation failures";
+            break;
+        }
+        sched::sleep_us(CAP_RETRY_US);
+    }
+    b.fill_ms = (timer::now_us() - t0) / 1000;
+    kstack::swap::Stats s2 = kstack::swap::stats();
+    uint64_t free_b = vm::kmem::free_pages();
+    kprintf("kbench-swap: capacity with swap: %u threads (%s) in %lu ms, %lu creation failures, free %lu pages, "
+            "%lu stacks on swap\n",
+            b.n, b.why, b.fill_ms, failures, free_b, s2.stacks_swapped);
+    // The figures now: reaping 40,000 threads whose stacks are on swap is slow.
+    kbench::report("capacity_no_swap", a.n, 1, "threads");
+    kbench::report("capacity_swap", b.n, 1, "threads");
+    kbench::report("capacity_ratio", b.n, a.n, "ratio");
+    reap(th, b, CAP_BATCH);
+    kstack::swap::Stats s3 = kstack::swap::stats();
+    kstack::swap::set_idle_us(saved_idle);
+    kprintf("kbench-swap: capacity with swap: reaped %u in %lu ms (batches of %u); %lu swapped in, %lu early, "
+            "checksum errors %lu, killed %lu\n",
+            b.exited, b.reap_ms, CAP_BATCH, s3.swap_ins - s2.swap_ins, s3.early_swap_ins - s2.early_swap_ins,
+            s3.checksum_errors - s0.checksum_errors, s3.killed - s0.killed);
+
+    kbench::info("swap_capacity", "%lu pages, %lu free at start, free_min %lu", vm::kmem::total_pages(), free0,
+                 w.free_min);
+    kbench::info("swap_capacity_no_swap", "stopped: %s; %lu stacks swapped out; %u reaped in %lu ms", a.why,
+                 s1.swap_outs - s0.swap_outs, a.exited, a.reap_ms);
+    kbench::info("swap_capacity_swap", "stopped: %s; filled in %lu ms, %lu stacks on swap; %u reaped in %lu ms",
+                 b.why, b.fill_ms, s2.stacks_swapped, b.exited, b.reap_ms);
+    if (a.exited != a.n || b.exited != b.n)
+        kprintf("kbench: error swap_capacity: %u of %u and %u of %u threads exited\n", a.exited, a.n, b.exited, b.n);
+}
+
+} // namespace
+
+// Issue 6: swap-out of 1024 stacks (16 MiB) against raw sequential writes.
+KBENCH(swap_throughput) { run_driver("kbench-swaptp", throughput_driver); }
+
+// Issue 6: wakeup of a thread whose stack is on swap against one raw read.
+KBENCH(swap_in_latency) { run_driver("kbench-swaplat", latency_driver); }
+
+// Issue 6: blocked threads that fit in memory, with and without swapping.
+KBENCH(swap_capacity) { run_driver("kbench-swapcap", capacity_driver); }
