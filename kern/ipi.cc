@@ -2,6 +2,7 @@
 
 #include "kern/csr.h"
 #include "kern/hart.h"
+#include "kstack/grow.h"
 #include "kern/panic.h"
 #include "kern/sbi.h"
 #include "kern/smp.h"
@@ -33,6 +34,9 @@ void handle()
         halt_this_hart();
     if (pending & (1u << static_cast<unsigned>(Reason::Call)))
         smp::run_posted_call();
+    // A stack grew on this hart and raised the soft interrupt itself
+    // (kstack/grow.cc): top its page cache up now that no lock is held.
+    kstack::refill_grow_cache();
 }
 
 } // namespace kern::ipi

@@ -186,11 +186,10 @@ void hand_over_dead(Thread* dead)
     if (next->flags & TF_IDLE)
         rq.idle_switches++;
     rq.switched_from = prev;
-    // Trap entry checks sp against these: they must describe the new stack
-    // before its first instruction runs (interrupts are off until then).
+    // For reports and current_thread(); the stack limit that trap entry
+    // checks is switched by switch_context together with sp.
     HartLocal& h = this_hart();
     h.current = next;
-    h.stack_limit = next->stack ? kstack::bottom(next->stack) : h.boot_stack_base;
     h.stack_top = next->stack ? kstack::top(next->stack) : h.boot_stack_top;
     switch_context(&prev->ctx, &next->ctx);
     // Now running as prev again, possibly on another hart: use that hart's queue.

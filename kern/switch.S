@@ -4,6 +4,8 @@
  * else was saved by the C++ caller per the calling convention. The kernel has
  * no floating point, so there is no FP state to switch.
  */
+#include "boot/asm.h"
+
     .section .text
     .balign 4
     .globl switch_context
@@ -23,8 +25,16 @@ switch_context:
     sd      s10, 12*8(a0)
     sd      s11, 13*8(a0)
 
+    /*
+     * The new stack and its limit together: trap entry checks sp against
+     * HartLocal.stack_limit, and no instruction between these two touches
+     * memory, so no fault can compare one thread's sp with another's limit
+     * (interrupts are off across the switch).
+     */
     ld      ra, 0*8(a1)
+    ld      t0, 14*8(a1)            /* Thread::stack_limit */
     ld      sp, 1*8(a1)
+    sd      t0, HARTLOCAL_STACK_LIMIT(tp)
     ld      s0, 2*8(a1)
     ld      s1, 3*8(a1)
     ld      s2, 4*8(a1)

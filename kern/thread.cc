@@ -7,6 +7,7 @@
 #include "kern/sched.h"
 #include "kern/spinlock.h"
 #include "kern/wait.h"
+#include "kstack/grow.h"
 #include "kstack/kstack.h"
 #include "lib/string.h"
 #include "zalloc/kmalloc_obj.h"
@@ -111,6 +112,7 @@ Thread* init_boot_context(unsigned index, const char* name)
     t->priority = PRIO_DEFAULT;
     t->flags = TF_NO_SWAP | TF_BOUND;
     t->hart = index;
+    t->stack_limit = hart(index).boot_stack_base;
     link_all(t);
     return t;
 }
@@ -234,6 +236,7 @@ void init_secondary_hart()
 {
     char name[16];
     ksnprintf(name, sizeof name, "idle%u", cpu::id());
+    kstack::refill_grow_cache();
     Thread* boot = init_boot_context(cpu::id(), name);
     boot->priority = PRIO_IDLE;
     boot->flags |= TF_IDLE | TF_SYSTEM;

@@ -25,6 +25,7 @@ struct Context {
     uint64_t ra, sp, s[12];
 };
 static_assert(sizeof(Context) == 14 * 8);
+constexpr size_t THREAD_STACK_LIMIT_OFFSET = 14 * 8; // kern/switch.S loads it there
 
 enum class ThreadState : uint8_t {
     Embryo,   // created, not yet started
@@ -55,6 +56,11 @@ constexpr int PRIO_IDLE = PRIO_LEVELS - 1;
 
 struct Thread {
     Context ctx;              // first: switch_context's argument
+    // Lowest usable address of its stack (the mapped part: stacks grow on
+    // demand). switch_context copies it into the hart's HartLocal.stack_limit
+    // in the same instruction sequence that switches sp, so trap entry never
+    // compares one thread's sp with another's limit (kern/switch.S).
+    uint64_t stack_limit;
     uint64_t id;
     char name[24];
     ThreadState state;
@@ -89,6 +95,8 @@ struct Thread {
 
     uint64_t switches;        // times it was switched in
 };
+
+static_assert(offsetof(Thread, stack_limit) == THREAD_STACK_LIMIT_OFFSET, "kern/switch.S");
 
 struct ThreadParams {
     const char* name;

@@ -5,6 +5,7 @@
 #include "kern/ktest.h"
 #include "kern/sbi.h"
 #include "kern/sched.h"
+#include "kstack/grow.h"
 
 namespace kern::timer {
 namespace {
@@ -43,6 +44,7 @@ void interrupt()
     // Setting the next deadline also clears the pending timer interrupt.
     sbi::set_timer(now_ticks() + g_interval);
     sched::tick();
+    kstack::refill_grow_cache(); // outside the growth fault, which never allocates
     if (h.index == 0)
         ktest::watchdog_tick();
 }

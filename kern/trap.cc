@@ -10,8 +10,12 @@
 #include "kern/printf.h"
 #include "kern/sched.h"
 #include "kern/thread.h"
+#include "kstack/grow.h"
 #include "kstack/kstack.h"
 #include "kern/timer.h"
+#include "vm/kmem.h"
+#include "vm/layout.h"
+#include "vm/tlb.h"
 
 extern "C" void trap_entry();
 
@@ -71,21 +75,37 @@ void report(const TrapFrame& tf, const char* why)
 using namespace kern;
 
 // From trap_entry's overflow path, on this hart's overflow stack: the running
-// stack had no room for a trap frame.
-extern "C" [[noreturn]] void stack_overflow_trap(TrapFrame* tf)
+// stack had no room below sp for a trap frame. Either the stack only needs to
+// grow (kstack/grow.h: map the pages and return, and trap_entry retries the
+// instruction, or takes the interrupt again with room for it), or it is a real
+// overflow into the guard, reported here.
+extern "C" void stack_overflow_trap(TrapFrame* tf)
 {
     HartLocal& h = this_hart();
+    uintptr_t sp = tf->sp();
+    uintptr_t need = sp - (TF_SIZE + 16);
+    bool access_fault = tf->scause == trap::LOAD_PAGE_FAULT || tf->scause == trap::STORE_PAGE_FAULT;
+    if (access_fault && tf->stval < need && tf->stval + kstack::SLOT_SIZE > sp)
+        need = tf->stval; // the access itself is further down than the frame would go
+    kstack::Grow g = kstack::grow_on_fault(sp, need);
+    if (g == kstack::Grow::Grown)
+        return;
     kstack::note_guard_fault();
+    const kstack::Stack* st = kstack::from_address(sp);
+    uintptr_t lo = st ? kstack::bottom(st) : h.boot_stack_base;
+    uintptr_t hi = st ? kstack::top(st) : h.boot_stack_top;
     {
         FatalReport r;
-        kprintf("\nkernel stack overflow on hart %u: sp 0x%lx, stack [0x%lx, 0x%lx)\n", cpu::id(), tf->sp(),
-                h.stack_limit, h.stack_top);
+        if (g == kstack::Grow::CacheEmpty)
+            kprintf("\nkernel stack growth failed on hart %u: no pre-allocated page left in the hart's cache\n",
+                    cpu::id());
+        kprintf("\nkernel stack overflow on hart %u: sp 0x%lx, stack [0x%lx, 0x%lx)\n", cpu::id(), sp, lo, hi);
         if (h.current)
             kprintf("  thread %lu (%s)\n", h.current->id, h.current->name);
         else
             kprintf("  on the hart's boot stack (no thread)\n");
         kprintf("  faulting address 0x%lx%s\n", tf->stval,
-                tf->stval < h.stack_limit && tf->stval + 65536 > h.stack_limit ? " (in the guard below the stack)" : "");
+                tf->stval < lo && tf->stval + 65536 > lo ? " (in the guard below the stack)" : "");
         trap::report(*tf, "stack overflow");
         backtrace_from(tf->sepc, tf->fp(), tf->ra());
     }
@@ -106,6 +126,14 @@ extern "C" void trap_dispatch(TrapFrame* tf)
         return;
     }
 
+    // A stale "not mapped" for a kernel-stack page another hart has since
+    // mapped (grown or swapped in): Sv39 lets a hart cache invalid entries
+    // until an sfence.vma. Flush and retry.
+    if ((tf->scause == trap::LOAD_PAGE_FAULT || tf->scause == trap::STORE_PAGE_FAULT) &&
+        vm::layout::is_kstack(tf->stval) && vm::kmem::lookup(tf->stval)) {
+        vm::tlb::flush_local(tf->stval);
+        return;
+    }
     // An exception in the kernel. Expected ones (probes, user copies) have a fixup.
     if (uintptr_t fix = find_fixup(tf->sepc)) {
         tf->sepc = fix;

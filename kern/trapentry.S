@@ -50,40 +50,7 @@
     sd      t0, TF_STVAL(sp)
 .endm
 
-    .globl trap_entry
-trap_entry:
-    /*
-     * Before storing anything: is there room for a trap frame on this stack?
-     * The hart-local stack limit is the lowest usable address of the running
-     * stack. If sp is already below it (an overflow ran into the guard page,
-     * and this is the fault) or the frame would cross it, nothing may be
-     * written here: go to the hart's own overflow stack. t0 is borrowed
-     * through sscratch, which is always zero in the kernel.
-     */
-    csrw    sscratch, t0
-    ld      t0, HARTLOCAL_STACK_LIMIT(tp)
-    addi    t0, t0, TF_SIZE + 16
-    bltu    sp, t0, stack_overflow
-    csrr    t0, sscratch
-    csrw    sscratch, zero
-
-    addi    sp, sp, -TF_SIZE
-    sd      t0, 4*8(sp)
-    addi    t0, sp, TF_SIZE
-    sd      t0, 1*8(sp)
-    SAVE_MOST
-
-    /* A frame record linking the interrupted code, so backtraces cross the trap. */
-    ld      t0, TF_SEPC(sp)
-    addi    sp, sp, -16
-    sd      t0, 8(sp)
-    sd      s0, 0(sp)
-    addi    s0, sp, 16
-
-    addi    a0, sp, 16
-    call    trap_dispatch
-    addi    sp, sp, 16
-
+.macro RESTORE_AND_SRET
     ld      t0, TF_SEPC(sp)
     csrw    sepc, t0
     ld      t0, TF_SSTATUS(sp)
@@ -124,13 +91,51 @@ trap_entry:
     ld      x31, 30*8(sp)
     ld      x2, 1*8(sp)
     sret
+.endm
+
+    .globl trap_entry
+trap_entry:
+    /*
+     * Before storing anything: is there room for a trap frame on this stack?
+     * The hart-local stack limit is the lowest usable address of the running
+     * stack. If sp is already below it (an overflow ran into the guard page,
+     * and this is the fault) or the frame would cross it, nothing may be
+     * written here: go to the hart's own overflow stack. t0 is borrowed
+     * through sscratch, which is always zero in the kernel.
+     */
+    csrw    sscratch, t0
+    ld      t0, HARTLOCAL_STACK_LIMIT(tp)
+    addi    t0, t0, TF_SIZE + 16
+    bltu    sp, t0, stack_overflow
+    csrr    t0, sscratch
+    csrw    sscratch, zero
+
+    addi    sp, sp, -TF_SIZE
+    sd      t0, 4*8(sp)
+    addi    t0, sp, TF_SIZE
+    sd      t0, 1*8(sp)
+    SAVE_MOST
+
+    /* A frame record linking the interrupted code, so backtraces cross the trap. */
+    ld      t0, TF_SEPC(sp)
+    addi    sp, sp, -16
+    sd      t0, 8(sp)
+    sd      s0, 0(sp)
+    addi    s0, sp, 16
+
+    addi    a0, sp, 16
+    call    trap_dispatch
+    addi    sp, sp, 16
+
+    RESTORE_AND_SRET
     .globl trap_entry_end
 trap_entry_end:
 
 /*
- * Stack overflow: build the frame on this hart's overflow stack (each hart has
- * its own, so two harts overflowing at once cannot trample each other) and
- * report. Never returns.
+ * No room on the running stack: build the frame on this hart's overflow stack
+ * (each hart has its own, so two harts overflowing at once cannot trample
+ * each other). stack_overflow_trap() either grows the stack and returns, and
+ * the trap is retried with room, or reports an overflow and never returns.
  */
 stack_overflow:
     mv      t0, sp
@@ -144,4 +149,4 @@ stack_overflow:
     mv      s0, zero
     mv      a0, sp
     call    stack_overflow_trap
-1:  j       1b
+    RESTORE_AND_SRET

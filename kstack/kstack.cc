@@ -2,6 +2,7 @@
 #include "kstack/stack.h"
 
 #include "kstack/cache_policy.h"
+#include "kstack/grow.h"
 
 #include "kern/bootargs.h"
 #include "kern/fixup.h"
@@ -10,6 +11,7 @@
 #include "kern/printf.h"
 #include "kern/shell.h"
 #include "kern/spinlock.h"
+#include "kern/thread.h"
 #include "lib/list.h"
 #include "lib/string.h"
 #include "vm/kmem.h"
@@ -64,6 +66,7 @@ HartCache g_hart_cache[cpu::MAX_HARTS];
 
 std::atomic<uint64_t> g_in_use, g_pages, g_built, g_destroyed, g_hits, g_misses, g_guard_faults, g_max_hw;
 std::atomic<uint64_t> g_cached_hart, g_cached_global;
+std::atomic<uint64_t> g_grow_faults, g_grown, g_given_back;
 
 bool test_bit(const uint64_t* b, size_t i) { return b[i / 64] & (1ull << (i % 64)); }
 void set_bit(uint64_t* b, size_t i) { b[i / 64] |= 1ull << (i % 64); }
@@ -105,11 +108,6 @@ void release_slot_locked(size_t slot)
         g_slot_hint = slot;
 }
 
-void fill(uintptr_t from, uintptr_t to)
-{
-    for (auto* p = reinterpret_cast<uint64_t*>(from); p < reinterpret_cast<uint64_t*>(to); p++)
-        *p = FILL;
-}
 
 // Unmap and free a stack's pages and its slot.
 void destroy(Stack* s)
@@ -141,6 +139,10 @@ void destroy(Stack* s)
     g_destroyed.fetch_add(1, std::memory_order_relaxed);
 }
 
+// Pages a new stack starts with (bootarg kstack_pages=N; the rest grow on
+// demand, kstack/grow.cc).
+size_t g_initial_pages = 1;
+
 lib::Result<Stack*> build(bool may_block)
 {
     auto* s = static_cast<Stack*>(g_meta_zone.alloc(may_block ? zalloc::M_WAITOK | zalloc::M_NULLOK : zalloc::M_NOWAIT));
@@ -159,8 +161,9 @@ lib::Result<Stack*> build(bool may_block)
         return slot.error();
     }
     s->slot = static_cast<uint32_t>(slot.value());
+    s->mapped_from = uint32_t(STACK_PAGES - g_initial_pages);
     uintptr_t bottom = LAYOUT.stack_bottom(s->slot);
-    for (size_t i = 0; i < STACK_PAGES; i++) {
+    for (size_t i = s->mapped_from; i < STACK_PAGES; i++) {
         lib::Result<uint64_t> pa = vm::kmem::alloc_page(vm::kmem::Class::Normal, may_block);
         if (!pa.ok() || !vm::kmem::map_page(bottom + i * PAGE, pa.value(), vm::kmem::Perm::ReadWrite).ok()) {
             if (pa.ok())
@@ -172,7 +175,7 @@ lib::Result<Stack*> build(bool may_block)
         s->pages[i] = pa.value();
         g_pages.fetch_add(1, std::memory_order_relaxed);
     }
-    fill(bottom, bottom + STACK_SIZE);
+    detail::fill(mapped_bottom(s), bottom + STACK_SIZE);
     g_built.fetch_add(1, std::memory_order_relaxed);
     return s;
 }
@@ -180,9 +183,8 @@ lib::Result<Stack*> build(bool may_block)
 // The deepest word the stack's last user touched, as bytes below the top.
 size_t measure(const Stack* s)
 {
-    uintptr_t bottom = LAYOUT.stack_bottom(s->slot);
-    const auto* p = reinterpret_cast<const uint64_t*>(bottom);
-    const auto* end = reinterpret_cast<const uint64_t*>(bottom + STACK_SIZE);
+    const auto* p = reinterpret_cast<const uint64_t*>(mapped_bottom(s));
+    const auto* end = reinterpret_cast<const uint64_t*>(LAYOUT.stack_top(s->slot));
     while (p < end && *p == FILL)
         p++;
     return static_cast<size_t>(reinterpret_cast<uintptr_t>(end) - reinterpret_cast<uintptr_t>(p));
@@ -192,9 +194,16 @@ size_t measure(const Stack* s)
 
 void init()
 {
-    g_meta_zone.init("kstack", sizeof(Stack), vm::kmem::backend());
-    g_global_cache_max = CachePolicy::global_limit(cpu::MAX_HARTS);
     char buf[16];
+    g_meta_zone.init("kstack", sizeof(Stack), vm::kmem::backend());
+    if (kern::bootargs::get("kstack_pages", buf, sizeof buf)) {
+        size_t v = 0;
+        for (const char* c = buf; *c >= '0' && *c <= '9'; c++)
+            v = v * 10 + size_t(*c - '0');
+        g_initial_pages = v < 1 ? 1 : v > STACK_PAGES ? STACK_PAGES : v;
+    }
+    refill_grow_cache();
+    g_global_cache_max = CachePolicy::global_limit(cpu::MAX_HARTS);
     if (kern::bootargs::get("kstack_cache", buf, sizeof buf)) {
         size_t v = 0;
         for (const char* c = buf; *c >= '0' && *c <= '9'; c++)
@@ -205,6 +214,7 @@ void init()
 
 lib::Result<Stack*> alloc(bool may_block)
 {
+    refill_grow_cache(); // a new thread may grow at once
     Stack* s = nullptr;
     {
         cpu::IrqGuard irq;
@@ -247,7 +257,7 @@ void free(Stack* s)
     while (hw > max && !g_max_hw.compare_exchange_weak(max, hw)) {
     }
     uintptr_t top = LAYOUT.stack_top(s->slot);
-    fill(top - hw, top);
+    detail::fill(top - hw, top);
     s->owner = nullptr;
     s->state = StackState::Cached;
     g_in_use.fetch_sub(1, std::memory_order_relaxed);
@@ -292,7 +302,13 @@ uintptr_t top(const Stack* s) { return LAYOUT.stack_top(s->slot); }
 uintptr_t bottom(const Stack* s) { return LAYOUT.stack_bottom(s->slot); }
 unsigned slot(const Stack* s) { return s->slot; }
 StackState state(const Stack* s) { return s->state; }
-void set_owner(Stack* s, kern::Thread* t) { s->owner = t; }
+void set_owner(Stack* s, kern::Thread* t)
+{
+    s->owner = t;
+    detail::update_limit(s);
+}
+uintptr_t limit(const Stack* s) { return mapped_bottom(s); }
+size_t mapped_pages(const Stack* s) { return s->state == StackState::Resident ? STACK_PAGES - s->mapped_from : 0; }
 kern::Thread* owner(const Stack* s) { return s->owner; }
 
 Stack* from_address(uintptr_t va)
@@ -311,18 +327,39 @@ size_t high_water(const Stack* s)
 {
     if (s->state != StackState::Resident)
         return s->high_water;
-    uintptr_t bottom = LAYOUT.stack_bottom(s->slot);
-    for (uintptr_t p = bottom; p < bottom + STACK_SIZE; p += 8) {
+    uintptr_t top = LAYOUT.stack_top(s->slot);
+    for (uintptr_t p = mapped_bottom(s); p < top; p += 8) {
         uint64_t v;
         if (probe_read_u64(p, &v) != 0)
             return s->high_water;
         if (v != FILL)
-            return bottom + STACK_SIZE - p;
+            return top - p;
     }
     return 0;
 }
 
 namespace detail {
+void fill(uintptr_t from, uintptr_t to)
+{
+    for (auto* p = reinterpret_cast<uint64_t*>(from); p < reinterpret_cast<uint64_t*>(to); p++)
+        *p = FILL;
+}
+void update_limit(Stack* s)
+{
+    if (s->owner)
+        s->owner->stack_limit = mapped_bottom(s);
+}
+void note_grown(uint64_t pages)
+{
+    g_grow_faults.fetch_add(1, std::memory_order_relaxed);
+    g_grown.fetch_add(pages, std::memory_order_relaxed);
+    g_pages.fetch_add(pages, std::memory_order_relaxed);
+}
+void note_given_back(uint64_t pages)
+{
+    g_given_back.fetch_add(pages, std::memory_order_relaxed);
+    g_pages.fetch_sub(pages, std::memory_order_relaxed);
+}
 void account_pages(int64_t delta) { g_pages.fetch_add(uint64_t(delta), std::memory_order_relaxed); }
 size_t deepest_use(const Stack* s) { return measure(s); }
 } // namespace detail
@@ -331,7 +368,26 @@ Stats stats()
 {
     return {g_in_use.load(),  g_cached_hart.load(), g_cached_global.load(), g_pages.load(),
             g_built.load(),   g_destroyed.load(),   g_hits.load(),          g_misses.load(),
-            g_guard_faults.load(), g_max_hw.load()};
+            g_guard_faults.load(), g_max_hw.load(), g_grow_faults.load(), g_grown.load(),
+            g_given_back.load()};
+}
+
+size_t initial_pages() { return g_initial_pages; }
+
+void mapped_histogram(uint64_t* hist)
+{
+    for (size_t i = 0; i <= STACK_PAGES; i++)
+        hist[i] = 0;
+    ksync::SpinGuard g(g_lock);
+    for (size_t t = 0; t < NTABLES; t++) {
+        if (!g_tables[t])
+            continue;
+        for (size_t i = 0; i < SLOTS_PER_TABLE; i++) {
+            const Stack* s = g_tables[t][i];
+            if (s && s->owner)
+                hist[mapped_pages(s)]++;
+        }
+    }
 }
 
 void note_guard_fault() { g_guard_faults.fetch_add(1, std::memory_order_relaxed); }

@@ -47,6 +47,15 @@ uintptr_t top(const Stack* s);
 uintptr_t bottom(const Stack* s);
 unsigned slot(const Stack* s);
 StackState state(const Stack* s);
+// Lowest mapped address (stacks start with their top page(s) and grow down on
+// demand); trap entry compares sp with it.
+uintptr_t limit(const Stack* s);
+// Resident pages of a stack (0 when on swap).
+size_t mapped_pages(const Stack* s);
+// Pages a new stack starts with (bootarg kstack_pages=N, default 1).
+size_t initial_pages();
+// hist[k] = stacks of live threads with k pages resident (k = 0..STACK_PAGES).
+void mapped_histogram(uint64_t* hist);
 void set_owner(Stack* s, kern::Thread* t);
 // The stack whose slot contains va (guard included), or nullptr.
 Stack* from_address(uintptr_t va);
@@ -65,6 +74,9 @@ struct Stats {
     uint64_t cache_misses;
     uint64_t guard_faults;
     uint64_t max_high_water;
+    uint64_t grow_faults;   // faults that mapped more of a stack (kstack/grow.cc)
+    uint64_t pages_grown;
+    uint64_t pages_given_back; // by the pagedaemon, from idle threads (kstack/shrink.cc)
 };
 Stats stats();
 void note_guard_fault();

@@ -31,15 +31,33 @@ struct Stack {
     uint64_t wanted_at;          // rdtime of that wakeup (swap-in wait figures)
     kern::Thread* owner;
     uint64_t pages[STACK_PAGES]; // physical address of each page, 0 when not resident
+    // Pages [mapped_from, STACK_PAGES) are mapped (the top of the stack); the
+    // ones below are not, until a fault grows the stack (kstack/grow.cc). The
+    // owner's Thread::stack_limit is the address of page mapped_from.
+    uint32_t mapped_from;
     uint32_t high_water;
+    uint32_t grow_faults;        // faults that grew this stack (tests, kstack)
     SwapMeta* meta;              // where it is on swap (Swapped, SwappingIn)
 };
+
+// Lowest mapped address of a stack.
+[[nodiscard]] inline uintptr_t mapped_bottom(const Stack* s)
+{
+    return LAYOUT.stack_bottom(s->slot) + uintptr_t(s->mapped_from) * PAGE;
+}
 
 namespace detail {
 // Resident stack pages gained (+) or given up (-) by the swapper.
 void account_pages(int64_t delta);
 // Deepest use of a resident stack, from the fill pattern (swap-out records it).
 size_t deepest_use(const Stack* s);
+// The pattern fresh stack pages get (high-water measurement).
+void fill(uintptr_t from, uintptr_t to);
+// Tell the owner (if any) where its stack now ends: Thread::stack_limit.
+void update_limit(Stack* s);
+// Counters kept by grow.cc and shrink.cc.
+void note_grown(uint64_t pages);
+void note_given_back(uint64_t pages);
 } // namespace detail
 
 } // namespace kstack

@@ -4,20 +4,36 @@
 #include "kstack/layout.h"
 #include "kstack/swap.h"
 
+namespace kern {
+struct Thread;
+}
+
 #include <atomic>
 #include <cstdint>
 
 namespace kstack {
 
+struct Stack;
+
 // Where a swapped stack is, and what it must read back as. From an interrupt
 // zone (kstack/swapin.cc): allocating one never waits and may take the
 // interrupt reserve, as everything on the swap-out path must (kstack/swap.h).
 struct SwapMeta {
-    uint64_t block;              // first swap block (one page each)
+    uint64_t block;              // swap block of page `first` (one block per page)
+    uint32_t first;              // the stack's mapped_from when it went out:
+    uint32_t pages;              //   pages [first, first + pages) are on swap
     uint64_t sum[STACK_PAGES];   // page_checksum() of each page as written
 };
 
 namespace swap::detail {
+
+// Claim a sleeping thread's stack (Resident -> SwappingOut) if it is still in
+// sleep `seq`, asleep since at most `cutoff` ticks, unheld and swappable;
+// nullptr otherwise. The holder may then unmap pages of it; a wakeup only
+// marks it wanted.
+Stack* claim(kern::Thread* t, uint64_t seq, uint64_t cutoff);
+// Give a claimed stack back as Resident; queue the thread if it was woken.
+void keep_resident(kern::Thread* t, Stack* s);
 
 // Never waits; nullptr when even the reserve is gone.
 SwapMeta* alloc_meta();

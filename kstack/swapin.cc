@@ -67,7 +67,7 @@ bool early_due()
 
 void release_swap(SwapMeta* meta)
 {
-    vm::swap::space().free(meta->block, uint32_t(STACK_PAGES));
+    vm::swap::space().free(meta->block, meta->pages);
     detail::free_meta(meta);
 }
 
@@ -75,10 +75,10 @@ void release_swap(SwapMeta* meta)
 bool read_back(kern::Thread* t, const SwapMeta* meta, const uint64_t* pa)
 {
     dev::BlockSegment segs[STACK_PAGES];
-    for (size_t p = 0; p < STACK_PAGES; p++)
-        segs[p] = {vm::kmem::phys_to_virt(pa[p]), uint32_t(PAGE)};
+    for (size_t p = 0; p < meta->pages; p++)
+        segs[p] = {vm::kmem::phys_to_virt(pa[meta->first + p]), uint32_t(PAGE)};
     for (unsigned attempt = 1; attempt <= READ_TRIES; attempt++) {
-        lib::Status st = vm::swap::read_run(meta->block, segs, uint32_t(STACK_PAGES));
+        lib::Status st = vm::swap::read_run(meta->block, segs, meta->pages);
         if (!st.ok()) {
             g_count.read_errors.fetch_add(1, std::memory_order_relaxed);
             kprintf("swap: reading the stack of thread %lu (%s) from block %lu failed (%s), try %u of %u\n", t->id,
@@ -86,8 +86,8 @@ bool read_back(kern::Thread* t, const SwapMeta* meta, const uint64_t* pa)
             continue;
         }
         size_t bad = STACK_PAGES;
-        for (size_t p = 0; p < STACK_PAGES && bad == STACK_PAGES; p++)
-            if (page_checksum(segs[p].buf, PAGE) != meta->sum[p])
+        for (size_t p = 0; p < meta->pages && bad == STACK_PAGES; p++)
+            if (page_checksum(segs[p].buf, PAGE) != meta->sum[meta->first + p])
                 bad = p;
         if (bad == STACK_PAGES)
             return true;
@@ -118,12 +118,12 @@ bool swap_in(kern::Thread* t, bool early)
         return false;
 
     uint64_t pa[STACK_PAGES] = {};
-    for (size_t p = 0; p < STACK_PAGES; p++) {
+    for (size_t p = meta->first; p < STACK_PAGES; p++) {
         lib::Result<uint64_t> r = vm::kmem::alloc_page(early ? vm::kmem::Class::Normal : vm::kmem::Class::System,
                                                       !early);
         if (!r.ok()) {
             // Only an early swap-in gives up: put it back as it was.
-            for (size_t q = 0; q < p; q++)
+            for (size_t q = meta->first; q < p; q++)
                 vm::kmem::free_page(pa[q]);
             bool kick = false;
             auto undo = [&](kern::Thread* th) {
@@ -145,23 +145,24 @@ bool swap_in(kern::Thread* t, bool early)
     if (!intact) {
         // The stack is lost. Give the slot fresh zeroed pages so the thread can
         // be torn down like any other, and retire it without running it.
-        for (size_t p = 0; p < STACK_PAGES; p++)
+        for (size_t p = meta->first; p < STACK_PAGES; p++)
             memset(vm::kmem::phys_to_virt(pa[p]), 0, PAGE);
         kprintf("swap: thread %lu (%s) killed: its kernel stack could not be read back from swap\n", t->id,
                 t->name);
         g_count.killed.fetch_add(1, std::memory_order_relaxed);
     }
     uintptr_t bottom = LAYOUT.stack_bottom(s->slot);
-    for (size_t p = 0; p < STACK_PAGES; p++) {
+    for (size_t p = meta->first; p < STACK_PAGES; p++) {
         // Page tables for the slot were built with its chunk and kept: mapping
         // cannot fail for want of memory.
-        if (!vm::kmem::map_page(bottom + p * PAGE, pa[p], vm::kmem::Perm::ReadWrite).ok())
+        if (!vm::kmem::map_stack_page(bottom + p * PAGE, pa[p]).ok())
             panic("kstack: cannot remap stack page %zu of slot %u", p, s->slot);
         s->pages[p] = pa[p];
     }
-    kstack::detail::account_pages(int64_t(STACK_PAGES));
+    kstack::detail::account_pages(int64_t(meta->pages));
     // Harts flush before switching to any thread after this (sched.cc).
     g_count.map_gen.fetch_add(1, std::memory_order_release);
+    uint32_t pages = meta->pages;
     release_swap(meta);
     g_count.swapped.fetch_sub(1, std::memory_order_relaxed);
 
@@ -186,7 +187,7 @@ bool swap_in(kern::Thread* t, bool early)
         return true;
     }
     g_count.swap_ins.fetch_add(1, std::memory_order_relaxed);
-    g_count.pages_in.fetch_add(STACK_PAGES, std::memory_order_relaxed);
+    g_count.pages_in.fetch_add(pages, std::memory_order_relaxed);
     if (early)
         g_count.early.fetch_add(1, std::memory_order_relaxed);
     if (run)

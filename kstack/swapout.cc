@@ -41,32 +41,66 @@ std::atomic<uint64_t> g_idle_us {2000000};
 uint64_t us_to_ticks(uint64_t us) { return us * kern::timer::timebase_hz() / 1000000; }
 
 // Thread-list walk (under its lock, interrupts off): keep the MAX_SCAN
-// longest sleepers that look eligible. The reads are racy; claim() re-checks
-// under the run-queue lock.
+// longest sleepers that look eligible, cand[] a max-heap on sleep_since (the
+// most recent sleeper on top, the one to evict), so a walk of n threads costs
+// n log MAX_SCAN. The reads are racy; claim() re-checks under the run-queue
+// lock. cand[].id indexes thread[] and seq[].
+void sift_down(vm::swap_policy::Candidate* c, size_t n, size_t i)
+{
+    for (;;) {
+        size_t big = i, l = 2 * i + 1, r = l + 1;
+        if (l < n && c[l].sleep_since > c[big].sleep_since)
+            big = l;
+        if (r < n && c[r].sleep_since > c[big].sleep_since)
+            big = r;
+        if (big == i)
+            return;
+        vm::swap_policy::Candidate t = c[i];
+        c[i] = c[big];
+        c[big] = t;
+        i = big;
+    }
+}
+
+void sift_up(vm::swap_policy::Candidate* c, size_t i)
+{
+    while (i > 0 && c[(i - 1) / 2].sleep_since < c[i].sleep_since) {
+        vm::swap_policy::Candidate t = c[i];
+        c[i] = c[(i - 1) / 2];
+        c[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+}
+
 void consider(kern::Thread& t, void* ctx)
 {
     auto& sc = *static_cast<Scratch*>(ctx);
     if (!t.stack || (t.flags & kern::TF_NO_SWAP) || t.state != kern::ThreadState::Sleeping ||
         t.stack_holds.held() || t.stack->state != StackState::Resident)
         return;
-    size_t at = sc.n;
-    if (sc.n == MAX_SCAN) {
-        // Full: replace the most recent sleeper if this one has slept longer.
-        size_t youngest = 0;
-        for (size_t i = 1; i < MAX_SCAN; i++)
-            if (sc.cand[i].sleep_since > sc.cand[youngest].sleep_since)
-                youngest = i;
-        if (sc.cand[youngest].sleep_since <= t.sleep_since)
-            return;
-        at = youngest;
-    } else {
-        sc.n++;
+    vm::swap_policy::Candidate c {.sleep_since = t.sleep_since, .holds = 0,
+                                  .pages = uint32_t(STACK_PAGES - t.stack->mapped_from), .sleeping = true,
+                                  .no_swap = false, .resident = true, .id = 0};
+    if (sc.n < MAX_SCAN) {
+        c.id = uint32_t(sc.n);
+        sc.thread[sc.n] = &t;
+        sc.seq[sc.n] = t.sleep_seq;
+        sc.cand[sc.n] = c;
+        sift_up(sc.cand, sc.n++);
+        return;
     }
-    sc.cand[at] = {.sleep_since = t.sleep_since, .holds = t.stack_holds.count(), .pages = uint32_t(STACK_PAGES),
-                   .sleeping = true, .no_swap = false, .resident = true, .id = uint32_t(at)};
-    sc.thread[at] = &t;
-    sc.seq[at] = t.sleep_seq;
+    if (sc.cand[0].sleep_since <= t.sleep_since)
+        return; // more recent than every one kept
+    c.id = sc.cand[0].id; // evict the most recent sleeper, reuse its slot
+    sc.thread[c.id] = &t;
+    sc.seq[c.id] = t.sleep_seq;
+    sc.cand[0] = c;
+    sift_down(sc.cand, MAX_SCAN, 0);
 }
+
+} // namespace
+
+namespace detail {
 
 // Take a stack for swap-out if its thread is still in the same sleep and
 // still eligible: Resident -> SwappingOut under the run-queue lock, so a
@@ -103,6 +137,13 @@ void keep_resident(kern::Thread* t, Stack* s)
         kern::sched::enqueue_new(t);
 }
 
+} // namespace detail
+
+namespace {
+
+using detail::claim;
+using detail::keep_resident;
+
 struct Item {
     kern::Thread* t;
     Stack* s;
@@ -137,7 +178,14 @@ uint64_t write_cluster(kern::Thread* const* threads, const uint64_t* seqs, size_
             keep_resident(items[i].t, items[i].s);
         }
     };
-    lib::Result<uint64_t> run = vm::swap::space().alloc(uint32_t(m * STACK_PAGES));
+    // Only the mapped part of each stack goes out (stacks grow on demand).
+    auto pages_of = [&](size_t count) {
+        uint32_t n = 0;
+        for (size_t i = 0; i < count; i++)
+            n += uint32_t(STACK_PAGES - items[i].s->mapped_from);
+        return n;
+    };
+    lib::Result<uint64_t> run = vm::swap::space().alloc(pages_of(m));
     if (!run.ok()) {
         // Full (or too fragmented for the whole cluster): send as many as fit,
         // keep the rest, and tell the caller to stop.
@@ -145,7 +193,7 @@ uint64_t write_cluster(kern::Thread* const* threads, const uint64_t* seqs, size_
         r.full = true;
         size_t fit = m;
         while (!run.ok() && --fit > 0)
-            run = vm::swap::space().alloc(uint32_t(fit * STACK_PAGES));
+            run = vm::swap::space().alloc(pages_of(fit));
         for (size_t i = fit; i < m; i++) {
             detail::free_meta(items[i].meta);
             keep_resident(items[i].t, items[i].s);
@@ -158,20 +206,25 @@ uint64_t write_cluster(kern::Thread* const* threads, const uint64_t* seqs, size_
     // Checksums first: the thread is not running and nothing on its stack is
     // linked anywhere (no holds), so the pages cannot change from here on.
     dev::BlockSegment segs[CLUSTER_STACKS];
+    uint64_t block = run.value();
     for (size_t i = 0; i < m; i++) {
         Stack* s = items[i].s;
-        uintptr_t bottom = LAYOUT.stack_bottom(s->slot);
+        SwapMeta* meta = items[i].meta;
+        uintptr_t from = mapped_bottom(s);
         s->high_water = uint32_t(kstack::detail::deepest_use(s));
-        items[i].meta->block = run.value() + i * STACK_PAGES;
-        for (size_t p = 0; p < STACK_PAGES; p++)
-            items[i].meta->sum[p] = page_checksum(reinterpret_cast<const void*>(bottom + p * PAGE), PAGE);
-        segs[i] = {reinterpret_cast<void*>(bottom), uint32_t(STACK_SIZE)};
+        meta->block = block;
+        meta->first = s->mapped_from;
+        meta->pages = uint32_t(STACK_PAGES - s->mapped_from);
+        for (size_t p = meta->first; p < STACK_PAGES; p++)
+            meta->sum[p] = page_checksum(reinterpret_cast<const void*>(LAYOUT.stack_bottom(s->slot) + p * PAGE), PAGE);
+        segs[i] = {reinterpret_cast<void*>(from), uint32_t(meta->pages * PAGE)};
+        block += meta->pages;
     }
     if (!vm::swap::write_run(run.value(), segs, uint32_t(m)).ok()) {
         // The stacks are untouched: they stay, and the space goes back.
         detail::g_count.write_errors.fetch_add(1, std::memory_order_relaxed);
         r.io_error = true;
-        vm::swap::space().free(run.value(), uint32_t(m * STACK_PAGES));
+        vm::swap::space().free(run.value(), uint32_t(block - run.value()));
         undo_all();
         return 0;
     }
@@ -185,7 +238,7 @@ uint64_t write_cluster(kern::Thread* const* threads, const uint64_t* seqs, size_
         if (!wanted)
             continue;
         it.going = false;
-        vm::swap::space().free(it.meta->block, uint32_t(STACK_PAGES));
+        vm::swap::space().free(it.meta->block, it.meta->pages);
         detail::free_meta(it.meta);
         keep_resident(it.t, it.s);
         detail::g_count.cancelled.fetch_add(1, std::memory_order_relaxed);
@@ -198,8 +251,8 @@ uint64_t write_cluster(kern::Thread* const* threads, const uint64_t* seqs, size_
         if (!items[i].going)
             continue;
         uintptr_t bottom = LAYOUT.stack_bottom(items[i].s->slot);
-        for (size_t p = 0; p < STACK_PAGES; p++) {
-            (void)vm::kmem::unmap_page(bottom + p * PAGE);
+        for (size_t p = items[i].meta->first; p < STACK_PAGES; p++) {
+            (void)vm::kmem::unmap_stack_page(bottom + p * PAGE);
             batch.add(bottom + p * PAGE);
         }
     }
@@ -209,12 +262,12 @@ uint64_t write_cluster(kern::Thread* const* threads, const uint64_t* seqs, size_
         Item& it = items[i];
         if (!it.going)
             continue;
-        for (size_t p = 0; p < STACK_PAGES; p++) {
+        for (size_t p = it.meta->first; p < STACK_PAGES; p++) {
             vm::kmem::free_page(it.s->pages[p]);
             it.s->pages[p] = 0;
         }
-        kstack::detail::account_pages(-int64_t(STACK_PAGES));
-        freed += STACK_PAGES;
+        kstack::detail::account_pages(-int64_t(it.meta->pages));
+        freed += it.meta->pages;
         bool kick = false;
         auto done = [&](kern::Thread* th) {
             it.s->meta = it.meta;
@@ -230,7 +283,7 @@ uint64_t write_cluster(kern::Thread* const* threads, const uint64_t* seqs, size_
             swap::kick();
         detail::g_count.swapped.fetch_add(1, std::memory_order_relaxed);
         detail::g_count.swap_outs.fetch_add(1, std::memory_order_relaxed);
-        detail::g_count.pages_out.fetch_add(STACK_PAGES, std::memory_order_relaxed);
+        detail::g_count.pages_out.fetch_add(it.meta->pages, std::memory_order_relaxed);
         r.stacks++;
     }
     return freed;
@@ -269,10 +322,10 @@ OutResult swap_out(Scratch& sc, uint64_t need_pages, uint64_t idle)
             seqs[j] = sc.seq[sc.chosen[i + j]];
         }
         r.pages_freed += write_cluster(threads, seqs, c, cutoff, r);
+        // Per cluster: the swapper's early swap-ins wait for a quiet second.
+        detail::g_count.last_out_us.store(kern::timer::now_us(), std::memory_order_relaxed);
         i += c;
     }
-    if (r.stacks)
-        detail::g_count.last_out_us.store(kern::timer::now_us(), std::memory_order_relaxed);
     return r;
 }
 

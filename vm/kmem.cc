@@ -349,6 +349,20 @@ uint64_t unmap_page(uintptr_t va)
     return pa;
 }
 
+lib::Status map_stack_page(uintptr_t va, uint64_t pa)
+{
+    if (!layout::is_kstack(va))
+        panic("kmem: map_stack_page(0x%lx) outside the stack region", va);
+    return g_pt->map(va, pa, sv39::R | sv39::W | sv39::G, 0, sv39::Alloc::Forbidden);
+}
+
+uint64_t unmap_stack_page(uintptr_t va)
+{
+    if (!layout::is_kstack(va))
+        panic("kmem: unmap_stack_page(0x%lx) outside the stack region", va);
+    return g_pt->unmap(va);
+}
+
 lib::Status populate(uintptr_t va, size_t len)
 {
     ksync::SpinGuard g(g_pt_lock);

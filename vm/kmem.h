@@ -42,6 +42,14 @@ uint64_t virt_to_phys(const void* va);
 // Removes the mapping and flushes this hart's TLB entry; returns the old
 // physical address (0 if none). Remote harts: vm::tlb (the caller batches).
 uint64_t unmap_page(uintptr_t va);
+// Kernel-stack pages (inside vm::layout's stack region). That region's page
+// tables are built a chunk at a time and never freed, and each stack's
+// entries are written only by whoever holds the stack (its running owner
+// growing it, or the pager holding its claim): so these take no lock and
+// allocate nothing, which makes them safe in the stack-growth fault whatever
+// locks the faulting code holds. No TLB flush: callers flush or batch.
+[[nodiscard]] lib::Status map_stack_page(uintptr_t va, uint64_t pa);
+uint64_t unmap_stack_page(uintptr_t va);
 // Build every page-table page for [va, va + len) now, so later map_page there
 // never allocates.
 [[nodiscard]] lib::Status populate(uintptr_t va, size_t len);

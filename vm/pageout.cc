@@ -9,6 +9,7 @@
 #include "kern/wait.h"
 #include "kstack/cache_policy.h"
 #include "kstack/kstack.h"
+#include "kstack/shrink.h"
 #include "kstack/swap.h"
 #include "vm/kmem.h"
 #include "vm/swap.h"
@@ -24,6 +25,7 @@ constexpr uint64_t NO_PROGRESS_BACKOFF_US = 20000;
 std::atomic<uint32_t> g_kick {0}; // uint32: RISC-V has no byte-sized atomic swap
 kern::Thread* g_thread;
 std::atomic<unsigned long> g_wakeups, g_replenishes, g_polls, g_swap_passes, g_emergency_passes, g_progress;
+std::atomic<unsigned long> g_given_back;
 std::atomic<int> g_paused {0};
 
 uint64_t short_by()
@@ -76,9 +78,18 @@ void daemon(void*)
         // A pass that freed nothing is not retried at once: every failing
         // allocation kicks us, and a daemon at system priority that loops on
         // kicks would starve the very threads that could free memory.
-        if (kmem::phys().below_min() &&
-            swap_until_target(kstack::swap::scratch(0), kstack::swap::idle_us(), g_swap_passes) == 0)
-            kern::sched::sleep_us(NO_PROGRESS_BACKOFF_US);
+        if (kmem::phys().below_min()) {
+            // Stack pages below idle threads' sp first: no I/O, and the
+            // threads keep running from memory.
+            kstack::GiveBackResult gb =
+                kstack::give_back(kstack::swap::scratch(0), short_by(), kstack::swap::idle_us());
+            g_given_back.fetch_add(gb.pages, std::memory_order_relaxed);
+            g_progress.fetch_add(gb.pages, std::memory_order_relaxed);
+            if (kmem::phys().below_min() &&
+                swap_until_target(kstack::swap::scratch(0), kstack::swap::idle_us(), g_swap_passes) == 0 &&
+                gb.pages == 0)
+                kern::sched::sleep_us(NO_PROGRESS_BACKOFF_US);
+        }
         uint64_t now = kern::timer::now_us();
         if (now - last_poll >= 1000000) {
             zalloc::poll_all(); // releases surplus free slabs, then replenishes
@@ -158,7 +169,7 @@ void resume() { g_paused.fetch_sub(1, std::memory_order_acq_rel); }
 Stats stats()
 {
     return {g_wakeups.load(),     g_replenishes.load(),      g_polls.load(),
-            g_swap_passes.load(), g_emergency_passes.load(), g_progress.load()};
+            g_swap_passes.load(), g_emergency_passes.load(), g_progress.load(), g_given_back.load()};
 }
 
 } // namespace vm::pageout

@@ -2,7 +2,8 @@
 //
 // Woken when free pages fall below free_min or an allocation fails (and once a
 // second regardless), it: trims the kernel-stack cache, refills the
-// allocators' reserves, and, still short, swaps out kernel stacks of idle
+// allocators' reserves, and, still short, takes back unused stack pages from
+// idle threads (kstack/shrink.h), then swaps out kernel stacks of idle
 // threads (kstack/swap.h) until free_target. Once a second it also polls the
 // zones (slab release with hysteresis) and, in test boots, checks the
 // stack-hold rule.
@@ -38,6 +39,7 @@ struct Stats {
     unsigned long swap_passes;      // passes that tried to swap stacks out
     unsigned long emergency_passes; // passes the emergency pager ran
     unsigned long progress;         // pages the pagedaemon freed, in total
+    unsigned long stack_pages_given_back; // unused stack pages taken from idle threads
 };
 Stats stats();
 

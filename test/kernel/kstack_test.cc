@@ -18,8 +18,17 @@ using namespace kern;
 namespace {
 struct Probe {
     uintptr_t bottom, top;
-    long below, above, inside_lo, inside_hi;
+    long below, above, inside_lo, inside_hi, lo_before_growth;
 };
+// Use about `bytes` of stack, so it grows (nearly) to its full size.
+__attribute__((noinline)) void use_stack(size_t bytes)
+{
+    volatile char pad[512];
+    pad[0] = 1;
+    if (bytes > sizeof pad)
+        use_stack(bytes - sizeof pad);
+    asm volatile("" ::"r"(pad) : "memory");
+}
 void probe_own_stack(void* arg)
 {
     auto* p = static_cast<Probe*>(arg);
@@ -27,6 +36,9 @@ void probe_own_stack(void* arg)
     p->bottom = kstack::bottom(me->stack);
     p->top = kstack::top(me->stack);
     uint64_t v;
+    // A new stack has only its top mapped; the rest grows on use.
+    p->lo_before_growth = probe_read_u64(p->bottom, &v);
+    use_stack(kstack::STACK_SIZE - 3072); // into the lowest page, leaving room for interrupts
     p->below = probe_read_u64(p->bottom - 8, &v);     // guard below
     p->above = probe_read_u64(p->top, &v);            // next slot's guard above
     p->inside_lo = probe_read_u64(p->bottom, &v);
@@ -45,6 +57,8 @@ KTEST(kstack_guards_both_sides_are_unmapped)
     KEXPECT(p.above != 0);
     KEXPECT_EQ(p.inside_lo, 0);
     KEXPECT_EQ(p.inside_hi, 0);
+    if (kstack::initial_pages() < kstack::STACK_PAGES)
+        KEXPECT(p.lo_before_growth != 0);
 }
 
 KTEST(kstack_object_index_has_no_holes)

@@ -16,7 +16,7 @@ namespace ktest {
 
 class Sleepers {
 public:
-    static constexpr unsigned MAX = 1024;
+    static constexpr unsigned MAX = 4096;
     static constexpr unsigned FRAME_WORDS = 64; // 512 bytes of data per frame
 
     enum Phase : int { Starting, Asleep, Verified, Corrupt, Failed };
@@ -35,7 +35,14 @@ public:
     {
         n_ = 0;
         sleep_us_ = sleep_us;
-        for (unsigned i = 0; i < n && i < MAX; i++) {
+        return add(n, frames, seed);
+    }
+
+    // n more threads; returns how many there are now.
+    unsigned add(unsigned n, unsigned frames, uint64_t seed)
+    {
+        unsigned end = n_ + n;
+        for (unsigned i = n_; i < end && i < MAX; i++) {
             One& o = one_[i];
             o.owner = this;
             o.seed = seed * 1000003 + i;
@@ -106,6 +113,14 @@ public:
     [[nodiscard]] kern::Thread* thread(unsigned i) const { return one_[i].t; }
     [[nodiscard]] int phase(unsigned i) const { return one_[i].phase.load(); }
     [[nodiscard]] int exit_code(unsigned i) const { return exit_[i]; }
+    // Resident stack pages of all of them (stacks grow on demand).
+    [[nodiscard]] uint64_t mapped_pages() const
+    {
+        uint64_t k = 0;
+        for (unsigned i = 0; i < n_; i++)
+            k += one_[i].t ? kstack::mapped_pages(one_[i].t->stack) : 0;
+        return k;
+    }
     [[nodiscard]] unsigned in_state(kstack::StackState s) const
     {
         unsigned k = 0;
