@@ -20,6 +20,7 @@
 #include "vm/kmem.h"
 #include "vm/pageout.h"
 #include "dev/block.h"
+#include "dev/partition.h"
 #include "vm/swap.h"
 #include "zalloc/kmalloc.h"
 
@@ -47,6 +48,8 @@ extern "C" [[noreturn]] void kmain(unsigned long hartid, uintptr_t fdt_pa)
     vm::pageout::start();
     dev::virtio_blk_probe_all();
     dev::sdcard_spi_probe_all();
+    // Thread context with interrupts on: the GPT reads sleep until completion.
+    dev::scan_partitions();
     vm::swap::init();
 
     smp::start_secondaries();

@@ -13,6 +13,7 @@ import argparse
 import concurrent.futures
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -24,7 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 class Config:
     def __init__(self, name, machine, smp, mem, bootargs, timeout=120, expect="pass",
                  must_show=(), extra=(), script=(), cmd=None, must_not_show=(), side_logs=None, disk=None,
-                 blkdebug=False, sdcard=None, disk_bytes=8 << 20):
+                 blkdebug=False, sdcard=None, disk_bytes=8 << 20, disk_image=None):
         self.name, self.machine, self.smp, self.mem = name, machine, smp, mem
         self.bootargs, self.timeout, self.expect = bootargs, timeout, expect
         self.must_show, self.extra = must_show, list(extra)
@@ -38,6 +39,9 @@ class Config:
         self.disk, self.blkdebug, self.disk_bytes = disk, blkdebug, disk_bytes
         # An SD card (sifive_u, on the SPI controller): its size in bytes.
         self.sdcard = sdcard
+        # Called with the path of the fresh (zeroed, sparse) disk or SD-card
+        # image to put something on it, e.g. gpt_image(): a partition table.
+        self.disk_image = disk_image
         # Interactive boots: (text to type, regex the answer must show) in turn,
         # starting once the shell's greeting appears.
         self.script = list(script)
@@ -50,6 +54,25 @@ SHELL_SCRIPT = [
     ("help info extra\r", r"usage: help \[command\]"),
     ("poweroff\r", r"powering off"),
 ]
+
+
+def gpt_image(corrupt=False):
+    """A disk_image callable: a GPT made by sgdisk with partition 1 "scratch"
+    (1 MiB at sector 2048) and partition 2 "swap" (8 MiB, Linux swap type).
+    corrupt: then a byte of the primary header is flipped (its CRC no longer
+    matches)."""
+    def make(path):
+        sgdisk = shutil.which("sgdisk") or "/usr/sbin/sgdisk"
+        subprocess.run([sgdisk, "-n", "1:2048:+1M", "-c", "1:scratch", "-n", "2:0:+8M", "-c", "2:swap",
+                        "-t", "2:0657FD6D-A4AB-43C4-84E5-0933C84B4F4F", path],
+                       check=True, stdout=subprocess.DEVNULL)
+        if corrupt:
+            with open(path, "r+b") as f:
+                f.seek(512 + 40)  # the header's first usable LBA
+                b = f.read(1)[0]
+                f.seek(512 + 40)
+                f.write(bytes([b ^ 0x01]))
+    return make
 
 
 # The configurations every `make test` boots. sifive_u has no finisher and
@@ -73,6 +96,32 @@ KERNEL_CONFIGS = [
            must_show=[r"swap: thread \d+ \(sleeper\) killed: its kernel stack could not be read back from swap"]),
     Config("virt-swap-tiny", "virt", 2, "128M", "ktest=kswap_fault_tiny_device", disk="modern", disk_bytes=64 << 10,
            must_show=[r"swap: vda, 64 KiB \(16 pages\)"]),
+    # Partitions (dev/partition.cc): a GPT disk made by sgdisk; by default
+    # swap goes to its Linux swap partition. On sifive_u the SD card's, named.
+    # A disk whose GPT is corrupt is reported in one line and swapped over
+    # whole only when named.
+    # (One hart, like virt-swap-smp1-128M: with two, kswap_emergency_pager_takes_over
+    # can see the emergency pager start early after the tests before it, GPT or not.)
+    Config("virt-gpt", "virt", 1, "128M", "ktest=partition*,kswap*", disk="modern", disk_bytes=16 << 20,
+           disk_image=gpt_image(), timeout=240,
+           must_show=[r"^vda: GPT, 2 partitions: vda1 scratch \(1 MiB\), vda2 swap \(8 MiB\)$",
+                      r"^swap: vda2 \(Linux swap partition of vda\), 8192 KiB \(2048 pages\)",
+                      r"ktest: PASS partition_write_lands_on_disk", r"ktest: PASS kswap_round_trip"],
+           must_not_show=[r"nothing to check"]),
+    Config("sifive_u-gpt", "sifive_u", 2, "512M", "ktest=partition*,kswap_round_trip,kswap_never* swap=mmcblk0p2",
+           sdcard=16 << 20, disk_image=gpt_image(), timeout=180,
+           must_show=[r"^mmcblk0: GPT, 2 partitions: mmcblk0p1 scratch \(1 MiB\), mmcblk0p2 swap \(8 MiB\)$",
+                      r"^swap: mmcblk0p2 \(Linux swap partition of mmcblk0\), 8192 KiB",
+                      r"ktest: PASS partition_write_lands_on_disk", r"ktest: PASS kswap_round_trip"],
+           must_not_show=[r"nothing to check"]),
+    Config("virt-gpt-corrupt", "virt", 2, "128M", "ktest=swap_pages_round_trip swap=vda", disk="modern",
+           disk_bytes=16 << 20, disk_image=gpt_image(corrupt=True),
+           must_show=[r"^vda: bad GPT \(GPT header CRC mismatch\); no partitions, the whole disk stays usable$",
+                      r"^swap: vda, 16384 KiB", r"ktest: PASS swap_pages_round_trip"],
+           must_not_show=[r"vda1", r"nothing to check"]),
+    Config("virt-gpt-corrupt-noswap", "virt", 2, "128M", "ktest=swap_pages_round_trip", disk="legacy",
+           disk_bytes=16 << 20, disk_image=gpt_image(corrupt=True),
+           must_show=[r"^vda: bad GPT \(GPT header CRC mismatch\)", r"^swap: no swap device \("]),
     Config("virt-smp3-512M", "virt", 3, "512M", "ktest=all"),
     Config("virt-smp4-256M", "virt", 4, "256M", "ktest=all", disk="legacy"),
     # With -icount QEMU's instret counts instructions exactly: the allocator
@@ -220,12 +269,16 @@ def disk_args(build, cfg):
         img = os.path.join(build, f"test-sdcard-{cfg.name}.img")
         with open(img, "wb") as f:
             f.truncate(cfg.sdcard) # sparse
+        if cfg.disk_image:
+            cfg.disk_image(img)
         return ["-drive", f"file={img},if=sd,format=raw"]
     if not cfg.disk:
         return []
     img = os.path.join(build, f"test-disk-{cfg.name}.img")
     with open(img, "wb") as f:
         f.truncate(cfg.disk_bytes)
+    if cfg.disk_image:
+        cfg.disk_image(img)
     spec = img
     if cfg.blkdebug:
         kind = cfg.blkdebug if isinstance(cfg.blkdebug, str) else "read100"

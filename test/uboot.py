@@ -7,7 +7,9 @@ The disk image made by tools/mksdcard.sh (the `make sdcard` script) is attached
 as virtio-blk; U-Boot's distro boot finds the bootable FAT partition, reads
 extlinux/extlinux.conf or boot.scr, loads Image and starts it with booti. The
 kernel gets bootargs ktest=all, so it runs its tests and the test finisher ends
-QEMU with status 0 only if all passed.
+QEMU with status 0 only if all passed. It sees the image's GPT (vda1..vda4);
+the extlinux boot has the swap=mmcblk0p4 mksdcard.sh adds (no such device
+here: no swap), the boot.scr one swap=vda4 (the image's swap partition).
 
 Two images, so each route is taken on its own: one with only extlinux.conf,
 one with only boot.scr (with both, distro boot prefers extlinux.conf).
@@ -31,18 +33,27 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UBOOT_ELF = "/usr/lib/u-boot/qemu-riscv64_smode/uboot.elf"
 
-# Each image: (config name, tools/mksdcard.sh -m mode, regexes, anti-regexes)
+# The kernel sees the card image's GPT on the virtio disk (vda1..vda4).
+GPT_LINE = (r"^vda: GPT, 4 partitions: vda1 spl \(1 MiB\), vda2 uboot \(4 MiB\), vda3 zest-boot \(32 MiB\), "
+            r"vda4 zest-swap \(16 MiB\)$")
+
+# Each image: (config name, tools/mksdcard.sh -m mode, -a boot arguments, regexes, anti-regexes).
+# extlinux: mksdcard.sh adds swap=mmcblk0p4 (the board's SD card), which this
+# virtio boot lacks: the kernel says so in one line and runs without swap.
+# bootscr: swap=vda4 given, so the kernel swaps to the image's swap partition.
 IMAGES = [
-    ("uboot-extlinux", "extlinux",
+    ("uboot-extlinux", "extlinux", "ktest=all",
      [r"Scanning virtio 0:3", r"Found /extlinux/extlinux\.conf", r"Retrieving file: /Image",
-      r"append: ktest=all", r"Moving Image from 0x84000000 to 0x80200000", r"Starting kernel \.\.\.",
-      r"^bootargs: 'ktest=all'"],
+      r"append: ktest=all swap=mmcblk0p4$", r"Moving Image from 0x84000000 to 0x80200000", r"Starting kernel \.\.\.",
+      r"^bootargs: 'ktest=all swap=mmcblk0p4'", GPT_LINE,
+      r"^swap: no block device 'mmcblk0p4'; no swapping: kernel stacks stay resident$"],
      [r"boot\.scr"]),
-    ("uboot-bootscr", "bootscr",
+    ("uboot-bootscr", "bootscr", "ktest=all swap=vda4",
      [r"Scanning virtio 0:3", r"Found U-Boot script /boot\.scr", r"Zest boot\.scr: loading /Image from virtio 0:3",
       r"Zest boot\.scr: booti 0x84000000 - ", r"Moving Image from 0x84000000 to 0x80200000",
-      r"Starting kernel \.\.\.", r"^bootargs: 'ktest=all'"],
-     [r"extlinux"]),
+      r"Starting kernel \.\.\.", r"^bootargs: 'ktest=all swap=vda4'", GPT_LINE,
+      r"^swap: vda4 \(Linux swap partition of vda\), 16384 KiB \(4096 pages\)$"],
+     [r"extlinux", r"mmcblk0p4"]),
 ]
 
 
@@ -55,16 +66,16 @@ def prepare(build_dir):
     if not os.path.exists(UBOOT_ELF):
         raise RuntimeError(f"{UBOOT_ELF} missing: apt-get install u-boot-qemu")
     os.makedirs(os.path.join(build_dir, "uboot"), exist_ok=True)
-    for name, mode, _, _ in IMAGES:
+    for name, mode, bootargs, _, _ in IMAGES:
         subprocess.run(["sh", os.path.join(ROOT, "tools", "mksdcard.sh"),
                         "-o", image_path(build_dir, name), "-k", os.path.join(build_dir, "Image"),
-                        "-a", "ktest=all", "-m", mode, "--swap-mb", "16"],
+                        "-a", bootargs, "-m", mode, "--swap-mb", "16"],
                        check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
 
 
 def uboot_configs(build_dir):
     configs = []
-    for name, _, must_show, must_not_show in IMAGES:
+    for name, _, _, must_show, must_not_show in IMAGES:
         cmd = ["qemu-system-riscv64", "-M", "virt", "-smp", "2", "-m", "256M",
                "-nographic", "-monitor", "none", "-serial", "stdio",
                "-kernel", UBOOT_ELF,

@@ -7,7 +7,8 @@
 #   1  spl     34 ..  2081   type 5B193300-FC78-40CD-8002-E86C45580B47  (U-Boot SPL; empty unless --spl)
 #   2  uboot 2082 .. 10273   type 2E54B353-1271-4842-806F-E436D6AF6985  (u-boot.itb; empty unless --itb)
 #   3  zest-boot  16384 ..    FAT, "legacy BIOS bootable" attribute     (Image, extlinux/, boot.scr)
-#   4  zest-swap  after 3     Linux swap type, optional (--swap-mb 0: none)
+#   4  zest-swap  after 3     Linux swap type, optional (--swap-mb 0: none); Zest swaps
+#                             to it (swap=mmcblk0p4 is added to the boot arguments)
 # See docs/hifive.md.
 set -eu
 
@@ -16,7 +17,8 @@ usage() {
 usage: $0 [options]
   -o FILE          disk image to write (default build/sdcard.img)
   -k FILE          kernel Image (default build/Image)
-  -a ARGS          kernel boot arguments for extlinux.conf and boot.scr (default none)
+  -a ARGS          kernel boot arguments for extlinux.conf and boot.scr (default none;
+                   swap=mmcblk0p4 is added when there is a swap partition and ARGS has no swap=)
   -m MODE          what the boot partition gets: both (default), extlinux, bootscr
   --boot-mb N      boot partition size in MiB (default 32)
   --swap-mb N      swap partition size in MiB, 0 for none (default 64)
@@ -70,6 +72,14 @@ export MTOOLS_SKIP_CHECK=1
 magic=$(od -An -tx1 -j 56 -N 4 "$KERNEL" | tr -d ' \n')
 [ "$magic" = "52534305" ] || { echo "$0: $KERNEL has no RISC-V Image header (magic2 is '$magic')" >&2; exit 1; }
 case "$BOOTARGS" in *'"'*|*'@'*|*'\'*) echo "$0: boot arguments must not contain \", @ or \\" >&2; exit 1 ;; esac
+# The board swaps to the card's swap partition: the kernel names the SD card
+# (over SPI) mmcblk0, and takes an SD card only when named.
+if [ "$SWAP_MB" -gt 0 ]; then
+    case " $BOOTARGS " in
+    *" swap="*) ;;
+    *) BOOTARGS="${BOOTARGS:+$BOOTARGS }swap=mmcblk0p4" ;;
+    esac
+fi
 
 SPL_START=34;   SPL_END=2081
 ITB_START=2082; ITB_END=10273

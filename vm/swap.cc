@@ -1,6 +1,7 @@
 #include "vm/swap.h"
 
 #include "dev/block.h"
+#include "dev/partition.h"
 #include "kern/bootargs.h"
 #include "kern/printf.h"
 #include "kern/shell.h"
@@ -63,22 +64,34 @@ void init()
         kprintf("swap: off (swap=none): kernel stacks stay resident\n");
         return;
     }
-    // By default only a virtio disk: an SD card on a board usually holds the
-    // boot partitions, so swapping to it must be asked for by name.
+    // A named device may be anything, a partition included. By default: the
+    // first Linux swap partition of a virtio disk, else the first virtio disk
+    // without a partition table (dev::scan_partitions ran before). A disk with
+    // a GPT, even a malformed one, is never swapped over whole unless named,
+    // and an SD card (on a board it holds the boot partitions) or its
+    // partitions only when named.
     dev::BlockDevice* d = nullptr;
+    auto virtio = [](const dev::BlockDevice* b) { return strncmp(b->name(), "vd", 2) == 0; };
     if (named) {
         d = dev::find_block_device(name);
     } else {
-        for (unsigned i = 0; !d && dev::block_device(i); i++)
-            if (strncmp(dev::block_device(i)->name(), "vd", 2) == 0)
-                d = dev::block_device(i);
+        for (unsigned i = 0; !d && dev::partition(i); i++) {
+            dev::Partition* p = dev::partition(i);
+            if (p->is_linux_swap() && virtio(p->parent()))
+                d = p;
+        }
+        for (unsigned i = 0; !d && dev::block_device(i); i++) {
+            dev::BlockDevice* b = dev::block_device(i);
+            if (virtio(b) && !dev::as_partition(b) && dev::partition_table(b) == dev::PartitionTable::None)
+                d = b;
+        }
     }
     if (!d) {
         if (named)
             kprintf("swap: no block device '%s'; no swapping: kernel stacks stay resident\n", name);
         else
-            kprintf("swap: no swap device (an SD card is used only when named: swap=mmcblk0); "
-                    "kernel stacks stay resident\n");
+            kprintf("swap: no swap device (a virtio disk's Linux swap partition or a virtio disk without a "
+                    "partition table; anything else only when named: swap=NAME); kernel stacks stay resident\n");
         return;
     }
     uint64_t blocks = d->sectors() / SECTORS_PER_BLOCK;
@@ -86,11 +99,18 @@ void init()
         kprintf("swap: %s is smaller than one page; no swapping\n", d->name());
         return;
     }
+    char what[64] = "";
+    if (dev::Partition* p = dev::as_partition(d)) {
+        if (p->is_linux_swap())
+            ksnprintf(what, sizeof what, " (Linux swap partition of %s)", p->parent()->name());
+        else
+            ksnprintf(what, sizeof what, " (partition %u of %s)", p->number(), p->parent()->name());
+    }
     auto* bits = static_cast<uint64_t*>(
         zalloc::kmalloc(SwapSpace::bitmap_words(blocks) * sizeof(uint64_t), g_swap_type, zalloc::M_WAITOK));
     g_space.init(bits, blocks);
     g_dev = d;
-    kprintf("swap: %s, %lu KiB (%lu pages)\n", d->name(), blocks * 4, blocks);
+    kprintf("swap: %s%s, %lu KiB (%lu pages)\n", d->name(), what, blocks * 4, blocks);
 }
 
 bool enabled() { return g_dev != nullptr; }
