@@ -87,6 +87,11 @@ public:
     [[nodiscard]] virtual lib::Status submit(BlockRequest& req) = 0;
     // Requests the device can have in flight at once.
     [[nodiscard]] virtual unsigned queue_depth() const = 0;
+    // True when submit() returns at once and `done` comes later from the
+    // device's interrupt (virtio-blk); false when submit() does the transfer
+    // itself (a polled SD card): such a device must not be started from
+    // interrupt context.
+    [[nodiscard]] virtual bool completes_in_interrupt() const { return false; }
 
     // Synchronous helpers for thread context: submit and sleep until done.
     [[nodiscard]] lib::Status read(uint64_t sector, void* buf, uint32_t nsectors);

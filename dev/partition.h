@@ -33,6 +33,7 @@ public:
     [[nodiscard]] uint64_t sectors() const override { return sectors_; }
     [[nodiscard]] lib::Status submit(BlockRequest& req) override;
     [[nodiscard]] unsigned queue_depth() const override { return parent_->queue_depth(); }
+    [[nodiscard]] bool completes_in_interrupt() const override { return parent_->completes_in_interrupt(); }
 
     [[nodiscard]] BlockDevice* parent() const { return parent_; }
     [[nodiscard]] uint64_t start() const { return start_; }   // first sector on the disk

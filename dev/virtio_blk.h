@@ -53,6 +53,7 @@ public:
     [[nodiscard]] uint64_t sectors() const override { return capacity_; }
     [[nodiscard]] lib::Status submit(BlockRequest& req) override;
     [[nodiscard]] unsigned queue_depth() const override { return qsize_ / 3; }
+    [[nodiscard]] bool completes_in_interrupt() const override { return true; }
 
     [[nodiscard]] unsigned queue_size() const { return qsize_; }
     [[nodiscard]] unsigned max_segments() const { return max_segs_; }

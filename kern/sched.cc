@@ -31,7 +31,6 @@ struct alignas(64) RunQueue {
     uint64_t switches = 0;
     uint64_t steals = 0;
     uint64_t idle_switches = 0;
-    uint64_t stack_map_gen = 0; // kstack::swap::map_generation() last flushed for
 };
 
 RunQueue g_rq[cpu::MAX_HARTS];
@@ -167,13 +166,10 @@ void hand_over_dead(Thread* dead)
     if (next->stack && kstack::state(next->stack) != kstack::StackState::Resident)
         panic("sched: thread %lu (%s) picked with its stack %s", next->id, next->name,
               kstack::state_name(kstack::state(next->stack)));
-    // A stack swapped back in since this hart last looked may still be cached
-    // here as unmapped (Sv39 lets a hart keep invalid translations until an
-    // sfence.vma): flush before the switch touches it. Swap-ins are rare.
-    if (uint64_t gen = kstack::swap::map_generation(); gen != rq.stack_map_gen) {
-        rq.stack_map_gen = gen;
-        vm::tlb::flush_local_all();
-    }
+    // Pages of its stack mapped since this hart last ran it (swapped back in,
+    // grown elsewhere) may still be cached here as unmapped: flush them first.
+    if (next->stack)
+        kstack::before_switch_in(next->stack, cpu::id());
     next->state = ThreadState::Running;
     next->slice_left = SLICE_TICKS;
     if (next == prev)
@@ -364,7 +360,7 @@ bool wake(Thread* t, uint64_t seq, bool timed_out)
     if (kick)
         ipi::send(target, ipi::Reason::Ping);
     if (w == kstack::swap::Wake::DeferredKick)
-        kstack::swap::kick();
+        kstack::swap::woken(t);
     return true;
 }
 

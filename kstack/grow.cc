@@ -80,8 +80,8 @@ Grow grow_on_fault(uintptr_t sp, uintptr_t need)
     kern::this_hart().stack_limit = mapped_bottom(s);
     detail::note_grown(n);
     // Another hart may hold a stale "not mapped" for these pages (Sv39 allows
-    // caching invalid entries): every hart flushes before its next switch.
-    swap::detail::g_count.map_gen.fetch_add(1, std::memory_order_release);
+    // caching invalid entries): it flushes them before it next runs this thread.
+    detail::mark_stale(s, ~(1u << cpu::id()));
     // The cache is refilled in the soft-interrupt handler, which runs as soon
     // as the faulting code has interrupts on again, so holds no spinlock.
     csr_set(sip, csr::SIE_SSIE);

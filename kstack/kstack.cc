@@ -338,7 +338,20 @@ size_t high_water(const Stack* s)
     return 0;
 }
 
+void before_switch_in(Stack* s, unsigned hart)
+{
+    uint32_t bit = 1u << hart;
+    if (!(s->stale_harts.load(std::memory_order_acquire) & bit))
+        return;
+    s->stale_harts.fetch_and(~bit, std::memory_order_acq_rel);
+    uintptr_t bottom = LAYOUT.stack_bottom(s->slot);
+    for (size_t p = s->mapped_from; p < STACK_PAGES; p++)
+        vm::tlb::flush_local(bottom + p * PAGE);
+}
+
 namespace detail {
+void mark_stale(Stack* s, uint32_t harts) { s->stale_harts.fetch_or(harts, std::memory_order_release); }
+
 void fill(uintptr_t from, uintptr_t to)
 {
     for (auto* p = reinterpret_cast<uint64_t*>(from); p < reinterpret_cast<uint64_t*>(to); p++)

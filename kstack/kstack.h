@@ -47,6 +47,10 @@ uintptr_t top(const Stack* s);
 uintptr_t bottom(const Stack* s);
 unsigned slot(const Stack* s);
 StackState state(const Stack* s);
+// The scheduler, before switching this hart to the thread that owns s: flush
+// this hart's stale "not mapped" entries for pages mapped since it last ran
+// it (swap-in, growth). One load when there is nothing to do.
+void before_switch_in(Stack* s, unsigned hart);
 // Lowest mapped address (stacks start with their top page(s) and grow down on
 // demand); trap entry compares sp with it.
 uintptr_t limit(const Stack* s);

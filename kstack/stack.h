@@ -7,6 +7,7 @@
 #include "lib/list.h"
 #include "vm/layout.h"
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -37,6 +38,11 @@ struct Stack {
     uint32_t mapped_from;
     uint32_t high_water;
     uint32_t grow_faults;        // faults that grew this stack (tests, kstack)
+    // Harts that may still cache "not mapped" for pages of this stack mapped
+    // since they last ran its thread (Sv39 lets a hart keep invalid entries
+    // until an sfence.vma): each flushes the stack's range before switching
+    // to the thread (kstack::before_switch_in).
+    std::atomic<uint32_t> stale_harts;
     SwapMeta* meta;              // where it is on swap (Swapped, SwappingIn)
 };
 
@@ -55,6 +61,9 @@ size_t deepest_use(const Stack* s);
 void fill(uintptr_t from, uintptr_t to);
 // Tell the owner (if any) where its stack now ends: Thread::stack_limit.
 void update_limit(Stack* s);
+// Pages of s were just mapped: every hart in `harts` must flush before
+// running its thread.
+void mark_stale(Stack* s, uint32_t harts);
 // Counters kept by grow.cc and shrink.cc.
 void note_grown(uint64_t pages);
 void note_given_back(uint64_t pages);

@@ -65,12 +65,12 @@ void set_idle_us(uint64_t us);
 // is not Resident: Run means queue it now (the stack is resident after all).
 enum class Wake : uint8_t { Run, Deferred, DeferredKick };
 [[nodiscard]] Wake on_wake_locked(kern::Thread* t);
-// After Wake::DeferredKick, with no run-queue lock held: wake the swapper.
+// After Wake::DeferredKick, with no run-queue lock held: start bringing t's
+// stack back (at once from the disk's interrupt when it can, else through the
+// swapper). Only leaf locks may be held (it takes the pool and disk locks).
+void woken(kern::Thread* t);
+// Wake the swapper thread.
 void kick();
-// Every swap-in bumps this; a hart switching to a thread first flushes its
-// TLB if it has not seen the latest value (a remapped stack page may be
-// cached as invalid: Sv39 allows it).
-uint64_t map_generation();
 
 // Tests: how many threads wait for the swapper, and wait until it is idle.
 unsigned swapin_queue_length();

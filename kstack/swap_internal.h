@@ -1,6 +1,7 @@
 // Shared by kstack/swapout.cc and kstack/swapin.cc.
 #pragma once
 
+#include "dev/block.h"
 #include "kstack/layout.h"
 #include "kstack/swap.h"
 
@@ -23,6 +24,12 @@ struct SwapMeta {
     uint32_t first;              // the stack's mapped_from when it went out:
     uint32_t pages;              //   pages [first, first + pages) are on swap
     uint64_t sum[STACK_PAGES];   // page_checksum() of each page as written
+    // A wake-time swap-in in flight (swapin_async.cc): the request, where it
+    // reads to, and whose stack it is.
+    dev::BlockRequest req;
+    dev::BlockSegment segs[STACK_PAGES];
+    uint64_t pa[STACK_PAGES];
+    kern::Thread* thread;
 };
 
 namespace swap::detail {
@@ -34,6 +41,28 @@ namespace swap::detail {
 Stack* claim(kern::Thread* t, uint64_t seq, uint64_t cutoff);
 // Give a claimed stack back as Resident; queue the thread if it was woken.
 void keep_resident(kern::Thread* t, Stack* s);
+
+// Swap-in steps shared by the swapper thread (swapin.cc) and the wake-time
+// path (swapin_async.cc). claim_swapped: Swapped -> SwappingIn (not one that
+// was woken, when `early`). unclaim_swapped: back to Swapped, queued for the
+// swapper if it was woken (returns true: kick the swapper). install: map the
+// pages read into pa[], free the swap space and metadata, make the stack
+// Resident and queue the thread if it was woken; with !intact the thread is
+// retired instead (its stack could not be read back). Any context.
+bool claim_swapped(kern::Thread* t, bool early, Stack*& s, SwapMeta*& meta);
+bool unclaim_swapped(kern::Thread* t, Stack* s);
+void install(kern::Thread* t, Stack* s, SwapMeta* meta, const uint64_t* pa, bool intact, bool early);
+// Whether page p of what was read into segs matches its checksum: the index
+// of the first bad page, or meta->pages when all are good.
+size_t first_bad_page(const SwapMeta* meta, const dev::BlockSegment* segs);
+
+// The wake-time path (swapin_async.cc): start reading t's stack right away
+// from pre-allocated pages, completing in the disk's interrupt. False: it
+// could not start (no pages in the pool, a device that does not complete in
+// interrupts, not Swapped any more); the caller falls back to the swapper.
+bool start_async_swap_in(kern::Thread* t);
+// The swapper keeps the pool of pages that path takes from.
+void refill_async_pool();
 
 // Never waits; nullptr when even the reserve is gone.
 SwapMeta* alloc_meta();
@@ -49,7 +78,6 @@ struct Counters {
     std::atomic<uint64_t> swapped, swap_outs, swap_ins, pages_out, pages_in, cancelled, early;
     std::atomic<uint64_t> write_errors, read_errors, checksum_errors, killed, full, meta_failures;
     std::atomic<uint64_t> wait_us, waits;
-    std::atomic<uint64_t> map_gen;
     std::atomic<uint64_t> last_out_us; // when the last swap-out freed a stack
 };
 extern Counters g_count;

@@ -85,11 +85,8 @@ bool read_back(kern::Thread* t, const SwapMeta* meta, const uint64_t* pa)
                     t->name, meta->block, lib::error_name(st.error()), attempt, READ_TRIES);
             continue;
         }
-        size_t bad = STACK_PAGES;
-        for (size_t p = 0; p < meta->pages && bad == STACK_PAGES; p++)
-            if (page_checksum(segs[p].buf, PAGE) != meta->sum[meta->first + p])
-                bad = p;
-        if (bad == STACK_PAGES)
+        size_t bad = detail::first_bad_page(meta, segs);
+        if (bad == meta->pages)
             return true;
         g_count.checksum_errors.fetch_add(1, std::memory_order_relaxed);
         kprintf("swap: stack of thread %lu (%s), page %zu at block %lu read back with a bad checksum, try %u of %u\n",
@@ -98,13 +95,21 @@ bool read_back(kern::Thread* t, const SwapMeta* meta, const uint64_t* pa)
     return false;
 }
 
-// Bring t's stack back. `early`: before its wakeup (memory has recovered): only
-// with pages to spare, never waiting for them. Returns false if it did not
-// start (not Swapped any more, or no pages for an early one).
-bool swap_in(kern::Thread* t, bool early)
+} // namespace
+
+namespace detail {
+
+size_t first_bad_page(const SwapMeta* meta, const dev::BlockSegment* segs)
 {
-    Stack* s = nullptr;
-    SwapMeta* meta = nullptr;
+    for (size_t p = 0; p < meta->pages; p++)
+        if (page_checksum(segs[p].buf, PAGE) != meta->sum[meta->first + p])
+            return p;
+    return meta->pages;
+}
+
+bool claim_swapped(kern::Thread* t, bool early, Stack*& s, SwapMeta*& meta)
+{
+    s = nullptr;
     auto claim = [&](kern::Thread* th) {
         Stack* st = th->stack;
         if (!st || st->state != StackState::Swapped || (early && st->wanted))
@@ -114,54 +119,36 @@ bool swap_in(kern::Thread* t, bool early)
         meta = st->meta;
     };
     kern::sched::with_thread_locked(t, claim);
-    if (!s)
-        return false;
+    return s != nullptr;
+}
 
-    uint64_t pa[STACK_PAGES] = {};
-    for (size_t p = meta->first; p < STACK_PAGES; p++) {
-        lib::Result<uint64_t> r = vm::kmem::alloc_page(early ? vm::kmem::Class::Normal : vm::kmem::Class::System,
-                                                      !early);
-        if (!r.ok()) {
-            // Only an early swap-in gives up: put it back as it was.
-            for (size_t q = meta->first; q < p; q++)
-                vm::kmem::free_page(pa[q]);
-            bool kick = false;
-            auto undo = [&](kern::Thread* th) {
-                s->state = StackState::Swapped;
-                if (s->wanted && th->state == kern::ThreadState::Runnable) {
-                    detail::queue_for_swapin_locked(th);
-                    kick = true;
-                }
-            };
-            kern::sched::with_thread_locked(t, undo);
-            if (kick)
-                swap::kick();
-            return false;
+bool unclaim_swapped(kern::Thread* t, Stack* s)
+{
+    bool kick = false;
+    auto undo = [&](kern::Thread* th) {
+        s->state = StackState::Swapped;
+        if (s->wanted && th->state == kern::ThreadState::Runnable) {
+            queue_for_swapin_locked(th);
+            kick = true;
         }
-        pa[p] = r.value();
-    }
+    };
+    kern::sched::with_thread_locked(t, undo);
+    return kick;
+}
 
-    bool intact = read_back(t, meta, pa);
-    if (!intact) {
-        // The stack is lost. Give the slot fresh zeroed pages so the thread can
-        // be torn down like any other, and retire it without running it.
-        for (size_t p = meta->first; p < STACK_PAGES; p++)
-            memset(vm::kmem::phys_to_virt(pa[p]), 0, PAGE);
-        kprintf("swap: thread %lu (%s) killed: its kernel stack could not be read back from swap\n", t->id,
-                t->name);
-        g_count.killed.fetch_add(1, std::memory_order_relaxed);
-    }
+void install(kern::Thread* t, Stack* s, SwapMeta* meta, const uint64_t* pa, bool intact, bool early)
+{
     uintptr_t bottom = LAYOUT.stack_bottom(s->slot);
     for (size_t p = meta->first; p < STACK_PAGES; p++) {
         // Page tables for the slot were built with its chunk and kept: mapping
-        // cannot fail for want of memory.
+        // cannot fail for want of memory, and takes no lock.
         if (!vm::kmem::map_stack_page(bottom + p * PAGE, pa[p]).ok())
             panic("kstack: cannot remap stack page %zu of slot %u", p, s->slot);
         s->pages[p] = pa[p];
     }
     kstack::detail::account_pages(int64_t(meta->pages));
-    // Harts flush before switching to any thread after this (sched.cc).
-    g_count.map_gen.fetch_add(1, std::memory_order_release);
+    // Any hart (this one too) flushes these pages before it runs the thread.
+    kstack::detail::mark_stale(s, ~0u);
     uint32_t pages = meta->pages;
     release_swap(meta);
     g_count.swapped.fetch_sub(1, std::memory_order_relaxed);
@@ -184,7 +171,7 @@ bool swap_in(kern::Thread* t, bool early)
     }
     if (!intact) {
         kern::sched::retire(t, kern::EXIT_STACK_LOST);
-        return true;
+        return;
     }
     g_count.swap_ins.fetch_add(1, std::memory_order_relaxed);
     g_count.pages_in.fetch_add(pages, std::memory_order_relaxed);
@@ -192,6 +179,53 @@ bool swap_in(kern::Thread* t, bool early)
         g_count.early.fetch_add(1, std::memory_order_relaxed);
     if (run)
         kern::sched::enqueue_new(t);
+}
+
+} // namespace detail
+
+namespace {
+
+using detail::claim_swapped;
+using detail::install;
+using detail::unclaim_swapped;
+
+// Bring t's stack back from the swapper thread. `early`: before its wakeup
+// (memory has recovered): only with pages to spare, never waiting for them.
+// Returns false if it did not start (not Swapped any more, or no pages for an
+// early one).
+bool swap_in(kern::Thread* t, bool early)
+{
+    Stack* s;
+    SwapMeta* meta;
+    if (!claim_swapped(t, early, s, meta))
+        return false;
+
+    uint64_t pa[STACK_PAGES] = {};
+    for (size_t p = meta->first; p < STACK_PAGES; p++) {
+        lib::Result<uint64_t> r = vm::kmem::alloc_page(early ? vm::kmem::Class::Normal : vm::kmem::Class::System,
+                                                      !early);
+        if (!r.ok()) {
+            // Only an early swap-in gives up: put it back as it was.
+            for (size_t q = meta->first; q < p; q++)
+                vm::kmem::free_page(pa[q]);
+            if (unclaim_swapped(t, s))
+                swap::kick();
+            return false;
+        }
+        pa[p] = r.value();
+    }
+
+    bool intact = read_back(t, meta, pa);
+    if (!intact) {
+        // The stack is lost. Give the slot fresh zeroed pages so the thread can
+        // be torn down like any other, and retire it without running it.
+        for (size_t p = meta->first; p < STACK_PAGES; p++)
+            memset(vm::kmem::phys_to_virt(pa[p]), 0, PAGE);
+        kprintf("swap: thread %lu (%s) killed: its kernel stack could not be read back from swap\n", t->id,
+                t->name);
+        g_count.killed.fetch_add(1, std::memory_order_relaxed);
+    }
+    install(t, s, meta, pa, intact, early);
     return true;
 }
 
@@ -212,6 +246,7 @@ void find_swapped(kern::Thread& t, void* ctx)
 void swapper_main(void*)
 {
     for (;;) {
+        detail::refill_async_pool();
         kern::Thread* t = nullptr;
         {
             ksync::SpinGuard g(g_queue_lock);
@@ -291,9 +326,10 @@ Wake on_wake_locked(kern::Thread* t)
         s->wanted_at = kern::timer::now_ticks();
         return Wake::Deferred;
     case StackState::Swapped:
+        // Read it back right away if it can be (woken(), after the run-queue
+        // lock is dropped); else the swapper does it.
         s->wanted = true;
         s->wanted_at = kern::timer::now_ticks();
-        detail::queue_for_swapin_locked(t);
         return Wake::DeferredKick;
     case StackState::Free:
     case StackState::Cached:
@@ -308,7 +344,24 @@ void kick()
         kern::wakeup(&g_queue);
 }
 
-uint64_t map_generation() { return g_count.map_gen.load(std::memory_order_acquire); }
+void woken(kern::Thread* t)
+{
+    if (detail::start_async_swap_in(t))
+        return;
+    // The swapper takes it (if it is still Swapped: the early path may have
+    // claimed it meanwhile, and then queues it when done).
+    bool queued = false;
+    auto q = [&](kern::Thread* th) {
+        if (th->stack->state == StackState::Swapped && th->stack->wanted && !th->run_node.linked()) {
+            detail::queue_for_swapin_locked(th);
+            queued = true;
+        }
+    };
+    kern::sched::with_thread_locked(t, q);
+    if (queued)
+        kick();
+}
+
 
 unsigned swapin_queue_length()
 {

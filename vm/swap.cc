@@ -33,14 +33,9 @@ lib::Status transfer(dev::BlockOp op, uint64_t first, const dev::BlockSegment* s
     uint64_t pages = bytes / PAGE_BYTES;
     if (pages == 0 || first + pages > g_space.total())
         return lib::Error::Invalid;
-    bool write = op == dev::BlockOp::Write;
     lib::Status st = g_dev->transfer(op, first * SECTORS_PER_BLOCK, segs, nsegs);
-    if (!st.ok()) {
-        (write ? g_write_errors : g_read_errors).fetch_add(1, std::memory_order_relaxed);
-        return st;
-    }
-    (write ? g_pages_out : g_pages_in).fetch_add(pages, std::memory_order_relaxed);
-    return {};
+    account_io(op, st, pages);
+    return st;
 }
 
 lib::Status transfer_pages(dev::BlockOp op, uint64_t first, void* const* pages, uint32_t n)
@@ -55,6 +50,15 @@ lib::Status transfer_pages(dev::BlockOp op, uint64_t first, void* const* pages, 
 }
 
 } // namespace
+
+void account_io(dev::BlockOp op, lib::Status st, uint64_t pages)
+{
+    bool write = op == dev::BlockOp::Write;
+    if (!st.ok())
+        (write ? g_write_errors : g_read_errors).fetch_add(1, std::memory_order_relaxed);
+    else
+        (write ? g_pages_out : g_pages_in).fetch_add(pages, std::memory_order_relaxed);
+}
 
 void init()
 {

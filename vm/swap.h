@@ -11,6 +11,7 @@
 namespace dev {
 class BlockDevice;
 struct BlockSegment;
+enum class BlockOp : uint8_t;
 }
 
 namespace vm::swap {
@@ -31,6 +32,9 @@ SwapSpace& space();
 // allocates nothing). I/O errors are counted.
 [[nodiscard]] lib::Status write_run(uint64_t first, const dev::BlockSegment* segs, uint32_t nsegs);
 [[nodiscard]] lib::Status read_run(uint64_t first, const dev::BlockSegment* segs, uint32_t nsegs);
+// Count an I/O of `pages` pages that a caller submitted itself (the
+// wake-time swap-in does, from interrupt context).
+void account_io(dev::BlockOp op, lib::Status st, uint64_t pages);
 // The same for `n` separate pages (pages[i] a kernel virtual address; n <= 32).
 [[nodiscard]] lib::Status write_pages(uint64_t first, void* const* pages, uint32_t n);
 [[nodiscard]] lib::Status read_pages(uint64_t first, void* const* pages, uint32_t n);

@@ -255,9 +255,21 @@ struct LatState {
 };
 LatState* g_lat;
 
+// Use about `bytes` of stack once, so the whole stack is mapped and a
+// swap-in reads 16 KiB, the size of the raw read it is compared with.
+__attribute__((noinline)) void use_stack(size_t bytes)
+{
+    volatile char pad[512];
+    pad[0] = 1;
+    if (bytes > sizeof pad)
+        use_stack(bytes - sizeof pad);
+    asm volatile("" ::"r"(pad) : "memory");
+}
+
 void lat_sleeper(void*)
 {
     LatState& s = *g_lat;
+    use_stack(kstack::STACK_SIZE - 3072);
     for (unsigned k = 0;; k++) {
         s.ready.store(k);
         sched::sleep_us(LONG_SLEEP_US);
@@ -265,6 +277,25 @@ void lat_sleeper(void*)
         s.done.store(k + 1);
         if (s.stop.load())
             return;
+    }
+}
+
+struct RawReads {
+    dev::BlockDevice* d;
+    void* buf;
+    uint64_t sector0;
+    uint32_t per;
+    uint64_t* samples;
+    bool ok;
+};
+
+void raw_reader(void* arg)
+{
+    auto& r = *static_cast<RawReads*>(arg);
+    for (unsigned i = 0; i < LAT_N && r.ok; i++) {
+        uint64_t t0 = timer::now_ticks();
+        r.ok = r.d->read(r.sector0 + uint64_t(i) * r.per, r.buf, r.per).ok();
+        r.samples[i] = timer::now_ticks() - t0;
     }
 }
 
@@ -305,11 +336,20 @@ void latency_driver(void*)
             buf.as<uint64_t>()[w] = w * 31 + i;
         ok = d->write(sector0 + uint64_t(i) * per, buf.as<void>(), per).ok();
     }
-    for (unsigned i = 0; i < LAT_N && ok; i++) {
-        uint64_t t0 = timer::now_ticks();
-        ok = d->read(sector0 + uint64_t(i) * per, buf.as<void>(), per).ok();
-        samples[i] = timer::now_ticks() - t0;
+    // The reads come from a thread on the sleeper's hart: like a swap-in, each
+    // then ends with the disk's interrupt (hart 0) waking a thread on the
+    // other hart.
+    unsigned other = cpu::count() > 1 ? 1 : 0;
+    static RawReads rr;
+    rr = {d, buf.as<void>(), sector0, per, samples, true};
+    auto reader = thread::spawn({.name = "raw-reader", .entry = raw_reader, .arg = &rr, .flags = TF_NO_SWAP | TF_BOUND,
+                                 .hart = int(other), .joinable = true});
+    if (!reader.ok()) {
+        kprintf("kbench: error swap_in_latency: spawn failed\n");
+        return;
     }
+    thread::join(reader.value());
+    ok = ok && rr.ok;
     vm::swap::space().free(run.value(), uint32_t(LAT_N * kstack::STACK_PAGES));
     if (!ok) {
         kprintf("kbench: error swap_in_latency: raw I/O failed\n");
@@ -324,7 +364,6 @@ void latency_driver(void*)
     st.ready.store(~0u);
     st.done.store(0);
     st.stop.store(false);
-    unsigned other = cpu::count() > 1 ? 1 : 0;
     auto tr = thread::spawn({.name = "lat-sleeper", .entry = lat_sleeper, .flags = TF_BOUND, .hart = int(other),
                              .joinable = true});
     if (!tr.ok()) {
@@ -382,8 +421,8 @@ void latency_driver(void*)
         return;
     }
     uint64_t mres = kbench::median(res, n_res), mswp = kbench::median(swp, n_swap);
-    kbench::info("swap_in_latency", "%u samples each, median; sleeper on hart %u, driver on hart 0",
-                 LAT_N, other);
+    kbench::info("swap_in_latency", "%u samples each, median; sleeper (16 KiB of stack mapped) and raw reader on "
+                 "hart %u, driver and disk interrupt on hart 0", LAT_N, other);
     kbench::info("swap_in_latency_counts", "%lu swap-ins, %lu early; longest swap-out-to-wake gap %lu us; "
                  "%u extra swap_out calls",
                  s1.swap_ins - s0.swap_ins, s1.early_swap_ins - s0.early_swap_ins, ticks_to_ns(gap_max) / 1000,

@@ -1,0 +1,140 @@
+// Swap-in at wakeup time, without the swapper thread.
+//
+// The swapper path costs a woken thread two hand-offs on top of the read:
+// waking the swapper, then the swapper queueing the thread. Here the waker
+// starts the read itself, right after sched::wake() drops the run-queue lock:
+// it claims the stack, takes its pages from a small pool of pre-allocated
+// pages (no allocation, so any context will do), and submits one read. The
+// disk's interrupt checks the checksums, maps the pages and queues the thread.
+// Anything unusual goes to the swapper, which has the whole protocol
+// (allocation that may wait, retries, killing): no pages in the pool, a disk
+// that does not complete in interrupts (the polled SD card), a submit that
+// fails, a read error or a bad checksum (counted here; the swapper reads again).
+#include "kstack/stack.h"
+#include "kstack/swap_internal.h"
+
+#include "dev/block.h"
+#include "kern/printf.h"
+#include "kern/spinlock.h"
+#include "kern/thread.h"
+#include "vm/kmem.h"
+#include "vm/swap.h"
+
+#include <new>
+
+namespace kstack::swap {
+namespace {
+
+// Enough for eight full stacks at once; the swapper tops it up.
+constexpr unsigned POOL = 8 * STACK_PAGES;
+
+ksync::SpinLock g_pool_lock {"swapin-pool"}; // a leaf
+uint64_t g_pool[POOL];
+unsigned g_pooled;
+
+bool take_pages(uint64_t* pa, size_t first)
+{
+    ksync::SpinGuard g(g_pool_lock);
+    if (g_pooled < STACK_PAGES - first)
+        return false;
+    for (size_t p = first; p < STACK_PAGES; p++)
+        pa[p] = g_pool[--g_pooled];
+    return true;
+}
+
+void return_pages(const uint64_t* pa, size_t first)
+{
+    ksync::SpinGuard g(g_pool_lock);
+    for (size_t p = first; p < STACK_PAGES; p++) {
+        if (g_pooled < POOL)
+            g_pool[g_pooled++] = pa[p];
+        else
+            vm::kmem::free_page(pa[p]);
+    }
+}
+
+// The disk's interrupt (or submit() on an immediate error).
+void read_done(dev::BlockRequest*, lib::Status st, void* ctx)
+{
+    auto* meta = static_cast<SwapMeta*>(ctx);
+    kern::Thread* t = meta->thread;
+    Stack* s = t->stack;
+    bool good = st.ok() && detail::first_bad_page(meta, meta->segs) == meta->pages;
+    vm::swap::account_io(dev::BlockOp::Read, st, meta->pages);
+    if (!good) {
+        (st.ok() ? detail::g_count.checksum_errors : detail::g_count.read_errors)
+            .fetch_add(1, std::memory_order_relaxed);
+        kprintf("swap: reading the stack of thread %lu (%s) from block %lu failed (%s) at its wakeup; "
+                "the swapper tries again\n",
+                t->id, t->name, meta->block, st.ok() ? "bad checksum" : lib::error_name(st.error()));
+        return_pages(meta->pa, meta->first);
+        if (detail::unclaim_swapped(t, s)) // woken: it is on the swapper's queue now
+            kick();
+        return;
+    }
+    uint64_t pa[STACK_PAGES];
+    for (size_t p = meta->first; p < STACK_PAGES; p++)
+        pa[p] = meta->pa[p];
+    detail::install(t, s, meta, pa, true, false); // frees meta, and the request in it: last use
+}
+
+} // namespace
+
+namespace detail {
+
+void refill_async_pool()
+{
+    for (;;) {
+        {
+            ksync::SpinGuard g(g_pool_lock);
+            if (g_pooled >= POOL)
+                return;
+        }
+        lib::Result<uint64_t> pa = vm::kmem::alloc_page(vm::kmem::Class::System, false);
+        if (!pa.ok())
+            return;
+        ksync::SpinGuard g(g_pool_lock);
+        if (g_pooled < POOL) {
+            g_pool[g_pooled++] = pa.value();
+            continue;
+        }
+        vm::kmem::free_page(pa.value());
+        return;
+    }
+}
+
+bool start_async_swap_in(kern::Thread* t)
+{
+    dev::BlockDevice* d = vm::swap::device();
+    if (!d || !d->completes_in_interrupt())
+        return false;
+    Stack* s;
+    SwapMeta* meta;
+    if (!claim_swapped(t, false, s, meta))
+        return false;
+    if (!take_pages(meta->pa, meta->first)) {
+        if (unclaim_swapped(t, s))
+            kick();
+        return true; // handed to the swapper
+    }
+    for (size_t p = 0; p < meta->pages; p++)
+        meta->segs[p] = {vm::kmem::phys_to_virt(meta->pa[meta->first + p]), uint32_t(PAGE)};
+    meta->thread = t;
+    new (&meta->req) dev::BlockRequest();
+    meta->req.op = dev::BlockOp::Read;
+    meta->req.sector = meta->block * vm::swap::SECTORS_PER_BLOCK;
+    meta->req.nsectors = meta->pages * vm::swap::SECTORS_PER_BLOCK;
+    meta->req.segs = meta->segs;
+    meta->req.nsegs = meta->pages;
+    meta->req.done = read_done;
+    meta->req.ctx = meta;
+    if (!d->submit(meta->req).ok()) {
+        return_pages(meta->pa, meta->first);
+        if (unclaim_swapped(t, s))
+            kick();
+    }
+    return true;
+}
+
+} // namespace detail
+} // namespace kstack::swap
