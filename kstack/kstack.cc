@@ -10,6 +10,7 @@
 #include "kern/panic.h"
 #include "kern/printf.h"
 #include "kern/shell.h"
+#include "kern/smp.h"
 #include "kern/spinlock.h"
 #include "kern/thread.h"
 #include "lib/list.h"
@@ -281,6 +282,27 @@ void free(Stack* s)
     destroy(s);
 }
 
+namespace {
+// On each hart in turn (smp::call_on_all): move its own cache to the global one.
+void spill_hart_cache(void*)
+{
+    cpu::IrqGuard irq;
+    HartCache& c = g_hart_cache[cpu::id()];
+    ksync::SpinGuard g(g_lock);
+    while (c.n) {
+        g_global_cache.push_back(*c.s[--c.n]);
+        g_cached_hart.fetch_sub(1, std::memory_order_relaxed);
+        g_cached_global.fetch_add(1, std::memory_order_relaxed);
+    }
+}
+} // namespace
+
+size_t drop_caches()
+{
+    kern::smp::call_on_all(spill_hart_cache, nullptr);
+    return trim_cache(0);
+}
+
 size_t trim_cache(size_t keep)
 {
     size_t n = 0;
@@ -386,6 +408,7 @@ Stats stats()
 }
 
 size_t initial_pages() { return g_initial_pages; }
+void set_initial_pages(size_t n) { g_initial_pages = n < 1 ? 1 : n > STACK_PAGES ? STACK_PAGES : n; }
 
 void mapped_histogram(uint64_t* hist)
 {
@@ -407,16 +430,35 @@ void note_guard_fault() { g_guard_faults.fetch_add(1, std::memory_order_relaxed)
 
 } // namespace kstack
 
-SHELL_COMMAND(kstack, "", "kernel stacks: in use, cached, object pages, cache hit rate, guard faults")
+SHELL_COMMAND(kstack, "", "kernel stacks: in use, cached, mapped pages, growth faults, pages given back, cache hits")
 {
     if (argc != 1)
         return 1;
     kstack::Stats s = kstack::stats();
     uint64_t lookups = s.cache_hits + s.cache_misses;
-    kprintf("kernel stacks: %zu KiB each, guard %zu KiB below (and the next slot's above)\n",
-            kstack::STACK_SIZE / 1024, kstack::GUARD_SIZE / 1024);
+    kprintf("kernel stacks: %zu KiB slots of stack, guard %zu KiB below (and the next slot's above); "
+            "new stacks map %zu page(s) and grow on demand\n",
+            kstack::STACK_SIZE / 1024, kstack::GUARD_SIZE / 1024, kstack::initial_pages());
     kprintf("  in use %lu, cached %lu per-hart + %lu global\n", s.in_use, s.cached_hart, s.cached_global);
-    kprintf("  stack object: %lu resident pages (%lu KiB)\n", s.object_pages, s.object_pages * 4);
+    uint64_t hist[kstack::STACK_PAGES + 1];
+    kstack::mapped_histogram(hist);
+    uint64_t threads = 0, pages = 0;
+    kprintf("  live threads by resident pages:");
+    for (size_t k = 0; k <= kstack::STACK_PAGES; k++) {
+        kprintf(" %zu:%lu", k, hist[k]);
+        threads += hist[k];
+        pages += k * hist[k];
+    }
+    kprintf(" (0 = on swap)\n");
+    if (threads) {
+        uint64_t fixed = threads * kstack::STACK_PAGES;
+        kprintf("  their stacks: %lu KiB resident, %lu KiB with fixed %zu KiB stacks: %lu%% saved\n", pages * 4,
+                fixed * 4, kstack::STACK_SIZE / 1024, (fixed - pages) * 100 / fixed);
+    }
+    kprintf("  stack object: %lu resident pages (%lu KiB, cached stacks included)\n", s.object_pages,
+            s.object_pages * 4);
+    kprintf("  growth: %lu faults, %lu pages mapped; %lu pages given back by the pagedaemon\n", s.grow_faults,
+            s.pages_grown, s.pages_given_back);
     kprintf("  built %lu, destroyed %lu; cache hits %lu of %lu (%lu%%)\n", s.built, s.destroyed, s.cache_hits,
             lookups, lookups ? s.cache_hits * 100 / lookups : 0);
     kprintf("  guard faults %lu; deepest use seen %lu bytes\n", s.guard_faults, s.max_high_water);

@@ -42,6 +42,9 @@ void free(Stack* s);
 // Free cached stacks until at most `keep` remain in the global cache (memory
 // pressure); returns how many were freed.
 size_t trim_cache(size_t keep);
+// Tear down every cached stack, the harts' own caches included (tests and
+// benchmarks that need freshly built stacks). Returns how many.
+size_t drop_caches();
 
 uintptr_t top(const Stack* s);
 uintptr_t bottom(const Stack* s);
@@ -58,6 +61,9 @@ uintptr_t limit(const Stack* s);
 size_t mapped_pages(const Stack* s);
 // Pages a new stack starts with (bootarg kstack_pages=N, default 1).
 size_t initial_pages();
+// Benchmarks compare fixed and growing stacks in one boot: set it at run time
+// (1..STACK_PAGES; stacks built before keep their pages).
+void set_initial_pages(size_t n);
 // hist[k] = stacks of live threads with k pages resident (k = 0..STACK_PAGES).
 void mapped_histogram(uint64_t* hist);
 void set_owner(Stack* s, kern::Thread* t);

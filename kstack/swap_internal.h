@@ -63,6 +63,7 @@ size_t first_bad_page(const SwapMeta* meta, const dev::BlockSegment* segs);
 bool start_async_swap_in(kern::Thread* t);
 // The swapper keeps the pool of pages that path takes from.
 void refill_async_pool();
+[[nodiscard]] bool async_pool_low();
 
 // Never waits; nullptr when even the reserve is gone.
 SwapMeta* alloc_meta();

@@ -250,7 +250,7 @@ void swapper_main(void*)
         kern::Thread* t = nullptr;
         {
             ksync::SpinGuard g(g_queue_lock);
-            while (g_queue.empty() && !early_due())
+            while (g_queue.empty() && !early_due() && !detail::async_pool_low())
                 (void)kern::sleep_on(&g_queue, &g_queue_lock, EARLY_POLL_US, "swapin");
             t = g_queue.pop_front();
             if (t)
@@ -298,10 +298,12 @@ void start()
     // Give the zone its first pages now, while memory is plentiful: the first
     // swap-out may come at zero free pages, when growing is impossible and
     // only items the zone already holds (its held-back reserve) can be had.
+    // Enough for a whole swap-out wave (64 stacks) and then some.
     constexpr size_t PRIME = 256;
     static SwapMeta* primed[PRIME];
+    size_t want = 3 * g_meta_zone.zfreemin() > 128 ? 3 * g_meta_zone.zfreemin() : 128;
     size_t n = 0;
-    for (; n < PRIME && n < 3 * g_meta_zone.zfreemin(); n++)
+    for (; n < PRIME && n < want; n++)
         if (!(primed[n] = static_cast<SwapMeta*>(g_meta_zone.alloc(zalloc::M_INTNOWAIT))))
             break;
     for (size_t i = 0; i < n; i++)

@@ -32,13 +32,14 @@ ksync::SpinLock g_pool_lock {"swapin-pool"}; // a leaf
 uint64_t g_pool[POOL];
 unsigned g_pooled;
 
-bool take_pages(uint64_t* pa, size_t first)
+bool take_pages(uint64_t* pa, size_t first, bool& low)
 {
     ksync::SpinGuard g(g_pool_lock);
     if (g_pooled < STACK_PAGES - first)
         return false;
     for (size_t p = first; p < STACK_PAGES; p++)
         pa[p] = g_pool[--g_pooled];
+    low = g_pooled < POOL / 2;
     return true;
 }
 
@@ -103,6 +104,12 @@ void refill_async_pool()
     }
 }
 
+bool async_pool_low()
+{
+    ksync::SpinGuard g(g_pool_lock);
+    return g_pooled < POOL / 2;
+}
+
 bool start_async_swap_in(kern::Thread* t)
 {
     dev::BlockDevice* d = vm::swap::device();
@@ -112,11 +119,14 @@ bool start_async_swap_in(kern::Thread* t)
     SwapMeta* meta;
     if (!claim_swapped(t, false, s, meta))
         return false;
-    if (!take_pages(meta->pa, meta->first)) {
+    bool low = false;
+    if (!take_pages(meta->pa, meta->first, low)) {
         if (unclaim_swapped(t, s))
             kick();
         return true; // handed to the swapper
     }
+    if (low)
+        kick(); // the swapper tops the pool up
     for (size_t p = 0; p < meta->pages; p++)
         meta->segs[p] = {vm::kmem::phys_to_virt(meta->pa[meta->first + p]), uint32_t(PAGE)};
     meta->thread = t;

@@ -1,7 +1,13 @@
 // Swap-out: choose stacks, claim them, write them in clusters, unmap, shoot
-// down the TLBs once per cluster, free the pages. Called by the pagedaemon and
+// down the TLBs once per pass, free the pages. Called by the pagedaemon and
 // the emergency pager (vm/pageout.cc). Nothing here waits for memory
 // (kstack/swap.h says why it must not).
+//
+// The writes are pipelined: while up to IO_DEPTH clusters are on their way to
+// the disk, the next one is claimed and checksummed, so the CPU's share of a
+// swap-out overlaps the device's. When every write of a wave (up to WAVE
+// clusters) is back, its stacks are unmapped with one TLB shootdown for all
+// of them and their pages freed.
 #include "kstack/checksum.h"
 #include "kstack/stack.h"
 #include "kstack/swap.h"
@@ -9,12 +15,16 @@
 
 #include "dev/block.h"
 #include "kern/sched.h"
+#include "kern/spinlock.h"
+#include "kern/wait.h"
 #include "kern/thread.h"
 #include "kern/timer.h"
 #include "vm/kmem.h"
 #include "vm/swap.h"
 #include "vm/swap_policy.h"
 #include "vm/tlb.h"
+
+#include <new>
 
 namespace kstack::swap {
 
@@ -25,12 +35,40 @@ constexpr size_t MAX_SCAN = 256;
 constexpr size_t CLUSTER_STACKS = 8;
 constexpr uint32_t CLUSTER_PAGES = CLUSTER_STACKS * STACK_PAGES;
 
+// A wave: up to WAVE clusters (64 stacks) written, then unmapped with one
+// shootdown and freed before the next wave is claimed. Waves keep the
+// metadata a pass holds before it frees anything small: at zero free memory
+// the metadata zone's primed reserve covers a whole wave (swapin.cc).
+constexpr size_t WAVE = 8;
+constexpr size_t IO_DEPTH = 4;
+
+struct Item {
+    kern::Thread* t;
+    Stack* s;
+    SwapMeta* meta;
+    bool going; // still on its way out (not cancelled)
+};
+
+// One write: up to CLUSTER_STACKS stacks in one request.
+struct Cluster {
+    Item items[CLUSTER_STACKS];
+    size_t m;
+    uint64_t run, blocks;
+    dev::BlockSegment segs[CLUSTER_STACKS];
+    dev::BlockRequest req;
+    bool done;          // under Scratch::io_lock
+    lib::Status status;
+    struct Scratch* sc;
+};
+
 struct Scratch {
     vm::swap_policy::Candidate cand[MAX_SCAN];
     kern::Thread* thread[MAX_SCAN];
     uint64_t seq[MAX_SCAN];
     uint32_t chosen[MAX_SCAN];
     size_t n;
+    Cluster cl[WAVE];
+    ksync::SpinLock io_lock {"swapout-io"}; // a leaf: completion flags
 };
 
 namespace {
@@ -144,19 +182,11 @@ namespace {
 using detail::claim;
 using detail::keep_resident;
 
-struct Item {
-    kern::Thread* t;
-    Stack* s;
-    SwapMeta* meta;
-    bool going; // still on its way out (not cancelled)
-};
-
-// Write one cluster; returns pages freed.
-uint64_t write_cluster(kern::Thread* const* threads, const uint64_t* seqs, size_t n, uint64_t cutoff,
-                       OutResult& r)
+// Claim up to n stacks, give each its metadata, a place on swap and its
+// checksums, and build the write. False if nothing is left to write.
+bool prepare(Cluster& cl, kern::Thread* const* threads, const uint64_t* seqs, size_t n, uint64_t cutoff, OutResult& r)
 {
-    Item items[CLUSTER_STACKS];
-    size_t m = 0;
+    cl.m = 0;
     for (size_t i = 0; i < n; i++) {
         Stack* s = claim(threads[i], seqs[i], cutoff);
         if (!s)
@@ -167,71 +197,113 @@ uint64_t write_cluster(kern::Thread* const* threads, const uint64_t* seqs, size_
             keep_resident(threads[i], s);
             continue;
         }
-        items[m++] = {threads[i], s, meta, true};
+        cl.items[cl.m++] = {threads[i], s, meta, true};
     }
-    if (m == 0)
-        return 0;
+    if (cl.m == 0)
+        return false;
 
-    auto undo_all = [&]() {
-        for (size_t i = 0; i < m; i++) {
-            detail::free_meta(items[i].meta);
-            keep_resident(items[i].t, items[i].s);
-        }
-    };
     // Only the mapped part of each stack goes out (stacks grow on demand).
     auto pages_of = [&](size_t count) {
-        uint32_t n = 0;
+        uint32_t k = 0;
         for (size_t i = 0; i < count; i++)
-            n += uint32_t(STACK_PAGES - items[i].s->mapped_from);
-        return n;
+            k += uint32_t(STACK_PAGES - cl.items[i].s->mapped_from);
+        return k;
     };
-    lib::Result<uint64_t> run = vm::swap::space().alloc(pages_of(m));
+    lib::Result<uint64_t> run = vm::swap::space().alloc(pages_of(cl.m));
     if (!run.ok()) {
         // Full (or too fragmented for the whole cluster): send as many as fit,
         // keep the rest, and tell the caller to stop.
         detail::g_count.full.fetch_add(1, std::memory_order_relaxed);
         r.full = true;
-        size_t fit = m;
+        size_t fit = cl.m;
         while (!run.ok() && --fit > 0)
             run = vm::swap::space().alloc(pages_of(fit));
-        for (size_t i = fit; i < m; i++) {
-            detail::free_meta(items[i].meta);
-            keep_resident(items[i].t, items[i].s);
+        for (size_t i = fit; i < cl.m; i++) {
+            detail::free_meta(cl.items[i].meta);
+            keep_resident(cl.items[i].t, cl.items[i].s);
         }
-        m = fit;
-        if (m == 0)
-            return 0;
+        cl.m = fit;
+        if (cl.m == 0)
+            return false;
     }
 
     // Checksums first: the thread is not running and nothing on its stack is
     // linked anywhere (no holds), so the pages cannot change from here on.
-    dev::BlockSegment segs[CLUSTER_STACKS];
-    uint64_t block = run.value();
-    for (size_t i = 0; i < m; i++) {
-        Stack* s = items[i].s;
-        SwapMeta* meta = items[i].meta;
-        uintptr_t from = mapped_bottom(s);
+    cl.run = run.value();
+    uint64_t block = cl.run;
+    for (size_t i = 0; i < cl.m; i++) {
+        Stack* s = cl.items[i].s;
+        SwapMeta* meta = cl.items[i].meta;
         s->high_water = uint32_t(kstack::detail::deepest_use(s));
         meta->block = block;
         meta->first = s->mapped_from;
         meta->pages = uint32_t(STACK_PAGES - s->mapped_from);
+        uintptr_t bottom = LAYOUT.stack_bottom(s->slot);
         for (size_t p = meta->first; p < STACK_PAGES; p++)
-            meta->sum[p] = page_checksum(reinterpret_cast<const void*>(LAYOUT.stack_bottom(s->slot) + p * PAGE), PAGE);
-        segs[i] = {reinterpret_cast<void*>(from), uint32_t(meta->pages * PAGE)};
+            meta->sum[p] = page_checksum(reinterpret_cast<const void*>(bottom + p * PAGE), PAGE);
+        cl.segs[i] = {reinterpret_cast<void*>(mapped_bottom(s)), uint32_t(meta->pages * PAGE)};
         block += meta->pages;
     }
-    if (!vm::swap::write_run(run.value(), segs, uint32_t(m)).ok()) {
-        // The stacks are untouched: they stay, and the space goes back.
+    cl.blocks = block - cl.run;
+    return true;
+}
+
+// The disk's interrupt (or submit() on an immediate error).
+void write_done(dev::BlockRequest*, lib::Status st, void* ctx)
+{
+    auto& cl = *static_cast<Cluster*>(ctx);
+    vm::swap::account_io(dev::BlockOp::Write, st, cl.blocks);
+    ksync::SpinGuard g(cl.sc->io_lock);
+    cl.status = st;
+    cl.done = true;
+    kern::wakeup(cl.sc);
+}
+
+void submit(Scratch& sc, Cluster& cl)
+{
+    cl.sc = &sc;
+    cl.done = false;
+    new (&cl.req) dev::BlockRequest();
+    cl.req.op = dev::BlockOp::Write;
+    cl.req.sector = cl.run * vm::swap::SECTORS_PER_BLOCK;
+    cl.req.nsectors = uint32_t(cl.blocks * vm::swap::SECTORS_PER_BLOCK);
+    cl.req.segs = cl.segs;
+    cl.req.nsegs = uint32_t(cl.m);
+    cl.req.done = write_done;
+    cl.req.ctx = &cl;
+    lib::Status st = vm::swap::device()->submit(cl.req);
+    if (!st.ok()) { // refused: `done` will not be called
+        vm::swap::account_io(dev::BlockOp::Write, st, cl.blocks);
+        ksync::SpinGuard g(sc.io_lock);
+        cl.status = st;
+        cl.done = true;
+    }
+}
+
+void wait(Scratch& sc, Cluster& cl)
+{
+    ksync::SpinGuard g(sc.io_lock);
+    while (!cl.done)
+        (void)kern::sleep_on(&sc, &sc.io_lock, 0, "swap-out I/O");
+}
+
+// A written cluster: a stack whose thread was woken during the write stays
+// (cheaper than reading it back). A failed write keeps the whole cluster.
+void settle(Cluster& cl, OutResult& r)
+{
+    if (!cl.status.ok()) {
         detail::g_count.write_errors.fetch_add(1, std::memory_order_relaxed);
         r.io_error = true;
-        vm::swap::space().free(run.value(), uint32_t(block - run.value()));
-        undo_all();
-        return 0;
+        vm::swap::space().free(cl.run, uint32_t(cl.blocks));
+        for (size_t i = 0; i < cl.m; i++) {
+            cl.items[i].going = false;
+            detail::free_meta(cl.items[i].meta);
+            keep_resident(cl.items[i].t, cl.items[i].s);
+        }
+        return;
     }
-
-    // Woken during the write: cheaper to keep the stack than to read it back.
-    for (size_t i = 0; i < m; i++) {
-        Item& it = items[i];
+    for (size_t i = 0; i < cl.m; i++) {
+        Item& it = cl.items[i];
         bool wanted = false;
         auto check = [&](kern::Thread*) { wanted = it.s->wanted; };
         kern::sched::with_thread_locked(it.t, check);
@@ -244,49 +316,93 @@ uint64_t write_cluster(kern::Thread* const* threads, const uint64_t* seqs, size_
         detail::g_count.cancelled.fetch_add(1, std::memory_order_relaxed);
         r.cancelled++;
     }
+}
 
-    // Unmap everything, one shootdown for the cluster, then free the pages.
+// The pages of a stack that went out are free: Swapped, and straight to the
+// swapper if its thread was woken while they went.
+uint64_t finish(Item& it, OutResult& r)
+{
+    for (size_t p = it.meta->first; p < STACK_PAGES; p++) {
+        vm::kmem::free_page(it.s->pages[p]);
+        it.s->pages[p] = 0;
+    }
+    kstack::detail::account_pages(-int64_t(it.meta->pages));
+    bool kick = false;
+    auto done = [&](kern::Thread* th) {
+        it.s->meta = it.meta;
+        it.s->state = StackState::Swapped;
+        if (it.s->wanted && th->state == kern::ThreadState::Runnable) {
+            detail::queue_for_swapin_locked(th);
+            kick = true;
+        }
+    };
+    kern::sched::with_thread_locked(it.t, done);
+    if (kick)
+        swap::kick();
+    detail::g_count.swapped.fetch_add(1, std::memory_order_relaxed);
+    detail::g_count.swap_outs.fetch_add(1, std::memory_order_relaxed);
+    detail::g_count.pages_out.fetch_add(it.meta->pages, std::memory_order_relaxed);
+    r.stacks++;
+    return it.meta->pages;
+}
+
+// Write one wave of clusters from chosen[*i..k), then unmap and free.
+void wave(Scratch& sc, size_t& i, size_t k, uint64_t need_pages, uint64_t cutoff, OutResult& r)
+{
+    kern::Thread* threads[CLUSTER_STACKS];
+    uint64_t seqs[CLUSTER_STACKS];
+    size_t ncl = 0, waited = 0;
+    uint64_t planned = r.pages_freed;
+    while (i < k && planned < need_pages && !r.full && !r.io_error && ncl < WAVE) {
+        size_t c = vm::swap_policy::cluster_size(k - i, uint32_t(STACK_PAGES), CLUSTER_PAGES);
+        for (size_t j = 0; j < c; j++) {
+            threads[j] = sc.thread[sc.chosen[i + j]];
+            seqs[j] = sc.seq[sc.chosen[i + j]];
+        }
+        i += c;
+        uint64_t meta_failures = detail::g_count.meta_failures.load(std::memory_order_relaxed);
+        Cluster& cl = sc.cl[ncl];
+        bool any = prepare(cl, threads, seqs, c, cutoff, r);
+        if (any) {
+            submit(sc, cl);
+            ncl++;
+            planned += cl.blocks;
+            // Per cluster: the swapper's early swap-ins wait for a quiet second.
+            detail::g_count.last_out_us.store(kern::timer::now_us(), std::memory_order_relaxed);
+        }
+        while (ncl - waited >= IO_DEPTH) {
+            wait(sc, sc.cl[waited]);
+            r.io_error = r.io_error || !sc.cl[waited].status.ok();
+            waited++;
+        }
+        // Out of metadata: free this wave's pages first, the zone refills from them.
+        if (detail::g_count.meta_failures.load(std::memory_order_relaxed) != meta_failures)
+            break;
+    }
+    while (waited < ncl)
+        wait(sc, sc.cl[waited++]);
+    for (size_t c = 0; c < ncl; c++)
+        settle(sc.cl[c], r);
+
+    // Unmap everything that goes, one shootdown for the wave, then free.
     vm::tlb::Batch batch;
-    for (size_t i = 0; i < m; i++) {
-        if (!items[i].going)
-            continue;
-        uintptr_t bottom = LAYOUT.stack_bottom(items[i].s->slot);
-        for (size_t p = items[i].meta->first; p < STACK_PAGES; p++) {
-            (void)vm::kmem::unmap_stack_page(bottom + p * PAGE);
-            batch.add(bottom + p * PAGE);
+    for (size_t c = 0; c < ncl; c++) {
+        for (size_t j = 0; j < sc.cl[c].m; j++) {
+            Item& it = sc.cl[c].items[j];
+            if (!it.going)
+                continue;
+            uintptr_t bottom = LAYOUT.stack_bottom(it.s->slot);
+            for (size_t p = it.meta->first; p < STACK_PAGES; p++) {
+                (void)vm::kmem::unmap_stack_page(bottom + p * PAGE);
+                batch.add(bottom + p * PAGE);
+            }
         }
     }
     batch.flush();
-    uint64_t freed = 0;
-    for (size_t i = 0; i < m; i++) {
-        Item& it = items[i];
-        if (!it.going)
-            continue;
-        for (size_t p = it.meta->first; p < STACK_PAGES; p++) {
-            vm::kmem::free_page(it.s->pages[p]);
-            it.s->pages[p] = 0;
-        }
-        kstack::detail::account_pages(-int64_t(it.meta->pages));
-        freed += it.meta->pages;
-        bool kick = false;
-        auto done = [&](kern::Thread* th) {
-            it.s->meta = it.meta;
-            it.s->state = StackState::Swapped;
-            // Woken while the pages were going: straight to the swapper.
-            if (it.s->wanted && th->state == kern::ThreadState::Runnable) {
-                detail::queue_for_swapin_locked(th);
-                kick = true;
-            }
-        };
-        kern::sched::with_thread_locked(it.t, done);
-        if (kick)
-            swap::kick();
-        detail::g_count.swapped.fetch_add(1, std::memory_order_relaxed);
-        detail::g_count.swap_outs.fetch_add(1, std::memory_order_relaxed);
-        detail::g_count.pages_out.fetch_add(it.meta->pages, std::memory_order_relaxed);
-        r.stacks++;
-    }
-    return freed;
+    for (size_t c = 0; c < ncl; c++)
+        for (size_t j = 0; j < sc.cl[c].m; j++)
+            if (sc.cl[c].items[j].going)
+                r.pages_freed += finish(sc.cl[c].items[j], r);
 }
 
 } // namespace
@@ -311,21 +427,12 @@ OutResult swap_out(Scratch& sc, uint64_t need_pages, uint64_t idle)
         return r;
     }
     // chosen[] holds indices into thread[]/seq[] (select sorted cand[] in place).
-    kern::Thread* threads[CLUSTER_STACKS];
-    uint64_t seqs[CLUSTER_STACKS];
     uint64_t cutoff = now >= idle_ticks ? now - idle_ticks : 0;
     size_t i = 0;
-    while (i < k && r.pages_freed < need_pages && !r.full && !r.io_error) {
-        size_t c = vm::swap_policy::cluster_size(k - i, uint32_t(STACK_PAGES), CLUSTER_PAGES);
-        for (size_t j = 0; j < c; j++) {
-            threads[j] = sc.thread[sc.chosen[i + j]];
-            seqs[j] = sc.seq[sc.chosen[i + j]];
-        }
-        r.pages_freed += write_cluster(threads, seqs, c, cutoff, r);
-        // Per cluster: the swapper's early swap-ins wait for a quiet second.
+    while (i < k && r.pages_freed < need_pages && !r.full && !r.io_error)
+        wave(sc, i, k, need_pages, cutoff, r);
+    if (r.stacks)
         detail::g_count.last_out_us.store(kern::timer::now_us(), std::memory_order_relaxed);
-        i += c;
-    }
     return r;
 }
 

@@ -79,7 +79,7 @@ def gpt_image(corrupt=False):
 # cannot power off, so it is judged from its log alone.
 KERNEL_CONFIGS = [
     Config("virt-smp1-128M", "virt", 1, "128M", "ktest=all"),
-    Config("virt-smp2-64M", "virt", 2, "64M", "ktest=all", disk="modern"),
+    Config("virt-smp2-64M", "virt", 2, "64M", "ktest=all", disk="modern", disk_bytes=32 << 20),
     # Kernel stacks swapped out and in (the swap tests also run in every
     # ktest=all boot that has a disk): one hart, so every race is a preemption.
     Config("virt-swap-smp1-128M", "virt", 1, "128M", "ktest=kswap*,stress*,swap*", disk="modern", timeout=240),
@@ -123,7 +123,7 @@ KERNEL_CONFIGS = [
            disk_bytes=16 << 20, disk_image=gpt_image(corrupt=True),
            must_show=[r"^vda: bad GPT \(GPT header CRC mismatch\)", r"^swap: no swap device \("]),
     Config("virt-smp3-512M", "virt", 3, "512M", "ktest=all"),
-    Config("virt-smp4-256M", "virt", 4, "256M", "ktest=all", disk="legacy"),
+    Config("virt-smp4-256M", "virt", 4, "256M", "ktest=all", disk="legacy", disk_bytes=32 << 20),
     # With -icount QEMU's instret counts instructions exactly: the allocator
     # fast paths must stay within issue 4's 24 instructions per alloc+free pair.
     Config("virt-icount-fastpath", "virt", 1, "128M", "ktest=zalloc_fastpath*", extra=["-icount", "shift=0"],

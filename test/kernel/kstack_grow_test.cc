@@ -1,0 +1,249 @@
+// Kernel stacks that grow on demand (kstack/grow.h) and give pages back
+// (kstack/shrink.h): deep recursion in many threads at once, faults right at
+// a context switch charged to the right stack, pages given back and grown
+// again with the data above them intact.
+#include "kern/cpu.h"
+#include "kern/hart.h"
+#include "kern/ktest.h"
+#include "kern/printf.h"
+#include "kern/sched.h"
+#include "kern/thread.h"
+#include "kstack/kstack.h"
+#include "kstack/shrink.h"
+#include "kstack/swap.h"
+#include "lib/random.h"
+
+#include <atomic>
+
+using namespace kern;
+
+namespace {
+
+uint64_t word(uint64_t seed, unsigned level, unsigned i)
+{
+    uint64_t x = seed * 0x9e3779b97f4a7c15ull ^ (uint64_t(level) << 40) ^ i;
+    x ^= x >> 29;
+    x *= 0xbf58476d1ce4e5b9ull;
+    return x ^ (x >> 32);
+}
+
+uintptr_t sp_now()
+{
+    uintptr_t sp;
+    asm volatile("mv %0, sp" : "=r"(sp));
+    return sp;
+}
+
+// Recurse with 256 bytes of checked data per frame until `stop(level)` says
+// so, run `at_bottom` there, and check every frame on the way back.
+template <typename Stop, typename Bottom>
+__attribute__((noinline)) bool descend(uint64_t seed, unsigned level, Stop& stop, Bottom& at_bottom)
+{
+    volatile uint64_t data[32];
+    for (unsigned i = 0; i < 32; i++)
+        data[i] = word(seed, level, i);
+    bool ok = stop(level) ? at_bottom() : descend(seed, level + 1, stop, at_bottom);
+    for (unsigned i = 0; i < 32; i++)
+        ok = ok && data[i] == word(seed, level, i);
+    return ok;
+}
+
+// ---- 15 KiB deep in many threads at once --------------------------------------
+
+struct Deep {
+    std::atomic<unsigned> ok {0}, bad {0};
+    std::atomic<unsigned> full {0}; // stacks fully mapped at the bottom
+};
+Deep g_deep;
+constexpr size_t DEEP_BYTES = 15 * 1024;
+
+void deep_body(void* arg)
+{
+    uint64_t seed = reinterpret_cast<uintptr_t>(arg);
+    Thread* me = thread::current();
+    uintptr_t top = kstack::top(me->stack);
+    auto stop = [&](unsigned) { return top - sp_now() >= DEEP_BYTES; };
+    auto bottom = [&]() {
+        if (kstack::mapped_pages(me->stack) == kstack::STACK_PAGES)
+            g_deep.full.fetch_add(1);
+        for (int i = 0; i < 3; i++)
+            sched::yield(); // switches (and interrupts) at full depth
+        return true;
+    };
+    (descend(seed, 0, stop, bottom) ? g_deep.ok : g_deep.bad).fetch_add(1);
+}
+
+// ---- a fault inside the context switch ----------------------------------------
+
+struct SwitchPair {
+    std::atomic<unsigned> ok {0}, bad {0}, wrong_limit {0}, grew_in_switch {0};
+};
+SwitchPair g_sw;
+std::atomic<unsigned> g_sw_offset;
+
+// Get sp to `off` bytes above the stack's mapped limit, then yield: the
+// frames of yield() and the scheduler cross into the unmapped page, so the
+// stack grows during the switch itself. Afterwards the hart's limit must be
+// this thread's.
+void switch_body(void* arg)
+{
+    uint64_t seed = reinterpret_cast<uintptr_t>(arg);
+    Thread* me = thread::current();
+    unsigned off = g_sw_offset.load();
+    auto stop = [&](unsigned) { return sp_now() < kstack::limit(me->stack) + 64 + off; };
+    auto bottom = [&]() {
+        size_t pages = kstack::mapped_pages(me->stack);
+        for (int i = 0; i < 2; i++)
+            sched::yield();
+        if (kstack::mapped_pages(me->stack) > pages)
+            g_sw.grew_in_switch.fetch_add(1);
+        if (this_hart().stack_limit != kstack::limit(me->stack))
+            g_sw.wrong_limit.fetch_add(1);
+        return true;
+    };
+    (descend(seed, 0, stop, bottom) ? g_sw.ok : g_sw.bad).fetch_add(1);
+}
+
+// ---- give back, grow again ------------------------------------------------------
+
+struct Regrow {
+    std::atomic<unsigned> asleep {0}, ok {0}, bad {0};
+};
+Regrow g_rg;
+
+// Deep once (the stack grows to four pages), back up, then asleep with only
+// the top frames live: the pages below can be given back. Woken, deep again:
+// it grows into fresh pages; the frames above must be as they were.
+void regrow_body(void* arg)
+{
+    uint64_t seed = reinterpret_cast<uintptr_t>(arg);
+    Thread* me = thread::current();
+    uintptr_t top = kstack::top(me->stack);
+    auto deep = [&](unsigned) { return top - sp_now() >= 13 * 1024; };
+    auto nothing = []() { return true; };
+    bool ok = descend(seed, 0, deep, nothing);
+    auto shallow = [&](unsigned level) { return level >= 2; };
+    auto sleep_then_deep = [&]() {
+        g_rg.asleep.fetch_add(1);
+        sched::sleep_us(600000000ull); // woken by the test
+        return descend(seed + 1, 0, deep, nothing);
+    };
+    ok = ok && descend(seed + 2, 0, shallow, sleep_then_deep);
+    (ok ? g_rg.ok : g_rg.bad).fetch_add(1);
+}
+
+bool join_all(Thread** t, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (t[i])
+            thread::join(t[i]);
+    return true;
+}
+
+} // namespace
+
+KTEST(kgrow_fifteen_kib_in_many_threads)
+{
+    constexpr unsigned N = 32;
+    g_deep.ok.store(0);
+    g_deep.bad.store(0);
+    g_deep.full.store(0);
+    (void)kstack::drop_caches();
+    kstack::Stats k0 = kstack::stats();
+    Thread* th[N] = {};
+    for (unsigned i = 0; i < N; i++) {
+        auto r = thread::spawn({.name = "deep", .entry = deep_body, .arg = reinterpret_cast<void*>(uintptr_t(i + 1)),
+                                .hart = int(i % cpu::count()), .joinable = true});
+        KEXPECT(r.ok());
+        th[i] = r.value();
+    }
+    join_all(th, N);
+    kstack::Stats k1 = kstack::stats();
+    kprintf("ktest: kgrow_fifteen_kib_in_many_threads: %u of %u verified, %u fully mapped at the bottom; "
+            "%lu grow faults, %lu pages grown\n",
+            g_deep.ok.load(), N, g_deep.full.load(), k1.grow_faults - k0.grow_faults, k1.pages_grown - k0.pages_grown);
+    KEXPECT_EQ(g_deep.ok.load(), N);
+    KEXPECT_EQ(g_deep.bad.load(), 0u);
+    KEXPECT_EQ(g_deep.full.load(), N);
+}
+
+KTEST(kgrow_fault_during_switch_is_charged_to_its_stack)
+{
+    // Sweep where the fault falls in the switch path: 0 to 1.5 KiB above the
+    // limit, a pair of threads bound to one hart each time.
+    unsigned runs = 0;
+    g_sw.ok.store(0);
+    g_sw.bad.store(0);
+    g_sw.wrong_limit.store(0);
+    g_sw.grew_in_switch.store(0);
+    kstack::Stats k0 = kstack::stats();
+    for (unsigned off = 0; off <= 1536; off += 32) {
+        g_sw_offset.store(off);
+        (void)kstack::drop_caches(); // fresh one-page stacks: they grow in the switch path
+        Thread* th[2] = {};
+        for (unsigned i = 0; i < 2; i++) {
+            auto r = thread::spawn({.name = "switcher", .entry = switch_body,
+                                    .arg = reinterpret_cast<void*>(uintptr_t(off * 2 + i + 1)), .flags = TF_BOUND,
+                                    .hart = 0, .joinable = true});
+            KEXPECT(r.ok());
+            th[i] = r.value();
+        }
+        join_all(th, 2);
+        runs += 2;
+    }
+    kstack::Stats k1 = kstack::stats();
+    kprintf("ktest: kgrow_fault_during_switch_is_charged_to_its_stack: %u threads, %lu grow faults, %u of them "
+            "inside yield() and the switch\n",
+            runs, k1.grow_faults - k0.grow_faults, g_sw.grew_in_switch.load());
+    KEXPECT_EQ(g_sw.ok.load(), runs);
+    KEXPECT_EQ(g_sw.bad.load(), 0u);
+    KEXPECT_EQ(g_sw.wrong_limit.load(), 0u);
+    KEXPECT(g_sw.grew_in_switch.load() > 0);
+}
+
+KTEST(kgrow_pages_given_back_and_grown_again)
+{
+    constexpr unsigned N = 16;
+    g_rg.asleep.store(0);
+    g_rg.ok.store(0);
+    g_rg.bad.store(0);
+    Thread* th[N] = {};
+    for (unsigned i = 0; i < N; i++) {
+        auto r = thread::spawn({.name = "regrow", .entry = regrow_body, .arg = reinterpret_cast<void*>(uintptr_t(7 * i + 3)),
+                                .hart = int(i % cpu::count()), .joinable = true});
+        KEXPECT(r.ok());
+        th[i] = r.value();
+    }
+    while (g_rg.asleep.load() != N)
+        sched::sleep_us(1000);
+    bool all_asleep = false;
+    for (int tries = 0; tries < 1000 && !all_asleep; tries++) {
+        all_asleep = true;
+        for (unsigned i = 0; i < N; i++)
+            all_asleep = all_asleep && th[i]->state == ThreadState::Sleeping && !th[i]->on_cpu.load();
+        if (!all_asleep)
+            sched::sleep_us(1000);
+    }
+    uint64_t before = 0;
+    for (unsigned i = 0; i < N; i++)
+        before += kstack::mapped_pages(th[i]->stack);
+    kstack::Stats k0 = kstack::stats();
+    kstack::GiveBackResult gb = kstack::give_back(kstack::swap::scratch(2), ~0ull, 0);
+    uint64_t after = 0;
+    for (unsigned i = 0; i < N; i++)
+        after += kstack::mapped_pages(th[i]->stack);
+    for (unsigned i = 0; i < N; i++)
+        (void)sched::wake(th[i]);
+    join_all(th, N);
+    kstack::Stats k1 = kstack::stats();
+    kprintf("ktest: kgrow_pages_given_back_and_grown_again: %u threads: %lu pages before, %lu after giving back "
+            "%lu; %lu grow faults after waking\n",
+            N, before, after, gb.pages, k1.grow_faults - k0.grow_faults);
+    KEXPECT(all_asleep);
+    KEXPECT_EQ(g_rg.ok.load(), N);
+    KEXPECT_EQ(g_rg.bad.load(), 0u);
+    KEXPECT(gb.stacks >= N);
+        KEXPECT(after <= N * 2);
+    KEXPECT(k1.grow_faults - k0.grow_faults >= N);
+    KEXPECT(k1.pages_given_back - k0.pages_given_back >= gb.pages);
+}
