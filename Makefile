@@ -35,7 +35,43 @@ KCXXFLAGS += -isystem lib/sysinclude $(KCXX_INCDIRS) -isystem $(shell $(KCXX) -p
 KLDFLAGS := -static -no-pie -nostdlib -z max-page-size=4096 -Wl,--gc-sections -Wl,--build-id=none -Wl,--no-warn-rwx-segments
 
 KSRC := $(foreach d,boot kern vm zalloc kstack dev lib test/kernel,$(wildcard $(d)/*.S $(d)/*.cc))
-KOBJ := $(patsubst %,$(BUILD)/k/%.o,$(KSRC))
+KOBJ := $(patsubst %,$(BUILD)/k/%.o,$(KSRC)) $(BUILD)/user_programs.o
+
+# ---- user programs (user/): built with the same cross compiler, linked at the
+# bottom of user space by user/user.ld, and embedded in the kernel image by a
+# generated $(BUILD)/user_programs.S (tools/gen-user-programs.py). Each
+# user/progs/NAME.cc becomes the program NAME.
+UCXXFLAGS := -std=c++20 -march=rv64imac_zicsr -mabi=lp64 -mcmodel=medany -O2 -ffreestanding -fno-exceptions \
+	-fno-rtti -fno-pie -fno-stack-protector -fno-asynchronous-unwind-tables -fno-threadsafe-statics \
+	-fno-tree-loop-distribute-patterns -fno-builtin -mno-relax -nostdlib -nostdinc++ -Wall -Wextra -Werror -I. \
+	-isystem lib/sysinclude $(KCXX_INCDIRS) -isystem $(shell $(KCXX) -print-file-name=include) -MMD -MP
+ULDFLAGS := -static -no-pie -nostdlib -z max-page-size=4096 -Wl,--gc-sections -Wl,--build-id=none -Wl,-T,user/user.ld -s
+ULIB_OBJ := $(BUILD)/u/user/lib/crt0.S.o $(BUILD)/u/user/lib/ulib.cc.o
+USER_PROGS := $(sort $(basename $(notdir $(wildcard user/progs/*.cc))))
+USER_ELFS := $(addprefix $(BUILD)/user/,$(addsuffix .elf,$(USER_PROGS)))
+
+$(BUILD)/u/%.cc.o: %.cc
+	@mkdir -p $(dir $@)
+	@echo "  UCXX    $<"
+	$(Q)$(KCXX) $(UCXXFLAGS) -c $< -o $@
+
+$(BUILD)/u/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	@echo "  UAS     $<"
+	$(Q)$(KCXX) $(UCXXFLAGS) -D__ASSEMBLY__ -c $< -o $@
+
+$(BUILD)/user/%.elf: $(BUILD)/u/user/progs/%.cc.o $(ULIB_OBJ) user/user.ld
+	@mkdir -p $(dir $@)
+	@echo "  ULD     $@"
+	$(Q)$(KCXX) $(UCXXFLAGS) $(ULDFLAGS) $< $(ULIB_OBJ) -o $@
+
+$(BUILD)/user_programs.S: $(USER_ELFS) tools/gen-user-programs.py
+	$(Q)python3 tools/gen-user-programs.py $(USER_ELFS) > $@
+
+$(BUILD)/user_programs.o: $(USER_ELFS)
+
+-include $(ULIB_OBJ:.o=.d) $(patsubst %,$(BUILD)/u/user/progs/%.cc.d,$(USER_PROGS))
+.SECONDARY: $(ULIB_OBJ) $(patsubst %,$(BUILD)/u/user/progs/%.cc.o,$(USER_PROGS))
 
 .PHONY: all kernel run test host-test kernel-test qemu-gdb bench setup help clean compile_commands.json
 .DEFAULT_GOAL := all

@@ -32,6 +32,8 @@ struct HartLocal {
     uintptr_t stack_top;               // top of the running stack (reports)
     Thread* current;                   // the running thread, nullptr before threads exist
     uintptr_t exec_fixup;              // probe_exec's resume address while it runs, else 0
+    uintptr_t user_sp;                 // trap entry from U-mode parks the user sp here (kern/trapentry.S)
+    uint64_t satp;                     // the address space loaded on this hart (vm/uspace.h activate)
 };
 
 static_assert(offsetof(HartLocal, index) == 0, "cpu::id() reads the first word");
@@ -40,6 +42,8 @@ static_assert(offsetof(HartLocal, stack_limit) == HARTLOCAL_STACK_LIMIT, "boot/a
 static_assert(offsetof(HartLocal, overflow_stack_top) == HARTLOCAL_OVERFLOW_TOP, "boot/asm.h");
 static_assert(offsetof(HartLocal, current) == HARTLOCAL_CURRENT, "boot/asm.h");
 static_assert(offsetof(HartLocal, exec_fixup) == HARTLOCAL_EXEC_FIXUP, "boot/asm.h");
+static_assert(offsetof(HartLocal, stack_top) == HARTLOCAL_STACK_TOP, "boot/asm.h");
+static_assert(offsetof(HartLocal, user_sp) == HARTLOCAL_USER_SP, "boot/asm.h");
 
 } // namespace kern
 

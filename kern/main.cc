@@ -13,6 +13,7 @@
 #include "kern/sbi.h"
 #include "kern/shell.h"
 #include "kern/smp.h"
+#include "kern/task.h"
 #include "kern/timer.h"
 #include "kern/thread.h"
 #include "kern/trap.h"
@@ -27,6 +28,20 @@
 extern "C" void run_constructors();
 
 using namespace kern;
+
+// The user side: the init program (user/progs/init.cc) runs its demo; the
+// shell waits for it (a few seconds at most) so their output does not mix.
+static void start_init()
+{
+    lib::Result<Task*> init = task::spawn("init", 0);
+    if (!init.ok()) {
+        kprintf("init: cannot start: %s\n", lib::error_name(init.error()));
+        return;
+    }
+    if (!task::wait(init.value(), 5000000).ok())
+        kprintf("init: still running after 5 s; the shell starts anyway\n");
+    task::put(init.value());
+}
 
 extern "C" [[noreturn]] void kmain(unsigned long hartid, uintptr_t fdt_pa)
 {
@@ -45,6 +60,7 @@ extern "C" [[noreturn]] void kmain(unsigned long hartid, uintptr_t fdt_pa)
     kstack::init();
     thread::init_boot_hart();
     vm::kmem::init_waiting();
+    task::init();
     vm::pageout::start();
     dev::virtio_blk_probe_all();
     dev::sdcard_spi_probe_all();
@@ -65,6 +81,7 @@ extern "C" [[noreturn]] void kmain(unsigned long hartid, uintptr_t fdt_pa)
     if (bootargs::get("bench", pattern, sizeof pattern))
         kbench::run_from_bootargs(pattern);
 
+    start_init();
     kprintf("Type 'help' for commands.\n");
     if (vm::swap::enabled())
         kprintf("Type 'stress' to watch kernel stacks swap out to %s and back (then 'vmstat', 'swapinfo').\n",

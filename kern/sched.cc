@@ -8,7 +8,9 @@
 #include "kern/spinlock.h"
 #include "kern/timer.h"
 #include "kern/trap.h"
+#include "vm/kmem.h"
 #include "vm/tlb.h"
+#include "vm/uspace.h"
 #include "kstack/kstack.h"
 #include "kstack/swap.h"
 
@@ -187,6 +189,11 @@ void hand_over_dead(Thread* dead)
     HartLocal& h = this_hart();
     h.current = next;
     h.stack_top = next->stack ? kstack::top(next->stack) : h.boot_stack_top;
+    // Address space: a user thread runs on its task's root, any other thread
+    // on the kernel's. Kernel mappings are the same in every root, so this
+    // stack stays mapped across the change; activate() skips a root that is
+    // already loaded (two threads of one task, or kernel to kernel).
+    vm::uspace::activate(next->satp ? next->satp : vm::kmem::kernel_satp());
     switch_context(&prev->ctx, &next->ctx);
     // Now running as prev again, possibly on another hart: use that hart's queue.
     return finish_switch(g_rq[cpu::id()]);

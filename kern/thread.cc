@@ -147,7 +147,7 @@ lib::Result<Thread*> create(const ThreadParams& p)
     t->state = ThreadState::Embryo;
     // First switch_context into it "returns" to the trampoline with s1/s2 set.
     t->ctx.ra = reinterpret_cast<uint64_t>(&thread_trampoline);
-    t->ctx.sp = kstack::top(t->stack);
+    t->ctx.sp = kstack::top(t->stack) - p.stack_reserve;
     t->ctx.s[1] = reinterpret_cast<uint64_t>(p.entry);
     t->ctx.s[2] = reinterpret_cast<uint64_t>(p.arg);
     g_created.fetch_add(1, std::memory_order_relaxed);

@@ -20,6 +20,8 @@ struct Stack;
 
 namespace kern {
 
+struct Task;
+
 // Callee-saved registers and sp: what switch_context saves (kern/switch.S).
 struct Context {
     uint64_t ra, sp, s[12];
@@ -94,6 +96,14 @@ struct Thread {
     std::atomic<bool> exited;
 
     uint64_t switches;        // times it was switched in
+
+    // User mode (kern/task.h). A kernel thread has no task and satp 0 (it runs
+    // on the kernel's root); a user thread runs on its task's address space,
+    // entering U-mode first at user_entry with sp = user_sp, a0 = user_arg.
+    Task* task;
+    uint64_t satp;
+    lib::ListNode task_node;  // its task's thread list
+    uint64_t user_entry, user_sp, user_arg, user_arg2; // a0, a1
 };
 
 static_assert(offsetof(Thread, stack_limit) == THREAD_STACK_LIMIT_OFFSET, "kern/switch.S");
@@ -107,6 +117,7 @@ struct ThreadParams {
     int hart = -1;            // -1: any (the creator's hart, then balancing)
     bool joinable = false;    // true: join() reaps it; false: the reaper does
     bool may_block = true;    // false: fail with NoMemory rather than wait for pages
+    size_t stack_reserve = 0; // bytes kept free at the top of the kernel stack (a user thread's trap frame)
 };
 
 namespace thread {

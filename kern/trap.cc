@@ -70,6 +70,16 @@ void report(const TrapFrame& tf, const char* why)
 
 }
 
+void handle_interrupt(const TrapFrame& tf)
+{
+    switch (tf.scause & ~csr::SCAUSE_INTERRUPT) {
+    case IRQ_SOFT: ipi::handle(); break;
+    case IRQ_TIMER: timer::interrupt(); break;
+    case IRQ_EXTERNAL: irq::handle_external(); break;
+    default: panic("unexpected interrupt, scause 0x%lx", tf.scause);
+    }
+}
+
 } // namespace kern::trap
 
 using namespace kern;
@@ -116,12 +126,7 @@ extern "C" void stack_overflow_trap(TrapFrame* tf)
 extern "C" void trap_dispatch(TrapFrame* tf)
 {
     if (tf->scause & csr::SCAUSE_INTERRUPT) {
-        switch (tf->scause & ~csr::SCAUSE_INTERRUPT) {
-        case trap::IRQ_SOFT: ipi::handle(); break;
-        case trap::IRQ_TIMER: timer::interrupt(); break;
-        case trap::IRQ_EXTERNAL: irq::handle_external(); break;
-        default: panic("unexpected interrupt, scause 0x%lx", tf->scause);
-        }
+        trap::handle_interrupt(*tf);
         sched::preempt_from_trap(*tf);
         return;
     }

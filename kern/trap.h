@@ -50,6 +50,8 @@ void init_hart();
 const char* cause_name(uint64_t scause);
 // Print cause, stval, sepc and registers (panic() adds the backtrace, across the trap).
 void report(const TrapFrame& tf, const char* why);
+// An interrupt, from either mode: IPI, timer or external.
+void handle_interrupt(const TrapFrame& tf);
 
 } // namespace trap
 } // namespace kern

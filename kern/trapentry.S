@@ -1,9 +1,33 @@
 /*
- * Kernel trap entry. stvec points here; every interrupt and exception taken
- * in S-mode saves all 31 registers and the trap CSRs into a TrapFrame on the
- * current stack and calls trap_dispatch(frame). On return the (possibly
+ * Trap entry. stvec points here for traps from both modes.
+ *
+ * From S-mode: all 31 registers and the trap CSRs go into a TrapFrame on the
+ * current stack and trap_dispatch(frame) runs. On return the (possibly
  * edited) frame is restored, so a handler can redirect sepc, as the fault
- * fixup table does. User-mode entry comes with user tasks.
+ * fixup table does. tp is not restored (it is the hart's, and the thread may
+ * have moved to another hart).
+ *
+ * The sscratch protocol tells the two modes apart with one instruction:
+ *   - in S-mode sscratch is 0 (the kernel path also borrows it for t0);
+ *   - in U-mode it holds the hart's HartLocal pointer (the kernel tp).
+ * Entry swaps tp and sscratch. Non-zero tp: we came from U-mode, tp is now
+ * the kernel's and sscratch holds the user tp. Zero: we came from S-mode;
+ * swap back (tp = HartLocal, sscratch = 0) and take the kernel path.
+ *
+ * From U-mode: the user sp is parked in HartLocal.user_sp (interrupts are off
+ * in the trap, nothing else can use it), sp becomes the top of the thread's
+ * kernel stack (HartLocal.stack_top, switched with the thread by the
+ * scheduler; the top page of a running thread's stack is always mapped, so no
+ * limit check is needed for the one frame), and the user registers, user tp
+ * and user sp included, go into a TrapFrame right at the top. sscratch goes
+ * back to 0 and user_trap(frame) runs (kern/user_trap.cc). It returns through
+ * user_return, which is also how a new user thread first enters U-mode:
+ * interrupts off, sscratch = HartLocal, every register from the frame
+ * (tp and sp included), sret to the frame's sepc with its sstatus (SPP = 0).
+ *
+ * Both paths clear sstatus.SUM for the handler (the saved sstatus keeps it
+ * for the interrupted code): a user copy preempted with SUM set must not
+ * hand SUM to the thread that runs next.
  */
 #include "boot/asm.h"
 
@@ -95,6 +119,9 @@
 
     .globl trap_entry
 trap_entry:
+    csrrw   tp, sscratch, tp
+    bnez    tp, from_user
+    csrrw   tp, sscratch, tp
     /*
      * Before storing anything: is there room for a trap frame on this stack?
      * The hart-local stack limit is the lowest usable address of the running
@@ -115,6 +142,8 @@ trap_entry:
     addi    t0, sp, TF_SIZE
     sd      t0, 1*8(sp)
     SAVE_MOST
+    li      t0, SSTATUS_SUM
+    csrc    sstatus, t0
 
     /* A frame record linking the interrupted code, so backtraces cross the trap. */
     ld      t0, TF_SEPC(sp)
@@ -146,7 +175,74 @@ stack_overflow:
     csrw    sscratch, zero
     sd      t0, 4*8(sp)
     SAVE_MOST
+    li      t0, SSTATUS_SUM
+    csrc    sstatus, t0
     mv      s0, zero
     mv      a0, sp
     call    stack_overflow_trap
     RESTORE_AND_SRET
+
+/* From U-mode: tp = HartLocal, sscratch = user tp (see the header). */
+from_user:
+    sd      sp, HARTLOCAL_USER_SP(tp)
+    ld      sp, HARTLOCAL_STACK_TOP(tp)
+    addi    sp, sp, -TF_SIZE
+    sd      t0, 4*8(sp)
+    SAVE_MOST                       /* x4 (tp) goes in as the kernel's: fixed below */
+    ld      t0, HARTLOCAL_USER_SP(tp)
+    sd      t0, 1*8(sp)
+    csrrw   t0, sscratch, zero
+    sd      t0, 3*8(sp)
+    li      t0, SSTATUS_SUM
+    csrc    sstatus, t0
+    mv      s0, zero                /* backtraces end here */
+    mv      a0, sp
+    call    user_trap
+    mv      a0, sp                  /* the frame, still at the top of this thread's kernel stack */
+    /* fall through */
+
+/*
+ * user_return(frame): enter U-mode with the registers in frame, which sits at
+ * the top of the current thread's kernel stack.
+ */
+    .globl user_return
+user_return:
+    mv      sp, a0
+    csrci   sstatus, SSTATUS_SIE    /* from here until sret nothing may trap */
+    csrw    sscratch, tp
+    ld      t0, TF_SEPC(sp)
+    csrw    sepc, t0
+    ld      t0, TF_SSTATUS(sp)
+    csrw    sstatus, t0
+    ld      x1, 0*8(sp)
+    ld      x3, 2*8(sp)
+    ld      x4, 3*8(sp)
+    ld      x5, 4*8(sp)
+    ld      x6, 5*8(sp)
+    ld      x7, 6*8(sp)
+    ld      x8, 7*8(sp)
+    ld      x9, 8*8(sp)
+    ld      x10, 9*8(sp)
+    ld      x11, 10*8(sp)
+    ld      x12, 11*8(sp)
+    ld      x13, 12*8(sp)
+    ld      x14, 13*8(sp)
+    ld      x15, 14*8(sp)
+    ld      x16, 15*8(sp)
+    ld      x17, 16*8(sp)
+    ld      x18, 17*8(sp)
+    ld      x19, 18*8(sp)
+    ld      x20, 19*8(sp)
+    ld      x21, 20*8(sp)
+    ld      x22, 21*8(sp)
+    ld      x23, 22*8(sp)
+    ld      x24, 23*8(sp)
+    ld      x25, 24*8(sp)
+    ld      x26, 25*8(sp)
+    ld      x27, 26*8(sp)
+    ld      x28, 27*8(sp)
+    ld      x29, 28*8(sp)
+    ld      x30, 29*8(sp)
+    ld      x31, 30*8(sp)
+    ld      x2, 1*8(sp)
+    sret

@@ -56,6 +56,18 @@ SHELL_SCRIPT = [
 ]
 
 
+USER_KILLS = [
+    r"task \d+ \(badread\) killed: load page fault at pc 0x1000000[0-9a-f]+, address 0xffffffc080200000 "
+    r"\(not user memory\), in thread \d+ \(badread\)",
+    r"task \d+ \(badwrite\) killed: store page fault at pc 0x1000000[0-9a-f]+, address 0x80200000 \(not user memory\)",
+    r"task \d+ \(execdata\) killed: instruction page fault at pc 0x1000001000, address 0x1000001000, in thread",
+    r"task \d+ \(jumpkernel\) killed: instruction page fault at pc 0x80200000, address 0x80200000 \(not user memory\)",
+    r"task \d+ \(illegal\) killed: illegal instruction at pc 0x1000000[0-9a-f]+ \(instruction bits 0x[0-9a-f]+\)",
+    r"task: cannot start corrupt: bad ELF image: bad magic: not an ELF file",
+    r"sysargs: \d+ checks, 0 failed",
+]
+
+
 def gpt_image(corrupt=False):
     """A disk_image callable: a GPT made by sgdisk with partition 1 "scratch"
     (1 MiB at sector 2048) and partition 2 "swap" (8 MiB, Linux swap type).
@@ -164,6 +176,12 @@ KERNEL_CONFIGS = [
                       r"thread \d+ \(overflower-b\)\s+faulting address 0x[0-9a-f]+ \(in the guard",
                       r"(?s)overflower-a.*recurse_deep\+.*thread_trampoline",
                       r"(?s)overflower-b.*recurse_deep\+.*thread_trampoline"]),
+    # User mode (issue 7): every user ktest on one and four harts and on
+    # sifive_u; each faulting program is killed with a message naming the task,
+    # the cause, pc, address and thread, and the kernel goes on.
+    Config("virt-user-smp1", "virt", 1, "128M", "ktest=user_*", must_show=USER_KILLS),
+    Config("virt-user-smp4", "virt", 4, "256M", "ktest=user_*", must_show=USER_KILLS),
+    Config("sifive_u-user", "sifive_u", 2, "512M", "ktest=user_*", must_show=USER_KILLS),
     # The shell, typed at through the UART's receive interrupt.
     Config("virt-shell", "virt", 2, "128M", "", expect="shell", script=SHELL_SCRIPT),
     Config("sifive_u-shell", "sifive_u", 2, "256M", "", expect="shell", script=SHELL_SCRIPT),

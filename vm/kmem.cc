@@ -234,11 +234,26 @@ void init(const fdt::MachineInfo& m)
     if (!g_kva.mark_populated(layout::KVA_BASE, g_kva_populated).ok())
         panic("kmem: cannot record the populated KVA");
 
+    // Every root-level entry the kernel will ever use, now: user address spaces
+    // copy the root's kernel entries when they are made (vm/uspace.cc), so a
+    // root entry added later would be missing from theirs. The direct map and
+    // the KVA are mapped above; the stack region's tables come 2 MiB at a time
+    // later, under root entries made here. Then the root is frozen: a mapping
+    // needing a new root entry panics (vm/sv39.cc).
+    if (!g_pt->ensure_root_entries(layout::KSTACK_BASE, layout::KSTACK_SIZE).ok() ||
+        !g_pt->ensure_root_entries(layout::KVA_BASE, g_kva_populated).ok())
+        panic("kmem: no pages for the kernel's root-level tables");
+    for (unsigned i = sv39::index(layout::USER_BASE, 2); i < sv39::index(layout::USER_END - 1, 2) + 1; i++)
+        if (g_tables.table(g_pt->root())[i] & sv39::V)
+            panic("kmem: a kernel mapping reaches into user space (root entry %u)", i);
+    g_pt->freeze_root();
+
     // 4. Paging on.
     g_satp = g_pt->satp();
     asm volatile("sfence.vma zero, zero" ::: "memory");
     csr_write(satp, g_satp);
     asm volatile("sfence.vma zero, zero" ::: "memory");
+    kern::this_hart().satp = g_satp;
     g_paging = true;
 
     // 5. The page allocator over the rest: usable minus what the bump took.
@@ -264,6 +279,15 @@ void init_secondary()
     asm volatile("sfence.vma zero, zero" ::: "memory");
     csr_write(satp, g_satp);
     asm volatile("sfence.vma zero, zero" ::: "memory");
+    kern::this_hart().satp = g_satp;
+}
+
+uint64_t kernel_satp() { return g_satp; }
+
+void copy_kernel_root(uint64_t* dst)
+{
+    // Read without the lock: the root is frozen, its entries never change.
+    memcpy(dst, g_tables.table(g_pt->root()), PAGE_SIZE);
 }
 
 bool paging_on() { return g_paging; }

@@ -28,6 +28,11 @@ enum class Perm : uint8_t { Read, ReadWrite };
 void init(const fdt::MachineInfo& m);
 void init_secondary();
 [[nodiscard]] bool paging_on();
+// The kernel's own satp (kernel threads run on it; ASID 0).
+uint64_t kernel_satp();
+// Copy the kernel's root table (512 entries) into a new root: a user address
+// space starts from it (the kernel's root entries never change after boot).
+void copy_kernel_root(uint64_t* dst);
 
 // Physical pages.
 [[nodiscard]] lib::Result<uint64_t> alloc_page(Class c, bool may_block);

@@ -32,6 +32,14 @@
 // device registers are identity-mapped rw-. Moving the image into the high
 // half (a KERNEL_BASE above the stacks) is a later step; user address spaces
 // will then get the whole low half.
+//
+// User space, meanwhile: [USER_BASE, USER_END) = [64 GiB, 256 GiB), root
+// page-table indices 64..255, which the kernel never uses (its low-half
+// identity maps, the image near 0x80200000 and device registers below
+// 0x80000000, stay under 64 GiB; vm/kmem.cc panics if one would not). Each task's root table copies the kernel's root
+// entries and adds its own in that range only (vm/uspace.h). The kernel adds
+// no root-level entry after boot (vm/kmem.cc freezes its root), so every copy
+// stays complete.
 #pragma once
 
 #include <cstddef>
@@ -64,6 +72,16 @@ constexpr size_t PAGE = 4096;
 constexpr size_t MEGAPAGE = 2ul << 20; // Sv39 level-1 leaf and one level-0 table's reach
 constexpr size_t GIGAPAGE = 1ul << 30; // Sv39 level-2 leaf
 
+// User address spaces (vm/uspace.h): 64 GiB up to the top of the low half.
+constexpr uintptr_t USER_BASE = 0x1000000000ul;
+constexpr uintptr_t USER_END = 0x4000000000ul;
+// Where a program's initial stack ends (a guard page above it) and what mmap
+// picks from when no address is given.
+constexpr uintptr_t USER_STACK_TOP = USER_END - 0x10000ul;
+constexpr size_t USER_STACK_SIZE = 64ul << 10;
+constexpr uintptr_t USER_MMAP_BASE = 0x2000000000ul;
+constexpr uintptr_t USER_MMAP_END = 0x3000000000ul;
+
 [[nodiscard]] constexpr bool is_kernel_half(uintptr_t va) { return va >= KERNEL_HALF_BASE; }
 [[nodiscard]] constexpr bool is_direct_map(uintptr_t va)
 {
@@ -75,6 +93,13 @@ constexpr size_t GIGAPAGE = 1ul << 30; // Sv39 level-2 leaf
     return va >= INTR_KVA_BASE && va < INTR_KVA_BASE + INTR_KVA_SIZE;
 }
 [[nodiscard]] constexpr bool is_kstack(uintptr_t va) { return va >= KSTACK_BASE && va < KSTACK_BASE + KSTACK_SIZE; }
+
+// [va, va + len) lies inside user space (no wrap-around). len 0: va itself
+// must be in user space or at its end.
+[[nodiscard]] constexpr bool is_user_range(uintptr_t va, size_t len)
+{
+    return va >= USER_BASE && va <= USER_END && len <= USER_END - va;
+}
 
 // Direct-map conversions (no check: use is_direct_map / pa_in_direct_map first).
 [[nodiscard]] constexpr uintptr_t direct_va(uint64_t pa) { return DIRECT_MAP_BASE + pa; }
@@ -92,6 +117,9 @@ static_assert(DIRECT_MAP_BASE % GIGAPAGE == 0, "the direct map uses 1 GiB leaves
 static_assert(INTR_KVA_BASE % MEGAPAGE == 0 && INTR_KVA_SIZE % MEGAPAGE == 0,
               "interrupt zones populate whole level-0 tables");
 static_assert(KSTACK_BASE % MEGAPAGE == 0, "stack region is built in 2 MiB chunks");
+static_assert(USER_BASE % GIGAPAGE == 0 && USER_END % GIGAPAGE == 0, "user space is whole root entries");
+static_assert(USER_BASE >> 30 == 64 && USER_END >> 30 == 256, "user space: root indices 64..255");
+static_assert(KERNEL_LOAD < USER_BASE, "the identity-mapped image stays below user space");
 static_assert(KERNEL_LOAD % MEGAPAGE == 0 && KERNEL_LOAD < KERNEL_HALF_BASE, "image: 2 MiB aligned, low half");
 
 } // namespace vm::layout

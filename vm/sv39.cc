@@ -12,6 +12,9 @@ lib::Result<Pte*> PageTable::walk(uint64_t va, unsigned level, Alloc alloc)
         if (!(e & V)) {
             if (alloc == Alloc::Forbidden)
                 panic("sv39: mapping 0x%lx needs a level-%u table, but its range was never populated", va, l - 1);
+            if (l == 2 && root_frozen_)
+                panic("sv39: mapping 0x%lx needs a new root entry after boot; task page tables copied the root "
+                      "and would miss it (pre-create it in vm/kmem.cc)", va);
             lib::Result<PhysAddr> pa = src_.alloc_table();
             if (!pa.ok())
                 return pa.error();
@@ -120,6 +123,24 @@ bool PageTable::lookup(uint64_t va, PhysAddr& pa, uint64_t& flags) const
     pa = pte_pa(*e) + (va & (LEVEL_SIZE[level] - 1));
     flags = *e & 0x3ff;
     return true;
+}
+
+lib::Status PageTable::ensure_root_entries(uint64_t va, uint64_t len)
+{
+    uint64_t end = va + len;
+    for (va &= ~(LEVEL_SIZE[2] - 1); va < end; va += LEVEL_SIZE[2]) {
+        if (!canonical(va))
+            return lib::Error::Invalid;
+        Pte& e = src_.table(root_)[index(va, 2)];
+        if (e & V)
+            continue;
+        lib::Result<PhysAddr> pa = src_.alloc_table();
+        if (!pa.ok())
+            return pa.error();
+        tables_++;
+        e = make_pte(pa.value(), V);
+    }
+    return {};
 }
 
 lib::Status PageTable::populate(uint64_t va, uint64_t len)

@@ -87,6 +87,11 @@ public:
     [[nodiscard]] bool lookup(uint64_t va, PhysAddr& pa, uint64_t& flags) const;
     // Build every table a 4 KiB mapping in [va, va + len) will need.
     [[nodiscard]] lib::Status populate(uint64_t va, uint64_t len);
+    // Create the root entry (a level-1 table) of every 1 GiB in [va, va + len).
+    [[nodiscard]] lib::Status ensure_root_entries(uint64_t va, uint64_t len);
+    // From now on a mapping that needs a new root entry panics: copies of this
+    // root (user address spaces share the kernel's entries) would miss it.
+    void freeze_root() { root_frozen_ = true; }
     // Tables allocated / freed so far by this object.
     [[nodiscard]] size_t tables_allocated() const { return tables_; }
     [[nodiscard]] size_t tables_freed() const { return freed_; }
@@ -106,6 +111,7 @@ private:
     TableSource& src_;
     size_t tables_ = 0;
     size_t freed_ = 0;
+    bool root_frozen_ = false;
 };
 
 } // namespace vm::sv39

@@ -275,3 +275,27 @@ TEST_CASE("sv39: randomized map/unmap with pruning agrees with a model and frees
         CHECK(pt.unmap(va, Prune::EmptyTables) == pa);
     CHECK(pt.tables_freed() == pt.tables_allocated()); // nothing but the root is left
 }
+
+TEST_CASE("sv39: root entries made in advance mean no table allocation at the root later")
+{
+    HostTables src(64);
+    PhysAddr root = src.alloc_table().value();
+    PageTable pt(root, src);
+    // Two 1 GiB root entries, nothing below them.
+    REQUIRE(pt.ensure_root_entries(KVA, (1ull << 30) + 4096).ok());
+    CHECK(src.used() == 3);
+    CHECK((src.table(root)[index(KVA, 2)] & V) != 0);
+    CHECK((src.table(root)[index(KVA + (1ull << 30), 2)] & V) != 0);
+    CHECK((src.table(root)[index(KVA + (2ull << 30), 2)] & V) == 0);
+    // Again: nothing new.
+    REQUIRE(pt.ensure_root_entries(KVA, 1ull << 30).ok());
+    CHECK(src.used() == 3);
+    // After freezing, a mapping under an existing root entry still works.
+    pt.freeze_root();
+    REQUIRE(pt.map(KVA + 0x5000, 0x80005000, R | W).ok());
+    CHECK(pt.ensure_root_entries(0x4000000000ull, 4096).error() == lib::Error::Invalid);
+    // A mapping that would need a new root entry is a kernel bug: it panics.
+    size_t used = src.used();
+    CHECK_THROWS_AS((void)pt.map(KVA + (5ull << 30), 0x80006000, R | W), HostPanic);
+    CHECK(src.used() == used);
+}

@@ -1,0 +1,208 @@
+// The system calls. Each handler validates every argument (kern/sysarg.h for
+// the rules that need no hardware, vm/usercopy.h for user memory) before it
+// touches anything, and answers bad input with -error, never a fault.
+#include "kern/syscall.h"
+
+#include "kern/console.h"
+#include "kern/printf.h"
+#include "kern/sched.h"
+#include "kern/sysarg.h"
+#include "kern/task.h"
+#include "kern/thread.h"
+#include "kern/trap.h"
+#include "kern/wait.h"
+#include "user/abi.h"
+#include "vm/layout.h"
+#include "vm/usercopy.h"
+
+#include <atomic>
+
+namespace kern::syscall {
+namespace {
+
+using sysarg::to_errno;
+
+struct Call {
+    Thread* me;
+    Task* task;
+    const uint64_t* a; // a0..a5
+};
+
+constexpr unsigned MAX_CHILDREN = 16;
+std::atomic<uint64_t> g_total;
+
+long sys_exit(Call& c)
+{
+    char why[48];
+    ksnprintf(why, sizeof why, "exited with code %d", int(c.a[0]));
+    task::set_exit(c.task, int(c.a[0]), why);
+    task::exit_thread(int(c.a[0]));
+}
+
+long sys_thread_exit(Call& c) { task::exit_thread(int(c.a[0])); }
+
+long sys_yield(Call&)
+{
+    sched::yield();
+    return 0;
+}
+
+long sys_sleep(Call& c)
+{
+    if (long e = sysarg::check_sleep(c.a[0]))
+        return e;
+    if (c.a[0] == 0) {
+        sched::yield();
+        return 0;
+    }
+    // On the task's exit channel: a kill wakes it at once.
+    if (!c.task->exiting.load())
+        (void)sleep_on(&c.task->exiting, nullptr, c.a[0], "usleep");
+    return 0;
+}
+
+long sys_write(Call& c)
+{
+    uint64_t buf = c.a[0], len = c.a[1];
+    if (long e = sysarg::check_write(buf, len))
+        return e;
+    char chunk[256];
+    for (uint64_t done = 0; done < len;) {
+        uint64_t n = len - done < sizeof chunk ? len - done : sizeof chunk;
+        lib::Status st = vm::copy_from_user(chunk, buf + done, n);
+        if (!st.ok())
+            return done ? long(done) : to_errno(st.error());
+        kprintf("%.*s", int(n), chunk);
+        done += n;
+    }
+    return long(len);
+}
+
+long sys_thread_create(Call& c)
+{
+    if (long e = sysarg::check_thread_create(c.a[0], c.a[1]))
+        return e;
+    lib::Result<Thread*> r = task::create_thread(c.task, c.a[0], c.a[1], c.a[2], c.a[3]);
+    if (!r.ok())
+        return r.error() == lib::Error::Busy ? -EAGAIN : to_errno(r.error());
+    return long(r.value()->id);
+}
+
+long sys_spawn(Call& c)
+{
+    char name[SPAWN_NAME_MAX];
+    lib::Result<size_t> n = vm::strncpy_from_user(name, c.a[0], sizeof name);
+    if (!n.ok())
+        return to_errno(n.error());
+    {
+        ksync::SpinGuard g(c.task->lock);
+        if (c.task->nchildren >= MAX_CHILDREN)
+            return -EAGAIN;
+        c.task->nchildren++; // held for the child while it is made
+    }
+    lib::Result<Task*> r = task::spawn(name, c.a[1], c.task);
+    ksync::SpinGuard g(c.task->lock);
+    if (!r.ok()) {
+        c.task->nchildren--;
+        return to_errno(r.error());
+    }
+    // The parent keeps the reference spawn() returned until it task_waits.
+    c.task->children.push_back(*r.value());
+    return long(r.value()->id);
+}
+
+long sys_mmap(Call& c)
+{
+    uint64_t addr = c.a[0], len = c.a[1], prot = c.a[2];
+    if (long e = sysarg::check_mmap(addr, len, prot))
+        return e;
+    if (addr) {
+        lib::Status st = c.task->as.map_anon(addr, len, uint32_t(prot), TASK_MAX_PAGES);
+        return st.ok() ? long(addr) : to_errno(st.error());
+    }
+    // Next free range in the mmap area, with a guard page between ranges.
+    for (int tries = 0; tries < 64; tries++) {
+        uint64_t at;
+        {
+            ksync::SpinGuard g(c.task->lock);
+            at = c.task->mmap_next;
+            if (at + len > vm::layout::USER_MMAP_END)
+                at = vm::layout::USER_MMAP_BASE;
+            c.task->mmap_next = at + len + vm::layout::PAGE;
+        }
+        lib::Status st = c.task->as.map_anon(at, len, uint32_t(prot), TASK_MAX_PAGES);
+        if (st.ok())
+            return long(at);
+        if (st.error() != lib::Error::Exists)
+            return to_errno(st.error());
+    }
+    return -ENOMEM;
+}
+
+long sys_munmap(Call& c)
+{
+    if (long e = sysarg::check_munmap(c.a[0], c.a[1]))
+        return e;
+    return long(c.task->as.unmap(c.a[0], c.a[1]));
+}
+
+long sys_getpid(Call& c) { return long(c.task->id); }
+long sys_gettid(Call& c) { return long(c.me->id); }
+
+long sys_task_wait(Call& c)
+{
+    uint64_t timeout = c.a[1];
+    if (long e = sysarg::check_sleep(timeout))
+        return e;
+    Task* child = task::take_child(c.task, c.a[0]);
+    if (!child)
+        return -ESRCH;
+    uint64_t waited = 0;
+    while (!child->done.load() && !c.task->exiting.load() && (!timeout || waited < timeout)) {
+        (void)sleep_on(&child->done, nullptr, 10000, "task-wait");
+        waited += 10000;
+    }
+    if (!child->done.load()) {
+        ksync::SpinGuard g(c.task->lock);
+        c.task->children.push_back(*child); // still the parent's to wait for
+        c.task->nchildren++;
+        return -ETIMEDOUT;
+    }
+    long code = child->exit_code;
+    task::put(child);
+    return code;
+}
+
+using Handler = long (*)(Call&);
+// In number order (user/abi.h).
+constexpr Handler TABLE[SYS_COUNT] = {
+    sys_exit,
+    sys_thread_exit,
+    sys_yield,
+    sys_sleep,
+    sys_write,
+    sys_thread_create,
+    sys_spawn,
+    sys_mmap,
+    sys_munmap,
+    sys_getpid,
+    sys_gettid,
+    sys_task_wait,
+};
+
+} // namespace
+
+long dispatch(TrapFrame& tf)
+{
+    uint64_t nr = tf.x[16]; // a7
+    Call c {thread::current(), thread::current()->task, &tf.x[9]};
+    g_total.fetch_add(1, std::memory_order_relaxed);
+    c.task->syscalls.fetch_add(1, std::memory_order_relaxed);
+    if (nr >= SYS_COUNT || !TABLE[nr])
+        return -ENOSYS;
+    return TABLE[nr](c);
+}
+
+uint64_t total() { return g_total.load(); }
+
+} // namespace kern::syscall

@@ -1,0 +1,337 @@
+#include "kern/task.h"
+
+#include "boot/asm.h"
+#include "kern/csr.h"
+#include "kern/panic.h"
+#include "kern/printf.h"
+#include "kern/programs.h"
+#include "kern/sched.h"
+#include "kern/timer.h"
+#include "kern/trap.h"
+#include "kern/wait.h"
+#include "kstack/kstack.h"
+#include "lib/elf.h"
+#include "lib/string.h"
+#include "user/abi.h"
+#include "vm/kmem.h"
+#include "vm/layout.h"
+#include "zalloc/kmalloc_obj.h"
+
+#include <new>
+
+extern "C" [[noreturn]] void user_return(kern::TrapFrame* tf);
+
+namespace kern::task {
+namespace {
+
+constexpr zalloc::ObjZoneSpec TASK_ZONE {"task", sizeof(Task)};
+zalloc::ObjZone g_task_zone;
+ksync::SpinLock g_all_lock {"task-list"};
+lib::List<Task, &Task::all_node> g_all;
+std::atomic<uint64_t> g_next_id {1};
+std::atomic<uint64_t> g_live {0};
+std::atomic<uint64_t> g_spawned {0};
+constexpr size_t PAGE = vm::layout::PAGE;
+
+void set_name(char* dst, size_t cap, const char* name)
+{
+    size_t n = strnlen(name, cap - 1);
+    memcpy(dst, name, n);
+    dst[n] = '\0';
+}
+
+uint32_t prot_of(uint32_t pf)
+{
+    uint32_t p = 0;
+    if (pf & lib::elf::PF_R)
+        p |= vm::uspace::ProtRead;
+    if (pf & lib::elf::PF_W)
+        p |= vm::uspace::ProtWrite;
+    if (pf & lib::elf::PF_X)
+        p |= vm::uspace::ProtExec;
+    return p;
+}
+
+// Map every segment and copy its file bytes in through the direct map (the
+// pages may be read-only to the user: the kernel writes them before any
+// thread runs), then map the stack.
+lib::Status load(Task* t, const lib::elf::Image& img, const uint8_t* file)
+{
+    for (size_t i = 0; i < img.nsegments; i++) {
+        const lib::elf::Segment& s = img.seg[i];
+        uint64_t lo = s.vaddr & ~(PAGE - 1), hi = (s.vaddr + s.memsz + PAGE - 1) & ~(PAGE - 1);
+        lib::Status st = t->as.map_anon(lo, hi - lo, prot_of(s.flags), TASK_MAX_PAGES);
+        if (!st.ok())
+            return st;
+        for (uint64_t done = 0; done < s.filesz;) {
+            uint64_t va = s.vaddr + done;
+            uint64_t pa, flags;
+            if (!t->as.lookup(va, pa, flags))
+                return lib::Error::Fault;
+            uint64_t n = PAGE - (va & (PAGE - 1));
+            if (n > s.filesz - done)
+                n = s.filesz - done;
+            memcpy(vm::kmem::phys_to_virt(pa), file + s.offset + done, n);
+            done += n;
+        }
+    }
+    return t->as.map_anon(vm::layout::USER_STACK_TOP - vm::layout::USER_STACK_SIZE, vm::layout::USER_STACK_SIZE,
+                          vm::uspace::ProtRead | vm::uspace::ProtWrite, TASK_MAX_PAGES);
+}
+
+void free_task(Task* t)
+{
+    t->~Task();
+    g_task_zone.free(t);
+    g_live.fetch_sub(1, std::memory_order_relaxed);
+}
+
+// First kernel code of a user thread: build its user frame at the top of its
+// kernel stack (create_thread reserved it) and enter user mode.
+void user_thread_main(void*)
+{
+    Thread* me = thread::current();
+    auto* tf = reinterpret_cast<TrapFrame*>(kstack::top(me->stack) - TF_SIZE);
+    memset(tf, 0, sizeof *tf);
+    tf->sepc = me->user_entry;
+    tf->sp() = me->user_sp;
+    tf->x[9] = me->user_arg;   // a0
+    tf->x[10] = me->user_arg2; // a1
+    // U-mode (SPP 0), interrupts on there (SPIE), no SUM, FP off.
+    uint64_t ss = csr_read(sstatus);
+    ss &= ~uint64_t(SSTATUS_SPP | SSTATUS_SIE | SSTATUS_SUM | SSTATUS_FS);
+    tf->sstatus = ss | SSTATUS_SPIE;
+    if (me->task->exiting.load(std::memory_order_acquire))
+        exit_thread(-1);
+    user_return(tf);
+}
+
+} // namespace
+
+void init()
+{
+    g_task_zone.init(TASK_ZONE, vm::kmem::backend());
+    vm::uspace::init();
+    kprintf("user: %zu programs embedded:", programs::count());
+    for (size_t i = 0; i < programs::count(); i++)
+        kprintf(" %s", programs::at(i).name);
+    kprintf("\n");
+}
+
+lib::Result<Task*> spawn(const char* program, uint64_t arg, Task* parent)
+{
+    const programs::Program* prog = programs::find(program);
+    if (!prog)
+        return lib::Error::NotFound;
+    return spawn_image(program, prog->image, prog->size, arg, parent);
+}
+
+lib::Result<Task*> spawn_image(const char* program, const uint8_t* image, size_t size, uint64_t arg, Task* parent)
+{
+    lib::elf::ParseError perr;
+    lib::Result<lib::elf::Image> img =
+        lib::elf::parse(image, size, vm::layout::USER_BASE, vm::layout::USER_END, perr);
+    if (!img.ok()) {
+        if (perr.phdr >= 0)
+            kprintf("task: cannot start %s: bad ELF image: %s (program header %d)\n", program, perr.what, perr.phdr);
+        else
+            kprintf("task: cannot start %s: bad ELF image: %s\n", program, perr.what);
+        return lib::Error::Invalid;
+    }
+    auto* t = static_cast<Task*>(g_task_zone.alloc(zalloc::M_WAITOK | zalloc::M_NULLOK | zalloc::M_ZERO));
+    if (!t)
+        return lib::Error::NoMemory;
+    new (t) Task();
+    g_live.fetch_add(1, std::memory_order_relaxed);
+    t->id = g_next_id.fetch_add(1, std::memory_order_relaxed);
+    set_name(t->name, sizeof t->name, program);
+    t->parent = parent ? parent->id : 0;
+    t->mmap_next = vm::layout::USER_MMAP_BASE;
+    lib::Status st = t->as.create();
+    if (st.ok())
+        st = load(t, img.value(), image);
+    if (!st.ok()) {
+        t->as.destroy();
+        free_task(t);
+        return st.error();
+    }
+    {
+        ksync::SpinGuard g(g_all_lock);
+        g_all.push_back(*t);
+    }
+    lib::Result<Thread*> th = create_thread(t, img->entry, vm::layout::USER_STACK_TOP, arg);
+    if (!th.ok()) {
+        {
+            ksync::SpinGuard g(g_all_lock);
+            g_all.remove(*t);
+        }
+        t->as.destroy();
+        free_task(t);
+        return th.error();
+    }
+    g_spawned.fetch_add(1, std::memory_order_relaxed);
+    return t;
+}
+
+lib::Result<Thread*> create_thread(Task* t, uint64_t entry, uint64_t sp, uint64_t arg, uint64_t arg2)
+{
+    {
+        ksync::SpinGuard g(t->lock);
+        if (t->exiting.load() || t->done.load())
+            return lib::Error::Invalid;
+        if (t->nthreads >= TASK_MAX_THREADS)
+            return lib::Error::Busy;
+    }
+    lib::Result<Thread*> r = thread::create({.name = t->name, .entry = user_thread_main, .stack_reserve = TF_SIZE});
+    if (!r.ok())
+        return r.error();
+    Thread* th = r.value();
+    th->task = t;
+    th->satp = t->as.satp();
+    th->user_entry = entry;
+    th->user_sp = sp;
+    th->user_arg = arg;
+    th->user_arg2 = arg2;
+    {
+        ksync::SpinGuard g(t->lock);
+        // Counted before it runs: the task cannot end while this thread is new.
+        t->threads.push_back(*th);
+        t->nthreads++;
+        t->refs.fetch_add(1, std::memory_order_relaxed);
+    }
+    thread::start(th);
+    return th;
+}
+
+void set_exit(Task* t, int code, const char* why)
+{
+    {
+        ksync::SpinGuard g(t->lock);
+        if (!t->exit_set) {
+            t->exit_set = true;
+            t->exit_code = code;
+            set_name(t->why, sizeof t->why, why);
+        }
+        t->exiting.store(true, std::memory_order_release);
+    }
+    // Sleepers in the sleep syscall sleep on this channel: wake them to leave.
+    wakeup(&t->exiting);
+}
+
+void kill(Task* t, int code, const char* why)
+{
+    kprintf("task %lu (%s) killed: %s\n", t->id, t->name, why);
+    set_exit(t, code, why);
+}
+
+void exit_thread(int code)
+{
+    Thread* me = thread::current();
+    Task* t = me->task;
+    // Off the task's address space first: if this is the last thread, the
+    // space is freed below while this thread still runs.
+    unsigned long irq = cpu::irq_save();
+    me->task = nullptr;
+    me->satp = 0;
+    vm::uspace::activate(vm::kmem::kernel_satp());
+    (void)irq;
+    // Interrupts on from here: the trap path may have come with them off, and
+    // tearing down an address space takes a while.
+    cpu::irq_restore(cpu::IRQS_ON);
+
+    bool last;
+    {
+        ksync::SpinGuard g(t->lock);
+        t->threads.remove(*me);
+        last = --t->nthreads == 0;
+        if (last && !t->exit_set) {
+            t->exit_set = true;
+            t->exit_code = code;
+            ksnprintf(t->why, sizeof t->why, "exited with code %d", code);
+        }
+    }
+    if (last) {
+        t->as.destroy();
+        // Its unreaped children are on their own now.
+        for (;;) {
+            Task* c;
+            {
+                ksync::SpinGuard g(t->lock);
+                c = t->children.pop_front();
+                if (c)
+                    t->nchildren--;
+            }
+            if (!c)
+                break;
+            put(c);
+        }
+        t->done.store(true, std::memory_order_release);
+        wakeup(&t->done);
+    }
+    put(t);
+    thread::exit(code);
+}
+
+void put(Task* t)
+{
+    // Under the list lock, so find() never takes a reference to a task whose
+    // count has just reached zero.
+    {
+        ksync::SpinGuard g(g_all_lock);
+        if (t->refs.fetch_sub(1, std::memory_order_acq_rel) != 1)
+            return;
+        g_all.remove(*t);
+    }
+    if (!t->done.load())
+        panic("task %lu (%s): last reference dropped while it runs", t->id, t->name);
+    free_task(t);
+}
+
+lib::Status wait(Task* t, uint64_t timeout_us)
+{
+    uint64_t start = timer::now_us();
+    while (!t->done.load(std::memory_order_acquire)) {
+        if (timeout_us && timer::now_us() - start >= timeout_us)
+            return lib::Error::TimedOut;
+        // Short sleeps: the wakeup may race the check.
+        (void)sleep_on(&t->done, nullptr, 10000, "task-wait");
+    }
+    return {};
+}
+
+Task* find(uint64_t id)
+{
+    ksync::SpinGuard g(g_all_lock);
+    for (Task& t : g_all) {
+        if (t.id == id && t.refs.load() > 0) {
+            t.refs.fetch_add(1, std::memory_order_relaxed);
+            return &t;
+        }
+    }
+    return nullptr;
+}
+
+Task* take_child(Task* parent, uint64_t id)
+{
+    ksync::SpinGuard g(parent->lock);
+    for (Task& c : parent->children) {
+        if (c.id == id) {
+            parent->children.remove(c);
+            parent->nchildren--;
+            return &c;
+        }
+    }
+    return nullptr;
+}
+
+void for_each(void (*fn)(Task&, void*), void* ctx)
+{
+    ksync::SpinGuard g(g_all_lock);
+    for (Task& t : g_all)
+        fn(t, ctx);
+}
+
+uint64_t count() { return g_live.load(); }
+uint64_t spawned_total() { return g_spawned.load(); }
+
+} // namespace kern::task
