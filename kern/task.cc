@@ -203,25 +203,40 @@ lib::Result<Thread*> create_thread(Task* t, uint64_t entry, uint64_t sp, uint64_
     return th;
 }
 
-void set_exit(Task* t, int code, const char* why)
+bool set_exit(Task* t, int code, const char* why)
 {
+    bool first = false;
     {
         ksync::SpinGuard g(t->lock);
         if (!t->exit_set) {
             t->exit_set = true;
             t->exit_code = code;
             set_name(t->why, sizeof t->why, why);
+            first = true;
         }
         t->exiting.store(true, std::memory_order_release);
     }
     // Sleepers in the sleep syscall sleep on this channel: wake them to leave.
     wakeup(&t->exiting);
+    return first;
 }
 
-void kill(Task* t, int code, const char* why)
+bool kill(Task* t, int code, const char* why)
 {
-    kprintf("task %lu (%s) killed: %s\n", t->id, t->name, why);
-    set_exit(t, code, why);
+    {
+        // The message under the lock: only the kill that decides how the
+        // task ends prints, and before anyone can see it ended.
+        ksync::SpinGuard g(t->lock);
+        if (t->exit_set)
+            return false;
+        kprintf("task %lu (%s) killed: %s\n", t->id, t->name, why);
+        t->exit_set = true;
+        t->exit_code = code;
+        set_name(t->why, sizeof t->why, why);
+        t->exiting.store(true, std::memory_order_release);
+    }
+    wakeup(&t->exiting);
+    return true;
 }
 
 void exit_thread(int code)

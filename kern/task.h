@@ -61,15 +61,17 @@ void init();
 void put(Task* t);
 // Wait until the task is done (timeout_us 0: forever). TimedOut otherwise.
 [[nodiscard]] lib::Status wait(Task* t, uint64_t timeout_us = 0);
-// Kill: exit code `code`, `why` recorded and printed. First ending wins.
-void kill(Task* t, int code, const char* why);
+// Kill: exit code `code`, `why` recorded and printed. First ending wins:
+// false (and nothing printed) if the task's end was already decided.
+bool kill(Task* t, int code, const char* why);
 // A new thread in t entering user mode at entry with sp, a0 = arg, a1 = arg2.
 [[nodiscard]] lib::Result<Thread*> create_thread(Task* t, uint64_t entry, uint64_t sp, uint64_t arg,
                                                  uint64_t arg2 = 0);
 // The current user thread leaves (the task ends with its last thread).
 [[noreturn]] void exit_thread(int code);
 // Record the task's exit code if none is yet and make every thread leave.
-void set_exit(Task* t, int code, const char* why);
+// Returns whether this call decided the exit code.
+bool set_exit(Task* t, int code, const char* why);
 
 // By id, with a reference; nullptr if none.
 Task* find(uint64_t id);

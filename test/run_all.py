@@ -185,6 +185,19 @@ KERNEL_CONFIGS = [
     # The shell, typed at through the UART's receive interrupt.
     Config("virt-shell", "virt", 2, "128M", "", expect="shell", script=SHELL_SCRIPT),
     Config("sifive_u-shell", "sifive_u", 2, "256M", "", expect="shell", script=SHELL_SCRIPT),
+    # The user side at the prompt: init's demo before it, then a program
+    # spawned, seen by ps (task and user threads), killed, and gone.
+    Config("virt-shell-user", "virt", 2, "128M", "", expect="shell",
+           must_show=[r"init: task 1 exited with 0|init: task 2 exited with 1, task 3 with 2; done"],
+           script=[("spawn\r", r"programs:.* spin"),
+                   ("spawn spin\r", r"spawn: task 4 \(spin\)"),
+                   ("ps\r", r"\s+4 spin\s+running\s+0\s+[12]\s"),
+                   ("kill 4\r", r"task 4 \(spin\) killed: killed from the shell"),
+                   ("kill 4\r", r"kill: (no task 4|task 4 \(spin\) is already ending \(killed from the shell\))"),
+                   ("ps\r", r"1 tasks; 4 spawned since boot|0 tasks; 4 spawned since boot"),
+                   ("kill x\r", r"usage: kill <task id>"),
+                   ("spawn nothing\r", r"spawn: nothing: no such program"),
+                   ("poweroff\r", r"powering off")]),
     # The demo a newcomer runs: `stress` at the prompt of a boot with a swap
     # disk (what `make run` does) swaps stacks out and back, and says so.
     Config("virt-shell-stress", "virt", 2, "128M", "", expect="shell", disk="modern",

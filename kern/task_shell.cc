@@ -1,0 +1,95 @@
+// Shell: the user side. `ps` lists tasks next to threads (kern/ps.cc calls
+// print_tasks); `kill ID` ends a task; `spawn NAME [ARG]` starts a program.
+#include "kern/printf.h"
+#include "kern/programs.h"
+#include "kern/shell.h"
+#include "kern/syscall.h"
+#include "kern/task.h"
+#include "kern/task_shell.h"
+#include "user/abi.h"
+
+using namespace kern;
+
+namespace {
+
+bool parse_id(const char* s, uint64_t& out)
+{
+    uint64_t v = 0;
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > (~0ull - 9) / 10)
+            return false;
+        v = v * 10 + uint64_t(*s - '0');
+    }
+    out = v;
+    return true;
+}
+
+void print_task(Task& t, void*)
+{
+    const char* state = t.done.load() ? "done" : t.exiting.load() ? "exiting" : "running";
+    kprintf("%5lu %-16s %-8s %6lu %7u %6zu %4zu %10lu  ", t.id, t.name, state, t.parent, t.nthreads, t.as.pages(),
+            t.as.table_pages(), t.syscalls.load());
+    // Threads by id (under the task lock: they may be exiting).
+    ksync::SpinGuard g(t.lock);
+    unsigned n = 0;
+    for (Thread& th : t.threads)
+        kprintf("%s%lu", n++ ? "," : "", th.id);
+    if (t.exit_set)
+        kprintf("%s(%s)", n ? " " : "", t.why);
+    kprintf("\n");
+}
+
+} // namespace
+
+namespace kern::task_shell {
+
+void print_tasks()
+{
+    kprintf("%5s %-16s %-8s %6s %7s %6s %4s %10s  %s\n", "task", "name", "state", "parent", "threads", "pages",
+            "pt", "syscalls", "thread ids");
+    task::for_each(print_task, nullptr);
+    kprintf("%lu tasks; %lu spawned since boot, %lu system calls, ASIDs %s\n", task::count(), task::spawned_total(),
+            syscall::total(), vm::uspace::asid_bits() ? "on" : "off (flush on switch)");
+}
+
+} // namespace kern::task_shell
+
+SHELL_COMMAND(kill, "<task id>", "end a user task (its threads leave at their next return to user mode)")
+{
+    uint64_t id;
+    if (argc != 2 || !parse_id(argv[1], id))
+        return 1;
+    Task* t = task::find(id);
+    if (!t) {
+        kprintf("kill: no task %s\n", argv[1]);
+        return 0;
+    }
+    if (t->done.load() || !task::kill(t, EXIT_KILLED, "killed from the shell"))
+        kprintf("kill: task %lu (%s) is already ending (%s)\n", t->id, t->name, t->why);
+    task::put(t);
+    return 0;
+}
+
+SHELL_COMMAND(spawn, "<program> [arg]", "start a user program (embedded in the kernel) as a new task; no name lists them")
+{
+    if (argc < 2) {
+        kprintf("programs:");
+        for (size_t i = 0; i < programs::count(); i++)
+            kprintf(" %s", programs::at(i).name);
+        kprintf("\n");
+        return 0;
+    }
+    uint64_t arg = 0;
+    if (argc > 3 || (argc == 3 && !parse_id(argv[2], arg)))
+        return 1;
+    lib::Result<Task*> r = task::spawn(argv[1], arg);
+    if (!r.ok()) {
+        kprintf("spawn: %s: %s\n", argv[1], r.error() == lib::Error::NotFound ? "no such program" : lib::error_name(r.error()));
+        return 0;
+    }
+    kprintf("spawn: task %lu (%s)\n", r.value()->id, r.value()->name);
+    task::put(r.value()); // it runs on; ps shows it until it ends
+    return 0;
+}
