@@ -182,6 +182,13 @@ KERNEL_CONFIGS = [
     Config("virt-user-smp1", "virt", 1, "128M", "ktest=user_*", must_show=USER_KILLS),
     Config("virt-user-smp4", "virt", 4, "256M", "ktest=user_*", must_show=USER_KILLS),
     Config("sifive_u-user", "sifive_u", 2, "512M", "ktest=user_*", must_show=USER_KILLS),
+    # The syscall fuzzer: a million random calls from four tasks; the kernel
+    # survives and every task, thread, user page and zone is back afterwards.
+    Config("virt-user-fuzz-smp4", "virt", 4, "256M", "ktest=user_fuzz_million_syscalls", timeout=240,
+           must_show=[r"fuzz \d+: seed 10[0-3], 250000 calls: \d+ succeeded, EFAULT [1-9]\d*, EINVAL [1-9]\d*",
+                      r"ktest: fuzz x1: tasks, threads, user pages and zones back to baseline"]),
+    Config("virt-user-fuzz-smp1", "virt", 1, "128M", "ktest=user_fuzz_million_syscalls", timeout=240,
+           must_show=[r"ktest: fuzz x1: tasks, threads, user pages and zones back to baseline"]),
     # The shell, typed at through the UART's receive interrupt.
     Config("virt-shell", "virt", 2, "128M", "", expect="shell", script=SHELL_SCRIPT),
     Config("sifive_u-shell", "sifive_u", 2, "256M", "", expect="shell", script=SHELL_SCRIPT),

@@ -237,8 +237,9 @@ Counts counts()
 
 // Run `program` `rounds` times and check that every task, thread, user page,
 // zone object and free page is back where it was. Shared with the fuzzer test.
+// parallel tasks at once per round, with arg + index.
 void user_check_baseline(ktest::Context& t, const char* program, uint64_t arg, unsigned rounds, int want_code,
-                         uint64_t timeout_us)
+                         uint64_t timeout_us, unsigned parallel = 1)
 {
     ktest::Quiet quiet;
     auto settle = [] {
@@ -254,11 +255,32 @@ void user_check_baseline(ktest::Context& t, const char* program, uint64_t arg, u
     uint64_t tasks0 = task::count();
     uint64_t threads0 = thread::count();
     for (unsigned i = 0; i < rounds; i++) {
-        Outcome o = run(program, arg + i, timeout_us);
-        if (!o.ok || o.code != want_code) {
-            t.failf("%s round %u: ok %d, code %d, %s", program, i, o.ok, o.code, o.why);
-            return;
+        Task* tasks[8] = {};
+        for (unsigned j = 0; j < parallel && j < 8; j++) {
+            lib::Result<Task*> r = task::spawn(program, arg + i * parallel + j);
+            if (!r.ok()) {
+                t.failf("%s: spawn failed: %s", program, lib::error_name(r.error()));
+                break;
+            }
+            tasks[j] = r.value();
         }
+        bool bad = false;
+        for (unsigned j = 0; j < parallel && j < 8; j++) {
+            Task* tk = tasks[j];
+            if (!tk)
+                continue;
+            if (!task::wait(tk, timeout_us).ok()) {
+                task::kill(tk, EXIT_KILLED, "ktest timeout");
+                (void)task::wait(tk);
+            }
+            if (!bad && tk->exit_code != want_code) {
+                t.failf("%s round %u task %u: code %d, %s", program, i, j, tk->exit_code, tk->why);
+                bad = true;
+            }
+            task::put(tk);
+        }
+        if (bad || t.failed())
+            return;
     }
     uint64_t deadline = timer::now_us() + 5000000;
     while ((thread::count() != threads0 || task::count() != tasks0) && timer::now_us() < deadline)
@@ -286,4 +308,17 @@ void user_check_baseline(ktest::Context& t, const char* program, uint64_t arg, u
 KTEST(user_memory_back_to_baseline)
 {
     user_check_baseline(t, "mmthreads", 0, 8, 0, 20000000);
+}
+
+// The fuzzer: two tasks at once, 50,000 random calls each, in every ktest=all
+// boot; the kernel survives and everything comes back.
+KTEST(user_fuzz_syscalls)
+{
+    user_check_baseline(t, "fuzz", (50ull << 32) | 1, 1, 0, 60000000, 2);
+}
+
+// A million calls: four tasks of 250,000 (explicit: run by the fuzz boots).
+KTEST_EXPLICIT(user_fuzz_million_syscalls)
+{
+    user_check_baseline(t, "fuzz", (250ull << 32) | 100, 1, 0, 300000000, 4);
 }
