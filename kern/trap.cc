@@ -24,6 +24,10 @@ namespace kern::trap {
 void init_hart()
 {
     csr_write(stvec, reinterpret_cast<uintptr_t>(&trap_entry));
+    // sscratch 0: "in S-mode" for trap entry (kern/trapentry.S).
+    csr_write(sscratch, 0);
+    // User mode may read cycle, time and instret (rdtime, benchmarks).
+    csr_write(scounteren, 7);
     csr_set(sie, csr::SIE_SSIE | csr::SIE_SEIE);
 }
 
