@@ -68,7 +68,10 @@ extern "C" void user_trap(TrapFrame* tf)
         tf->x[9] = static_cast<uint64_t>(syscall::dispatch(*tf));
         (void)cpu::irq_save();
     } else {
+        // Interrupts on: the stale-TLB check takes the address space's mutex.
+        cpu::irq_restore(cpu::IRQS_ON);
         user_fault(me, *tf);
+        (void)cpu::irq_save();
     }
     if (me->task->exiting.load(std::memory_order_acquire))
         task::exit_thread(-1);

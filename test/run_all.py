@@ -182,6 +182,9 @@ KERNEL_CONFIGS = [
     Config("virt-user-smp1", "virt", 1, "128M", "ktest=user_*", must_show=USER_KILLS),
     Config("virt-user-smp4", "virt", 4, "256M", "ktest=user_*", must_show=USER_KILLS),
     Config("sifive_u-user", "sifive_u", 2, "512M", "ktest=user_*", must_show=USER_KILLS),
+    # As if the harts had no ASIDs: every switch into a task flushes the TLB.
+    Config("virt-user-noasid", "virt", 4, "256M", "ktest=user_* noasid",
+           must_show=USER_KILLS + [r"uspace: no ASIDs; address-space switches flush the TLB"]),
     # The syscall fuzzer: a million random calls from four tasks; the kernel
     # survives and every task, thread, user page and zone is back afterwards.
     Config("virt-user-fuzz-smp4", "virt", 4, "256M", "ktest=user_fuzz_million_syscalls", timeout=240,

@@ -1,6 +1,7 @@
 #include "vm/uspace.h"
 
 #include "kern/csr.h"
+#include "kern/bootargs.h"
 #include "kern/hart.h"
 #include "kern/panic.h"
 #include "kern/printf.h"
@@ -75,6 +76,9 @@ void init()
     asm volatile("sfence.vma zero, zero" ::: "memory");
     cpu::irq_restore(irq);
     g_asid_bits = static_cast<unsigned>(__builtin_popcountll(got & SATP_ASID_MASK));
+    // Bootarg noasid: behave as a hart without ASIDs (tests the flush path).
+    if (kern::bootargs::has("noasid"))
+        g_asid_bits = 0;
     g_nasids = g_asid_bits >= 12 ? 4096 : (1u << g_asid_bits);
     if (g_asid_bits)
         kprintf("uspace: %u ASID bits, %u address spaces without flushes\n", g_asid_bits, g_nasids - 1);
