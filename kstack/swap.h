@@ -81,6 +81,7 @@ struct Stats {
     uint64_t pages_out, pages_in; // pages freed by swap-out, pages brought back
     uint64_t cancelled;           // woken while going out, kept resident
     uint64_t early_swap_ins;      // brought back before their wakeup (memory recovered)
+    uint64_t wakeup_swap_ins;     // read at the wakeup itself, completed in the disk interrupt
     uint64_t write_errors, read_errors, checksum_errors, killed;
     uint64_t full;                // swap-outs refused: no swap space
     uint64_t meta_failures;       // swap-outs refused: no metadata item

@@ -76,10 +76,11 @@ void queue_for_swapin_locked(kern::Thread* t);
 
 // Counters (stats()).
 struct Counters {
-    std::atomic<uint64_t> swapped, swap_outs, swap_ins, pages_out, pages_in, cancelled, early;
+    std::atomic<uint64_t> swapped, swap_outs, swap_ins, pages_out, pages_in, cancelled, early, at_wakeup;
     std::atomic<uint64_t> write_errors, read_errors, checksum_errors, killed, full, meta_failures;
     std::atomic<uint64_t> wait_us, waits;
-    std::atomic<uint64_t> last_out_us; // when the last swap-out freed a stack
+    std::atomic<uint64_t> last_out_us; // when the last swap-out pass ended
+    std::atomic<uint32_t> outs_running; // swap-out passes under way (no early swap-in meanwhile)
 };
 extern Counters g_count;
 

@@ -55,13 +55,14 @@ using detail::g_count;
 
 uint64_t free_target() { return vm::kmem::phys().watermarks().free_target; }
 
-// Memory has recovered: above free_target with a stack to spare, and no
-// swap-out for EARLY_QUIET_US (pressure that is still going on would only
-// send the stacks straight back out).
+// Memory has recovered: above free_target with a stack to spare, no swap-out
+// pass running and none for EARLY_QUIET_US (pressure that is still going on
+// would only send the stacks straight back out).
 bool early_due()
 {
     return g_count.swapped.load(std::memory_order_relaxed) != 0 &&
            vm::kmem::free_pages() > free_target() + STACK_PAGES &&
+           g_count.outs_running.load(std::memory_order_acquire) == 0 &&
            kern::timer::now_us() - g_count.last_out_us.load(std::memory_order_relaxed) >= EARLY_QUIET_US;
 }
 
@@ -375,7 +376,8 @@ Stats stats()
 {
     const auto& c = g_count;
     return {c.swapped.load(),       c.swap_outs.load(),    c.swap_ins.load(),     c.pages_out.load(),
-            c.pages_in.load(),      c.cancelled.load(),    c.early.load(),        c.write_errors.load(),
+            c.pages_in.load(),      c.cancelled.load(),    c.early.load(),        c.at_wakeup.load(),
+            c.write_errors.load(),
             c.read_errors.load(),   c.checksum_errors.load(), c.killed.load(),    c.full.load(),
             c.meta_failures.load(), c.wait_us.load(),      c.waits.load()};
 }

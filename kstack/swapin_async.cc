@@ -76,6 +76,7 @@ void read_done(dev::BlockRequest*, lib::Status st, void* ctx)
     uint64_t pa[STACK_PAGES];
     for (size_t p = meta->first; p < STACK_PAGES; p++)
         pa[p] = meta->pa[p];
+    detail::g_count.at_wakeup.fetch_add(1, std::memory_order_relaxed);
     detail::install(t, s, meta, pa, true, false); // frees meta, and the request in it: last use
 }
 

@@ -429,10 +429,13 @@ OutResult swap_out(Scratch& sc, uint64_t need_pages, uint64_t idle)
     // chosen[] holds indices into thread[]/seq[] (select sorted cand[] in place).
     uint64_t cutoff = now >= idle_ticks ? now - idle_ticks : 0;
     size_t i = 0;
+    // While a pass runs (a slow disk may take seconds), the swapper brings
+    // nothing back early: that is what the pass is freeing memory from.
+    detail::g_count.outs_running.fetch_add(1, std::memory_order_acq_rel);
     while (i < k && r.pages_freed < need_pages && !r.full && !r.io_error)
         wave(sc, i, k, need_pages, cutoff, r);
-    if (r.stacks)
-        detail::g_count.last_out_us.store(kern::timer::now_us(), std::memory_order_relaxed);
+    detail::g_count.last_out_us.store(kern::timer::now_us(), std::memory_order_relaxed);
+    detail::g_count.outs_running.fetch_sub(1, std::memory_order_acq_rel);
     return r;
 }
 

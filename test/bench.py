@@ -356,7 +356,7 @@ def tables(k, h, m):
         out.append("**Capacity** (64 MiB): blocked threads (each in a timed sleep) created until memory runs "
                    "out, without swapping (idle threshold 1 h: creation stops below free_min) and with it (idle "
                    "threshold 50 ms; a failed creation waits 20 ms for the pagedaemon; stops after 2 s of "
-                   "failures or at 120,000 threads). Twice in one boot: with fixed 16 KiB stacks (issue 6's "
+                   "failures or at 60,000 threads). Twice in one boot: with fixed 16 KiB stacks (issue 6's "
                    "question) and with stacks that grow on demand (the default since issue 9). "
                    f"{ki.get('capacity_fixed', '')}. {ki.get('capacity', '')}.\n")
         out.append("| blocked threads in MEM=64M | fixed 16 KiB stacks | growing stacks | target | |\n|---|---:|---:|---|---|")

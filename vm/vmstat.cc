@@ -37,8 +37,9 @@ void vmstat_pages()
             vm::kmem::memory_wait_us() / 1000);
     kstack::swap::Stats sw = kstack::swap::stats();
     vm::pageout::Stats po = vm::pageout::stats();
-    kprintf("paging: %lu stack swap-outs (%lu pages freed), %lu swap-ins (%lu early), %lu now swapped\n",
-            sw.swap_outs, sw.pages_out, sw.swap_ins, sw.early_swap_ins, sw.stacks_swapped);
+    kprintf("paging: %lu stack swap-outs (%lu pages freed), %lu swap-ins (%lu at the wakeup, %lu early), %lu now "
+            "swapped\n",
+            sw.swap_outs, sw.pages_out, sw.swap_ins, sw.wakeup_swap_ins, sw.early_swap_ins, sw.stacks_swapped);
     kprintf("  %lu cancelled by a wakeup; woken threads waited %lu ms for their stacks (%lu waits)\n", sw.cancelled,
             sw.swapin_wait_us / 1000, sw.swapin_waits);
     kprintf("  pagedaemon: %lu wakeups, %lu swap passes; emergency pager passes %lu; idle threshold %lu ms\n",

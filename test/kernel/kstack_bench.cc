@@ -80,10 +80,10 @@ constexpr unsigned GROW_N = 200;
 uint64_t g_grow[GROW_N], g_mapped[GROW_N];
 std::atomic<unsigned> g_grow_n;
 
-// A 2 KiB frame: from a fresh one-page stack this reaches into the second page.
+// A 4 KiB frame: from a fresh one-page stack this reaches into the next page.
 __attribute__((noinline)) void deeper()
 {
-    volatile char pad[2048];
+    volatile char pad[4096];
     pad[0] = 1;
     pad[sizeof pad - 1] = 1;
     asm volatile("" ::"r"(pad) : "memory");
@@ -140,7 +140,7 @@ KBENCH(kstack_grow_fault)
         return;
     }
     uint64_t with = kbench::median(g_grow, n), without = kbench::median(g_mapped, n);
-    kbench::info("kstack_grow_fault", "%u samples, median; a 2 KiB frame on a fresh one-page stack, minus the "
+    kbench::info("kstack_grow_fault", "%u samples, median; a 4 KiB frame on a fresh one-page stack, minus the "
                  "same call with the page mapped; includes the soft interrupt that refills the hart's page cache",
                  n);
     kbench::report_net("kstack_grow_fault", with, without, 1, "instructions");
