@@ -2,6 +2,7 @@
 
 #include "boot/asm.h"
 #include "kern/csr.h"
+#include "kern/ipi.h"
 #include "kern/panic.h"
 #include "kern/printf.h"
 #include "kern/programs.h"
@@ -203,9 +204,34 @@ lib::Result<Thread*> create_thread(Task* t, uint64_t entry, uint64_t sp, uint64_
     return th;
 }
 
+namespace {
+
+// The harts running threads of t in user mode right now get an IPI: the
+// interrupt is a trap from U-mode, and on its way back the thread sees that
+// its task is ending. (Without it they would leave at the next timer tick.)
+// Call with t->lock held.
+uint32_t running_harts_locked(Task* t)
+{
+    uint32_t mask = 0;
+    for (Thread& th : t->threads)
+        if (th.on_cpu.load(std::memory_order_acquire) && th.hart != cpu::id())
+            mask |= 1u << th.hart;
+    return mask;
+}
+
+void poke(uint32_t mask)
+{
+    for (unsigned h = 0; h < cpu::MAX_HARTS; h++)
+        if (mask & (1u << h))
+            ipi::send(h, ipi::Reason::Ping);
+}
+
+} // namespace
+
 bool set_exit(Task* t, int code, const char* why)
 {
     bool first = false;
+    uint32_t harts;
     {
         ksync::SpinGuard g(t->lock);
         if (!t->exit_set) {
@@ -215,14 +241,17 @@ bool set_exit(Task* t, int code, const char* why)
             first = true;
         }
         t->exiting.store(true, std::memory_order_release);
+        harts = running_harts_locked(t);
     }
     // Sleepers in the sleep syscall sleep on this channel: wake them to leave.
     wakeup(&t->exiting);
+    poke(harts);
     return first;
 }
 
 bool kill(Task* t, int code, const char* why)
 {
+    uint32_t harts;
     {
         // The message under the lock: only the kill that decides how the
         // task ends prints, and before anyone can see it ended.
@@ -234,8 +263,10 @@ bool kill(Task* t, int code, const char* why)
         t->exit_code = code;
         set_name(t->why, sizeof t->why, why);
         t->exiting.store(true, std::memory_order_release);
+        harts = running_harts_locked(t);
     }
     wakeup(&t->exiting);
+    poke(harts);
     return true;
 }
 

@@ -2,6 +2,8 @@
 // killed with the expected message and exit code while the kernel goes on;
 // the syscall-argument program checks every error code from the inside; a bad
 // ELF image is refused; memory comes back to its baseline.
+#include "boot/asm.h"
+#include "kern/csr.h"
 #include "kern/ktest.h"
 #include "kern/printf.h"
 #include "kern/programs.h"
@@ -19,6 +21,8 @@
 #include "zalloc/malloc_type.h"
 #include "zalloc/registry.h"
 #include "zalloc/stats.h"
+
+#include <atomic>
 
 using namespace kern;
 
@@ -321,4 +325,47 @@ KTEST(user_fuzz_syscalls)
 KTEST_EXPLICIT(user_fuzz_million_syscalls)
 {
     user_check_baseline(t, "fuzz", (250ull << 32) | 100, 1, 0, 300000000, 4);
+}
+
+namespace {
+struct SumWatch {
+    std::atomic<bool> stop {false};
+    std::atomic<uint64_t> checks {0}, leaks {0};
+};
+
+void sum_watcher(void* arg)
+{
+    auto* w = static_cast<SumWatch*>(arg);
+    while (!w->stop.load(std::memory_order_relaxed)) {
+        if (csr_read(sstatus) & SSTATUS_SUM)
+            w->leaks.fetch_add(1, std::memory_order_relaxed);
+        w->checks.fetch_add(1, std::memory_order_relaxed);
+        sched::sleep_us(100); // woken from a timer interrupt, often one that preempted a copy
+    }
+}
+} // namespace
+
+// sstatus.SUM is set only inside user copies: kernel threads sharing the harts
+// with two fuzzers (thousands of copies, preempted anywhere) never see it.
+KTEST(user_sum_never_leaks_to_kernel_threads)
+{
+    SumWatch w;
+    Thread* th[cpu::MAX_HARTS] = {};
+    for (unsigned h = 0; h < cpu::count(); h++) {
+        auto r = thread::spawn({.name = "sum-watch", .entry = sum_watcher, .arg = &w, .flags = TF_BOUND,
+                                .hart = int(h), .joinable = true});
+        KEXPECT(r.ok());
+        th[h] = r.value();
+    }
+    Outcome a = run("fuzz", (20ull << 32) | 7);
+    uint64_t during = w.checks.load();
+    Outcome b = run("sysargs");
+    w.stop.store(true);
+    for (unsigned h = 0; h < cpu::count(); h++)
+        if (th[h])
+            (void)thread::join(th[h]);
+    KEXPECT(a.ok && a.code == 0);
+    KEXPECT(b.ok && b.code == 0);
+    KEXPECT(during > 100);
+    KEXPECT_EQ(w.leaks.load(), 0ul);
 }
