@@ -148,6 +148,14 @@ extern "C" void trap_dispatch(TrapFrame* tf)
         tf->sepc = fix;
         return;
     }
+    // An access below the mapped part of the running stack while sp itself
+    // still has room: compilers store into a new frame before they move sp
+    // past it (GCC does for large frames). Grow, as the overflow path would.
+    bool access_fault = tf->scause == trap::LOAD_PAGE_FAULT || tf->scause == trap::STORE_PAGE_FAULT;
+    if (access_fault && vm::layout::is_kstack(tf->stval) &&
+        kstack::from_address(tf->stval) == kstack::from_address(tf->sp()) && kstack::from_address(tf->sp()) &&
+        kstack::grow_on_fault(tf->sp(), tf->stval) == kstack::Grow::Grown)
+        return;
     HartLocal& h = this_hart();
     if (h.exec_fixup && (tf->scause == trap::INSN_PAGE_FAULT || tf->scause == trap::INSN_ACCESS)) {
         tf->sepc = h.exec_fixup;

@@ -294,8 +294,14 @@ void queue_for_swapin_locked(kern::Thread* t)
 
 void start()
 {
+    // One item per swapped stack. An interrupt zone reserves its whole VA
+    // range (with page tables) up front, so size it by what can exist: even
+    // with its stack on swap a thread costs more than a quarter page of RAM
+    // (its Thread object, stack record and this item), so four per page of
+    // RAM is more than there can be; never more than there are stack slots.
+    size_t limit = 4 * vm::kmem::total_pages();
     g_meta_zone.init("swapmeta", sizeof(SwapMeta), vm::kmem::backend(),
-                     {.max_items = LAYOUT.nslots(), .interrupt = true});
+                     {.max_items = limit < LAYOUT.nslots() ? limit : LAYOUT.nslots(), .interrupt = true});
     // Give the zone its first pages now, while memory is plentiful: the first
     // swap-out may come at zero free pages, when growing is impossible and
     // only items the zone already holds (its held-back reserve) can be had.

@@ -247,3 +247,33 @@ KTEST(kgrow_pages_given_back_and_grown_again)
     KEXPECT(k1.grow_faults - k0.grow_faults >= N);
     KEXPECT(k1.pages_given_back - k0.pages_given_back >= gb.pages);
 }
+
+// GCC stores into a large new frame before it moves sp past it: the access
+// is below the mapped stack while sp still has room, so the trap comes
+// through the ordinary path, not the overflow one. It must grow too.
+namespace {
+__attribute__((noinline)) void big_frame()
+{
+    volatile char pad[4096];
+    pad[0] = 1;
+    pad[sizeof pad - 1] = 1;
+    asm volatile("" ::"r"(pad) : "memory");
+}
+std::atomic<uint64_t> g_big_grown;
+void big_frame_body(void*)
+{
+    size_t before = kstack::mapped_pages(thread::current()->stack);
+    big_frame();
+    g_big_grown.store(kstack::mapped_pages(thread::current()->stack) - before);
+}
+} // namespace
+
+KTEST(kgrow_store_below_sp_grows_too)
+{
+    (void)kstack::drop_caches(); // a fresh one-page stack
+    g_big_grown.store(0);
+    auto r = thread::spawn({.name = "big-frame", .entry = big_frame_body, .joinable = true});
+    KEXPECT(r.ok());
+    thread::join(r.value());
+    KEXPECT(g_big_grown.load() >= 1);
+}
