@@ -42,6 +42,7 @@ BOOTS = [
     ("kbench-smp", 4, False, "tlb_shootdown,alloc_overhead", "256M", 0),
     ("kbench-swap", 2, False, "swap_throughput,swap_in_latency", "256M", 1024),
     ("kbench-swap-capacity", 2, False, "swap_capacity", "64M", 2048),
+    ("kbench-swap-capacity-fixed", 2, False, "swap_capacity_fixed", "64M", 2048),
     ("kbench-kstack", 2, False, "kstack_resident", "512M", 0),
     ("kbench-kstack-fault", 1, True, "kstack_grow_fault", "256M", 0),
     ("kbench-syscall", 1, True, "syscall_getpid,syscall_enosys", "128M", 0),
@@ -356,7 +357,7 @@ def tables(k, h, m):
         out.append("**Capacity** (64 MiB): blocked threads (each in a timed sleep) created until memory runs "
                    "out, without swapping (idle threshold 1 h: creation stops below free_min) and with it (idle "
                    "threshold 50 ms; a failed creation waits 20 ms for the pagedaemon; stops after 2 s of "
-                   "failures or at 60,000 threads). Twice in one boot: with fixed 16 KiB stacks (issue 6's "
+                   "failures or at 60,000 threads). Two boots: with fixed 16 KiB stacks (issue 6's "
                    "question) and with stacks that grow on demand (the default since issue 9). "
                    f"{ki.get('capacity_fixed', '')}. {ki.get('capacity', '')}.\n")
         out.append("| blocked threads in MEM=64M | fixed 16 KiB stacks | growing stacks | target | |\n|---|---:|---:|---|---|")
