@@ -11,6 +11,7 @@
 #include "kern/timer.h"
 #include "kern/wait.h"
 #include "kstack/kstack.h"
+#include "test/kernel/stack_use.h"
 #include "vm/layout.h"
 
 using namespace kern;
@@ -20,15 +21,6 @@ struct Probe {
     uintptr_t bottom, top;
     long below, above, inside_lo, inside_hi, lo_before_growth;
 };
-// Use about `bytes` of stack, so it grows (nearly) to its full size.
-__attribute__((noinline)) void use_stack(size_t bytes)
-{
-    volatile char pad[512];
-    pad[0] = 1;
-    if (bytes > sizeof pad)
-        use_stack(bytes - sizeof pad);
-    asm volatile("" ::"r"(pad) : "memory");
-}
 void probe_own_stack(void* arg)
 {
     auto* p = static_cast<Probe*>(arg);
@@ -38,7 +30,7 @@ void probe_own_stack(void* arg)
     uint64_t v;
     // A new stack has only its top mapped; the rest grows on use.
     p->lo_before_growth = probe_read_u64(p->bottom, &v);
-    use_stack(kstack::STACK_SIZE - 3072); // into the lowest page, leaving room for interrupts
+    ktest::use_stack(kstack::STACK_SIZE - 3072); // into the lowest page, leaving room for interrupts
     p->below = probe_read_u64(p->bottom - 8, &v);     // guard below
     p->above = probe_read_u64(p->top, &v);            // next slot's guard above
     p->inside_lo = probe_read_u64(p->bottom, &v);

@@ -21,6 +21,7 @@
 #include "kern/timer.h"
 #include "kstack/checksum.h"
 #include "kstack/kstack.h"
+#include "test/kernel/stack_use.h"
 #include "kstack/swap.h"
 #include "test/kernel/sleepers.h"
 #include "vm/kmem.h"
@@ -314,21 +315,12 @@ struct LatState {
 };
 LatState* g_lat;
 
-// Use about `bytes` of stack once, so the whole stack is mapped and a
-// swap-in reads 16 KiB, the size of the raw read it is compared with.
-__attribute__((noinline)) void use_stack(size_t bytes)
-{
-    volatile char pad[512];
-    pad[0] = 1;
-    if (bytes > sizeof pad)
-        use_stack(bytes - sizeof pad);
-    asm volatile("" ::"r"(pad) : "memory");
-}
-
 void lat_sleeper(void*)
 {
     LatState& s = *g_lat;
-    use_stack(kstack::STACK_SIZE - 3072);
+    // The whole stack mapped: a swap-in then reads 16 KiB, the size of the
+    // raw read it is compared with.
+    ktest::use_stack(kstack::STACK_SIZE - 3072);
     for (unsigned k = 0;; k++) {
         s.ready.store(k);
         sched::sleep_us(LONG_SLEEP_US);
