@@ -164,12 +164,9 @@ void hand_over_dead(Thread* dead)
     if (!next)
         next = rq.idle;
     // Only a resident stack is ever queued (wake() hands the others to the
-    // swapper): anything else here is a scheduler bug, not a fault to take.
-    if (next->stack && kstack::state(next->stack) != kstack::StackState::Resident)
-        panic("sched: thread %lu (%s) picked with its stack %s", next->id, next->name,
-              kstack::state_name(kstack::state(next->stack)));
-    // Pages of its stack mapped since this hart last ran it (swapped back in,
-    // grown elsewhere) may still be cached here as unmapped: flush them first.
+    // swapper; before_switch_in panics otherwise), and pages of it mapped since
+    // this hart last ran it (swapped back in, grown elsewhere) may still be
+    // cached here as unmapped: they are flushed first.
     if (next->stack)
         kstack::before_switch_in(next->stack, cpu::id());
     next->state = ThreadState::Running;

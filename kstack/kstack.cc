@@ -362,6 +362,9 @@ size_t high_water(const Stack* s)
 
 void before_switch_in(Stack* s, unsigned hart)
 {
+    if (s->state != StackState::Resident) [[unlikely]]
+        panic("sched: thread %lu (%s) picked to run with its stack %s", s->owner ? s->owner->id : 0,
+              s->owner ? s->owner->name : "?", state_name(s->state));
     uint32_t bit = 1u << hart;
     if (!(s->stale_harts.load(std::memory_order_acquire) & bit))
         return;

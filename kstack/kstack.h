@@ -52,7 +52,8 @@ unsigned slot(const Stack* s);
 StackState state(const Stack* s);
 // The scheduler, before switching this hart to the thread that owns s: flush
 // this hart's stale "not mapped" entries for pages mapped since it last ran
-// it (swap-in, growth). One load when there is nothing to do.
+// it (swap-in, growth). Two loads when there is nothing to do; panics if the
+// stack is not resident (a scheduler bug).
 void before_switch_in(Stack* s, unsigned hart);
 // Lowest mapped address (stacks start with their top page(s) and grow down on
 // demand); trap entry compares sp with it.
