@@ -4,6 +4,7 @@
 #include "kern/syscall.h"
 
 #include "kern/console.h"
+#include "kern/ipc.h"
 #include "kern/printf.h"
 #include "kern/sched.h"
 #include "kern/sysarg.h"
@@ -26,6 +27,7 @@ struct Call {
     Thread* me;
     Task* task;
     const uint64_t* a; // a0..a5
+    TrapFrame* tf;     // IPC: a6 in, a1..a5 out
 };
 
 constexpr unsigned MAX_CHILDREN = 16;
@@ -88,19 +90,26 @@ long sys_thread_create(Call& c)
     return long(r.value()->id);
 }
 
-long sys_spawn(Call& c)
+// spawn, and spawn_ep with ep0: the endpoint the child gets as handle 0.
+long spawn_common(Call& c, ipc::Endpoint* ep0)
 {
     char name[SPAWN_NAME_MAX];
     lib::Result<size_t> n = vm::strncpy_from_user(name, c.a[0], sizeof name);
-    if (!n.ok())
+    if (!n.ok()) {
+        if (ep0)
+            ipc::drop(ep0);
         return to_errno(n.error());
+    }
     {
         ksync::SpinGuard g(c.task->lock);
-        if (c.task->nchildren >= MAX_CHILDREN)
+        if (c.task->nchildren >= MAX_CHILDREN) {
+            if (ep0)
+                ipc::drop(ep0);
             return -EAGAIN;
+        }
         c.task->nchildren++; // held for the child while it is made
     }
-    lib::Result<Task*> r = task::spawn(name, c.a[1], c.task);
+    lib::Result<Task*> r = task::spawn(name, c.a[1], c.task, ep0);
     ksync::SpinGuard g(c.task->lock);
     if (!r.ok()) {
         c.task->nchildren--;
@@ -110,6 +119,25 @@ long sys_spawn(Call& c)
     c.task->children.push_back(*r.value());
     return long(r.value()->id);
 }
+
+long sys_spawn(Call& c) { return spawn_common(c, nullptr); }
+
+long sys_spawn_ep(Call& c)
+{
+    if (c.a[2] >= IPC_HANDLES)
+        return -EBADF;
+    ipc::Endpoint* ep = ipc::take_ref(c.task, c.a[2]);
+    if (!ep)
+        return -EBADF;
+    return spawn_common(c, ep);
+}
+
+long sys_ipc_create(Call& c) { return ipc::sys_create(c.task); }
+long sys_ipc_destroy(Call& c) { return ipc::sys_destroy(c.task, c.a[0]); }
+long sys_ipc_send(Call& c) { return ipc::sys_send(*c.tf, false); }
+long sys_ipc_call(Call& c) { return ipc::sys_send(*c.tf, true); }
+long sys_ipc_receive(Call& c) { return ipc::sys_receive(*c.tf); }
+long sys_ipc_reply(Call& c) { return ipc::sys_reply(*c.tf); }
 
 long sys_mmap(Call& c)
 {
@@ -190,14 +218,21 @@ constexpr Handler TABLE[SYS_COUNT] = {
     sys_task_wait,
 };
 
+// 32..SYS_IPC_LAST, in number order.
+constexpr Handler IPC_TABLE[SYS_IPC_LAST - SYS_IPC_CREATE + 1] = {
+    sys_ipc_create, sys_ipc_destroy, sys_ipc_send, sys_ipc_receive, sys_ipc_call, sys_ipc_reply, sys_spawn_ep,
+};
+
 } // namespace
 
 long dispatch(TrapFrame& tf)
 {
     uint64_t nr = tf.x[16]; // a7
-    Call c {thread::current(), thread::current()->task, &tf.x[9]};
+    Call c {thread::current(), thread::current()->task, &tf.x[9], &tf};
     g_total.fetch_add(1, std::memory_order_relaxed);
     c.task->syscalls.fetch_add(1, std::memory_order_relaxed);
+    if (nr >= SYS_IPC_CREATE && nr <= SYS_IPC_LAST)
+        return IPC_TABLE[nr - SYS_IPC_CREATE](c);
     if (nr >= SYS_COUNT || !TABLE[nr])
         return -ENOSYS;
     return TABLE[nr](c);

@@ -119,15 +119,35 @@ void init()
     kprintf("\n");
 }
 
-lib::Result<Task*> spawn(const char* program, uint64_t arg, Task* parent)
+namespace {
+lib::Result<Task*> spawn_image_inner(const char* program, const uint8_t* image, size_t size, uint64_t arg,
+                                     Task* parent, ipc::Endpoint*& ep0);
+} // namespace
+
+lib::Result<Task*> spawn(const char* program, uint64_t arg, Task* parent, ipc::Endpoint* ep0)
 {
     const programs::Program* prog = programs::find(program);
-    if (!prog)
+    if (!prog) {
+        if (ep0)
+            ipc::drop(ep0);
         return lib::Error::NotFound;
-    return spawn_image(program, prog->image, prog->size, arg, parent);
+    }
+    return spawn_image(program, prog->image, prog->size, arg, parent, ep0);
 }
 
-lib::Result<Task*> spawn_image(const char* program, const uint8_t* image, size_t size, uint64_t arg, Task* parent)
+lib::Result<Task*> spawn_image(const char* program, const uint8_t* image, size_t size, uint64_t arg, Task* parent,
+                               ipc::Endpoint* ep0)
+{
+    lib::Result<Task*> r = spawn_image_inner(program, image, size, arg, parent, ep0);
+    if (!r.ok() && ep0)
+        ipc::drop(ep0);
+    return r;
+}
+
+namespace {
+
+lib::Result<Task*> spawn_image_inner(const char* program, const uint8_t* image, size_t size, uint64_t arg,
+                                     Task* parent, ipc::Endpoint*& ep0)
 {
     lib::elf::ParseError perr;
     lib::Result<lib::elf::Image> img =
@@ -160,12 +180,18 @@ lib::Result<Task*> spawn_image(const char* program, const uint8_t* image, size_t
         ksync::SpinGuard g(g_all_lock);
         g_all.push_back(*t);
     }
+    // Before the first thread runs, so handle 0 is there from its first instruction.
+    if (ep0) {
+        ipc::give(t, ep0);
+        ep0 = nullptr;
+    }
     lib::Result<Thread*> th = create_thread(t, img->entry, vm::layout::USER_STACK_TOP, arg);
     if (!th.ok()) {
         {
             ksync::SpinGuard g(g_all_lock);
             g_all.remove(*t);
         }
+        ipc::task_exit(t);
         t->as.destroy();
         free_task(t);
         return th.error();
@@ -173,6 +199,8 @@ lib::Result<Task*> spawn_image(const char* program, const uint8_t* image, size_t
     g_spawned.fetch_add(1, std::memory_order_relaxed);
     return t;
 }
+
+} // namespace
 
 lib::Result<Thread*> create_thread(Task* t, uint64_t entry, uint64_t sp, uint64_t arg, uint64_t arg2)
 {
@@ -245,6 +273,7 @@ bool set_exit(Task* t, int code, const char* why)
     }
     // Sleepers in the sleep syscall sleep on this channel: wake them to leave.
     wakeup(&t->exiting);
+    ipc::wake_task(t); // and threads blocked in IPC return -EINTR
     poke(harts);
     return first;
 }
@@ -266,6 +295,7 @@ bool kill(Task* t, int code, const char* why)
         harts = running_harts_locked(t);
     }
     wakeup(&t->exiting);
+    ipc::wake_task(t);
     poke(harts);
     return true;
 }
@@ -285,6 +315,7 @@ void exit_thread(int code)
     // tearing down an address space takes a while.
     cpu::irq_restore(cpu::IRQS_ON);
 
+    ipc::thread_exit(t, me);
     bool last;
     {
         ksync::SpinGuard g(t->lock);
@@ -297,6 +328,8 @@ void exit_thread(int code)
         }
     }
     if (last) {
+        // Its handles closed, its pending reply caps fail their callers (EPIPE).
+        ipc::task_exit(t);
         t->as.destroy();
         // Its unreaped children are on their own now.
         for (;;) {

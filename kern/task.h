@@ -14,6 +14,7 @@
 // last reference goes.
 #pragma once
 
+#include "kern/ipc.h"
 #include "kern/spinlock.h"
 #include "kern/thread.h"
 #include "lib/list.h"
@@ -45,6 +46,7 @@ struct Task {
     lib::ListNode child_node;          // the parent's unreaped children
     lib::List<Task, &Task::child_node> children; // under lock
     unsigned nchildren = 0;
+    ipc::TaskIpc ipc;                  // endpoint handles and reply caps (kern/ipc.h)
 };
 
 namespace task {
@@ -54,10 +56,13 @@ void init();
 // Spawn `program` with a0 = arg for its first thread. The caller gets a
 // reference (put() it; wait() first for the exit code). A bad image is an
 // error (Invalid) with a one-line reason printed.
-[[nodiscard]] lib::Result<Task*> spawn(const char* program, uint64_t arg, Task* parent = nullptr);
+// ep0, if given, becomes the child's IPC handle 0 (its reference moves to the
+// child, or is dropped if the spawn fails).
+[[nodiscard]] lib::Result<Task*> spawn(const char* program, uint64_t arg, Task* parent = nullptr,
+                                       ipc::Endpoint* ep0 = nullptr);
 // The same from an image in memory (tests: corrupted copies).
 [[nodiscard]] lib::Result<Task*> spawn_image(const char* name, const uint8_t* image, size_t size, uint64_t arg,
-                                             Task* parent = nullptr);
+                                             Task* parent = nullptr, ipc::Endpoint* ep0 = nullptr);
 void put(Task* t);
 // Wait until the task is done (timeout_us 0: forever). TimedOut otherwise.
 [[nodiscard]] lib::Status wait(Task* t, uint64_t timeout_us = 0);

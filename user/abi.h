@@ -7,8 +7,9 @@
  * -ERROR (below); anything else is success. Registers other than a0 are
  * preserved.
  *
- * Numbers: 0-31 tasks, threads, time, console and memory; 32-63 are kept for
- * IPC (endpoints: create, send, receive, call, reply), which comes next.
+ * Numbers: 0-31 tasks, threads, time, console and memory; 32-63 IPC
+ * (synchronous endpoints, docs/user.md). The IPC calls also take a6 and
+ * return words in a1..a5.
  */
 #ifndef ZEST_USER_ABI_H
 #define ZEST_USER_ABI_H
@@ -26,7 +27,33 @@
 #define SYS_GETTID        10 /* gettid() -> thread id */
 #define SYS_TASK_WAIT     11 /* task_wait(task id, timeout_us or 0) -> exit code of a task this one spawned */
 #define SYS_COUNT         12
-/* 32..63: IPC (reserved). */
+
+/* IPC (32..63): synchronous endpoints, L4/seL4 style (docs/user.md).
+ * A message is up to IPC_WORDS register words plus up to IPC_MSG_MAX bytes
+ * copied from a buffer. The first argument is a tag: IPC_TAG(handle, len,
+ * cap) = the endpoint handle (or reply cap), the bytes to send from the
+ * buffer, and the room in the buffer for what comes back; bits 48..63 must be
+ * zero. Words go in a1..a4, the buffer in a5, the timeout (microseconds, 0 =
+ * forever, IPC_POLL = do not wait) in a6. Results: a0 as below, a1..a4 the
+ * words received, a5 the bytes received (a longer message is cut to cap).
+ */
+#define SYS_IPC_CREATE    32 /* ipc_create() -> endpoint handle */
+#define SYS_IPC_DESTROY   33 /* ipc_destroy(handle) -> 0; its waiters get -EIDRM */
+#define SYS_IPC_SEND      34 /* send(tag, w0..w3, buf, timeout) -> 0 once received */
+#define SYS_IPC_RECEIVE   35 /* receive(tag, -, buf, timeout) -> reply cap (>0) for a call, 0 for a send */
+#define SYS_IPC_CALL      36 /* call(tag, w0..w3, buf, timeout) -> 0 with the reply in a1..a5 and buf */
+#define SYS_IPC_REPLY     37 /* reply(IPC_TAG(cap, len, 0), w0..w3, buf) -> 0; -EPIPE if the caller left */
+#define SYS_SPAWN_EP      38 /* spawn_ep(name, arg, handle) -> task id; the child gets the endpoint as handle 0 */
+#define SYS_IPC_LAST      38
+
+#define IPC_WORDS      4
+#define IPC_MSG_MAX    4096
+#define IPC_HANDLES    16        /* endpoint handles per task: 0..15 */
+#define IPC_REPLY_CAPS 16        /* reply caps per task: 1..16 */
+#define IPC_POLL       (~0ul)    /* timeout: fail with EAGAIN rather than wait */
+#define IPC_TIMEOUT_MAX SLEEP_MAX_US
+#define IPC_TAG(h, len, cap) ((unsigned long)(h) | ((unsigned long)(len) << 16) | ((unsigned long)(cap) << 32))
+
 
 /* mmap protections; never WRITE and EXEC together. */
 #define PROT_READ  1
@@ -50,6 +77,11 @@
 #define EINVAL  22  /* a bad value */
 #define ENOSYS  38  /* no such system call */
 #define ETIMEDOUT 110
+#define EINTR   4   /* the task is ending (kill, exit): the call was abandoned */
+#define EBADF   9   /* not an endpoint handle / reply cap of this task */
+#define EPIPE   32  /* the IPC partner exited mid-call */
+#define EIDRM   43  /* the endpoint was destroyed */
+#define EMSGSIZE 90 /* message over IPC_MSG_MAX, or a bad tag */
 
 /* Exit codes of a task the kernel killed. */
 #define EXIT_KILLED_FAULT  (-1000) /* a fault in user mode */

@@ -41,6 +41,57 @@ inline long mmap(void* addr, size_t len, int prot) { return syscall6(SYS_MMAP, l
 inline long munmap(void* addr, size_t len) { return syscall6(SYS_MUNMAP, long(addr), long(len)); }
 inline long getpid() { return syscall6(SYS_GETPID); }
 inline long gettid() { return syscall6(SYS_GETTID); }
+
+// IPC (user/abi.h, docs/user.md). A message: IPC_WORDS register words and
+// up to IPC_MSG_MAX bytes through buf (len to send, cap room for a reply).
+struct Msg {
+    uint64_t w[IPC_WORDS];
+    uint64_t len; // bytes received (set by receive and call)
+};
+// The raw IPC call: tag in a0, words a1..a4 in and out, buf in a5 (the
+// received length comes back there), timeout in a6.
+inline long ipc_raw(long nr, uint64_t tag, Msg& m, void* buf, uint64_t timeout)
+{
+    register long r0 asm("a0") = long(tag);
+    register uint64_t r1 asm("a1") = m.w[0];
+    register uint64_t r2 asm("a2") = m.w[1];
+    register uint64_t r3 asm("a3") = m.w[2];
+    register uint64_t r4 asm("a4") = m.w[3];
+    register uint64_t r5 asm("a5") = uint64_t(buf);
+    register uint64_t r6 asm("a6") = timeout;
+    register long r7 asm("a7") = nr;
+    asm volatile("ecall" : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r5) : "r"(r6), "r"(r7) : "memory");
+    if (r0 >= 0 && nr != SYS_IPC_SEND && nr != SYS_IPC_REPLY) {
+        m.w[0] = r1, m.w[1] = r2, m.w[2] = r3, m.w[3] = r4;
+        m.len = r5;
+    }
+    return r0;
+}
+inline long ipc_create() { return syscall6(SYS_IPC_CREATE); }
+inline long ipc_destroy(long h) { return syscall6(SYS_IPC_DESTROY, h); }
+inline long ipc_send(long h, Msg& m, const void* buf, size_t len, uint64_t timeout = 0)
+{
+    return ipc_raw(SYS_IPC_SEND, IPC_TAG(h, len, 0), m, const_cast<void*>(buf), timeout);
+}
+// Returns a reply cap (> 0) for a call, 0 for a send; the message in m and buf.
+inline long ipc_receive(long h, Msg& m, void* buf, size_t cap, uint64_t timeout = 0)
+{
+    return ipc_raw(SYS_IPC_RECEIVE, IPC_TAG(h, 0, cap), m, buf, timeout);
+}
+// Send m (and len bytes of buf) and wait for the reply into m (and buf, up to cap).
+inline long ipc_call(long h, Msg& m, void* buf, size_t len, size_t cap, uint64_t timeout = 0)
+{
+    return ipc_raw(SYS_IPC_CALL, IPC_TAG(h, len, cap), m, buf, timeout);
+}
+inline long ipc_reply(long cap, Msg& m, const void* buf, size_t len)
+{
+    return ipc_raw(SYS_IPC_REPLY, IPC_TAG(cap, len, 0), m, const_cast<void*>(buf), 0);
+}
+inline long spawn_ep(const char* name, long arg, long handle)
+{
+    return syscall6(SYS_SPAWN_EP, long(name), arg, handle);
+}
+
 // A thread running fn(arg) on the stack ending at stack_top; it exits with fn's result.
 long thread_create(long (*fn)(long), long arg, void* stack_top);
 

@@ -1,6 +1,7 @@
 // The system-call fuzzer: arg = seed (low 32 bits) and number of calls
 // (high 32 bits, in thousands; 0 means 1000). Random call numbers, the
-// reserved IPC range and unknown ones included, with arguments drawn from
+// IPC calls (32..38: tags, handles, reply caps, buffers and timeouts drawn
+// like every other argument, a6 too) and unknown ones included, with arguments drawn from
 // values that probe every check: kernel addresses, the kernel image,
 // unmapped and mapped user memory, the edges of user space, odd sizes and
 // alignments, huge and negative values, and plain random bits.
@@ -66,7 +67,7 @@ uint64_t pick(Random& r, uint64_t sp)
 }
 
 struct Stats {
-    uint64_t calls, ok, errors[128];
+    uint64_t calls, ok, ipc, errors[128];
 };
 Stats g_stats;
 
@@ -84,6 +85,8 @@ int main(long arg)
     long me = getpid();
     for (uint64_t i = 0; i < calls; i++) {
         uint64_t nr = r.below(4) == 0 ? r.below(70) : r.below(SYS_COUNT);
+        if (r.below(4) == 0)
+            nr = SYS_IPC_CREATE + r.below(SYS_IPC_LAST - SYS_IPC_CREATE + 1);
         if (r.below(200) == 0)
             nr = r.next();
         uint64_t a[6];
@@ -116,13 +119,38 @@ int main(long arg)
             if (in_user(a[0]) && !in_mmap_area(a[0], a[1]))
                 a[0] = MMAP_BASE + (a[0] & 0xfffff000);
             break;
+        case SYS_IPC_SEND:
+        case SYS_IPC_RECEIVE:
+        case SYS_IPC_CALL:
+        case SYS_IPC_REPLY:
+            // Often a plausible tag (a small handle or cap, sizes around the
+            // limit); timeouts short or poll so a call with no partner
+            // cannot stall the run. The fuzzer is alone on its endpoints:
+            // only its own threads could answer.
+            if (r.below(2))
+                a[0] = IPC_TAG(r.below(IPC_HANDLES + 2), r.below(3) ? r.below(64) : IPC_MSG_MAX + r.below(2) - 1,
+                               r.below(3) ? r.below(64) : IPC_MSG_MAX + r.below(2));
+            break;
+        case SYS_SPAWN_EP:
+            a[0] = uint64_t(g_exit42); // no fuzzer children fuzzing
+            break;
         case SYS_TASK_WAIT:
             if (a[1] <= SLEEP_MAX_US)
                 a[1] %= 20000;
             break;
         default: break;
         }
-        long ret = syscall6(long(nr), long(a[0]), long(a[1]), long(a[2]), long(a[3]), long(a[4]), long(a[5]));
+        long ret;
+        if (nr >= SYS_IPC_SEND && nr <= SYS_IPC_REPLY) {
+            uint64_t timeout = r.below(2) ? IPC_POLL : r.below(3) == 0 ? pick(r, sp) : r.below(2000);
+            if (timeout == 0 || (timeout > 2000 && timeout != IPC_POLL && timeout <= IPC_TIMEOUT_MAX))
+                timeout = IPC_POLL; // never forever, never long
+            Msg m {{a[1], a[2], a[3], a[4]}, 0};
+            ret = ipc_raw(long(nr), a[0], m, reinterpret_cast<void*>(a[5]), timeout);
+            g_stats.ipc++;
+        } else {
+            ret = syscall6(long(nr), long(a[0]), long(a[1]), long(a[2]), long(a[3]), long(a[4]), long(a[5]));
+        }
         g_stats.calls++;
         if (ret >= 0)
             g_stats.ok++;
@@ -134,9 +162,10 @@ int main(long arg)
         }
     }
     printf("fuzz %ld: seed %lu, %lu calls: %lu succeeded, EFAULT %lu, EINVAL %lu, ENOSYS %lu, ENOMEM %lu, "
-           "EEXIST %lu, ESRCH %lu, ENOENT %lu, EAGAIN %lu\n",
+           "EEXIST %lu, ESRCH %lu, ENOENT %lu, EAGAIN %lu; IPC %lu: EBADF %lu, EMSGSIZE %lu, ETIMEDOUT %lu\n",
            me, seed, g_stats.calls, g_stats.ok, g_stats.errors[EFAULT], g_stats.errors[EINVAL],
            g_stats.errors[ENOSYS], g_stats.errors[ENOMEM], g_stats.errors[EEXIST], g_stats.errors[ESRCH],
-           g_stats.errors[ENOENT], g_stats.errors[EAGAIN]);
+           g_stats.errors[ENOENT], g_stats.errors[EAGAIN], g_stats.ipc, g_stats.errors[EBADF],
+           g_stats.errors[EMSGSIZE], g_stats.errors[ETIMEDOUT]);
     return 0;
 }

@@ -1,0 +1,522 @@
+// Synchronous endpoints: the rendezvous, reply caps and the blocking protocol
+// (kern/ipc.h says why messages live in Records and not on kernel stacks).
+#include "kern/ipc.h"
+
+#include "kern/ipc_args.h"
+#include "kern/sched.h"
+#include "kern/spinlock.h"
+#include "kern/task.h"
+#include "kern/thread.h"
+#include "kern/timer.h"
+#include "kern/trap.h"
+#include "lib/string.h"
+#include "vm/usercopy.h"
+#include "zalloc/kmalloc.h"
+#include "zalloc/malloc_type.h"
+
+#include <atomic>
+#include <new>
+
+ZALLOC_MALLOC_DEFINE(M_IPC, "ipc", 0);
+
+namespace kern::ipc {
+
+struct Endpoint {
+    lib::List<Record, &Record::ep_node> senders, receivers;
+    unsigned refs = 1; // handles (any task's) and spawn_ep in flight
+    bool dead = false; // destroyed: every operation fails with EIDRM
+};
+
+namespace {
+
+using State = Record::State;
+using namespace ipc_args;
+
+ksync::SpinLock g_lock {"ipc"};
+std::atomic<uint64_t> g_endpoints {0}, g_records {0};
+Record* const STALE = reinterpret_cast<Record*>(1);
+
+// A wake to do once g_lock is released (wake() takes run-queue locks, and a
+// woken thread should not spin on ours).
+struct Wake {
+    Thread* th = nullptr;
+    uint64_t seq = 0;
+    void now()
+    {
+        if (th)
+            (void)sched::wake(th, seq);
+    }
+};
+
+// Finish r with result: it returns from its IPC call once it runs.
+Wake finish_locked(Record* r, long result)
+{
+    r->state = State::Done;
+    r->result = result;
+    r->ep = nullptr;
+    return {r->thread, r->seq};
+}
+
+// Thread th's record, made on its first IPC call.
+Record* record_of(Task* t, Thread* th)
+{
+    {
+        ksync::SpinGuard g(g_lock);
+        for (Record& r : t->ipc.records)
+            if (r.thread == th)
+                return &r;
+    }
+    void* mem = zalloc::kmalloc(sizeof(Record), M_IPC, zalloc::M_WAITOK | zalloc::M_NULLOK);
+    if (!mem)
+        return nullptr;
+    auto* r = new (mem) Record();
+    r->thread = th;
+    r->task = t;
+    g_records.fetch_add(1, std::memory_order_relaxed);
+    ksync::SpinGuard g(g_lock);
+    t->ipc.records.push_front(*r);
+    return r;
+}
+
+void free_endpoint(Endpoint* ep)
+{
+    ep->~Endpoint();
+    zalloc::kfree(ep, M_IPC);
+    g_endpoints.fetch_sub(1, std::memory_order_relaxed);
+}
+
+// Wake every thread queued on ep with EIDRM, one at a time (the lock is
+// dropped for each wake; ep->dead keeps newcomers out meanwhile).
+void kill_endpoint_locked(Endpoint* ep)
+{
+    ep->dead = true;
+    for (;;) {
+        Record* r = ep->senders.pop_front();
+        if (!r)
+            r = ep->receivers.pop_front();
+        if (!r)
+            return;
+        Wake w = finish_locked(r, -EIDRM);
+        g_lock.unlock();
+        w.now();
+        g_lock.lock();
+    }
+}
+
+// Drop one reference with the lock held; the endpoint goes with the last.
+// (With no handle left nobody can be queued: a queued thread's task holds one.)
+void put_locked(Endpoint* ep)
+{
+    if (--ep->refs)
+        return;
+    kill_endpoint_locked(ep);
+    if (ep->refs == 0)
+        free_endpoint(ep);
+}
+
+long lookup_locked(Task* t, uint64_t h, Endpoint*& ep)
+{
+    if (long e = check_handle(h))
+        return e;
+    ep = t->ipc.handles[h];
+    if (!ep)
+        return -EBADF;
+    return ep->dead ? -EIDRM : 0;
+}
+
+int free_reply_slot_locked(Task* t)
+{
+    for (unsigned i = 0; i < IPC_REPLY_CAPS; i++)
+        if (!t->ipc.replies[i])
+            return int(i);
+    return -1;
+}
+
+// Move the message of `from` into `to` (records, kernel memory).
+void move_message(Record* to, const Record* from)
+{
+    memcpy(to->w, from->w, sizeof to->w);
+    to->len = from->len;
+    if (from->len)
+        memcpy(to->buf, from->buf, from->len);
+}
+
+// Sleep until r is Done, the deadline passes or the task ends. Called with
+// g_lock held and r queued or awaiting a reply; returns with it held and r
+// Done (timeouts and kills unlink it here).
+void wait_locked(Record* r, uint64_t deadline, const char* why)
+{
+    for (;;) {
+        if (r->state == State::Done)
+            return;
+        // Checked under the lock before each sleep: a kill sets `exiting`
+        // before wake_task() takes the lock, so either this sees it or that
+        // finds the thread asleep.
+        long err = 0;
+        if (r->task->exiting.load(std::memory_order_acquire))
+            err = -EINTR;
+        else if (deadline && timer::now_ticks() >= deadline)
+            err = -ETIMEDOUT;
+        if (err) {
+            // Give up: off the endpoint, or leave the server's reply cap stale.
+            if (r->ep_node.linked()) {
+                if (r->state == State::Receiving)
+                    r->ep->receivers.remove(*r);
+                else
+                    r->ep->senders.remove(*r);
+            }
+            if (r->state == State::AwaitReply && r->reply_holder) {
+                r->reply_holder->ipc.replies[r->reply_slot] = STALE;
+                r->reply_holder = nullptr;
+            }
+            (void)finish_locked(r, err);
+            return;
+        }
+        // prepare_sleep under the ipc lock: a waker, which must take it to
+        // find r, sees Sleeping and this sleep's seq (lock order ipc ->
+        // runqueue -> timeouts). No stack hold: r is not on the stack.
+        r->seq = sched::prepare_sleep(r, why, deadline);
+        g_lock.unlock();
+        sched::block();
+        g_lock.lock();
+    }
+}
+
+uint64_t deadline_of(uint64_t us)
+{
+    if (!us || us == IPC_POLL)
+        return 0;
+    return timer::now_ticks() + us * timer::timebase_hz() / 1000000 + 1;
+}
+
+// Hand the received message in r to the user: words in a1..a4, length in a5,
+// bytes (up to cap) into buf.
+long deliver_to_user(TrapFrame& tf, Record* r, uint64_t buf, uint64_t cap)
+{
+    for (unsigned i = 0; i < IPC_WORDS; i++)
+        tf.x[10 + i] = r->w[i];
+    tf.x[14] = r->len;
+    uint64_t n = r->len < cap ? r->len : cap;
+    if (n) {
+        lib::Status st = vm::copy_to_user(buf, r->buf, n);
+        if (!st.ok())
+            return -EFAULT;
+    }
+    return 0;
+}
+
+// The message the user passes in: words a1..a4 and len bytes from buf, into
+// r (outside the lock: the copy may take faults).
+long take_from_user(const TrapFrame& tf, Record* r, uint64_t buf, uint64_t len)
+{
+    for (unsigned i = 0; i < IPC_WORDS; i++)
+        r->w[i] = tf.x[10 + i];
+    r->len = len;
+    if (len && !vm::copy_from_user(r->buf, buf, len).ok())
+        return -EFAULT;
+    return 0;
+}
+
+} // namespace
+
+long sys_create(Task* t)
+{
+    void* mem = zalloc::kmalloc(sizeof(Endpoint), M_IPC, zalloc::M_WAITOK | zalloc::M_NULLOK);
+    if (!mem)
+        return -ENOMEM;
+    auto* ep = new (mem) Endpoint();
+    g_endpoints.fetch_add(1, std::memory_order_relaxed);
+    ksync::SpinGuard g(g_lock);
+    for (unsigned h = 0; h < IPC_HANDLES; h++) {
+        if (!t->ipc.handles[h]) {
+            t->ipc.handles[h] = ep;
+            return long(h);
+        }
+    }
+    put_locked(ep);
+    return -EAGAIN;
+}
+
+long sys_destroy(Task* t, uint64_t h)
+{
+    if (long e = check_handle(h))
+        return e;
+    ksync::SpinGuard g(g_lock);
+    Endpoint* ep = t->ipc.handles[h];
+    if (!ep)
+        return -EBADF;
+    t->ipc.handles[h] = nullptr;
+    kill_endpoint_locked(ep); // other tasks' handles stay, dead
+    put_locked(ep);
+    return 0;
+}
+
+long sys_send(TrapFrame& tf, bool call)
+{
+    Thread* me = thread::current();
+    Task* t = me->task;
+    uint64_t tag = tf.x[9], buf = tf.x[14], timeout = tf.x[15];
+    if (long e = check_tag(tag, buf, call ? SendsBytes | TakesBytes : SendsBytes))
+        return e;
+    if (long e = check_timeout(timeout))
+        return e;
+    Tag tg = decode(tag);
+    if (long e = check_handle(tg.handle))
+        return e;
+    Record* r = record_of(t, me);
+    if (!r)
+        return -ENOMEM;
+    if (long e = take_from_user(tf, r, buf, tg.len))
+        return e;
+    uint64_t deadline = deadline_of(timeout);
+    g_lock.lock();
+    Endpoint* ep;
+    if (long e = lookup_locked(t, tg.handle, ep)) {
+        g_lock.unlock();
+        return e;
+    }
+    Record* rx = ep->receivers.front();
+    if (rx) {
+        int slot = call ? free_reply_slot_locked(rx->task) : 0;
+        if (slot < 0) {
+            g_lock.unlock();
+            return -EAGAIN; // the server holds IPC_REPLY_CAPS unanswered calls
+        }
+        ep->receivers.remove(*rx);
+        move_message(rx, r);
+        Wake w = finish_locked(rx, call ? slot + 1 : 0);
+        if (!call) {
+            g_lock.unlock();
+            w.now();
+            return 0;
+        }
+        rx->task->ipc.replies[slot] = r;
+        r->state = State::AwaitReply;
+        r->reply_holder = rx->task;
+        r->reply_slot = unsigned(slot);
+        // Wake the server with the lock held: it cannot reply before this
+        // thread sleeps (the reply needs the lock). Waking after unlocking
+        // would leave a window where a preemption parks this thread, already
+        // marked Sleeping, before the server was ever woken: both asleep.
+        // Lock order ipc -> runqueue (-> the swap-in pool and disk, which a
+        // wake may start; they never take the ipc lock).
+        w.now();
+        wait_locked(r, deadline, "ipc-call");
+    } else {
+        if (timeout == IPC_POLL) {
+            g_lock.unlock();
+            return -EAGAIN;
+        }
+        r->state = call ? State::Calling : State::Sending;
+        r->ep = ep;
+        ep->senders.push_back(*r);
+        wait_locked(r, deadline, call ? "ipc-call" : "ipc-send");
+    }
+    long res = r->result;
+    r->state = State::Idle;
+    g_lock.unlock();
+    if (res < 0 || !call)
+        return res;
+    return deliver_to_user(tf, r, buf, tg.cap);
+}
+
+long sys_receive(TrapFrame& tf)
+{
+    Thread* me = thread::current();
+    Task* t = me->task;
+    uint64_t tag = tf.x[9], buf = tf.x[14], timeout = tf.x[15];
+    if (long e = check_tag(tag, buf, TakesBytes))
+        return e;
+    if (long e = check_timeout(timeout))
+        return e;
+    Tag tg = decode(tag);
+    if (long e = check_handle(tg.handle))
+        return e;
+    Record* r = record_of(t, me);
+    if (!r)
+        return -ENOMEM;
+    uint64_t deadline = deadline_of(timeout);
+    g_lock.lock();
+    Endpoint* ep;
+    if (long e = lookup_locked(t, tg.handle, ep)) {
+        g_lock.unlock();
+        return e;
+    }
+    Record* tx = ep->senders.front();
+    long res;
+    if (tx) {
+        bool call = tx->state == State::Calling;
+        int slot = call ? free_reply_slot_locked(t) : 0;
+        if (slot < 0) {
+            g_lock.unlock();
+            return -EAGAIN;
+        }
+        ep->senders.remove(*tx);
+        move_message(r, tx);
+        res = call ? slot + 1 : 0;
+        if (call) {
+            // The caller sleeps on, now waiting for the reply.
+            t->ipc.replies[slot] = tx;
+            tx->state = State::AwaitReply;
+            tx->ep = nullptr;
+            tx->reply_holder = t;
+            tx->reply_slot = unsigned(slot);
+            g_lock.unlock();
+        } else {
+            Wake w = finish_locked(tx, 0);
+            g_lock.unlock();
+            w.now();
+        }
+    } else {
+        if (timeout == IPC_POLL) {
+            g_lock.unlock();
+            return -EAGAIN;
+        }
+        r->state = State::Receiving;
+        r->ep = ep;
+        ep->receivers.push_back(*r);
+        wait_locked(r, deadline, "ipc-recv");
+        res = r->result;
+        r->state = State::Idle;
+        g_lock.unlock();
+        if (res < 0)
+            return res;
+    }
+    long e = deliver_to_user(tf, r, buf, tg.cap);
+    if (e && res > 0) {
+        // The message could not be delivered: answer the caller with the
+        // error rather than leave it waiting for a reply that cannot come.
+        g_lock.lock();
+        Record* c = t->ipc.replies[res - 1];
+        t->ipc.replies[res - 1] = nullptr;
+        Wake w;
+        if (c && c != STALE) {
+            c->reply_holder = nullptr;
+            w = finish_locked(c, -EPIPE);
+        }
+        g_lock.unlock();
+        w.now();
+    }
+    return e ? e : res;
+}
+
+long sys_reply(TrapFrame& tf)
+{
+    Thread* me = thread::current();
+    Task* t = me->task;
+    uint64_t tag = tf.x[9], buf = tf.x[14];
+    if (long e = check_tag(tag, buf, SendsBytes))
+        return e;
+    Tag tg = decode(tag);
+    if (long e = check_reply_cap(tg.handle))
+        return e;
+    unsigned slot = unsigned(tg.handle - 1);
+    {
+        ksync::SpinGuard g(g_lock);
+        if (!t->ipc.replies[slot])
+            return -EBADF;
+    }
+    Record* r = record_of(t, me);
+    if (!r)
+        return -ENOMEM;
+    if (long e = take_from_user(tf, r, buf, tg.len))
+        return e;
+    g_lock.lock();
+    Record* c = t->ipc.replies[slot];
+    t->ipc.replies[slot] = nullptr;
+    if (!c || c == STALE) {
+        g_lock.unlock();
+        return c ? -EPIPE : -EBADF; // the caller gave up (timeout, exit)
+    }
+    move_message(c, r);
+    c->reply_holder = nullptr;
+    Wake w = finish_locked(c, 0);
+    g_lock.unlock();
+    w.now();
+    return 0;
+}
+
+Endpoint* take_ref(Task* parent, uint64_t h)
+{
+    ksync::SpinGuard g(g_lock);
+    Endpoint* ep;
+    if (lookup_locked(parent, h, ep))
+        return nullptr;
+    ep->refs++;
+    return ep;
+}
+
+void give(Task* child, Endpoint* ep)
+{
+    ksync::SpinGuard g(g_lock);
+    child->ipc.handles[0] = ep;
+}
+
+void drop(Endpoint* ep)
+{
+    ksync::SpinGuard g(g_lock);
+    put_locked(ep);
+}
+
+void wake_task(Task* t)
+{
+    // At most TASK_MAX_THREADS records; collected, then woken unlocked.
+    Wake w[TASK_MAX_THREADS];
+    unsigned n = 0;
+    {
+        ksync::SpinGuard g(g_lock);
+        for (Record& r : t->ipc.records)
+            if (r.state != State::Idle && r.state != State::Done && n < TASK_MAX_THREADS)
+                w[n++] = {r.thread, r.seq};
+    }
+    for (unsigned i = 0; i < n; i++)
+        w[i].now();
+}
+
+void thread_exit(Task* t, Thread* th)
+{
+    Record* found = nullptr;
+    {
+        ksync::SpinGuard g(g_lock);
+        for (Record& r : t->ipc.records) {
+            if (r.thread == th) {
+                found = &r;
+                t->ipc.records.remove(r);
+                break;
+            }
+        }
+    }
+    if (found) {
+        found->~Record();
+        zalloc::kfree(found, M_IPC);
+        g_records.fetch_sub(1, std::memory_order_relaxed);
+    }
+}
+
+void task_exit(Task* t)
+{
+    g_lock.lock();
+    for (unsigned i = 0; i < IPC_REPLY_CAPS; i++) {
+        Record* c = t->ipc.replies[i];
+        t->ipc.replies[i] = nullptr;
+        if (!c || c == STALE)
+            continue;
+        c->reply_holder = nullptr;
+        Wake w = finish_locked(c, -EPIPE); // the server left mid-call
+        g_lock.unlock();
+        w.now();
+        g_lock.lock();
+    }
+    for (unsigned h = 0; h < IPC_HANDLES; h++) {
+        Endpoint* ep = t->ipc.handles[h];
+        t->ipc.handles[h] = nullptr;
+        if (ep)
+            put_locked(ep);
+    }
+    g_lock.unlock();
+}
+
+uint64_t endpoints() { return g_endpoints.load(); }
+uint64_t records() { return g_records.load(); }
+
+} // namespace kern::ipc

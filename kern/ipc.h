@@ -1,0 +1,95 @@
+// Synchronous IPC endpoints, L4/seL4 style (docs/user.md, user/abi.h).
+//
+// An endpoint is a rendezvous: a sender (send or call) and a receiver meet,
+// the message moves, and with a call the caller then waits for the reply
+// that the receiver sends through a one-shot reply cap.
+//
+// Designed for swappable kernel stacks: a thread blocked in IPC keeps its
+// message in its Record (allocated per thread, like seL4's message registers
+// in the TCB), not on its kernel stack, and sleeps with sched::prepare_sleep
+// and block(), linked on the endpoint by its Record. It holds no stack hold,
+// so the pagedaemon may swap its stack out while it waits.
+//
+// One lock, "ipc", covers every endpoint queue, handle table and reply cap:
+// the rendezvous touches two threads, an endpoint and a task table at once,
+// and one leaf lock is the simplest order that cannot deadlock. Lock order:
+// ipc -> runqueue -> timeouts (prepare_sleep under it); wakes happen after it
+// is released (docs/locking.md).
+#pragma once
+
+#include "lib/list.h"
+#include "user/abi.h"
+
+#include <cstdint>
+
+namespace kern {
+
+struct Thread;
+struct Task;
+struct TrapFrame;
+
+namespace ipc {
+
+struct Endpoint;
+
+// One per user thread that has used IPC; freed when the thread exits.
+struct Record {
+    enum class State : uint8_t {
+        Idle,       // not in IPC
+        Sending,    // queued on ep->senders with a send
+        Calling,    // queued on ep->senders with a call
+        Receiving,  // queued on ep->receivers
+        AwaitReply, // its call was received; a reply cap in `reply_holder` points here
+        Done,       // finished: `result` says how
+    };
+    lib::ListNode ep_node;   // an endpoint's senders or receivers
+    lib::ListNode task_node; // its task's records
+    Thread* thread;
+    Task* task;
+    uint64_t seq;            // the sleep to wake (sched::wake)
+    State state = State::Idle;
+    long result = 0;
+    Endpoint* ep = nullptr;  // the endpoint it is queued on
+    Task* reply_holder = nullptr; // whose reply cap answers it (AwaitReply)
+    unsigned reply_slot = 0;
+    uint64_t w[IPC_WORDS];   // the message: register words...
+    uint64_t len = 0;        // ... and bytes
+    uint8_t buf[IPC_MSG_MAX];
+};
+
+// A task's IPC state (kern/task.h embeds it). Under the ipc lock.
+struct TaskIpc {
+    Endpoint* handles[IPC_HANDLES] = {};
+    // A reply cap: the caller's record; STALE once that caller gave up (the
+    // slot stays taken until the server replies, so a cap never names a
+    // later caller by mistake).
+    Record* replies[IPC_REPLY_CAPS] = {};
+    lib::List<Record, &Record::task_node> records;
+};
+
+// The system calls (numbers in user/abi.h); a0..a6 in tf, results written
+// back to tf's a1..a5 where the call returns a message. Returns a0.
+long sys_create(Task* t);
+long sys_destroy(Task* t, uint64_t h);
+long sys_send(TrapFrame& tf, bool call);
+long sys_receive(TrapFrame& tf);
+long sys_reply(TrapFrame& tf);
+
+// spawn_ep: the endpoint behind handle h of parent, with a reference for the
+// child (give() it as the child's handle 0 or drop() it).
+Endpoint* take_ref(Task* parent, uint64_t h);
+void give(Task* child, Endpoint* ep);
+void drop(Endpoint* ep);
+
+// Task life: a kill wakes the task's threads blocked in IPC (they return
+// -EINTR); a thread's exit frees its record; the task's end closes its
+// handles and fails its pending reply caps (callers get -EPIPE).
+void wake_task(Task* t);
+void thread_exit(Task* t, Thread* th);
+void task_exit(Task* t);
+
+uint64_t endpoints(); // live endpoints (leak checks)
+uint64_t records();   // live records
+
+} // namespace ipc
+} // namespace kern

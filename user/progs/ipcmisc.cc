@@ -1,0 +1,143 @@
+// IPC from the inside: every error code, timeouts, and partners that leave.
+//
+// arg 0: the whole list (exit code = failures). arg 1: one receive with a
+// 200 ms timeout (the kernel test times it). arg 2 (a child): receive one
+// call on handle 0, never reply, sleep 300 ms, exit. arg 3 (a child): one
+// thread calls handle 0 while the first exits the task 100 ms later.
+#include "user/lib/zest.h"
+
+using namespace zest;
+
+namespace {
+
+int g_fails;
+uint8_t g_buf[IPC_MSG_MAX + 64];
+uint8_t g_stack[16384] __attribute__((aligned(16)));
+long g_ep;
+
+void expect(const char* what, long got, long want)
+{
+    if (got == want)
+        return;
+    printf("ipcmisc: %s: got %ld, wanted %ld\n", what, got, want);
+    g_fails++;
+}
+
+long raw(long nr, uint64_t tag, uint64_t buf, uint64_t timeout)
+{
+    Msg m {};
+    return ipc_raw(nr, tag, m, reinterpret_cast<void*>(buf), timeout);
+}
+
+volatile long g_receiver_got = 1;
+
+long blocked_receiver(long)
+{
+    Msg m {};
+    g_receiver_got = ipc_receive(g_ep, m, g_buf, 64, 0);
+    return 0;
+}
+
+long exit_later(long)
+{
+    sleep_us(100000);
+    exit(5);
+}
+
+int the_list()
+{
+    long ep = ipc_create();
+    expect("create", ep >= 0, 1);
+    Msg m {};
+    // Bad handles, tags, pointers, sizes and timeouts.
+    expect("send to handle 15 (unused)", ipc_send(15, m, nullptr, 0, IPC_POLL), -EBADF);
+    expect("send to handle 16", raw(SYS_IPC_SEND, IPC_TAG(16, 0, 0), 0, IPC_POLL), -EBADF);
+    expect("receive on 0xffff", raw(SYS_IPC_RECEIVE, IPC_TAG(0xffff, 0, 0), 0, IPC_POLL), -EBADF);
+    expect("tag with reserved bits", raw(SYS_IPC_SEND, IPC_TAG(ep, 0, 0) | (1ull << 50), 0, IPC_POLL), -EINVAL);
+    expect("send 4097 bytes", ipc_send(ep, m, g_buf, IPC_MSG_MAX + 1, IPC_POLL), -EMSGSIZE);
+    expect("call with cap 4097", ipc_call(ep, m, g_buf, 0, IPC_MSG_MAX + 1, IPC_POLL), -EMSGSIZE);
+    expect("send from a kernel address", raw(SYS_IPC_SEND, IPC_TAG(ep, 8, 0), 0xffffffc080200000ull, IPC_POLL),
+           -EFAULT);
+    expect("receive into the kernel image", raw(SYS_IPC_RECEIVE, IPC_TAG(ep, 0, 8), 0x80200000ull, IPC_POLL),
+           -EFAULT);
+    expect("send from unmapped user memory", raw(SYS_IPC_SEND, IPC_TAG(ep, 8, 0), 0x3f00000000ull, IPC_POLL),
+           -EFAULT);
+    expect("timeout over the maximum", raw(SYS_IPC_RECEIVE, IPC_TAG(ep, 0, 0), 0, IPC_TIMEOUT_MAX + 1), -EINVAL);
+    expect("reply cap 0", ipc_reply(0, m, nullptr, 0), -EBADF);
+    expect("reply cap 17", ipc_reply(IPC_REPLY_CAPS + 1, m, nullptr, 0), -EBADF);
+    expect("reply cap 1 (none held)", ipc_reply(1, m, nullptr, 0), -EBADF);
+    expect("destroy handle 15", ipc_destroy(15), -EBADF);
+    expect("destroy handle -1", ipc_destroy(-1), -EBADF);
+    expect("spawn_ep with a bad handle", spawn_ep("exit42", 0, 12), -EBADF);
+    expect("spawn_ep with handle 99", spawn_ep("exit42", 0, 99), -EBADF);
+    // Poll: nobody there.
+    expect("receive, poll", ipc_receive(ep, m, nullptr, 0, IPC_POLL), -EAGAIN);
+    expect("send, poll", ipc_send(ep, m, nullptr, 0, IPC_POLL), -EAGAIN);
+    expect("receive, 20 ms", ipc_receive(ep, m, nullptr, 0, 20000), -ETIMEDOUT);
+    expect("send, 20 ms", ipc_send(ep, m, nullptr, 0, 20000), -ETIMEDOUT);
+
+    // A server that never replies: the call times out. Then one that exits
+    // holding our call: EPIPE.
+    long kid = spawn_ep("ipcmisc", 2, ep);
+    expect("call, 100 ms, never answered", ipc_call(ep, m, g_buf, 16, 16, 100000), -ETIMEDOUT);
+    expect("its exit", task_wait(kid, 0), 0);
+    kid = spawn_ep("ipcmisc", 2, ep);
+    expect("call, forever, the server exits", ipc_call(ep, m, g_buf, 16, 16, 0), -EPIPE);
+    expect("its exit", task_wait(kid, 0), 0);
+
+    // A client that exits mid-call: our reply finds it gone.
+    kid = spawn_ep("ipcmisc", 3, ep);
+    long cap = ipc_receive(ep, m, g_buf, 64, 2000000);
+    expect("receive the call", cap > 0, 1);
+    expect("the client's exit", task_wait(kid, 0), 5);
+    if (cap > 0)
+        expect("reply to a client that left", ipc_reply(cap, m, nullptr, 0), -EPIPE);
+    expect("the same cap again", ipc_reply(cap, m, nullptr, 0), -EBADF);
+
+    // A message longer than the receiver's room is cut; a5 tells the length.
+    kid = spawn_ep("ipcmisc", 4, ep);
+    cap = ipc_receive(ep, m, g_buf, 10, 2000000);
+    expect("a cut message", cap, 0);
+    expect("its full length", long(m.len), 100);
+    expect("its sender", task_wait(kid, 0), 0);
+
+    // Destroy wakes a receiver blocked in another thread.
+    g_ep = ep;
+    long th = thread_create(blocked_receiver, 0, g_stack + sizeof g_stack);
+    expect("thread", th > 0, 1);
+    sleep_us(50000);
+    expect("destroy", ipc_destroy(ep), 0);
+    expect("send after destroy", ipc_send(ep, m, nullptr, 0, IPC_POLL), -EBADF);
+    sleep_us(50000);
+    expect("the receiver blocked in the destroyed endpoint", g_receiver_got, -EIDRM);
+    if (g_fails)
+        printf("ipcmisc: %d failures\n", g_fails);
+    return g_fails;
+}
+
+} // namespace
+
+int main(long arg)
+{
+    Msg m {};
+    switch (arg) {
+    case 0: return the_list();
+    case 1: {
+        long ep = ipc_create();
+        return ipc_receive(ep, m, nullptr, 0, 200000) == -ETIMEDOUT ? 0 : 1;
+    }
+    case 2: {
+        long cap = ipc_receive(0, m, g_buf, 64, 0);
+        sleep_us(300000);
+        return cap > 0 ? 0 : 1;
+    }
+    case 3: {
+        static uint8_t stack[8192] __attribute__((aligned(16)));
+        thread_create(exit_later, 0, stack + sizeof stack);
+        long e = ipc_call(0, m, g_buf, 8, 8, 0);
+        return e == -EINTR ? 6 : 7; // never reached: the task exits with 5 first
+    }
+    case 4: return int(ipc_send(0, m, g_buf, 100, 0));
+    }
+    return 99;
+}
