@@ -140,8 +140,7 @@ KBENCH(kstack_grow_fault)
         return;
     }
     uint64_t with = kbench::median(g_grow, n), without = kbench::median(g_mapped, n);
-    kbench::info("kstack_grow_fault", "%u samples, median; a 4 KiB frame on a fresh one-page stack, minus the "
-                 "same call with the page mapped; includes the soft interrupt that refills the hart's page cache",
-                 n);
+    kbench::info("kstack_grow_fault", "%u samples, median; a 4 KiB frame on a fresh one-page stack minus the "
+                 "same call mapped; with the page fill and the cache refill", n);
     kbench::report_net("kstack_grow_fault", with, without, 1, "instructions");
 }
