@@ -201,6 +201,12 @@ KERNEL_CONFIGS = [
     Config("virt-ipc-smp1", "virt", 1, "128M", "ktest=ipc_*", timeout=240,
            must_show=[r"ipcpp: 4 clients, 8000 round trips served, 0 bad"]),
     Config("sifive_u-ipc", "sifive_u", 2, "512M", "ktest=ipc_*", timeout=240),
+    # The IPC demo at the prompt: clients blocked in ipc-call in ps, all answered.
+    Config("virt-shell-ipc", "virt", 2, "128M", "", expect="shell", disk="modern",
+           script=[("spawn ipcdemo 8\r", r"ipcdemo: server task \d+, 8 clients calling"),
+                   ("ps\r", r"ipc-call"),
+                   ("\r", r"ipcdemo: 80 calls answered; 8 of 8 clients checked every answer"),
+                   ("poweroff\r", r"powering off")]),
     # The shell, typed at through the UART's receive interrupt.
     Config("virt-shell", "virt", 2, "128M", "", expect="shell", script=SHELL_SCRIPT),
     Config("sifive_u-shell", "sifive_u", 2, "256M", "", expect="shell", script=SHELL_SCRIPT),
