@@ -12,6 +12,17 @@ long thread_create(long (*fn)(long), long arg, void* stack_top)
     return syscall6(SYS_THREAD_CREATE, long(&__thread_start), long(stack_top), arg, long(fn));
 }
 
+uint64_t median(uint64_t* v, int n)
+{
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            uint64_t t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    return v[n / 2];
+}
+
 size_t strlen(const char* s)
 {
     size_t n = 0;

@@ -104,6 +104,9 @@ int printf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 int snprintf(char* buf, size_t size, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
 void puts(const char* s);
 
+// Median of v[0..n) (sorts v in place): benchmark programs report medians.
+uint64_t median(uint64_t* v, int n);
+
 inline uint64_t rdinstret()
 {
     uint64_t v;

@@ -11,17 +11,6 @@ namespace {
 
 constexpr int SAMPLES = 15;
 
-uint64_t median(uint64_t* v, int n)
-{
-    for (int i = 1; i < n; i++)
-        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
-            uint64_t t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    return v[n / 2];
-}
-
 template <bool Call>
 __attribute__((noinline)) uint64_t loop(long nr, uint64_t n)
 {
