@@ -21,6 +21,7 @@ namespace vm::pageout {
 namespace {
 
 constexpr uint64_t NO_PROGRESS_BACKOFF_US = 20000;
+constexpr unsigned GIVE_UP_ROUNDS = 10; // 200 ms of fruitless rounds above free_min
 
 std::atomic<uint32_t> g_kick {0}; // uint32: RISC-V has no byte-sized atomic swap
 kern::Thread* g_thread;
@@ -57,12 +58,15 @@ uint64_t swap_until_target(kstack::swap::Scratch& sc, uint64_t idle_us, std::ato
 void daemon(void*)
 {
     uint64_t last_poll = kern::timer::now_us();
+    bool paging = false; // fell below free_min, free_target not reached yet
+    unsigned idle_rounds = 0;
     // Test boots (and bootarg holdcheck) check the stack-hold rule every poll.
     const bool check_holds = kern::bootargs::has("ktest") || kern::bootargs::has("holdcheck");
     for (;;) {
-        // Wait for a kick, at most a second (the poll interval).
+        // Wait for a kick, at most a second (the poll interval); while paging,
+        // a moment (memory may come back from elsewhere, or not).
         if (!g_kick.exchange(0, std::memory_order_acq_rel))
-            (void)kern::sleep_on(&g_kick, nullptr, 1000000, "pageout");
+            (void)kern::sleep_on(&g_kick, nullptr, paging ? NO_PROGRESS_BACKOFF_US : 1000000, "pageout");
         g_wakeups.fetch_add(1, std::memory_order_relaxed);
         if (g_paused.load(std::memory_order_acquire) > 0)
             continue;
@@ -78,17 +82,35 @@ void daemon(void*)
         // A pass that freed nothing is not retried at once: every failing
         // allocation kicks us, and a daemon at system priority that loops on
         // kicks would starve the very threads that could free memory.
-        if (kmem::phys().below_min()) {
+        // Once below free_min, keep at it until free_target (hysteresis: a
+        // pass that ends a page short must not wait for the next fall below
+        // free_min).
+        if (kmem::phys().below_min() && !paging) {
+            paging = true;
+            idle_rounds = 0;
+        }
+        if (paging) {
             // Stack pages below idle threads' sp first: no I/O, and the
             // threads keep running from memory.
             kstack::GiveBackResult gb =
                 kstack::give_back(kstack::swap::scratch(0), short_by(), kstack::swap::idle_us());
             g_given_back.fetch_add(gb.pages, std::memory_order_relaxed);
             g_progress.fetch_add(gb.pages, std::memory_order_relaxed);
-            if (kmem::phys().below_min() &&
-                swap_until_target(kstack::swap::scratch(0), kstack::swap::idle_us(), g_swap_passes) == 0 &&
-                gb.pages == 0)
+            uint64_t swapped = short_by() ? swap_until_target(kstack::swap::scratch(0), kstack::swap::idle_us(),
+                                                              g_swap_passes)
+                                          : 0;
+            if (short_by() == 0) {
+                paging = false;
+            } else if (swapped == 0 && gb.pages == 0) {
+                // Nothing to take (no swap, every sleeper held, metadata
+                // short for a moment): try again shortly, and give up after
+                // a while above free_min, until memory falls below it again.
+                if (++idle_rounds >= GIVE_UP_ROUNDS && !kmem::phys().below_min())
+                    paging = false;
                 kern::sched::sleep_us(NO_PROGRESS_BACKOFF_US);
+            } else {
+                idle_rounds = 0;
+            }
         }
         uint64_t now = kern::timer::now_us();
         if (now - last_poll >= 1000000) {
