@@ -251,21 +251,43 @@ long sys_destroy(Task* t, uint64_t h)
     return 0;
 }
 
+// The common start of send, call and receive: the arguments checked and
+// decoded, and the calling thread's IPC record found.
+struct Start {
+    Thread* me;
+    Task* t;
+    uint64_t buf, timeout;
+    Tag tg;
+    Record* r;
+};
+
+static long start(TrapFrame& tf, unsigned dirs, Start& st)
+{
+    st.me = thread::current();
+    st.t = st.me->task;
+    uint64_t tag = tf.x[9];
+    st.buf = tf.x[14];
+    st.timeout = tf.x[15];
+    if (long e = check_tag(tag, st.buf, dirs))
+        return e;
+    if (long e = check_timeout(st.timeout))
+        return e;
+    st.tg = decode(tag);
+    if (long e = check_handle(st.tg.handle))
+        return e;
+    st.r = record_of(st.t, st.me);
+    return st.r ? 0 : -ENOMEM;
+}
+
 long sys_send(TrapFrame& tf, bool call)
 {
-    Thread* me = thread::current();
-    Task* t = me->task;
-    uint64_t tag = tf.x[9], buf = tf.x[14], timeout = tf.x[15];
-    if (long e = check_tag(tag, buf, call ? SendsBytes | TakesBytes : SendsBytes))
+    Start st;
+    if (long e = start(tf, call ? SendsBytes | TakesBytes : SendsBytes, st))
         return e;
-    if (long e = check_timeout(timeout))
-        return e;
-    Tag tg = decode(tag);
-    if (long e = check_handle(tg.handle))
-        return e;
-    Record* r = record_of(t, me);
-    if (!r)
-        return -ENOMEM;
+    Task* t = st.t;
+    uint64_t buf = st.buf, timeout = st.timeout;
+    Tag tg = st.tg;
+    Record* r = st.r;
     if (long e = take_from_user(tf, r, buf, tg.len))
         return e;
     uint64_t deadline = deadline_of(timeout);
@@ -322,19 +344,13 @@ long sys_send(TrapFrame& tf, bool call)
 
 long sys_receive(TrapFrame& tf)
 {
-    Thread* me = thread::current();
-    Task* t = me->task;
-    uint64_t tag = tf.x[9], buf = tf.x[14], timeout = tf.x[15];
-    if (long e = check_tag(tag, buf, TakesBytes))
+    Start st;
+    if (long e = start(tf, TakesBytes, st))
         return e;
-    if (long e = check_timeout(timeout))
-        return e;
-    Tag tg = decode(tag);
-    if (long e = check_handle(tg.handle))
-        return e;
-    Record* r = record_of(t, me);
-    if (!r)
-        return -ENOMEM;
+    Task* t = st.t;
+    uint64_t buf = st.buf, timeout = st.timeout;
+    Tag tg = st.tg;
+    Record* r = st.r;
     uint64_t deadline = deadline_of(timeout);
     g_lock.lock();
     Endpoint* ep;

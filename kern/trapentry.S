@@ -74,18 +74,17 @@
     sd      t0, TF_STVAL(sp)
 .endm
 
-.macro RESTORE_AND_SRET
+/*
+ * sepc, sstatus and every register from the frame at 0(sp) except tp (x4)
+ * and sp (x2), which the two ways out treat differently.
+ */
+.macro RESTORE_MOST
     ld      t0, TF_SEPC(sp)
     csrw    sepc, t0
     ld      t0, TF_SSTATUS(sp)
     csrw    sstatus, t0
-
     ld      x1, 0*8(sp)
     ld      x3, 2*8(sp)
-    /*
-     * Not x4 (tp): it points at the hart's HartLocal, and a thread preempted
-     * here may resume on another hart, where the saved tp would be wrong.
-     */
     ld      x5, 4*8(sp)
     ld      x6, 5*8(sp)
     ld      x7, 6*8(sp)
@@ -113,6 +112,15 @@
     ld      x29, 28*8(sp)
     ld      x30, 29*8(sp)
     ld      x31, 30*8(sp)
+.endm
+
+/*
+ * Back to the kernel code the trap interrupted. Not tp: it points at the
+ * hart's HartLocal, and a thread preempted here may resume on another hart,
+ * where the saved tp would be wrong.
+ */
+.macro RESTORE_AND_SRET
+    RESTORE_MOST
     ld      x2, 1*8(sp)
     sret
 .endm
@@ -210,39 +218,7 @@ user_return:
     mv      sp, a0
     csrci   sstatus, SSTATUS_SIE    /* from here until sret nothing may trap */
     csrw    sscratch, tp
-    ld      t0, TF_SEPC(sp)
-    csrw    sepc, t0
-    ld      t0, TF_SSTATUS(sp)
-    csrw    sstatus, t0
-    ld      x1, 0*8(sp)
-    ld      x3, 2*8(sp)
-    ld      x4, 3*8(sp)
-    ld      x5, 4*8(sp)
-    ld      x6, 5*8(sp)
-    ld      x7, 6*8(sp)
-    ld      x8, 7*8(sp)
-    ld      x9, 8*8(sp)
-    ld      x10, 9*8(sp)
-    ld      x11, 10*8(sp)
-    ld      x12, 11*8(sp)
-    ld      x13, 12*8(sp)
-    ld      x14, 13*8(sp)
-    ld      x15, 14*8(sp)
-    ld      x16, 15*8(sp)
-    ld      x17, 16*8(sp)
-    ld      x18, 17*8(sp)
-    ld      x19, 18*8(sp)
-    ld      x20, 19*8(sp)
-    ld      x21, 20*8(sp)
-    ld      x22, 21*8(sp)
-    ld      x23, 22*8(sp)
-    ld      x24, 23*8(sp)
-    ld      x25, 24*8(sp)
-    ld      x26, 25*8(sp)
-    ld      x27, 26*8(sp)
-    ld      x28, 27*8(sp)
-    ld      x29, 28*8(sp)
-    ld      x30, 29*8(sp)
-    ld      x31, 30*8(sp)
+    RESTORE_MOST
+    ld      x4, 3*8(sp)             /* the user's own tp */
     ld      x2, 1*8(sp)
     sret
