@@ -382,7 +382,7 @@ constexpr unsigned STRESS_MAX_ROUNDS = 1000;
 
 SHELL_COMMAND(stress, "[threads [depth_kib [rounds]]]",
               "sleepers with deep checksummed stacks under a memory hog (kernel-stack swap workload); "
-              "defaults 64 threads, 8 KiB (max 12), 3 rounds of 3 s sleeps")
+              "defaults 64 threads, 8 KiB (max 12), 3 rounds; each sleep lasts the swap idle threshold + 2 s")
 {
     if (argc > 4)
         return 1;
@@ -401,6 +401,13 @@ SHELL_COMMAND(stress, "[threads [depth_kib [rounds]]]",
         return 1;
     }
     p.depth_bytes = kib * 1024;
+    // The pagedaemon takes only threads idle for the swap idle threshold
+    // (swap_idle_ms=, 2 s by default): sleep 2 s past it, and hog memory
+    // from half the threshold on, so that the stacks are candidates for
+    // 2 s of the hold whatever the threshold (a slow, loaded host included).
+    uint64_t idle = kstack::swap::idle_us();
+    p.sleep_us = idle + 2000000;
+    p.hog_hold_us = p.sleep_us - idle / 2;
     auto r = kern::stress::run(p);
     if (!r.ok())
         kprintf("stress: %s\n", lib::error_name(r.error()));

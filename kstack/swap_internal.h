@@ -34,6 +34,14 @@ struct SwapMeta {
 
 namespace swap::detail {
 
+// A swap-out wave (swapout.cc): this many stacks are claimed, written,
+// unmapped and freed before the next ones are claimed, so a pass never holds
+// more metadata than this before it frees anything. The metadata zone holds
+// back two waves' worth (the pagedaemon's and the emergency pager's) for
+// swap-outs at zero free memory.
+inline constexpr size_t WAVE_STACKS = 64;
+inline constexpr size_t META_RESERVE = 2 * WAVE_STACKS;
+
 // Claim a sleeping thread's stack (Resident -> SwappingOut) if it is still in
 // sleep `seq`, asleep since at most `cutoff` ticks, unheld and swappable;
 // nullptr otherwise. The holder may then unmap pages of it; a wakeup only

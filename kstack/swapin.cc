@@ -301,20 +301,14 @@ void start()
     // RAM is more than there can be; never more than there are stack slots.
     size_t limit = 4 * vm::kmem::total_pages();
     g_meta_zone.init("swapmeta", sizeof(SwapMeta), vm::kmem::backend(),
-                     {.max_items = limit < LAYOUT.nslots() ? limit : LAYOUT.nslots(), .interrupt = true});
-    // Give the zone its first pages now, while memory is plentiful: the first
-    // swap-out may come at zero free pages, when growing is impossible and
-    // only items the zone already holds (its held-back reserve) can be had.
-    // Enough for a whole swap-out wave (64 stacks) and then some.
-    constexpr size_t PRIME = 256;
-    static SwapMeta* primed[PRIME];
-    size_t want = 3 * g_meta_zone.zfreemin() > 128 ? 3 * g_meta_zone.zfreemin() : 128;
-    size_t n = 0;
-    for (; n < PRIME && n < want; n++)
-        if (!(primed[n] = static_cast<SwapMeta*>(g_meta_zone.alloc(zalloc::M_INTNOWAIT))))
-            break;
-    for (size_t i = 0; i < n; i++)
-        g_meta_zone.free(primed[i]);
+                     {.max_items = limit < LAYOUT.nslots() ? limit : LAYOUT.nslots(), .interrupt = true,
+                      .reserve_items = detail::META_RESERVE});
+    // Fill the held-back items now, while memory is plentiful: the first
+    // swap-out may come at zero free pages, when the zone cannot grow and
+    // only what it holds back can be had (by any hart: held-back items are on
+    // the zone's list, not in a hart's cache).
+    if (!g_meta_zone.replenish())
+        panic("swap: cannot fill the swap metadata reserve (%zu items) at boot", detail::META_RESERVE);
     lib::Result<kern::Thread*> t = kern::thread::spawn({.name = "swapper", .entry = swapper_main, .arg = nullptr,
                                                         .priority = kern::PRIO_SYSTEM,
                                                         .flags = kern::TF_SYSTEM | kern::TF_NO_SWAP});

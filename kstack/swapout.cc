@@ -35,11 +35,13 @@ constexpr size_t MAX_SCAN = 256;
 constexpr size_t CLUSTER_STACKS = 8;
 constexpr uint32_t CLUSTER_PAGES = CLUSTER_STACKS * STACK_PAGES;
 
-// A wave: up to WAVE clusters (64 stacks) written, then unmapped with one
-// shootdown and freed before the next wave is claimed. Waves keep the
-// metadata a pass holds before it frees anything small: at zero free memory
-// the metadata zone's primed reserve covers a whole wave (swapin.cc).
-constexpr size_t WAVE = 8;
+// A wave: up to WAVE clusters (detail::WAVE_STACKS stacks) written, then
+// unmapped with one shootdown and freed before the next wave is claimed.
+// Waves keep the metadata a pass holds before it frees anything small: at
+// zero free memory the metadata zone's held-back items cover a whole wave
+// (swapin.cc).
+constexpr size_t WAVE = detail::WAVE_STACKS / CLUSTER_STACKS;
+static_assert(WAVE * CLUSTER_STACKS == detail::WAVE_STACKS);
 constexpr size_t IO_DEPTH = 4;
 
 struct Item {

@@ -18,7 +18,7 @@ void Zone::init(const char* name, size_t item_size, Backend& backend, const Zone
     if (size_ > PAGE_ITEM_BYTES)
         panic("zalloc %s: item size %zu does not fit a page", name, item_size);
     per_page_ = items_per_page(size_);
-    zfreemin_ = per_page_;
+    zfreemin_ = cfg.reserve_items > per_page_ ? cfg.reserve_items : per_page_;
     max_items_ = cfg.max_items;
     burst_ = cfg.burst ? cfg.burst : 1;
     unsigned harts = cpu::count() ? cpu::count() : 1;
@@ -174,6 +174,26 @@ void* Zone::grow_page(MFlags flags)
     return page;
 }
 
+// Grow until the free list holds more than the held-back items, so that a
+// burst taken after growing never eats into them (with bursts as large as a
+// page, growing one page at a time would otherwise never build the reserve).
+// True if at least one page was added.
+bool Zone::grow_above_mark(MFlags flags)
+{
+    bool grew = false;
+    for (;;) {
+        {
+            cpu::IrqGuard irq;
+            ksync::SpinGuard g(lock_);
+            if (grew && global_free_ > zfreemin_)
+                return true;
+        }
+        if (!grow_page(flags))
+            return grew;
+        grew = true;
+    }
+}
+
 // Add a page unless another hart grew the zone to its limit meanwhile.
 bool Zone::add_page_checked(void* page)
 {
@@ -212,7 +232,7 @@ void* Zone::alloc_slow(MFlags flags, void* caller)
         return finish_alloc(item, flags, caller);
     enum class Step { AboveMark, Grow, HeldBack, Block };
     for (Step step : {Step::AboveMark, Step::Grow, Step::HeldBack, Step::Block}) {
-        if (step == Step::Grow && !grow_page(flags))
+        if (step == Step::Grow && !grow_above_mark(flags))
             continue;
         if (step == Step::Block) {
             // Last resort for callers that may sleep: a blocking page.
@@ -233,31 +253,39 @@ void* Zone::alloc_slow(MFlags flags, void* caller)
             }
         }
         void* item = nullptr;
-        bool dipped = false;
+        bool dipped = false, short_reserve = false;
         {
             cpu::IrqGuard irq;
             ksync::SpinGuard g(lock_);
             unsigned hart = cpu::id();
             bool at_limit = max_items_ && total_items_ + per_page_ > max_items_;
-            // Above the mark anyone takes a burst; after growing the caller
-            // takes from the page it added; a dip takes a single item.
-            size_t floor = 0;
-            if (step == Step::AboveMark && !at_limit)
-                floor = zfreemin_;
-            else if ((step == Step::Grow || step == Step::Block) && global_free_ > zfreemin_)
-                floor = zfreemin_;
-            if (global_free_ > floor) {
-                size_t n = step == Step::HeldBack && !at_limit ? 1 : global_free_ - floor;
+            // Above the mark anyone takes a burst. After growing, the pages
+            // added refill the held-back items first (grow_above_mark): a
+            // burst comes only from what is above the mark, and if the growth
+            // fell short of it the caller takes one item and the zone asks to
+            // be replenished. A dip takes a single item.
+            // At its limit a zone cannot grow, so it holds nothing back.
+            size_t n = 0;
+            if (at_limit)
+                n = global_free_;
+            else if (step == Step::HeldBack)
+                n = global_free_ ? 1 : 0;
+            else if (global_free_ > zfreemin_)
+                n = global_free_ - zfreemin_;
+            else if (step != Step::AboveMark)
+                n = global_free_ ? 1 : 0;
+            if (n) {
                 item = take_burst_locked(hart, n < burst_ ? n : burst_);
                 dipped = step == Step::HeldBack && !at_limit;
+                short_reserve = !at_limit && global_free_ < zfreemin_;
             }
         }
         if (!item)
             continue;
-        if (dipped) {
+        if (dipped)
             dips_.fetch_add(1, std::memory_order_relaxed);
+        if (dipped || short_reserve)
             queue_replenish();
-        }
         return finish_alloc(item, flags, caller);
     }
     return fail(flags, caller, "no free item and no page");

@@ -21,10 +21,14 @@
 // check it, and keep the hart's items on a second per-hart list (same cap).
 //
 // The progress guarantee (DragonFly's, kept exactly):
-//   - the zone holds back zfreemin = items-per-page items: a miss takes from the
-//     zone's free list only above that mark; at or below it the zone first grows
-//     by one page and dips into the held-back items only if no page could be had
-//     (and queues itself for replenishment);
+//   - the zone holds back zfreemin items (one page's worth, or
+//     ZoneConfig::reserve_items): a miss takes from the zone's free list only
+//     above that mark; at or below it the zone first grows until the list is
+//     above the mark again (the new pages refill the held-back items before
+//     anyone takes a burst) and dips into the held-back items, one at a time,
+//     only if no page could be had (and queues itself for replenishment).
+//     Items in per-hart caches are not part of the reserve: a hart at zero
+//     free memory cannot reach another hart's cache, only the zone's list;
 //   - an "interrupt" zone reserves its whole VA range, with page tables, when it
 //     is created (Backend::reserve_va), so growing needs exactly one physical page
 //     and nothing else. With the page class of M_USE_INTERRUPT_RESERVE that page
@@ -55,6 +59,11 @@ struct ZoneConfig {
     bool interrupt = false;
     uint32_t burst = 32;   // items moved to a hart per miss
     uint32_t cache_cap = 0; // 0: max(64, max_items / harts / 16)
+    // Items held back for allocations that find no page (zfreemin): at least
+    // one page's worth. A zone the paging path needs in bulk at zero free
+    // memory (swap metadata for a whole swap-out wave) holds back more, and
+    // fills them at boot with replenish().
+    size_t reserve_items = 0;
 };
 
 class Zone final : public ZoneBase {
@@ -105,6 +114,7 @@ public:
 
     [[nodiscard]] size_t item_size() const { return size_; }
     [[nodiscard]] size_t zfreemin() const { return zfreemin_; }
+    [[nodiscard]] uint64_t dips() const { return dips_.load(std::memory_order_relaxed); }
 
     void snapshot(ZoneStats& out) override;
     bool replenish() override;
@@ -142,6 +152,7 @@ private:
     void* take_burst_locked(unsigned hart, size_t n);
     void* finish_alloc(void* item, MFlags flags, void* caller);
     void* grow_page(MFlags flags);           // no lock held; returns the page or nullptr
+    bool grow_above_mark(MFlags flags);      // no lock held; pages until free > zfreemin
     void add_page_locked(void* page, uint32_t page_flags);
     bool add_page_checked(void* page);
     void push_global_locked(void* item);

@@ -249,13 +249,14 @@ TEST_CASE("guarantee: one freed page unsticks an interrupt zalloc zone")
     CHECK(v.size() == 3 * 63); // three pages, held-back items included
     CHECK(stats_of(z).reserve_present == 0);
     CHECK(z.alloc(M_INTNOWAIT) == nullptr); // stuck
-    size_t allocs = be.alloc_calls, maps = be.map_calls;
+    size_t allocs = be.alloc_calls, out = be.pages_out;
     be.give_pages(1); // the paging path freed one page
     void* p = z.alloc(M_INTNOWAIT);
     REQUIRE(p);
-    CHECK(be.map_calls == maps + 1);
+    CHECK(be.pages_out == out + 1); // that page, mapped into the zone's range
     CHECK(be.alloc_calls == allocs); // no page-table page, no other page
     CHECK(be.free_now() == 0);
+    CHECK(be.replenish_requests > 0); // the rest of the page is held back, short of zfreemin
     v.push_back(p);
     // The page was the last one: only the Interrupt class may take it.
     be.normal_floor = 1;
@@ -281,12 +282,19 @@ TEST_CASE("zalloc: injected page failures return null, dip into held-back items,
     z.init("injected", 1024, be); // 3 per page
     std::vector<void*> v;
     for (int i = 0; i < 6; i++)
-        v.push_back(z.alloc(M_WAITOK)); // two pages
-    z.free(v.back());                    // one item back in the cache
+        v.push_back(z.alloc(M_WAITOK)); // three pages: three items held back
+    CHECK(be.pages_out == 3);
+    z.free(v.back()); // one item back in the cache
     v.pop_back();
     be.fail_after = 0;
     void* c = z.alloc(M_NOWAIT); // from the cache
     CHECK(c != nullptr);
+    for (int i = 0; i < 3; i++) { // the held-back items, one dip each
+        void* d = z.alloc(M_NOWAIT);
+        REQUIRE(d != nullptr);
+        v.push_back(d);
+    }
+    CHECK(z.dips() == 3);
     CHECK(z.alloc(M_NOWAIT) == nullptr);
     CHECK(z.alloc(M_WAITOK | M_NULLOK) == nullptr);
     CHECK(panic_message([&] { (void)z.alloc(M_WAITOK); }).find("injected") != std::string::npos);

@@ -109,24 +109,29 @@ TEST_CASE("zalloc: a miss moves a burst to the hart; the zone keeps zfreemin bac
     HartReset hr;
     FakeBackend be;
     Zone z;
-    z.init("burst", 64, be); // 63 per page
+    z.init("burst", 64, be); // 63 per page, zfreemin 63, burst 32
     void* p = z.alloc(M_WAITOK);
-    // First miss: no items above the mark, so one page was added; a burst of 32
-    // left the zone, of which the caller got one: 31 in the cache, 31 in the zone.
-    CHECK(be.pages_out == 1);
+    // First miss: nothing above the mark. The first page only fills the
+    // held-back items, so the zone grew by two; a burst of 32 left the zone,
+    // of which the caller got one: 31 in the cache, 63 + 31 in the zone.
+    CHECK(be.pages_out == 2);
     ZoneStats s = stats_of(z);
-    CHECK(s.free == 62);
-    CHECK(s.reserve_present == 31); // held back: at or below the mark
-    // 31 more come from the cache without touching the backend.
+    CHECK(s.free == 125);
+    CHECK(s.reserve_present == 63);
+    // 31 more come from the cache, then a miss takes the 31 above the mark
+    // (the caller's and 30 for the cache) and 30 more come from the cache:
+    // no page asked for.
     size_t calls = be.alloc_calls;
     std::vector<void*> v {p};
-    for (int i = 0; i < 31; i++)
+    for (int i = 0; i < 62; i++)
         v.push_back(z.alloc(M_WAITOK));
     CHECK(be.alloc_calls == calls);
-    // The next miss finds 31 <= zfreemin (63) in the zone: it grows by a page.
+    CHECK(stats_of(z).reserve_present == 63);
+    // The next miss finds 63 <= zfreemin in the zone: it grows by a page.
     v.push_back(z.alloc(M_WAITOK));
     CHECK(be.alloc_calls == calls + 1);
-    CHECK(be.pages_out == 2);
+    CHECK(be.pages_out == 3);
+    CHECK(stats_of(z).reserve_present == 63);
     for (void* q : v)
         z.free(q);
     z.destroy();
@@ -139,44 +144,83 @@ TEST_CASE("zalloc: held-back items are used only when no page can be had, then r
     Zone z;
     z.init("heldback", 256, be); // 15 per page, zfreemin 15
     std::vector<void*> v;
-    for (int i = 0; i < 15; i++) // one page: the caller's burst takes all 15
+    // Growing from empty fills the held-back items first, even though the
+    // caller's burst (32) could take a whole page: two pages, 15 handed out.
+    for (int i = 0; i < 15; i++)
         v.push_back(z.alloc(M_WAITOK));
-    CHECK(be.pages_out == 1);
-    CHECK(stats_of(z).free == 0);
-    // No item anywhere and no page: fail cleanly.
-    be.set_free(0);
-    CHECK(z.alloc(M_NOWAIT) == nullptr);
-    CHECK(stats_of(z).failures == 1);
-    // Give the zone exactly zfreemin items in its own list (a seeded page):
-    // they are held back, not handed out while a page can still be had.
-    alignas(4096) static unsigned char extra[4096];
-    z.boot_seed(extra, sizeof extra);
+    CHECK(be.pages_out == 2);
     CHECK(stats_of(z).reserve_present == 15);
+    CHECK(stats_of(z).free == 15);
+    // While a page can be had, the held-back items stay where they are.
     be.set_free(1);
     void* p = z.alloc(M_NOWAIT); // grows by the one page instead of dipping
     REQUIRE(p);
-    CHECK(be.pages_out == 2);
-    bool outside_seed = p < static_cast<void*>(extra) || p >= static_cast<void*>(extra + 4096);
-    CHECK(outside_seed);
+    CHECK(be.pages_out == 3);
+    CHECK(stats_of(z).reserve_present == 15);
     for (int i = 0; i < 14; i++) // the rest of that page, from the hart's cache
         v.push_back(z.alloc(M_NOWAIT));
     v.push_back(p);
-    // Now only the held-back page is left and no page can be had: dip, one item.
+    // No page now: dip, one item at a time, each asking for replenishment.
     size_t reqs = be.replenish_requests;
     void* d = z.alloc(M_NOWAIT);
     REQUIRE(d);
-    CHECK(d >= static_cast<void*>(extra));
-    CHECK(d < static_cast<void*>(extra + 4096));
     CHECK(be.replenish_requests == reqs + 1);
     CHECK(stats_of(z).reserve_present == 14);
+    CHECK(z.dips() == 1);
+    // Every held-back item, then a clean failure.
+    std::vector<void*> dips {d};
+    while (void* q = z.alloc(M_NOWAIT))
+        dips.push_back(q);
+    CHECK(dips.size() == 15);
+    CHECK(stats_of(z).reserve_present == 0);
+    CHECK(stats_of(z).failures == 1);
     // Without pages replenish cannot help; with pages it restores zfreemin.
     CHECK_FALSE(replenish_all());
     be.set_free(10);
     CHECK(replenish_all());
     CHECK(stats_of(z).reserve_present == 15);
-    z.free(d);
+    for (void* q : dips)
+        z.free(q);
     for (void* q : v)
         z.free(q);
+    z.destroy();
+}
+
+TEST_CASE("zalloc: a larger reserve is filled by replenish and reachable from every hart at zero memory")
+{
+    // The swap metadata zone's case (kstack/swapin.cc): a whole swap-out wave
+    // must get its items at zero free pages, on whichever hart the pagedaemon
+    // runs, even though the items freed at boot sit in another hart's cache.
+    HartReset hr;
+    cpu::host_set_count(2);
+    FakeBackend be;
+    Zone z;
+    ZoneConfig cfg;
+    cfg.interrupt = true;
+    cfg.max_items = 15 * 64;
+    cfg.reserve_items = 40;
+    z.init("bigreserve", 256, be, cfg); // 15 per page
+    CHECK(z.zfreemin() == 40);
+    REQUIRE(z.replenish());
+    CHECK(stats_of(z).reserve_present == 40);
+    // Hart 0 churns: its cache keeps what it frees.
+    std::vector<void*> v;
+    for (int i = 0; i < 30; i++)
+        v.push_back(z.alloc(M_INTNOWAIT));
+    for (void* q : v)
+        z.free(q);
+    v.clear();
+    CHECK(stats_of(z).reserve_present == 40);
+    // Zero free memory; hart 1 gets all 40 held-back items, one dip each.
+    be.set_free(0);
+    cpu::host_bind(1);
+    while (void* q = z.alloc(M_INTNOWAIT))
+        v.push_back(q);
+    CHECK(v.size() == 40);
+    CHECK(z.dips() == 40);
+    for (void* q : v)
+        z.free(q);
+    cpu::host_bind(0);
     z.destroy();
 }
 

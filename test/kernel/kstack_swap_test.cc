@@ -10,12 +10,16 @@
 #include "kern/wait.h"
 #include "kstack/kstack.h"
 #include "kstack/swap.h"
+#include "kstack/swap_internal.h"
 #include "lib/random.h"
+#include "lib/string.h"
 #include "test/kernel/sleepers.h"
 #include "vm/kmem.h"
 #include "vm/page_chain.h"
 #include "vm/pageout.h"
 #include "vm/swap.h"
+#include "zalloc/registry.h"
+#include "zalloc/stats.h"
 
 using kstack::StackState;
 
@@ -246,6 +250,83 @@ KTEST(kswap_exhaustion_recovers)
         KEXPECT_EQ(s1.killed, s0.killed);
     }
     kprintf("ktest: kswap_exhaustion_recovers: 20 seeds, worst recovery to free_target %lu ms\n", worst_us / 1000);
+}
+
+namespace {
+
+size_t swapmeta_held_back()
+{
+    static zalloc::ZoneStats zs[64];
+    size_t n = zalloc::snapshot_zones(zs, 64);
+    for (size_t i = 0; i < n && i < 64; i++)
+        if (!strcmp(zs[i].name, "swapmeta"))
+            return zs[i].reserve_present;
+    return 0;
+}
+
+struct WaveOut {
+    std::atomic<bool> go {false};
+    kstack::swap::OutResult r;
+};
+
+void wave_out_main(void* arg)
+{
+    auto* w = static_cast<WaveOut*>(arg);
+    while (!w->go.load(std::memory_order_acquire))
+        kern::sched::sleep_us(1000);
+    w->r = kstack::swap::swap_out(kstack::swap::scratch(2), 1u << 20, 0);
+}
+
+} // namespace
+
+// The progress guarantee for swap metadata: with every page taken, a whole
+// swap-out wave gets its metadata from the zone's held-back items, on every
+// hart. (They were once all in the boot hart's cache, where a pagedaemon on
+// another hart could not reach them: it swapped nothing at zero memory.)
+KTEST(kswap_a_wave_goes_out_at_zero_memory_from_every_hart)
+{
+    if (no_swap_device("kswap_a_wave_goes_out_at_zero_memory_from_every_hart"))
+        return;
+    constexpr unsigned N = kstack::swap::detail::WAVE_STACKS;
+    vm::pageout::pause(); // this test is the only one swapping
+    struct Resume {
+        ~Resume() { vm::pageout::resume(); }
+    } resume;
+    for (unsigned h = 0; h < cpu::count(); h++) {
+        KEXPECT(zalloc::replenish_all());
+        KEXPECT_EQ(swapmeta_held_back(), kstack::swap::detail::META_RESERVE);
+        ktest::Sleepers::Cleanup reap {g_sl};
+        KEXPECT(sleepers_asleep(N, 4, 40 + h));
+        WaveOut w;
+        auto worker = kern::thread::spawn({.name = "wave-out", .entry = wave_out_main, .arg = &w,
+                                           .flags = kern::TF_BOUND | kern::TF_NO_SWAP, .hart = int(h),
+                                           .joinable = true});
+        KEXPECT(worker.ok());
+        if (!worker.ok())
+            return;
+        kstack::swap::Stats s0 = kstack::swap::stats();
+        uint64_t at_zero;
+        {
+            Hog hog;
+            hog.take_all();
+            at_zero = vm::kmem::free_pages();
+            w.go.store(true, std::memory_order_release);
+            (void)kern::thread::join(worker.value());
+        }
+        kstack::swap::Stats s1 = kstack::swap::stats();
+        kprintf("ktest: kswap_a_wave_goes_out_at_zero_memory_from_every_hart: hart %u: free %lu, %lu of %u stacks "
+                "out, %lu metadata failures\n",
+                h, at_zero, s1.swap_outs - s0.swap_outs, N, s1.meta_failures - s0.meta_failures);
+        KEXPECT_EQ(at_zero, 0u);
+        KEXPECT(!w.r.full && !w.r.io_error);
+        KEXPECT_EQ(s1.meta_failures, s0.meta_failures);
+        KEXPECT_EQ(g_sl.in_state(StackState::Swapped), N);
+        g_sl.wake_all();
+        KEXPECT_EQ(g_sl.join_all(), N);
+        KEXPECT(wait_settled(20000000));
+    }
+    KEXPECT(zalloc::replenish_all());
+    KEXPECT_EQ(swapmeta_held_back(), kstack::swap::detail::META_RESERVE);
 }
 
 // Memory is plentiful again: the swapper brings swapped stacks back before
