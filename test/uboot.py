@@ -82,7 +82,7 @@ def uboot_configs(build_dir):
                # snapshot=on: U-Boot never writes, but nothing may change the image either.
                "-drive", f"file={image_path(build_dir, name)},if=none,format=raw,id=sd,snapshot=on",
                "-device", "virtio-blk-device,drive=sd"]
-        configs.append(dict(name=name, machine="virt", cmd=cmd, timeout=60, expect="pass",
+        configs.append(dict(name=name, machine="virt", cmd=cmd, timeout=180, expect="pass",
                             must_show=must_show, must_not_show=must_not_show, script=[]))
     return configs
 

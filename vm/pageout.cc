@@ -4,6 +4,7 @@
 #include "kern/holdcheck.h"
 #include "kern/panic.h"
 #include "kern/sched.h"
+#include "kern/spinlock.h"
 #include "kern/thread.h"
 #include "kern/timer.h"
 #include "kern/wait.h"
@@ -23,7 +24,12 @@ namespace {
 constexpr uint64_t NO_PROGRESS_BACKOFF_US = 20000;
 constexpr unsigned GIVE_UP_ROUNDS = 10; // 200 ms of fruitless rounds above free_min
 
-std::atomic<uint32_t> g_kick {0}; // uint32: RISC-V has no byte-sized atomic swap
+// The kick: a flag and the pagedaemon's sleep on it, under one lock, so a
+// kick between the daemon's look at the flag and its sleep is not lost (it
+// was once: the flag stayed set, every later kick saw it set and woke no one,
+// and the daemon slept its whole poll second at zero free memory).
+ksync::SpinLock g_kick_lock {"pageout-kick"};
+bool g_kick = false; // under g_kick_lock
 kern::Thread* g_thread;
 std::atomic<unsigned long> g_wakeups, g_replenishes, g_polls, g_swap_passes, g_emergency_passes, g_progress;
 std::atomic<unsigned long> g_given_back;
@@ -55,6 +61,14 @@ uint64_t swap_until_target(kstack::swap::Scratch& sc, uint64_t idle_us, std::ato
     return freed;
 }
 
+void wait_for_kick(uint64_t timeout_us)
+{
+    ksync::SpinGuard g(g_kick_lock);
+    if (!g_kick)
+        (void)kern::sleep_on(&g_kick, &g_kick_lock, timeout_us, "pageout");
+    g_kick = false;
+}
+
 void daemon(void*)
 {
     uint64_t last_poll = kern::timer::now_us();
@@ -65,8 +79,7 @@ void daemon(void*)
     for (;;) {
         // Wait for a kick, at most a second (the poll interval); while paging,
         // a moment (memory may come back from elsewhere, or not).
-        if (!g_kick.exchange(0, std::memory_order_acq_rel))
-            (void)kern::sleep_on(&g_kick, nullptr, paging ? NO_PROGRESS_BACKOFF_US : 1000000, "pageout");
+        wait_for_kick(paging ? NO_PROGRESS_BACKOFF_US : 1000000);
         g_wakeups.fetch_add(1, std::memory_order_relaxed);
         if (g_paused.load(std::memory_order_acquire) > 0)
             continue;
@@ -99,6 +112,14 @@ void daemon(void*)
             uint64_t swapped = short_by() ? swap_until_target(kstack::swap::scratch(0), kstack::swap::idle_us(),
                                                               g_swap_passes)
                                           : 0;
+            // The pass dipped into zone reserves (swap metadata at zero free
+            // memory): refill them now, out of what it freed, so that the
+            // check below counts them. Refilled later, they would take free
+            // memory back below free_target after paging had stopped.
+            if (kmem::replenish_wanted()) {
+                zalloc::replenish_all();
+                g_replenishes.fetch_add(1, std::memory_order_relaxed);
+            }
             if (short_by() == 0) {
                 paging = false;
             } else if (swapped == 0 && gb.pages == 0) {
@@ -156,8 +177,13 @@ void emergency(void*)
 
 void wake()
 {
-    // No lock, no allocation: an atomic flag and a wakeup of one channel.
-    if (!g_kick.exchange(1, std::memory_order_acq_rel) && g_thread)
+    // No allocation; a leaf-ish lock (docs/locking.md: taken with zone and
+    // allocator locks held, before the wait bucket's) and one wakeup.
+    ksync::SpinGuard g(g_kick_lock);
+    if (g_kick)
+        return; // already kicked, and the daemon will look before it sleeps
+    g_kick = true;
+    if (g_thread)
         kern::wakeup(&g_kick);
 }
 

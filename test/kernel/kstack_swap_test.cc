@@ -208,9 +208,14 @@ KTEST(kswap_exhaustion_recovers)
         }
         KEXPECT(sleepers_asleep(n, frames, seed));
         kern::sched::sleep_us(100000); // past the idle threshold
+        // Take every page with the pagedaemon paused: running, it would
+        // free stacks while the hog still takes, and the hog would eat what
+        // it frees until nothing is left to swap (free stays at zero).
         Hog hog;
+        vm::pageout::pause();
         hog.take_all();
         uint64_t at_zero = vm::kmem::free_pages();
+        vm::pageout::resume();
         uint64_t t0 = kern::timer::now_us();
         vm::pageout::wake();
         while (vm::kmem::free_pages() < w.free_target && kern::timer::now_us() - t0 < BOUND_US)
@@ -225,6 +230,17 @@ KTEST(kswap_exhaustion_recovers)
                     "%lu), swap %lu/%lu used, %lu full, %lu meta failures, %lu stacks swapped\n",
                     hog.count, ks.object_pages, ks.pages_grown, ks.pages_given_back, sd.used, sd.blocks, sw.full,
                     sw.meta_failures, sw.stacks_swapped);
+            vm::pageout::Stats po = vm::pageout::stats();
+            kprintf("ktest: kswap_exhaustion_recovers: pagedaemon %lu wakeups, %lu swap passes, %lu emergency; "
+                    "%u sleepers resident\n",
+                    po.wakeups, po.swap_passes, po.emergency_passes, g_sl.in_state(StackState::Resident));
+            kern::thread::for_each(
+                [](kern::Thread& t, void*) {
+                    if (t.flags & kern::TF_SYSTEM)
+                        kprintf("ktest:   %s: state %u, waiting on %s\n", t.name, unsigned(t.state),
+                                t.wait_reason ? t.wait_reason : "-");
+                },
+                nullptr);
         }
         hog.free_all();
         // Wake in a random order.
