@@ -90,4 +90,26 @@ struct Stats {
 };
 Stats stats();
 
+// Where the time goes (cumulative timer ticks, kern::timer::timebase_hz();
+// make bench turns them into the breakdowns in docs/benchmarks.md). A few
+// rdtime reads per cluster and per swap-in: cheap enough to keep on.
+struct Timing {
+    // swap_out(): choosing candidates (thread-list walk and selection);
+    // claiming, metadata, swap space and checksums; submitting the writes;
+    // waiting for them; settling wakeups and unmapping; the wave's TLB
+    // shootdown; freeing the pages and marking the stacks Swapped.
+    uint64_t out_scan, out_prepare, out_submit, out_io_wait, out_unmap, out_shootdown, out_free;
+    // Swap-ins read at the wakeup (swapin_async.cc), each phase summed:
+    // from the wakeup to the read submitted (claim, pool pages, the
+    // request, the device notify), from then to the completion handler (the
+    // device, and the interrupt), checking the checksums, and installing
+    // (mapping, freeing swap and metadata, queueing the thread, and the IPI
+    // that sends it to its hart).
+    uint64_t in_start, in_device, in_verify, in_install;
+    uint64_t in_count;
+    // The same phases of the last one alone (benchmarks take medians).
+    uint64_t last_start, last_device, last_verify, last_install;
+};
+Timing timing();
+
 } // namespace kstack::swap

@@ -30,6 +30,7 @@ struct SwapMeta {
     dev::BlockSegment segs[STACK_PAGES];
     uint64_t pa[STACK_PAGES];
     kern::Thread* thread;
+    uint64_t woken_at, submitted_at; // timer ticks, for Timing
 };
 
 namespace swap::detail {
@@ -91,6 +92,17 @@ struct Counters {
     std::atomic<uint32_t> outs_running; // swap-out passes under way (no early swap-in meanwhile)
 };
 extern Counters g_count;
+
+// Timing (swap.h), one atomic per field.
+struct TimingCounters {
+    std::atomic<uint64_t> out_scan, out_prepare, out_submit, out_io_wait, out_unmap, out_shootdown, out_free;
+    std::atomic<uint64_t> in_start, in_device, in_verify, in_install, in_count;
+    std::atomic<uint64_t> last_start, last_device, last_verify, last_install;
+};
+extern TimingCounters g_time;
+// Add the ticks since `since` to `counter` (and store them in `last`, if
+// given); returns now.
+uint64_t charge(std::atomic<uint64_t>& counter, uint64_t since, std::atomic<uint64_t>* last = nullptr);
 
 } // namespace swap::detail
 } // namespace kstack

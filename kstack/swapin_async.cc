@@ -17,6 +17,7 @@
 #include "kern/printf.h"
 #include "kern/spinlock.h"
 #include "kern/thread.h"
+#include "kern/timer.h"
 #include "vm/kmem.h"
 #include "vm/swap.h"
 
@@ -58,6 +59,7 @@ void return_pages(const uint64_t* pa, size_t first)
 void read_done(dev::BlockRequest*, lib::Status st, void* ctx)
 {
     auto* meta = static_cast<SwapMeta*>(ctx);
+    uint64_t now = detail::charge(detail::g_time.in_device, meta->submitted_at, &detail::g_time.last_device);
     kern::Thread* t = meta->thread;
     Stack* s = t->stack;
     bool good = st.ok() && detail::first_bad_page(meta, meta->segs) == meta->pages;
@@ -77,7 +79,10 @@ void read_done(dev::BlockRequest*, lib::Status st, void* ctx)
     for (size_t p = meta->first; p < STACK_PAGES; p++)
         pa[p] = meta->pa[p];
     detail::g_count.at_wakeup.fetch_add(1, std::memory_order_relaxed);
+    now = detail::charge(detail::g_time.in_verify, now, &detail::g_time.last_verify);
     detail::install(t, s, meta, pa, true, false); // frees meta, and the request in it: last use
+    (void)detail::charge(detail::g_time.in_install, now, &detail::g_time.last_install);
+    detail::g_time.in_count.fetch_add(1, std::memory_order_relaxed);
 }
 
 } // namespace
@@ -118,8 +123,10 @@ bool start_async_swap_in(kern::Thread* t)
         return false;
     Stack* s;
     SwapMeta* meta;
+    uint64_t woken_at = kern::timer::now_ticks();
     if (!claim_swapped(t, false, s, meta))
         return false;
+    meta->woken_at = woken_at;
     bool low = false;
     if (!take_pages(meta->pa, meta->first, low)) {
         if (unclaim_swapped(t, s))
@@ -139,6 +146,9 @@ bool start_async_swap_in(kern::Thread* t)
     meta->req.nsegs = meta->pages;
     meta->req.done = read_done;
     meta->req.ctx = meta;
+    // The completion may run on another hart before submit() returns: the
+    // start is charged up to the submit call, the device from there on.
+    meta->submitted_at = detail::charge(detail::g_time.in_start, meta->woken_at, &detail::g_time.last_start);
     if (!d->submit(meta->req).ok()) {
         return_pages(meta->pa, meta->first);
         if (unclaim_swapped(t, s))

@@ -364,16 +364,21 @@ void wave(Scratch& sc, size_t& i, size_t k, uint64_t need_pages, uint64_t cutoff
         i += c;
         uint64_t meta_failures = detail::g_count.meta_failures.load(std::memory_order_relaxed);
         Cluster& cl = sc.cl[ncl];
+        uint64_t t0 = kern::timer::now_ticks();
         bool any = prepare(cl, threads, seqs, c, cutoff, r);
+        t0 = detail::charge(detail::g_time.out_prepare, t0);
         if (any) {
             submit(sc, cl);
+            (void)detail::charge(detail::g_time.out_submit, t0);
             ncl++;
             planned += cl.blocks;
             // Per cluster: the swapper's early swap-ins wait for a quiet second.
             detail::g_count.last_out_us.store(kern::timer::now_us(), std::memory_order_relaxed);
         }
         while (ncl - waited >= IO_DEPTH) {
+            uint64_t w0 = kern::timer::now_ticks();
             wait(sc, sc.cl[waited]);
+            (void)detail::charge(detail::g_time.out_io_wait, w0);
             r.io_error = r.io_error || !sc.cl[waited].status.ok();
             waited++;
         }
@@ -381,8 +386,10 @@ void wave(Scratch& sc, size_t& i, size_t k, uint64_t need_pages, uint64_t cutoff
         if (detail::g_count.meta_failures.load(std::memory_order_relaxed) != meta_failures)
             break;
     }
+    uint64_t t1 = kern::timer::now_ticks();
     while (waited < ncl)
         wait(sc, sc.cl[waited++]);
+    t1 = detail::charge(detail::g_time.out_io_wait, t1);
     for (size_t c = 0; c < ncl; c++)
         settle(sc.cl[c], r);
 
@@ -400,11 +407,14 @@ void wave(Scratch& sc, size_t& i, size_t k, uint64_t need_pages, uint64_t cutoff
             }
         }
     }
+    t1 = detail::charge(detail::g_time.out_unmap, t1);
     batch.flush();
+    t1 = detail::charge(detail::g_time.out_shootdown, t1);
     for (size_t c = 0; c < ncl; c++)
         for (size_t j = 0; j < sc.cl[c].m; j++)
             if (sc.cl[c].items[j].going)
                 r.pages_freed += finish(sc.cl[c].items[j], r);
+    (void)detail::charge(detail::g_time.out_free, t1);
 }
 
 } // namespace
@@ -420,10 +430,12 @@ OutResult swap_out(Scratch& sc, uint64_t need_pages, uint64_t idle)
     if (!vm::swap::enabled() || need_pages == 0)
         return r;
     sc.n = 0;
+    uint64_t scan0 = kern::timer::now_ticks();
     kern::thread::for_each(consider, &sc);
     uint64_t now = kern::timer::now_ticks();
     uint64_t idle_ticks = us_to_ticks(idle);
     size_t k = vm::swap_policy::select(sc.cand, sc.n, now, idle_ticks, need_pages, sc.chosen, MAX_SCAN);
+    (void)detail::charge(detail::g_time.out_scan, scan0);
     if (k == 0) {
         r.no_candidates = true;
         return r;

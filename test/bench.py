@@ -353,6 +353,21 @@ def tables(k, h, m):
         out.append(f"| swap-out / raw write | {fmt(sw_ratio, 2)} | ≥ 0.8 | "
                    f"{met(sw_ratio is not None and sw_ratio >= 0.8)} |")
         out.append("")
+        out.append("Where a 16 MiB swap-out's time goes (`kstack::swap::timing()`, mean of the runs). The raw "
+                   "writes need only the submits and the waits; everything else is the price of swapping "
+                   "stacks rather than writing a buffer, and it runs on the same hart as the submits:\n")
+        out.append("| phase of `swap_out` | ms |\n|---|---:|")
+        for key, what in [("scan", "choosing candidates: thread-list walk and selection"),
+                          ("prepare", "claims, metadata, swap space, deepest-use scan and page checksums"),
+                          ("submit", "submitting the 128 KiB writes (building each request, the device notify)"),
+                          ("io_wait", "waiting for writes (depth 4)"),
+                          ("unmap", "settling wakeups, unmapping the pages"),
+                          ("shootdown", "one TLB shootdown per wave of 64 stacks"),
+                          ("free", "freeing the pages, marking the stacks Swapped"),
+                          ("other", "the rest (loop, calls)"),
+                          ("total", "total")]:
+            out.append(f"| {what} | {fmt(kval('swap_out_ms_' + key), 2)} |")
+        out.append("")
         out.append(f"**Swap-in latency** (same boot). {ki.get('swap_in_latency', 'n/a')}; "
                    f"{ki.get('swap_in_latency_counts', '')}. {ki.get('swap_in_latency_parts', '')}.\n")
         out.append("| operation | µs | target | |\n|---|---:|---|---|")
@@ -361,6 +376,18 @@ def tables(k, h, m):
         out.append(f"| `sched::wake` of a thread whose stack is on swap, until it runs | {fmt(sil, 2)} | | |")
         out.append(f"| swap-in / raw read | {fmt(sir, 2)} | ≤ 1.5 | {met(sir is not None and sir <= 1.5)} |")
         out.append(f"| `sched::wake` of the same thread, stack resident, until it runs | {fmt(wr, 2)} | | baseline |")
+        out.append("")
+        out.append("Where a wake-time swap-in's time goes (`kstack::swap::timing()`, the median of each phase "
+                   f"over the swap-ins read at the wakeup: {ki.get('swap_in_phases', '')}; the sleeper then "
+                   "still has to be switched to on its own hart):\n")
+        out.append("| phase | µs |\n|---|---:|")
+        for key, what in [("start", "wakeup to read submitted: claim, pool pages, request, device notify"),
+                          ("device", "read submitted to its completion handler (device, interrupt)"),
+                          ("verify", "checksums of the pages read"),
+                          ("install", "map the pages, free swap and metadata, queue the thread, IPI to its hart")]:
+            out.append(f"| {what} | {fmt(kval('swap_in_us_' + key), 2)} |")
+        out.append(f"| for comparison: one `ipi::send` (an SBI call), as the sending hart sees it | "
+                   f"{fmt(kval('ipi_send_us'), 2)} |")
         out.append("")
         out.append("**Capacity** (64 MiB): blocked threads (each in a timed sleep) created until memory runs "
                    "out, without swapping (idle threshold 1 h: creation stops below free_min) and with it (idle "

@@ -12,6 +12,7 @@
 // each prints an error line and returns.
 #include "dev/block.h"
 #include "kern/cpu.h"
+#include "kern/ipi.h"
 #include "kern/kbench.h"
 #include "kern/printf.h"
 #include "kern/sched.h"
@@ -198,10 +199,16 @@ uint64_t raw_write_once(const KBuf& buf, unsigned depth)
     return ns ? TP_BYTES * 1000000ull / ns : 0; // bytes/ns * 1e3 = MB/s; x1000
 }
 
+constexpr unsigned OUT_PHASES = 7;
+const char* const OUT_PHASE_NAMES[OUT_PHASES] = {"scan", "prepare", "submit", "io_wait", "unmap", "shootdown",
+                                                 "free"};
+
 struct TpResult {
     uint64_t mbps_x1000 = 0;
     unsigned stacks = 0, calls = 0, verified = 0, swapped = 0;
     uint64_t us = 0;
+    uint64_t phase_ns[OUT_PHASES] = {};
+    uint64_t total_ns = 0;
 };
 
 TpResult swap_out_once(ktest::Sleepers& sl, uint64_t seed)
@@ -217,6 +224,7 @@ TpResult swap_out_once(ktest::Sleepers& sl, uint64_t seed)
     // swap_out() looks at its 256 longest sleepers per call: call until all
     // 1024 are out (the calls, thread-list walks included, are timed).
     uint64_t pages0 = kstack::swap::stats().pages_out;
+    kstack::swap::Timing tm0 = kstack::swap::timing();
     uint64_t t0 = timer::now_ticks();
     while (res.stacks < n && res.calls < 64) {
         kstack::swap::OutResult r =
@@ -227,6 +235,15 @@ TpResult swap_out_once(ktest::Sleepers& sl, uint64_t seed)
             break;
     }
     uint64_t ns = ticks_to_ns(timer::now_ticks() - t0);
+    kstack::swap::Timing tm1 = kstack::swap::timing();
+    res.phase_ns[0] = ticks_to_ns(tm1.out_scan - tm0.out_scan);
+    res.phase_ns[1] = ticks_to_ns(tm1.out_prepare - tm0.out_prepare);
+    res.phase_ns[2] = ticks_to_ns(tm1.out_submit - tm0.out_submit);
+    res.phase_ns[3] = ticks_to_ns(tm1.out_io_wait - tm0.out_io_wait);
+    res.phase_ns[4] = ticks_to_ns(tm1.out_unmap - tm0.out_unmap);
+    res.phase_ns[5] = ticks_to_ns(tm1.out_shootdown - tm0.out_shootdown);
+    res.phase_ns[6] = ticks_to_ns(tm1.out_free - tm0.out_free);
+    res.total_ns = ns;
     uint64_t bytes = (kstack::swap::stats().pages_out - pages0) * PAGE; // what was really written
     res.us = ns / 1000;
     unsigned swapped = res.swapped = sl.in_state(StackState::Swapped);
@@ -257,6 +274,7 @@ void throughput_driver(void*)
     uint64_t raw[TP_REPS], raw1[TP_REPS], out[TP_REPS];
     unsigned calls = 0;
     uint64_t out_us[TP_REPS];
+    uint64_t phase_ns[OUT_PHASES] = {}, total_ns = 0;
     kstack::swap::Stats s0 = kstack::swap::stats();
     for (unsigned rep = 0; rep < TP_REPS; rep++) {
         raw[rep] = raw_write_once(buf, 4);
@@ -264,6 +282,9 @@ void throughput_driver(void*)
         TpResult r = swap_out_once(*sl, 1000 + rep);
         out[rep] = r.mbps_x1000;
         out_us[rep] = r.us;
+        for (unsigned q = 0; q < OUT_PHASES; q++)
+            phase_ns[q] += r.phase_ns[q];
+        total_ns += r.total_ns;
         calls = r.calls;
         kprintf("kbench-swap: rep %u: %u of them still Swapped after the loop (the rest swapped in early)\n", rep,
                 r.swapped);
@@ -300,6 +321,16 @@ void throughput_driver(void*)
     kbench::info("swap_throughput_raw", "raw writes of 128 KiB: 4 in flight (the swap-out's depth) %lu.%02lu MB/s, "
                  "one at a time %lu.%02lu MB/s", mraw / 1000, mraw % 1000 / 10, mraw1 / 1000, mraw1 % 1000 / 10);
     kbench::report("swap_raw_write", mraw, 1000, "MB/s");
+    // Where a 16 MiB swap-out's time goes, the mean of the runs (kstack::swap::Timing).
+    uint64_t accounted = 0;
+    for (unsigned q = 0; q < OUT_PHASES; q++) {
+        char key[48];
+        ksnprintf(key, sizeof key, "swap_out_ms_%s", OUT_PHASE_NAMES[q]);
+        kbench::report(key, phase_ns[q], 1000000ull * TP_REPS, "ms");
+        accounted += phase_ns[q];
+    }
+    kbench::report("swap_out_ms_total", total_ns, 1000000ull * TP_REPS, "ms");
+    kbench::report_net("swap_out_ms_other", total_ns, accounted, 1000000ull * TP_REPS, "ms");
     kbench::report("swap_out", mout, 1000, "MB/s");
     kbench::report("swap_out_ratio", mout, mraw, "ratio");
 }
@@ -425,6 +456,9 @@ void latency_driver(void*)
     }
     Thread* t = tr.value();
     kstack::swap::Stats s0 = kstack::swap::stats();
+    kstack::swap::Timing tm0 = kstack::swap::timing();
+    uint64_t in_seen = tm0.in_count, phases[4][LAT_N];
+    unsigned n_phase = 0;
     unsigned k = 0, n_res = 0, n_swap = 0, not_swapped = 0, extra_calls = 0;
     uint64_t res[LAT_N], swp[LAT_N], gap_max = 0;
     // Alternate: a resident wakeup, then a swapped one.
@@ -456,14 +490,24 @@ void latency_driver(void*)
         if (!ok)
             break;
         uint64_t lat = st.resumed[k % (2 * LAT_N)] - t0;
-        if (swapped && kstack::state(t->stack) == StackState::Resident && n_swap < LAT_N)
+        if (swapped && kstack::state(t->stack) == StackState::Resident && n_swap < LAT_N) {
+            kstack::swap::Timing tm = kstack::swap::timing();
+            if (tm.in_count != in_seen) { // read at the wakeup: its phases
+                in_seen = tm.in_count;
+                uint64_t ph[4] = {tm.last_start, tm.last_device, tm.last_verify, tm.last_install};
+                for (unsigned q = 0; q < 4; q++)
+                    phases[q][n_phase] = ph[q];
+                n_phase++;
+            }
             swp[n_swap++] = lat;
+        }
         else if (!swapped && n_res < LAT_N)
             res[n_res++] = lat;
         if (st.resumed[k % (2 * LAT_N)] < t0)
             ok = false;
     }
     kstack::swap::Stats s1 = kstack::swap::stats();
+    kstack::swap::Timing tm1 = kstack::swap::timing();
     st.stop.store(true);
     (void)wait_until(5000000, [&] { return st.ready.load() == k && t->state == ThreadState::Sleeping; });
     (void)sched::wake(t);
@@ -490,6 +534,22 @@ void latency_driver(void*)
     }
     kbench::info("swap_in_latency_parts", "Alone: checksums of one 16 KiB stack %lu us (median; sum %lx)",
                  ticks_to_ns(kbench::median(samples, LAT_N)) / 1000, sink & 0xf);
+    // Where a wake-time swap-in's time goes (means over those read at the
+    // wakeup), and what one IPI costs the hart that sends it (an SBI call).
+    if (n_phase) {
+        const char* const keys[4] = {"swap_in_us_start", "swap_in_us_device", "swap_in_us_verify",
+                                     "swap_in_us_install"};
+        for (unsigned q = 0; q < 4; q++)
+            kbench::report(keys[q], ticks_to_ns(kbench::median(phases[q], n_phase)), 1000, "us");
+    }
+    kbench::info("swap_in_phases", "%u of %lu wake-time swap-ins timed by phase", n_phase,
+                 tm1.in_count - tm0.in_count);
+    for (unsigned i = 0; i < LAT_N; i++) {
+        uint64_t c0 = timer::now_ticks();
+        kern::ipi::send(other, kern::ipi::Reason::Ping);
+        samples[i] = timer::now_ticks() - c0;
+    }
+    kbench::report("ipi_send_us", ticks_to_ns(kbench::median(samples, LAT_N)), 1000, "us");
     kbench::report("swap_raw_read_16k", ticks_to_ns(raw), 1000, "us");
     kbench::report("swap_in_latency", ticks_to_ns(mswp), 1000, "us");
     kbench::report("swap_in_ratio", mswp, raw, "ratio");
