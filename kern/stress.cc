@@ -68,6 +68,7 @@ struct Shared {
     std::atomic<unsigned> asleep {0}, finished {0}, verified {0}, mismatches {0};
     // Test hook: sleeper 0's deepest block in round 0, published before it sleeps.
     std::atomic<volatile uint64_t*> victim_block {nullptr};
+    std::atomic<bool> corrupted {false}; // the hook has flipped its byte
 };
 
 // One walk down a sleeper's stack and back up, for one round. It lives on
@@ -116,6 +117,11 @@ struct Walk {
     sh->asleep.fetch_add(1, std::memory_order_relaxed);
     s->sleeps.fetch_add(1, std::memory_order_release);
     sched::sleep_us(sh->p->sleep_us);
+    // The test hook's victim sleeps on until its frame has been hit (the
+    // monitor may be slow to run on a loaded machine), 10 s at most.
+    if (sh->p->corrupt_for_test && s->index == 0 && w.round == 0)
+        for (unsigned i = 0; i < 1000 && !sh->corrupted.load(std::memory_order_acquire); i++)
+            sched::sleep_us(POLL_US);
     sh->asleep.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -220,6 +226,7 @@ struct Monitor {
         volatile uint8_t* byte = reinterpret_cast<volatile uint8_t*>(&b[FRAME_WORDS / 2]) + 3;
         *byte = static_cast<uint8_t>(*byte ^ 0x10);
         corrupted = true;
+        sh.corrupted.store(true, std::memory_order_release);
         kprintf("stress: test hook: flipped a bit at %p in sleeper 0's deepest frame while it sleeps\n",
                 static_cast<volatile void*>(byte));
     }
