@@ -74,6 +74,15 @@ long sys_destroy(Task* t, uint64_t h);
 long sys_send(TrapFrame& tf, bool call);
 long sys_receive(TrapFrame& tf);
 long sys_reply(TrapFrame& tf);
+long sys_reply_receive(TrapFrame& tf);
+
+// The fast path (docs/user.md): hand-offs of this hart straight to the
+// partner by a call (to the waiting server) and by a reply_receive (to the
+// answered caller), and hand-offs tried that fell back to a wake().
+struct FastPathStats {
+    uint64_t calls, replies, fallbacks;
+};
+FastPathStats fast_path_stats();
 
 // spawn_ep: the endpoint behind handle h of parent, with a reference for the
 // child (give() it as the child's handle 0 or drop() it).

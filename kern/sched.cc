@@ -143,6 +143,34 @@ void hand_over_dead(Thread* dead)
         thread::dead_and_switched_out(dead);
 }
 
+// The second half of a switch: next (Running, its stack checked by
+// before_switch_in) takes this hart from prev. Same contract as
+// schedule_locked.
+[[nodiscard]] Thread* switch_locked(RunQueue& rq, Thread* prev, Thread* next)
+{
+    next->hart = cpu::id();
+    next->on_cpu.store(true, std::memory_order_relaxed);
+    next->switches++;
+    rq.current = next;
+    rq.switches++;
+    if (next->flags & TF_IDLE)
+        rq.idle_switches++;
+    rq.switched_from = prev;
+    // For reports and current_thread(); the stack limit that trap entry
+    // checks is switched by switch_context together with sp.
+    HartLocal& h = this_hart();
+    h.current = next;
+    h.stack_top = next->stack ? kstack::top(next->stack) : h.boot_stack_top;
+    // Address space: a user thread runs on its task's root, any other thread
+    // on the kernel's. Kernel mappings are the same in every root, so this
+    // stack stays mapped across the change; activate() skips a root that is
+    // already loaded (two threads of one task, or kernel to kernel).
+    vm::uspace::activate(next->satp ? next->satp : vm::kmem::kernel_satp());
+    switch_context(&prev->ctx, &next->ctx);
+    // Now running as prev again, possibly on another hart: use that hart's queue.
+    return finish_switch(g_rq[cpu::id()]);
+}
+
 // The core: pick the next thread and switch to it. Interrupts are off and the
 // run-queue lock is held; both stay so across the switch and are released by
 // the code the next thread returns into.
@@ -173,27 +201,33 @@ void hand_over_dead(Thread* dead)
     next->slice_left = SLICE_TICKS;
     if (next == prev)
         return nullptr;
-    next->hart = cpu::id();
-    next->on_cpu.store(true, std::memory_order_relaxed);
-    next->switches++;
-    rq.current = next;
-    rq.switches++;
-    if (next->flags & TF_IDLE)
-        rq.idle_switches++;
-    rq.switched_from = prev;
-    // For reports and current_thread(); the stack limit that trap entry
-    // checks is switched by switch_context together with sp.
-    HartLocal& h = this_hart();
-    h.current = next;
-    h.stack_top = next->stack ? kstack::top(next->stack) : h.boot_stack_top;
-    // Address space: a user thread runs on its task's root, any other thread
-    // on the kernel's. Kernel mappings are the same in every root, so this
-    // stack stays mapped across the change; activate() skips a root that is
-    // already loaded (two threads of one task, or kernel to kernel).
-    vm::uspace::activate(next->satp ? next->satp : vm::kmem::kernel_satp());
-    switch_context(&prev->ctx, &next->ctx);
-    // Now running as prev again, possibly on another hart: use that hart's queue.
-    return finish_switch(g_rq[cpu::id()]);
+    return switch_locked(rq, prev, next);
+}
+
+// Whether the current thread `me`, asleep since its prepare_sleep(), may hand
+// this hart straight to `next` in sleep `seq` (hand_off()). Only a thread
+// that is this hart's to run (it sleeps on this queue, fully switched out, so
+// no other hart can touch it while we hold the lock), with its stack resident
+// (else the swapper must bring it back first), no timeout armed, and nothing
+// better waiting here: anything else goes through wake().
+bool can_hand_off_locked(RunQueue& rq, Thread* me, Thread* next, uint64_t seq)
+{
+    return me->state == ThreadState::Sleeping && next != me && next->hart == cpu::id() &&
+           next->state == ThreadState::Sleeping && next->sleep_seq == seq &&
+           !next->on_cpu.load(std::memory_order_acquire) && next->stack &&
+           kstack::state(next->stack) == kstack::StackState::Resident && !next->wait_deadline &&
+           !(next->flags & TF_IDLE) && best_prio(rq) >= next->priority;
+}
+
+// Off the timeout list after a sleep, whether the timeout fired or a wakeup
+// came first.
+void leave_timeouts(Thread* me)
+{
+    if (me->timeout_node.linked()) {
+        ksync::SpinGuard tg(g_timeout_lock);
+        if (me->timeout_node.linked())
+            g_timeouts.remove(*me);
+    }
 }
 
 } // namespace
@@ -325,12 +359,34 @@ void block()
     g_rq[cpu::id()].lock.unlock();
     cpu::irq_restore(irq);
     hand_over_dead(dead);
-    // Off the timeout list, whether the timeout fired or a wakeup came first.
-    if (me->timeout_node.linked()) {
-        ksync::SpinGuard tg(g_timeout_lock);
-        if (me->timeout_node.linked())
-            g_timeouts.remove(*me);
+    leave_timeouts(me);
+}
+
+bool hand_off(Thread* next, uint64_t seq)
+{
+    unsigned long irq = cpu::irq_save();
+    RunQueue& rq = g_rq[cpu::id()];
+    rq.lock.lock();
+    Thread* me = rq.current;
+    if (!can_hand_off_locked(rq, me, next, seq)) {
+        rq.lock.unlock();
+        cpu::irq_restore(irq);
+        return false;
     }
+    // What wake() and schedule_locked() would do, minus the run queue. The
+    // rest of this thread's time slice goes with it: a pair that keeps handing
+    // the hart back and forth still yields to others of its priority when
+    // the slice runs out (tick()).
+    next->wait_timed_out = false;
+    kstack::before_switch_in(next->stack, cpu::id());
+    next->state = ThreadState::Running;
+    next->slice_left = me->slice_left;
+    Thread* dead = switch_locked(rq, me, next);
+    g_rq[cpu::id()].lock.unlock();
+    cpu::irq_restore(irq);
+    hand_over_dead(dead);
+    leave_timeouts(me);
+    return true;
 }
 
 bool wake(Thread* t, uint64_t seq, bool timed_out)

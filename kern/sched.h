@@ -35,6 +35,17 @@ void yield();
 //   already made it Runnable again. Returns the sleep's sequence number.
 uint64_t prepare_sleep(const void* channel, const char* reason, uint64_t deadline);
 void block();
+// Direct switch (the IPC fast path, kern/ipc.cc): the current thread, Sleeping
+// since its prepare_sleep(), gives this hart straight to `next`, which sleeps
+// in sleep `seq` on this hart's queue: next runs at once, without a wake()
+// or a trip through the run queue, and the current thread sleeps on until
+// woken (returns true then). False, with nothing changed, when next is not
+// this hart's to run (another hart's, on a hart, stack not resident, a
+// timeout armed, a better thread queued here) or the current thread was
+// already woken: the caller then wake()s next and block()s. Interrupts must
+// be off since before prepare_sleep(), so no preemption parks this thread
+// asleep before next was handed the hart or woken.
+[[nodiscard]] bool hand_off(Thread* next, uint64_t seq);
 // Wake a Sleeping thread. With seq != 0, only if it is still in that same
 // sleep (timeouts use this: the thread may have moved on). Returns whether
 // it was woken.
