@@ -35,7 +35,7 @@ using namespace ipc_args;
 
 ksync::SpinLock g_lock {"ipc"};
 std::atomic<uint64_t> g_endpoints {0}, g_records {0};
-// Fast-path hand-offs (sched::hand_off) by a call and by a reply_receive, and
+// Fast-path hand-offs (sched::sleep_handing_off) by a call and by a reply_receive, and
 // the times a hand-off was tried but the partner had to be woken instead.
 std::atomic<uint64_t> g_fast_calls {0}, g_fast_replies {0}, g_fast_fallbacks {0};
 Record* const STALE = reinterpret_cast<Record*>(1);
@@ -139,7 +139,8 @@ int free_reply_slot_locked(Task* t)
 // Move the message of `from` into `to` (records, kernel memory).
 void move_message(Record* to, const Record* from)
 {
-    memcpy(to->w, from->w, sizeof to->w);
+    for (unsigned i = 0; i < IPC_WORDS; i++)
+        to->w[i] = from->w[i];
     to->len = from->len;
     if (from->len)
         memcpy(to->buf, from->buf, from->len);
@@ -194,26 +195,23 @@ bool fast_ok(const Record* r, uint64_t len, uint64_t deadline)
     return len == 0 && deadline == 0 && !r->task->exiting.load(std::memory_order_acquire);
 }
 
-// The fast path's sleep: r, just queued or awaiting its reply, sleeps and
+// The fast path: r, just queued or awaiting its reply, goes to sleep and
 // hands this hart to `to`, the partner it has just finished, which runs at
-// once without a wake() or a run-queue trip (sched::hand_off). When that
-// cannot be, `to` is woken and r sleeps the usual way. Called with g_lock
-// held and interrupts off since before it was taken (the caller's IrqGuard:
-// nothing may preempt this thread between its prepare_sleep and the hand-off,
-// or it would park asleep with its partner never woken); returns with g_lock
-// held, for wait_locked() to see r Done or sleep again.
+// once without a wake() or a run-queue trip (sched::sleep_handing_off).
+// Called with g_lock held and interrupts off since before it was taken (the
+// caller's IrqGuard: releasing g_lock inside must leave them off, with a
+// run-queue lock held); returns with g_lock held. When the hand-off cannot
+// be, `to` is woken the usual way under the lock, and wait_locked() puts r to
+// sleep as ever.
 void sleep_handing_to(Record* r, const char* why, Wake to, std::atomic<uint64_t>& hits)
 {
-    r->seq = sched::prepare_sleep(r, why, 0);
-    g_lock.unlock();
-    if (sched::hand_off(to.th, to.seq)) {
+    if (sched::sleep_handing_off(r, why, to.th, to.seq, r->seq, g_lock)) {
         hits.fetch_add(1, std::memory_order_relaxed);
+        g_lock.lock();
     } else {
         g_fast_fallbacks.fetch_add(1, std::memory_order_relaxed);
         to.now();
-        sched::block();
     }
-    g_lock.lock();
 }
 
 uint64_t deadline_of(uint64_t us)

@@ -204,19 +204,33 @@ void hand_over_dead(Thread* dead)
     return switch_locked(rq, prev, next);
 }
 
-// Whether the current thread `me`, asleep since its prepare_sleep(), may hand
-// this hart straight to `next` in sleep `seq` (hand_off()). Only a thread
-// that is this hart's to run (it sleeps on this queue, fully switched out, so
-// no other hart can touch it while we hold the lock), with its stack resident
-// (else the swapper must bring it back first), no timeout armed, and nothing
-// better waiting here: anything else goes through wake().
+// Whether the running thread `me` may hand this hart straight to `next` in
+// sleep `seq` (sleep_handing_off()). Only a thread that is this hart's to run
+// (it sleeps on this queue, fully switched out, so no other hart can touch it
+// while we hold the lock), with its stack resident (else the swapper must
+// bring it back first), no timeout armed, and nothing better waiting here
+// (no queued priority above next's: a bit test, where best_prio() would cost
+// a software count of trailing zeros on cores without Zbb): anything else
+// goes through wake().
 bool can_hand_off_locked(RunQueue& rq, Thread* me, Thread* next, uint64_t seq)
 {
-    return me->state == ThreadState::Sleeping && next != me && next->hart == cpu::id() &&
+    return me->state == ThreadState::Running && next != me && next->hart == cpu::id() &&
            next->state == ThreadState::Sleeping && next->sleep_seq == seq &&
            !next->on_cpu.load(std::memory_order_acquire) && next->stack &&
            kstack::state(next->stack) == kstack::StackState::Resident && !next->wait_deadline &&
-           !(next->flags & TF_IDLE) && best_prio(rq) >= next->priority;
+           !(next->flags & TF_IDLE) && !(rq.bitmap & ((1u << next->priority) - 1));
+}
+
+// The current thread's sleep (prepare_sleep), with its run-queue lock held.
+uint64_t mark_sleeping_locked(Thread* me, const void* channel, const char* reason, uint64_t deadline)
+{
+    me->wait_channel = channel;
+    me->wait_reason = reason;
+    me->wait_deadline = deadline;
+    me->sleep_since = timer::now_ticks();
+    me->sleep_seq = g_sleep_seq.fetch_add(1, std::memory_order_relaxed) + 1;
+    me->state = ThreadState::Sleeping;
+    return me->sleep_seq;
 }
 
 // Off the timeout list after a sleep, whether the timeout fired or a wakeup
@@ -320,13 +334,7 @@ uint64_t prepare_sleep(const void* channel, const char* reason, uint64_t deadlin
     Thread* me = current_thread();
     RunQueue& rq = g_rq[cpu::id()];
     ksync::SpinGuard g(rq.lock);
-    me->wait_channel = channel;
-    me->wait_reason = reason;
-    me->wait_deadline = deadline;
-    me->sleep_since = timer::now_ticks();
-    me->sleep_seq = g_sleep_seq.fetch_add(1, std::memory_order_relaxed) + 1;
-    me->state = ThreadState::Sleeping;
-    uint64_t seq = me->sleep_seq;
+    uint64_t seq = mark_sleeping_locked(me, channel, reason, deadline);
     if (deadline) {
         ksync::SpinGuard tg(g_timeout_lock);
         Thread* after = nullptr;
@@ -362,30 +370,30 @@ void block()
     leave_timeouts(me);
 }
 
-bool hand_off(Thread* next, uint64_t seq)
+bool sleep_handing_off(const void* channel, const char* reason, Thread* next, uint64_t seq, uint64_t& my_seq,
+                       ksync::SpinLock& held)
 {
-    unsigned long irq = cpu::irq_save();
     RunQueue& rq = g_rq[cpu::id()];
-    rq.lock.lock();
+    rq.lock.lock(); // order: the caller's lock (ipc), then runqueue
     Thread* me = rq.current;
     if (!can_hand_off_locked(rq, me, next, seq)) {
         rq.lock.unlock();
-        cpu::irq_restore(irq);
         return false;
     }
-    // What wake() and schedule_locked() would do, minus the run queue. The
-    // rest of this thread's time slice goes with it: a pair that keeps handing
-    // the hart back and forth still yields to others of its priority when
-    // the slice runs out (tick()).
+    // Asleep and handing over in one section: a waker, which needs this
+    // lock, finds this thread either still running (it sees `held` taken) or
+    // Sleeping with my_seq. The rest of this thread's time slice goes to
+    // next: a pair that keeps handing the hart back and forth still yields to
+    // others of its priority when the slice runs out (tick()).
+    my_seq = mark_sleeping_locked(me, channel, reason, 0);
+    held.unlock(); // interrupts stay off: the caller's
     next->wait_timed_out = false;
     kstack::before_switch_in(next->stack, cpu::id());
     next->state = ThreadState::Running;
     next->slice_left = me->slice_left;
     Thread* dead = switch_locked(rq, me, next);
     g_rq[cpu::id()].lock.unlock();
-    cpu::irq_restore(irq);
     hand_over_dead(dead);
-    leave_timeouts(me);
     return true;
 }
 

@@ -87,11 +87,10 @@ KTEST(ipc_fast_path_round_trips)
     Ran r = run("ipcbench", 200);
     ipc::FastPathStats after = ipc::fast_path_stats();
     KEXPECT(r.ok);
-    KEXPECT(r.code > 0); // instructions per round trip
+    KEXPECT(r.code > 0); // instructions per round trip (meaningful under -icount only)
     uint64_t calls = after.calls - before.calls, replies = after.replies - before.replies;
-    kprintf("ktest: ipcbench x200: %d instructions a round trip; %lu call and %lu reply_receive hand-offs, %lu "
-            "fallbacks\n",
-            r.code, calls, replies, after.fallbacks - before.fallbacks);
+    kprintf("ktest: ipcbench x200: exit %d; %lu call and %lu reply_receive hand-offs, %lu fallbacks\n", r.code, calls,
+            replies, after.fallbacks - before.fallbacks);
     if (online_count() == 1) {
         // 15 samples of 200 round trips and a warm-up of 21: all but a few.
         KEXPECT(calls >= 3000);
@@ -181,7 +180,7 @@ KTEST(ipc_client_stack_swapped_while_blocked)
                 b.th->id, b.holds, stacks, code);
 }
 
-// ---- The fast path's direct switch (sched::hand_off) --------------------
+// ---- The fast path's direct switch (sched::sleep_handing_off) -----------
 //
 // Kernel threads bound to harts, so every case is deterministic on any
 // number of harts: a tester hands its hart to a sleeping partner, which runs,
@@ -194,7 +193,7 @@ struct Partner {
     Thread* tester = nullptr;
     bool timed = false;              // sleep with a (far) deadline: no hand-off
     std::atomic<uint64_t> seq {0};   // its current sleep
-    std::atomic<uint64_t> tester_seq {0};
+    uint64_t tester_seq = 0;         // written before the partner is run or woken
     std::atomic<bool> asleep {false};
     std::atomic<bool> stop {false};
     std::atomic<unsigned> runs {0};
@@ -215,7 +214,7 @@ void partner_entry(void* arg)
         p->asleep.store(false);
         p->ran_on.store(cpu::id());
         p->runs.fetch_add(1);
-        (void)sched::wake(p->tester, p->tester_seq.load()); // back to the tester
+        (void)sched::wake(p->tester, p->tester_seq); // back to the tester
     }
 }
 
@@ -225,36 +224,36 @@ void wait_asleep(Partner& p)
         sched::sleep_us(500);
 }
 
-enum class Twist { None, StaleSeq, AlreadyWoken };
+ksync::SpinLock g_handoff_lock {"handoff-test"}; // stands in for the ipc lock
 
-// Sleep handing the hart to p (as kern/ipc.cc does), falling back to a wake
-// and an ordinary sleep; returns once p has run and woken us. Whether the
-// hand-off took.
-bool hand_to(Partner& p, Twist twist = Twist::None)
+// Sleep handing the hart to p as kern/ipc.cc does, or wake it and sleep the
+// usual way; returns once p has run and woken us. Whether the hand-off took.
+// stale_seq: name a sleep p is not in.
+bool hand_to(Partner& p, bool stale_seq = false)
 {
     wait_asleep(p);
     unsigned before = p.runs.load();
     bool handed;
     {
-        cpu::IrqGuard irqs; // hand_off's contract: off since before prepare_sleep
-        p.tester_seq.store(sched::prepare_sleep(&p, "handoff-tester", 0));
-        if (twist == Twist::AlreadyWoken)
-            (void)sched::wake(thread::current(), p.tester_seq.load());
-        uint64_t seq = p.seq.load() + (twist == Twist::StaleSeq ? 1 : 0);
-        handed = sched::hand_off(p.th, seq);
+        cpu::IrqGuard irqs; // the contract: off since before the lock
+        g_handoff_lock.lock();
+        uint64_t seq = p.seq.load() + (stale_seq ? 1 : 0);
+        handed = sched::sleep_handing_off(&p, "handoff-tester", p.th, seq, p.tester_seq, g_handoff_lock);
         if (!handed) {
+            p.tester_seq = sched::prepare_sleep(&p, "handoff-tester", 0);
+            g_handoff_lock.unlock();
             (void)sched::wake(p.th, p.seq.load());
             sched::block();
         }
     }
-    while (p.runs.load() == before) // an AlreadyWoken tester did not sleep
+    while (p.runs.load() == before)
         sched::sleep_us(500);
     return handed;
 }
 
 struct HandOffResults {
     unsigned hart = 0, handed = 0, rounds = 0, ran_here = 0;
-    bool stale_refused = false, woken_refused = false, timed_refused = false, other_refused = false;
+    bool stale_refused = false, timed_refused = false, other_refused = false;
     unsigned other_ran_on = ~0u;
     bool spawned = true;
 };
@@ -290,8 +289,7 @@ void hand_off_tester(void* arg)
         res.handed += hand_to(same);
         res.ran_here += same.ran_on.load() == res.hart;
     }
-    res.stale_refused = !hand_to(same, Twist::StaleSeq);
-    res.woken_refused = !hand_to(same, Twist::AlreadyWoken);
+    res.stale_refused = !hand_to(same, true);
     stop_partner(same);
 
     Partner timed;
@@ -317,8 +315,8 @@ void hand_off_tester(void* arg)
 } // namespace
 
 // A sleeping partner on the same hart gets the hart directly, every time;
-// a stale sleep, a tester already woken, a partner with a timeout and one on
-// another hart are refused (the caller's wake and sleep take over, and the
+// a stale sleep, a partner with a timeout and one on another hart are
+// refused (the caller's wake and sleep take over, and the
 // partner still runs, on its own hart).
 KTEST(ipc_hand_off_direct_switch)
 {
@@ -333,12 +331,11 @@ KTEST(ipc_hand_off_direct_switch)
     KEXPECT_EQ(res.handed, res.rounds);
     KEXPECT_EQ(res.ran_here, res.rounds);
     KEXPECT(res.stale_refused);
-    KEXPECT(res.woken_refused);
     KEXPECT(res.timed_refused);
     if (online_count() > 1) {
         KEXPECT(res.other_refused);
         KEXPECT_EQ(res.other_ran_on, (res.hart + 1) % online_count());
     }
-    kprintf("ktest: hand_off: %u of %u direct switches on hart %u; stale, woken, timed%s refused\n", res.handed,
+    kprintf("ktest: sleep_handing_off: %u of %u direct switches on hart %u; stale, timed%s refused\n", res.handed,
             res.rounds, res.hart, online_count() > 1 ? ", other-hart" : "");
 }
