@@ -14,7 +14,13 @@
 // the rendezvous touches two threads, an endpoint and a task table at once,
 // and one leaf lock is the simplest order that cannot deadlock. Lock order:
 // ipc -> runqueue -> timeouts (prepare_sleep under it); wakes happen after it
-// is released (docs/locking.md).
+// is released, or under it on the call path (docs/locking.md).
+//
+// The fast path (docs/user.md): when a call finds its server waiting, or a
+// reply_receive answers a caller and finds nobody queued, the thread going
+// to sleep hands its hart straight to that partner (sched::sleep_handing_off)
+// instead of waking it through the run queue; when any condition for that
+// fails, the general path runs unchanged.
 #pragma once
 
 #include "lib/list.h"
