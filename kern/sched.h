@@ -45,9 +45,10 @@ void block();
 // sleep on `channel`, my_seq gets the sleep's sequence number before `held`
 // is released, and true comes back once the thread is woken (without
 // `held`). False, at once and with nothing changed (`held` still held, the
-// thread still running), when next is not this hart's to run: on another
-// hart, on a hart, its stack not resident, a timeout armed, a better thread
-// queued here. The caller then wakes next and sleeps the usual way.
+// thread still running), when next is not this hart's to run: not in that
+// sleep, another hart's, still on a hart, its stack not resident, a timeout
+// armed, a higher priority queued here. The caller then wakes next and
+// sleeps the usual way.
 [[nodiscard]] bool sleep_handing_off(const void* channel, const char* reason, Thread* next, uint64_t seq,
                                      uint64_t& my_seq, ksync::SpinLock& held);
 // Wake a Sleeping thread. With seq != 0, only if it is still in that same
