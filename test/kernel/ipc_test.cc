@@ -253,17 +253,19 @@ bool hand_to(Partner& p, bool stale_seq = false)
 
 struct HandOffResults {
     unsigned hart = 0, handed = 0, rounds = 0, ran_here = 0;
+    bool swap_tried = false, swapped = false, swapped_refused = false;
     bool stale_refused = false, timed_refused = false, other_refused = false;
     unsigned other_ran_on = ~0u;
     bool spawned = true;
 };
 
-Thread* start_partner(Partner& p, unsigned hart, bool timed)
+Thread* start_partner(Partner& p, unsigned hart, bool timed, bool swappable = false)
 {
     p.tester = thread::current();
     p.timed = timed;
+    uint32_t flags = swappable ? uint32_t(TF_BOUND) : uint32_t(TF_BOUND | TF_NO_SWAP);
     auto r = thread::spawn({.name = "handoff-partner", .entry = partner_entry, .arg = &p, .priority = PRIO_HIGHEST,
-                            .flags = TF_BOUND | TF_NO_SWAP, .hart = int(hart), .joinable = true});
+                            .flags = flags, .hart = int(hart), .joinable = true});
     p.th = r.ok() ? r.value() : nullptr;
     return p.th;
 }
@@ -300,6 +302,23 @@ void hand_off_tester(void* arg)
         res.spawned = false;
     }
 
+    // A partner whose stack went out to swap while it slept: the swapper
+    // must bring it back first, so no hand-off (the wake queues it for that).
+    if (vm::swap::enabled()) {
+        Partner out;
+        if (start_partner(out, res.hart, false, true)) {
+            res.swap_tried = true;
+            wait_asleep(out);
+            (void)kstack::swap::swap_out(kstack::swap::scratch(2), 1u << 20, 0);
+            kstack::StackState s = kstack::state(out.th->stack);
+            res.swapped = s == kstack::StackState::Swapped || s == kstack::StackState::SwappingOut;
+            res.swapped_refused = !hand_to(out);
+            stop_partner(out);
+        } else {
+            res.spawned = false;
+        }
+    }
+
     if (online_count() > 1) {
         Partner other;
         if (start_partner(other, (res.hart + 1) % online_count(), false)) {
@@ -315,8 +334,8 @@ void hand_off_tester(void* arg)
 } // namespace
 
 // A sleeping partner on the same hart gets the hart directly, every time;
-// a stale sleep, a partner with a timeout and one on another hart are
-// refused (the caller's wake and sleep take over, and the
+// a stale sleep, a partner with a timeout, one whose stack is on swap (boots
+// with a swap disk) and one on another hart are refused (the caller's wake and sleep take over, and the
 // partner still runs, on its own hart).
 KTEST(ipc_hand_off_direct_switch)
 {
@@ -332,10 +351,14 @@ KTEST(ipc_hand_off_direct_switch)
     KEXPECT_EQ(res.ran_here, res.rounds);
     KEXPECT(res.stale_refused);
     KEXPECT(res.timed_refused);
+    if (res.swap_tried) {
+        KEXPECT(res.swapped);
+        KEXPECT(res.swapped_refused);
+    }
     if (online_count() > 1) {
         KEXPECT(res.other_refused);
         KEXPECT_EQ(res.other_ran_on, (res.hart + 1) % online_count());
     }
-    kprintf("ktest: sleep_handing_off: %u of %u direct switches on hart %u; stale, timed%s refused\n", res.handed,
-            res.rounds, res.hart, online_count() > 1 ? ", other-hart" : "");
+    kprintf("ktest: sleep_handing_off: %u of %u direct switches on hart %u; stale, timed%s%s refused\n", res.handed,
+            res.rounds, res.hart, res.swap_tried ? ", swapped-out" : "", online_count() > 1 ? ", other-hart" : "");
 }
