@@ -2,6 +2,7 @@
 // (kern/ipc.h says why messages live in Records and not on kernel stacks).
 #include "kern/ipc.h"
 
+#include "kern/cpu.h"
 #include "kern/ipc_args.h"
 #include "kern/sched.h"
 #include "kern/spinlock.h"
@@ -34,6 +35,9 @@ using namespace ipc_args;
 
 ksync::SpinLock g_lock {"ipc"};
 std::atomic<uint64_t> g_endpoints {0}, g_records {0};
+// Fast-path hand-offs (sched::sleep_handing_off) by a call and by a reply_receive, and
+// the times a hand-off was tried but the partner had to be woken instead.
+std::atomic<uint64_t> g_fast_calls {0}, g_fast_replies {0}, g_fast_fallbacks {0};
 Record* const STALE = reinterpret_cast<Record*>(1);
 
 // A wake to do once g_lock is released (wake() takes run-queue locks, and a
@@ -57,15 +61,12 @@ Wake finish_locked(Record* r, long result)
     return {r->thread, r->seq};
 }
 
-// Thread th's record, made on its first IPC call.
+// Thread th's record, made on its first IPC call (th keeps a pointer to it:
+// no search of the task's list).
 Record* record_of(Task* t, Thread* th)
 {
-    {
-        ksync::SpinGuard g(g_lock);
-        for (Record& r : t->ipc.records)
-            if (r.thread == th)
-                return &r;
-    }
+    if (th->ipc_record)
+        return th->ipc_record;
     void* mem = zalloc::kmalloc(sizeof(Record), M_IPC, zalloc::M_WAITOK | zalloc::M_NULLOK);
     if (!mem)
         return nullptr;
@@ -73,8 +74,11 @@ Record* record_of(Task* t, Thread* th)
     r->thread = th;
     r->task = t;
     g_records.fetch_add(1, std::memory_order_relaxed);
-    ksync::SpinGuard g(g_lock);
-    t->ipc.records.push_front(*r);
+    {
+        ksync::SpinGuard g(g_lock);
+        t->ipc.records.push_front(*r);
+    }
+    th->ipc_record = r;
     return r;
 }
 
@@ -135,7 +139,8 @@ int free_reply_slot_locked(Task* t)
 // Move the message of `from` into `to` (records, kernel memory).
 void move_message(Record* to, const Record* from)
 {
-    memcpy(to->w, from->w, sizeof to->w);
+    for (unsigned i = 0; i < IPC_WORDS; i++)
+        to->w[i] = from->w[i];
     to->len = from->len;
     if (from->len)
         memcpy(to->buf, from->buf, from->len);
@@ -179,6 +184,33 @@ void wait_locked(Record* r, uint64_t deadline, const char* why)
         g_lock.unlock();
         sched::block();
         g_lock.lock();
+    }
+}
+
+// The fast path may hand the hart over for a sleep with no timeout, a
+// message of register words only, and a task not being killed (checked under
+// g_lock, as wait_locked() does before each sleep, so a kill is never missed).
+bool fast_ok(const Record* r, uint64_t len, uint64_t deadline)
+{
+    return len == 0 && deadline == 0 && !r->task->exiting.load(std::memory_order_acquire);
+}
+
+// The fast path: r, just queued or awaiting its reply, goes to sleep and
+// hands this hart to `to`, the partner it has just finished, which runs at
+// once without a wake() or a run-queue trip (sched::sleep_handing_off).
+// Called with g_lock held and interrupts off since before it was taken (the
+// caller's IrqGuard: releasing g_lock inside must leave them off, with a
+// run-queue lock held); returns with g_lock held. When the hand-off cannot
+// be, `to` is woken the usual way under the lock, and wait_locked() puts r to
+// sleep as ever.
+void sleep_handing_to(Record* r, const char* why, Wake to, std::atomic<uint64_t>& hits)
+{
+    if (sched::sleep_handing_off(r, why, to.th, to.seq, r->seq, g_lock)) {
+        hits.fetch_add(1, std::memory_order_relaxed);
+        g_lock.lock();
+    } else {
+        g_fast_fallbacks.fetch_add(1, std::memory_order_relaxed);
+        to.now();
     }
 }
 
@@ -251,8 +283,8 @@ long sys_destroy(Task* t, uint64_t h)
     return 0;
 }
 
-// The common start of send, call and receive: the arguments checked and
-// decoded, and the calling thread's IPC record found.
+// The common start of send, call, receive and reply_receive: the arguments
+// checked and decoded, and the calling thread's IPC record found.
 struct Start {
     Thread* me;
     Task* t;
@@ -261,11 +293,10 @@ struct Start {
     Record* r;
 };
 
-static long start(TrapFrame& tf, unsigned dirs, Start& st)
+static long start(TrapFrame& tf, uint64_t tag, unsigned dirs, Start& st)
 {
     st.me = thread::current();
     st.t = st.me->task;
-    uint64_t tag = tf.x[9];
     st.buf = tf.x[14];
     st.timeout = tf.x[15];
     if (long e = check_tag(tag, st.buf, dirs))
@@ -279,21 +310,16 @@ static long start(TrapFrame& tf, unsigned dirs, Start& st)
     return st.r ? 0 : -ENOMEM;
 }
 
-long sys_send(TrapFrame& tf, bool call)
+// Send and call from the lock on: meet a receiver, or queue and wait for
+// one; a call then waits for its reply. Returns r's result.
+static long send_rendezvous(const Start& st, bool call)
 {
-    Start st;
-    if (long e = start(tf, call ? SendsBytes | TakesBytes : SendsBytes, st))
-        return e;
-    Task* t = st.t;
-    uint64_t buf = st.buf, timeout = st.timeout;
-    Tag tg = st.tg;
     Record* r = st.r;
-    if (long e = take_from_user(tf, r, buf, tg.len))
-        return e;
-    uint64_t deadline = deadline_of(timeout);
+    uint64_t deadline = deadline_of(st.timeout);
+    cpu::IrqGuard irqs; // for sleep_handing_to
     g_lock.lock();
     Endpoint* ep;
-    if (long e = lookup_locked(t, tg.handle, ep)) {
+    if (long e = lookup_locked(st.t, st.tg.handle, ep)) {
         g_lock.unlock();
         return e;
     }
@@ -316,16 +342,21 @@ long sys_send(TrapFrame& tf, bool call)
         r->state = State::AwaitReply;
         r->reply_holder = rx->task;
         r->reply_slot = unsigned(slot);
-        // Wake the server with the lock held: it cannot reply before this
-        // thread sleeps (the reply needs the lock). Waking after unlocking
-        // would leave a window where a preemption parks this thread, already
-        // marked Sleeping, before the server was ever woken: both asleep.
-        // Lock order ipc -> runqueue (-> the swap-in pool and disk, which a
-        // wake may start; they never take the ipc lock).
-        w.now();
+        if (fast_ok(r, st.tg.len, deadline)) {
+            sleep_handing_to(r, "ipc-call", w, g_fast_calls);
+        } else {
+            // Wake the server with the lock held: it cannot reply before
+            // this thread sleeps (the reply needs the lock). Waking after
+            // unlocking would leave a window where a preemption parks this
+            // thread, already marked Sleeping, before the server was ever
+            // woken: both asleep. Lock order ipc -> runqueue (-> the swap-in
+            // pool and disk, which a wake may start; they never take the ipc
+            // lock).
+            w.now();
+        }
         wait_locked(r, deadline, "ipc-call");
     } else {
-        if (timeout == IPC_POLL) {
+        if (st.timeout == IPC_POLL) {
             g_lock.unlock();
             return -EAGAIN;
         }
@@ -337,39 +368,44 @@ long sys_send(TrapFrame& tf, bool call)
     long res = r->result;
     r->state = State::Idle;
     g_lock.unlock();
-    if (res < 0 || !call)
-        return res;
-    return deliver_to_user(tf, r, buf, tg.cap);
+    return res;
 }
 
-long sys_receive(TrapFrame& tf)
+long sys_send(TrapFrame& tf, bool call)
 {
     Start st;
-    if (long e = start(tf, TakesBytes, st))
+    if (long e = start(tf, tf.x[9], call ? SendsBytes | TakesBytes : SendsBytes, st))
         return e;
+    if (long e = take_from_user(tf, st.r, st.buf, st.tg.len))
+        return e;
+    long res = send_rendezvous(st, call);
+    if (res < 0 || !call)
+        return res;
+    return deliver_to_user(tf, st.r, st.buf, st.tg.cap);
+}
+
+// The receive half of receive and reply_receive, with g_lock held (and
+// interrupts off) and ep looked up: take a queued sender's message into r, or
+// queue r and sleep until one comes. `answered`, if set, is the caller that
+// reply_receive has just answered: woken once this thread is queued, or
+// handed the hart directly when `fast`. Returns with the lock released: a
+// reply cap for a call, 0 for a send, or -error.
+static long receive_locked(const Start& st, Endpoint* ep, uint64_t deadline, Wake answered, bool fast)
+{
     Task* t = st.t;
-    uint64_t buf = st.buf, timeout = st.timeout;
-    Tag tg = st.tg;
     Record* r = st.r;
-    uint64_t deadline = deadline_of(timeout);
-    g_lock.lock();
-    Endpoint* ep;
-    if (long e = lookup_locked(t, tg.handle, ep)) {
-        g_lock.unlock();
-        return e;
-    }
     Record* tx = ep->senders.front();
-    long res;
     if (tx) {
         bool call = tx->state == State::Calling;
         int slot = call ? free_reply_slot_locked(t) : 0;
         if (slot < 0) {
             g_lock.unlock();
+            answered.now();
             return -EAGAIN;
         }
         ep->senders.remove(*tx);
         move_message(r, tx);
-        res = call ? slot + 1 : 0;
+        Wake w;
         if (call) {
             // The caller sleeps on, now waiting for the reply.
             t->ipc.replies[slot] = tx;
@@ -377,34 +413,47 @@ long sys_receive(TrapFrame& tf)
             tx->ep = nullptr;
             tx->reply_holder = t;
             tx->reply_slot = unsigned(slot);
-            g_lock.unlock();
         } else {
-            Wake w = finish_locked(tx, 0);
-            g_lock.unlock();
-            w.now();
+            w = finish_locked(tx, 0);
         }
-    } else {
-        if (timeout == IPC_POLL) {
-            g_lock.unlock();
-            return -EAGAIN;
-        }
-        r->state = State::Receiving;
-        r->ep = ep;
-        ep->receivers.push_back(*r);
-        wait_locked(r, deadline, "ipc-recv");
-        res = r->result;
-        r->state = State::Idle;
         g_lock.unlock();
-        if (res < 0)
-            return res;
+        answered.now();
+        w.now();
+        return call ? slot + 1 : 0;
     }
-    long e = deliver_to_user(tf, r, buf, tg.cap);
+    if (st.timeout == IPC_POLL) {
+        g_lock.unlock();
+        answered.now();
+        return -EAGAIN;
+    }
+    r->state = State::Receiving;
+    r->ep = ep;
+    ep->receivers.push_back(*r);
+    if (answered.th) {
+        if (fast && fast_ok(r, 0, deadline))
+            sleep_handing_to(r, "ipc-recv", answered, g_fast_replies);
+        else
+            answered.now(); // under the lock, as a call wakes its server
+    }
+    wait_locked(r, deadline, "ipc-recv");
+    long res = r->result;
+    r->state = State::Idle;
+    g_lock.unlock();
+    return res;
+}
+
+// Hand what receive_locked() took to the user. A call whose message cannot
+// be delivered is answered with EPIPE rather than left waiting for a reply
+// that cannot come.
+static long deliver_received(TrapFrame& tf, const Start& st, long res)
+{
+    if (res < 0)
+        return res;
+    long e = deliver_to_user(tf, st.r, st.buf, st.tg.cap);
     if (e && res > 0) {
-        // The message could not be delivered: answer the caller with the
-        // error rather than leave it waiting for a reply that cannot come.
         g_lock.lock();
-        Record* c = t->ipc.replies[res - 1];
-        t->ipc.replies[res - 1] = nullptr;
+        Record* c = st.t->ipc.replies[res - 1];
+        st.t->ipc.replies[res - 1] = nullptr;
         Wake w;
         if (c && c != STALE) {
             c->reply_holder = nullptr;
@@ -414,6 +463,41 @@ long sys_receive(TrapFrame& tf)
         w.now();
     }
     return e ? e : res;
+}
+
+long sys_receive(TrapFrame& tf)
+{
+    Start st;
+    if (long e = start(tf, tf.x[9], TakesBytes, st))
+        return e;
+    uint64_t deadline = deadline_of(st.timeout);
+    long res;
+    {
+        cpu::IrqGuard irqs; // receive_locked's sleep, as in send_rendezvous
+        g_lock.lock();
+        Endpoint* ep;
+        if (long e = lookup_locked(st.t, st.tg.handle, ep)) {
+            g_lock.unlock();
+            return e;
+        }
+        res = receive_locked(st, ep, deadline, Wake {}, false);
+    }
+    return deliver_received(tf, st, res);
+}
+
+// Use up reply cap `slot` of t and move r's message to the caller behind it,
+// with g_lock held: 0 and the caller to wake, or EBADF (no such cap) or EPIPE
+// (the caller gave up: timeout, exit).
+static long answer_locked(Task* t, unsigned slot, Record* r, Wake& w)
+{
+    Record* c = t->ipc.replies[slot];
+    t->ipc.replies[slot] = nullptr;
+    if (!c || c == STALE)
+        return c ? -EPIPE : -EBADF;
+    move_message(c, r);
+    c->reply_holder = nullptr;
+    w = finish_locked(c, 0);
+    return 0;
 }
 
 long sys_reply(TrapFrame& tf)
@@ -427,7 +511,9 @@ long sys_reply(TrapFrame& tf)
     if (long e = check_reply_cap(tg.handle))
         return e;
     unsigned slot = unsigned(tg.handle - 1);
-    {
+    if (!me->ipc_record) {
+        // No record yet: EBADF for a cap it cannot hold comes before the
+        // allocation could fail with ENOMEM.
         ksync::SpinGuard g(g_lock);
         if (!t->ipc.replies[slot])
             return -EBADF;
@@ -437,19 +523,46 @@ long sys_reply(TrapFrame& tf)
         return -ENOMEM;
     if (long e = take_from_user(tf, r, buf, tg.len))
         return e;
+    Wake w;
     g_lock.lock();
-    Record* c = t->ipc.replies[slot];
-    t->ipc.replies[slot] = nullptr;
-    if (!c || c == STALE) {
-        g_lock.unlock();
-        return c ? -EPIPE : -EBADF; // the caller gave up (timeout, exit)
-    }
-    move_message(c, r);
-    c->reply_holder = nullptr;
-    Wake w = finish_locked(c, 0);
+    long e = answer_locked(t, slot, r, w);
     g_lock.unlock();
     w.now();
-    return 0;
+    return e;
+}
+
+long sys_reply_receive(TrapFrame& tf)
+{
+    uint64_t tag = tf.x[9];
+    if (long e = check_reply_receive_tag(tag))
+        return e;
+    Start st;
+    if (long e = start(tf, ipc_tag_of(tag), SendsBytes | TakesBytes, st))
+        return e;
+    if (long e = check_reply_cap(reply_cap_of(tag)))
+        return e;
+    unsigned slot = unsigned(reply_cap_of(tag) - 1);
+    if (long e = take_from_user(tf, st.r, st.buf, st.tg.len))
+        return e;
+    uint64_t deadline = deadline_of(st.timeout);
+    long res;
+    {
+        cpu::IrqGuard irqs; // receive_locked's sleep, as in send_rendezvous
+        g_lock.lock();
+        // The endpoint first: a bad handle leaves the reply cap unused.
+        Endpoint* ep;
+        if (long e = lookup_locked(st.t, st.tg.handle, ep)) {
+            g_lock.unlock();
+            return e;
+        }
+        Wake answered;
+        if (long e = answer_locked(st.t, slot, st.r, answered)) {
+            g_lock.unlock();
+            return e; // as reply would say; nothing received
+        }
+        res = receive_locked(st, ep, deadline, answered, st.tg.len == 0);
+    }
+    return deliver_received(tf, st, res);
 }
 
 Endpoint* take_ref(Task* parent, uint64_t h)
@@ -491,22 +604,17 @@ void wake_task(Task* t)
 
 void thread_exit(Task* t, Thread* th)
 {
-    Record* found = nullptr;
+    Record* r = th->ipc_record;
+    if (!r)
+        return;
+    th->ipc_record = nullptr;
     {
         ksync::SpinGuard g(g_lock);
-        for (Record& r : t->ipc.records) {
-            if (r.thread == th) {
-                found = &r;
-                t->ipc.records.remove(r);
-                break;
-            }
-        }
+        t->ipc.records.remove(*r);
     }
-    if (found) {
-        found->~Record();
-        zalloc::kfree(found, M_IPC);
-        g_records.fetch_sub(1, std::memory_order_relaxed);
-    }
+    r->~Record();
+    zalloc::kfree(r, M_IPC);
+    g_records.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void task_exit(Task* t)
@@ -530,6 +638,12 @@ void task_exit(Task* t)
             put_locked(ep);
     }
     g_lock.unlock();
+}
+
+FastPathStats fast_path_stats()
+{
+    return {g_fast_calls.load(std::memory_order_relaxed), g_fast_replies.load(std::memory_order_relaxed),
+            g_fast_fallbacks.load(std::memory_order_relaxed)};
 }
 
 uint64_t endpoints() { return g_endpoints.load(); }

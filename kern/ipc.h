@@ -14,7 +14,13 @@
 // the rendezvous touches two threads, an endpoint and a task table at once,
 // and one leaf lock is the simplest order that cannot deadlock. Lock order:
 // ipc -> runqueue -> timeouts (prepare_sleep under it); wakes happen after it
-// is released (docs/locking.md).
+// is released, or under it on the call path (docs/locking.md).
+//
+// The fast path (docs/user.md): when a call finds its server waiting, or a
+// reply_receive answers a caller and finds nobody queued, the thread going
+// to sleep hands its hart straight to that partner (sched::sleep_handing_off)
+// instead of waking it through the run queue; when any condition for that
+// fails, the general path runs unchanged.
 #pragma once
 
 #include "lib/list.h"
@@ -74,6 +80,15 @@ long sys_destroy(Task* t, uint64_t h);
 long sys_send(TrapFrame& tf, bool call);
 long sys_receive(TrapFrame& tf);
 long sys_reply(TrapFrame& tf);
+long sys_reply_receive(TrapFrame& tf);
+
+// The fast path (docs/user.md): hand-offs of this hart straight to the
+// partner by a call (to the waiting server) and by a reply_receive (to the
+// answered caller), and hand-offs tried that fell back to a wake().
+struct FastPathStats {
+    uint64_t calls, replies, fallbacks;
+};
+FastPathStats fast_path_stats();
 
 // spawn_ep: the endpoint behind handle h of parent, with a reference for the
 // child (give() it as the child's handle 0 or drop() it).

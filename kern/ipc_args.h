@@ -38,6 +38,13 @@ constexpr long check_tag(uint64_t tag, uint64_t buf, unsigned use)
 constexpr long check_handle(uint64_t h) { return h < IPC_HANDLES ? 0 : -EBADF; }
 constexpr long check_reply_cap(uint64_t c) { return c >= 1 && c <= IPC_REPLY_CAPS ? 0 : -EBADF; }
 
+// reply_receive's tag: an IPC tag for the receive (bits 0..47: the endpoint
+// handle, the reply's length, the room for what comes) and the reply cap in
+// bits 48..55 (IPC_TAG_REPLY); bits 56..63 must be zero.
+constexpr uint64_t ipc_tag_of(uint64_t tag) { return tag & ((1ull << 48) - 1); }
+constexpr uint64_t reply_cap_of(uint64_t tag) { return (tag >> 48) & 0xff; }
+constexpr long check_reply_receive_tag(uint64_t tag) { return tag >> 56 ? -EINVAL : 0; }
+
 constexpr long check_timeout(uint64_t us) { return us == IPC_POLL || us <= IPC_TIMEOUT_MAX ? 0 : -EINVAL; }
 
 } // namespace kern::ipc_args

@@ -143,6 +143,34 @@ void hand_over_dead(Thread* dead)
         thread::dead_and_switched_out(dead);
 }
 
+// The second half of a switch: next (Running, its stack checked by
+// before_switch_in) takes this hart from prev. Same contract as
+// schedule_locked.
+[[nodiscard]] Thread* switch_locked(RunQueue& rq, Thread* prev, Thread* next)
+{
+    next->hart = cpu::id();
+    next->on_cpu.store(true, std::memory_order_relaxed);
+    next->switches++;
+    rq.current = next;
+    rq.switches++;
+    if (next->flags & TF_IDLE)
+        rq.idle_switches++;
+    rq.switched_from = prev;
+    // For reports and current_thread(); the stack limit that trap entry
+    // checks is switched by switch_context together with sp.
+    HartLocal& h = this_hart();
+    h.current = next;
+    h.stack_top = next->stack ? kstack::top(next->stack) : h.boot_stack_top;
+    // Address space: a user thread runs on its task's root, any other thread
+    // on the kernel's. Kernel mappings are the same in every root, so this
+    // stack stays mapped across the change; activate() skips a root that is
+    // already loaded (two threads of one task, or kernel to kernel).
+    vm::uspace::activate(next->satp ? next->satp : vm::kmem::kernel_satp());
+    switch_context(&prev->ctx, &next->ctx);
+    // Now running as prev again, possibly on another hart: use that hart's queue.
+    return finish_switch(g_rq[cpu::id()]);
+}
+
 // The core: pick the next thread and switch to it. Interrupts are off and the
 // run-queue lock is held; both stay so across the switch and are released by
 // the code the next thread returns into.
@@ -173,27 +201,47 @@ void hand_over_dead(Thread* dead)
     next->slice_left = SLICE_TICKS;
     if (next == prev)
         return nullptr;
-    next->hart = cpu::id();
-    next->on_cpu.store(true, std::memory_order_relaxed);
-    next->switches++;
-    rq.current = next;
-    rq.switches++;
-    if (next->flags & TF_IDLE)
-        rq.idle_switches++;
-    rq.switched_from = prev;
-    // For reports and current_thread(); the stack limit that trap entry
-    // checks is switched by switch_context together with sp.
-    HartLocal& h = this_hart();
-    h.current = next;
-    h.stack_top = next->stack ? kstack::top(next->stack) : h.boot_stack_top;
-    // Address space: a user thread runs on its task's root, any other thread
-    // on the kernel's. Kernel mappings are the same in every root, so this
-    // stack stays mapped across the change; activate() skips a root that is
-    // already loaded (two threads of one task, or kernel to kernel).
-    vm::uspace::activate(next->satp ? next->satp : vm::kmem::kernel_satp());
-    switch_context(&prev->ctx, &next->ctx);
-    // Now running as prev again, possibly on another hart: use that hart's queue.
-    return finish_switch(g_rq[cpu::id()]);
+    return switch_locked(rq, prev, next);
+}
+
+// Whether the running thread `me` may hand this hart straight to `next` in
+// sleep `seq` (sleep_handing_off()). Only a thread that is this hart's to run
+// (it sleeps on this queue, fully switched out, so no other hart can touch it
+// while we hold the lock), with its stack resident (else the swapper must
+// bring it back first), no timeout armed, and nothing better waiting here
+// (no queued priority above next's: a bit test, where best_prio() would cost
+// a software count of trailing zeros on cores without Zbb): anything else
+// goes through wake().
+bool can_hand_off_locked(RunQueue& rq, Thread* me, Thread* next, uint64_t seq)
+{
+    return me->state == ThreadState::Running && next != me && next->hart == cpu::id() &&
+           next->state == ThreadState::Sleeping && next->sleep_seq == seq &&
+           !next->on_cpu.load(std::memory_order_acquire) && next->stack &&
+           kstack::state(next->stack) == kstack::StackState::Resident && !next->wait_deadline &&
+           !(next->flags & TF_IDLE) && !(rq.bitmap & ((1u << next->priority) - 1));
+}
+
+// The current thread's sleep (prepare_sleep), with its run-queue lock held.
+uint64_t mark_sleeping_locked(Thread* me, const void* channel, const char* reason, uint64_t deadline)
+{
+    me->wait_channel = channel;
+    me->wait_reason = reason;
+    me->wait_deadline = deadline;
+    me->sleep_since = timer::now_ticks();
+    me->sleep_seq = g_sleep_seq.fetch_add(1, std::memory_order_relaxed) + 1;
+    me->state = ThreadState::Sleeping;
+    return me->sleep_seq;
+}
+
+// Off the timeout list after a sleep, whether the timeout fired or a wakeup
+// came first.
+void leave_timeouts(Thread* me)
+{
+    if (me->timeout_node.linked()) {
+        ksync::SpinGuard tg(g_timeout_lock);
+        if (me->timeout_node.linked())
+            g_timeouts.remove(*me);
+    }
 }
 
 } // namespace
@@ -286,13 +334,7 @@ uint64_t prepare_sleep(const void* channel, const char* reason, uint64_t deadlin
     Thread* me = current_thread();
     RunQueue& rq = g_rq[cpu::id()];
     ksync::SpinGuard g(rq.lock);
-    me->wait_channel = channel;
-    me->wait_reason = reason;
-    me->wait_deadline = deadline;
-    me->sleep_since = timer::now_ticks();
-    me->sleep_seq = g_sleep_seq.fetch_add(1, std::memory_order_relaxed) + 1;
-    me->state = ThreadState::Sleeping;
-    uint64_t seq = me->sleep_seq;
+    uint64_t seq = mark_sleeping_locked(me, channel, reason, deadline);
     if (deadline) {
         ksync::SpinGuard tg(g_timeout_lock);
         Thread* after = nullptr;
@@ -325,12 +367,34 @@ void block()
     g_rq[cpu::id()].lock.unlock();
     cpu::irq_restore(irq);
     hand_over_dead(dead);
-    // Off the timeout list, whether the timeout fired or a wakeup came first.
-    if (me->timeout_node.linked()) {
-        ksync::SpinGuard tg(g_timeout_lock);
-        if (me->timeout_node.linked())
-            g_timeouts.remove(*me);
+    leave_timeouts(me);
+}
+
+bool sleep_handing_off(const void* channel, const char* reason, Thread* next, uint64_t seq, uint64_t& my_seq,
+                       ksync::SpinLock& held)
+{
+    RunQueue& rq = g_rq[cpu::id()];
+    rq.lock.lock(); // order: the caller's lock (ipc), then runqueue
+    Thread* me = rq.current;
+    if (!can_hand_off_locked(rq, me, next, seq)) {
+        rq.lock.unlock();
+        return false;
     }
+    // Asleep and handing over in one section: a waker, which needs this
+    // lock, finds this thread either still running (it sees `held` taken) or
+    // Sleeping with my_seq. The rest of this thread's time slice goes to
+    // next: a pair that keeps handing the hart back and forth still yields to
+    // others of its priority when the slice runs out (tick()).
+    my_seq = mark_sleeping_locked(me, channel, reason, 0);
+    held.unlock(); // interrupts stay off: the caller's
+    next->wait_timed_out = false;
+    kstack::before_switch_in(next->stack, cpu::id());
+    next->state = ThreadState::Running;
+    next->slice_left = me->slice_left;
+    Thread* dead = switch_locked(rq, me, next);
+    g_rq[cpu::id()].lock.unlock();
+    hand_over_dead(dead);
+    return true;
 }
 
 bool wake(Thread* t, uint64_t seq, bool timed_out)

@@ -3,6 +3,7 @@
 // wait queues, mutexes and channels are built on.
 #pragma once
 
+#include "kern/spinlock.h"
 #include "kern/thread.h"
 
 #include <cstdint>
@@ -35,6 +36,21 @@ void yield();
 //   already made it Runnable again. Returns the sleep's sequence number.
 uint64_t prepare_sleep(const void* channel, const char* reason, uint64_t deadline);
 void block();
+// Direct switch, the IPC fast path (kern/ipc.cc): prepare_sleep() (no
+// deadline) and the switch in one run-queue section, to `next`, which sleeps
+// in sleep `seq` on this hart's queue and runs at once, without a wake() or a
+// trip through the run queue. The caller holds `held` (lock order: held, then
+// runqueue) with interrupts off since before it took it, so releasing it
+// leaves them off. If next may take the hart, the current thread goes to
+// sleep on `channel`, my_seq gets the sleep's sequence number before `held`
+// is released, and true comes back once the thread is woken (without
+// `held`). False, at once and with nothing changed (`held` still held, the
+// thread still running), when next is not this hart's to run: not in that
+// sleep, another hart's, still on a hart, its stack not resident, a timeout
+// armed, a higher priority queued here. The caller then wakes next and
+// sleeps the usual way.
+[[nodiscard]] bool sleep_handing_off(const void* channel, const char* reason, Thread* next, uint64_t seq,
+                                     uint64_t& my_seq, ksync::SpinLock& held);
 // Wake a Sleeping thread. With seq != 0, only if it is still in that same
 // sleep (timeouts use this: the thread may have moved on). Returns whether
 // it was woken.

@@ -138,6 +138,7 @@ long sys_ipc_send(Call& c) { return ipc::sys_send(*c.tf, false); }
 long sys_ipc_call(Call& c) { return ipc::sys_send(*c.tf, true); }
 long sys_ipc_receive(Call& c) { return ipc::sys_receive(*c.tf); }
 long sys_ipc_reply(Call& c) { return ipc::sys_reply(*c.tf); }
+long sys_ipc_reply_receive(Call& c) { return ipc::sys_reply_receive(*c.tf); }
 
 long sys_mmap(Call& c)
 {
@@ -220,7 +221,8 @@ constexpr Handler TABLE[SYS_COUNT] = {
 
 // 32..SYS_IPC_LAST, in number order.
 constexpr Handler IPC_TABLE[SYS_IPC_LAST - SYS_IPC_CREATE + 1] = {
-    sys_ipc_create, sys_ipc_destroy, sys_ipc_send, sys_ipc_receive, sys_ipc_call, sys_ipc_reply, sys_spawn_ep,
+    sys_ipc_create, sys_ipc_destroy, sys_ipc_send,  sys_ipc_receive,
+    sys_ipc_call,   sys_ipc_reply,   sys_spawn_ep,  sys_ipc_reply_receive,
 };
 
 } // namespace

@@ -21,6 +21,9 @@ struct Stack;
 namespace kern {
 
 struct Task;
+namespace ipc {
+struct Record;
+}
 
 // Callee-saved registers and sp: what switch_context saves (kern/switch.S).
 struct Context {
@@ -104,6 +107,9 @@ struct Thread {
     uint64_t satp;
     lib::ListNode task_node;  // its task's thread list
     uint64_t user_entry, user_sp, user_arg, user_arg2; // a0, a1
+    // Its IPC record (kern/ipc.h), made by its first IPC call and freed when
+    // it exits; only the thread itself sets or reads it.
+    ipc::Record* ipc_record = nullptr;
 };
 
 static_assert(offsetof(Thread, stack_limit) == THREAD_STACK_LIMIT_OFFSET, "kern/switch.S");

@@ -44,7 +44,10 @@
 #define SYS_IPC_CALL      36 /* call(tag, w0..w3, buf, timeout) -> 0 with the reply in a1..a5 and buf */
 #define SYS_IPC_REPLY     37 /* reply(IPC_TAG(cap, len, 0), w0..w3, buf) -> 0; -EPIPE if the caller left */
 #define SYS_SPAWN_EP      38 /* spawn_ep(name, arg, handle) -> task id; the child gets the endpoint as handle 0 */
-#define SYS_IPC_LAST      38
+#define SYS_IPC_REPLY_RECEIVE 39 /* reply_receive(IPC_TAG(h, len, cap) | IPC_TAG_REPLY(rc), w0..w3, buf, timeout)
+                                  * -> as receive on h, once w0..w3 and len bytes of buf went to reply cap rc;
+                                  * a reply error (EBADF, EPIPE) is returned with nothing received */
+#define SYS_IPC_LAST      39
 
 #define IPC_WORDS      4
 #define IPC_MSG_MAX    4096
@@ -53,6 +56,7 @@
 #define IPC_POLL       (~0ul)    /* timeout: fail with EAGAIN rather than wait */
 #define IPC_TIMEOUT_MAX SLEEP_MAX_US
 #define IPC_TAG(h, len, cap) ((unsigned long)(h) | ((unsigned long)(len) << 16) | ((unsigned long)(cap) << 32))
+#define IPC_TAG_REPLY(rc)    ((unsigned long)(rc) << 48) /* reply_receive only: bits 48..55; 56..63 zero */
 
 
 /* mmap protections; never WRITE and EXEC together. */

@@ -40,3 +40,19 @@ TEST_CASE("ipc: handles, reply caps, timeouts")
     CHECK(check_timeout(IPC_TIMEOUT_MAX + 1) == -EINVAL);
     CHECK(check_timeout(IPC_POLL) == 0);
 }
+
+TEST_CASE("ipc: reply_receive tags carry the reply cap in bits 48..55")
+{
+    uint64_t tag = IPC_TAG(3, 0, 64) | IPC_TAG_REPLY(IPC_REPLY_CAPS);
+    CHECK(check_reply_receive_tag(tag) == 0);
+    CHECK(reply_cap_of(tag) == IPC_REPLY_CAPS);
+    CHECK(ipc_tag_of(tag) == IPC_TAG(3, 0, 64));
+    CHECK(check_tag(ipc_tag_of(tag), USER_BASE, SendsBytes | TakesBytes) == 0);
+    CHECK(check_tag(tag, USER_BASE, SendsBytes | TakesBytes) == -EINVAL); // elsewhere those bits are reserved
+    CHECK(reply_cap_of(IPC_TAG(1, 2, 3)) == 0);                             // no cap: reply's EBADF
+    CHECK(check_reply_cap(reply_cap_of(IPC_TAG_REPLY(255))) == -EBADF);
+    CHECK(check_reply_receive_tag(IPC_TAG_REPLY(255)) == 0);
+    CHECK(check_reply_receive_tag(IPC_TAG_REPLY(256)) == -EINVAL);
+    CHECK(check_reply_receive_tag(1ull << 63) == -EINVAL);
+    CHECK(check_reply_receive_tag(~0ull) == -EINVAL);
+}

@@ -1,6 +1,8 @@
 // IPC endpoints (kern/ipc.h): ping-pong between tasks, timeouts, partners
 // that exit mid-call, destroyed endpoints, argument errors, a client whose
 // kernel stack is swapped out while it waits, and nothing leaked.
+#include "kern/cpu.h"
+#include "kern/hart.h"
 #include "kern/ipc.h"
 #include "kern/ktest.h"
 #include "kern/printf.h"
@@ -13,6 +15,8 @@
 #include "lib/string.h"
 #include "user/abi.h"
 #include "vm/swap.h"
+
+#include <atomic>
 
 using namespace kern;
 
@@ -57,11 +61,41 @@ void expect_no_ipc_left(ktest::Context& t)
 } // namespace
 
 // Four clients x 2,000 checksummed calls (a third register-only, the rest
-// with up to 4 KiB), one server; SMP=4 boots run them on every hart. Then
-// tasks, threads, zones, pages, endpoints and records are back at baseline.
+// with up to 4 KiB), one server answering with reply_receive; SMP=4 boots
+// run them on every hart. Then tasks, threads, zones, pages, endpoints and
+// records are back at baseline. How often the fast path was taken is only
+// reported: with four clients the server mostly finds callers queued, and
+// nobody waits to be handed the hart (ipc_fast_path_round_trips checks it).
 KTEST(ipc_ping_pong_checksummed)
 {
+    ipc::FastPathStats before = ipc::fast_path_stats();
     user_check_baseline(t, "ipcpp", 4 | (2000 << 8), 1, 0, 120000000);
+    expect_no_ipc_left(t);
+    ipc::FastPathStats after = ipc::fast_path_stats();
+    uint64_t calls = after.calls - before.calls, replies = after.replies - before.replies;
+    kprintf("ktest: ipc fast path in ipcpp: %lu call hand-offs, %lu reply_receive hand-offs, %lu fallbacks\n", calls,
+            replies, after.fallbacks - before.fallbacks);
+}
+
+// ipcbench's loop (register words only, a server on reply_receive): on one
+// hart nearly every call and answer is a hand-off. On several, client and
+// server usually sit on different harts, where the fast path never hands
+// off (the counts are reported; ipc_hand_off_direct_switch covers that).
+KTEST(ipc_fast_path_round_trips)
+{
+    ipc::FastPathStats before = ipc::fast_path_stats();
+    Ran r = run("ipcbench", 200);
+    ipc::FastPathStats after = ipc::fast_path_stats();
+    KEXPECT(r.ok);
+    KEXPECT(r.code > 0); // instructions per round trip (meaningful under -icount only)
+    uint64_t calls = after.calls - before.calls, replies = after.replies - before.replies;
+    kprintf("ktest: ipcbench x200: exit %d; %lu call and %lu reply_receive hand-offs, %lu fallbacks\n", r.code, calls,
+            replies, after.fallbacks - before.fallbacks);
+    if (online_count() == 1) {
+        // 15 samples of 200 round trips and a warm-up of 21: all but a few.
+        KEXPECT(calls >= 3000);
+        KEXPECT(replies >= 3000);
+    }
     expect_no_ipc_left(t);
 }
 
@@ -144,4 +178,187 @@ KTEST(ipc_client_stack_swapped_while_blocked)
         kprintf("ktest: ipc_client_stack_swapped_while_blocked: thread %lu in ipc-call with %u stack holds; its "
                 "stack swapped out (%u stacks this pass); the call completed: exit %d\n",
                 b.th->id, b.holds, stacks, code);
+}
+
+// ---- The fast path's direct switch (sched::sleep_handing_off) -----------
+//
+// Kernel threads bound to harts, so every case is deterministic on any
+// number of harts: a tester hands its hart to a sleeping partner, which runs,
+// records where, and wakes the tester again.
+
+namespace {
+
+struct Partner {
+    Thread* th = nullptr;
+    Thread* tester = nullptr;
+    bool timed = false;              // sleep with a (far) deadline: no hand-off
+    std::atomic<uint64_t> seq {0};   // its current sleep
+    uint64_t tester_seq = 0;         // written before the partner is run or woken
+    std::atomic<bool> asleep {false};
+    std::atomic<bool> stop {false};
+    std::atomic<unsigned> runs {0};
+    std::atomic<unsigned> ran_on {~0u};
+};
+
+void partner_entry(void* arg)
+{
+    auto* p = static_cast<Partner*>(arg);
+    while (!p->stop.load()) {
+        {
+            cpu::IrqGuard irqs; // asleep is set before anyone can switch to us
+            uint64_t deadline = p->timed ? timer::now_ticks() + 10 * timer::timebase_hz() : 0;
+            p->seq.store(sched::prepare_sleep(p, "handoff-test", deadline));
+            p->asleep.store(true);
+            sched::block();
+        }
+        p->asleep.store(false);
+        p->ran_on.store(cpu::id());
+        p->runs.fetch_add(1);
+        (void)sched::wake(p->tester, p->tester_seq); // back to the tester
+    }
+}
+
+void wait_asleep(Partner& p)
+{
+    while (!p.asleep.load() || p.th->state != ThreadState::Sleeping || p.th->on_cpu.load())
+        sched::sleep_us(500);
+}
+
+ksync::SpinLock g_handoff_lock {"handoff-test"}; // stands in for the ipc lock
+
+// Sleep handing the hart to p as kern/ipc.cc does, or wake it and sleep the
+// usual way; returns once p has run and woken us. Whether the hand-off took.
+// stale_seq: name a sleep p is not in.
+bool hand_to(Partner& p, bool stale_seq = false)
+{
+    wait_asleep(p);
+    unsigned before = p.runs.load();
+    bool handed;
+    {
+        cpu::IrqGuard irqs; // the contract: off since before the lock
+        g_handoff_lock.lock();
+        uint64_t seq = p.seq.load() + (stale_seq ? 1 : 0);
+        handed = sched::sleep_handing_off(&p, "handoff-tester", p.th, seq, p.tester_seq, g_handoff_lock);
+        if (!handed) {
+            p.tester_seq = sched::prepare_sleep(&p, "handoff-tester", 0);
+            g_handoff_lock.unlock();
+            (void)sched::wake(p.th, p.seq.load());
+            sched::block();
+        }
+    }
+    while (p.runs.load() == before)
+        sched::sleep_us(500);
+    return handed;
+}
+
+struct HandOffResults {
+    unsigned hart = 0, handed = 0, rounds = 0, ran_here = 0;
+    bool swap_tried = false, swapped = false, swapped_refused = false;
+    bool stale_refused = false, timed_refused = false, other_refused = false;
+    unsigned other_ran_on = ~0u;
+    bool spawned = true;
+};
+
+Thread* start_partner(Partner& p, unsigned hart, bool timed, bool swappable = false)
+{
+    p.tester = thread::current();
+    p.timed = timed;
+    uint32_t flags = swappable ? uint32_t(TF_BOUND) : uint32_t(TF_BOUND | TF_NO_SWAP);
+    auto r = thread::spawn({.name = "handoff-partner", .entry = partner_entry, .arg = &p, .priority = PRIO_HIGHEST,
+                            .flags = flags, .hart = int(hart), .joinable = true});
+    p.th = r.ok() ? r.value() : nullptr;
+    return p.th;
+}
+
+void stop_partner(Partner& p)
+{
+    wait_asleep(p);
+    p.stop.store(true);
+    (void)sched::wake(p.th, p.seq.load());
+    (void)thread::join(p.th);
+}
+
+void hand_off_tester(void* arg)
+{
+    auto& res = *static_cast<HandOffResults*>(arg);
+    res.hart = cpu::id();
+    Partner same;
+    if (!start_partner(same, res.hart, false)) {
+        res.spawned = false;
+        return;
+    }
+    for (; res.rounds < 200; res.rounds++) {
+        res.handed += hand_to(same);
+        res.ran_here += same.ran_on.load() == res.hart;
+    }
+    res.stale_refused = !hand_to(same, true);
+    stop_partner(same);
+
+    Partner timed;
+    if (start_partner(timed, res.hart, true)) {
+        res.timed_refused = !hand_to(timed);
+        stop_partner(timed);
+    } else {
+        res.spawned = false;
+    }
+
+    // A partner whose stack went out to swap while it slept: the swapper
+    // must bring it back first, so no hand-off (the wake queues it for that).
+    if (vm::swap::enabled()) {
+        Partner out;
+        if (start_partner(out, res.hart, false, true)) {
+            res.swap_tried = true;
+            wait_asleep(out);
+            (void)kstack::swap::swap_out(kstack::swap::scratch(2), 1u << 20, 0);
+            kstack::StackState s = kstack::state(out.th->stack);
+            res.swapped = s == kstack::StackState::Swapped || s == kstack::StackState::SwappingOut;
+            res.swapped_refused = !hand_to(out);
+            stop_partner(out);
+        } else {
+            res.spawned = false;
+        }
+    }
+
+    if (online_count() > 1) {
+        Partner other;
+        if (start_partner(other, (res.hart + 1) % online_count(), false)) {
+            res.other_refused = !hand_to(other);
+            res.other_ran_on = other.ran_on.load();
+            stop_partner(other);
+        } else {
+            res.spawned = false;
+        }
+    }
+}
+
+} // namespace
+
+// A sleeping partner on the same hart gets the hart directly, every time;
+// a stale sleep, a partner with a timeout, one whose stack is on swap (boots
+// with a swap disk) and one on another hart are refused (the caller's wake and sleep take over, and the
+// partner still runs, on its own hart).
+KTEST(ipc_hand_off_direct_switch)
+{
+    HandOffResults res;
+    auto r = thread::spawn({.name = "handoff-tester", .entry = hand_off_tester, .arg = &res,
+                            .priority = PRIO_HIGHEST, .flags = TF_BOUND, .hart = 0, .joinable = true});
+    KEXPECT(r.ok());
+    if (!r.ok())
+        return;
+    (void)thread::join(r.value());
+    KEXPECT(res.spawned);
+    KEXPECT_EQ(res.handed, res.rounds);
+    KEXPECT_EQ(res.ran_here, res.rounds);
+    KEXPECT(res.stale_refused);
+    KEXPECT(res.timed_refused);
+    if (res.swap_tried) {
+        KEXPECT(res.swapped);
+        KEXPECT(res.swapped_refused);
+    }
+    if (online_count() > 1) {
+        KEXPECT(res.other_refused);
+        KEXPECT_EQ(res.other_ran_on, (res.hart + 1) % online_count());
+    }
+    kprintf("ktest: sleep_handing_off: %u of %u direct switches on hart %u; stale, timed%s%s refused\n", res.handed,
+            res.rounds, res.hart, res.swap_tried ? ", swapped-out" : "", online_count() > 1 ? ", other-hart" : "");
 }

@@ -61,7 +61,7 @@ inline long ipc_raw(long nr, uint64_t tag, Msg& m, void* buf, uint64_t timeout)
     register uint64_t r6 asm("a6") = timeout;
     register long r7 asm("a7") = nr;
     asm volatile("ecall" : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r5) : "r"(r6), "r"(r7) : "memory");
-    if (r0 >= 0 && nr != SYS_IPC_SEND && nr != SYS_IPC_REPLY) {
+    if (r0 >= 0 && nr != SYS_IPC_SEND && nr != SYS_IPC_REPLY) { // receive, call, reply_receive
         m.w[0] = r1, m.w[1] = r2, m.w[2] = r3, m.w[3] = r4;
         m.len = r5;
     }
@@ -86,6 +86,15 @@ inline long ipc_call(long h, Msg& m, void* buf, size_t len, size_t cap, uint64_t
 inline long ipc_reply(long cap, Msg& m, const void* buf, size_t len)
 {
     return ipc_raw(SYS_IPC_REPLY, IPC_TAG(cap, len, 0), m, const_cast<void*>(buf), 0);
+}
+// Reply to `reply_cap` with m (and len bytes of buf), then receive on h as
+// ipc_receive does, into m and buf (up to cap): one system call for a
+// server's loop, and the fast path's other half (docs/user.md). A reply
+// error (EBADF, EPIPE) comes back with nothing received.
+inline long ipc_reply_receive(long reply_cap, long h, Msg& m, void* buf, size_t len, size_t cap,
+                              uint64_t timeout = 0)
+{
+    return ipc_raw(SYS_IPC_REPLY_RECEIVE, IPC_TAG(h, len, cap) | IPC_TAG_REPLY(reply_cap), m, buf, timeout);
 }
 inline long spawn_ep(const char* name, long arg, long handle)
 {

@@ -1,6 +1,6 @@
 // The system-call fuzzer: arg = seed (low 32 bits) and number of calls
 // (high 32 bits, in thousands; 0 means 1000). Random call numbers, the
-// IPC calls (32..38: tags, handles, reply caps, buffers and timeouts drawn
+// IPC calls (32..39: tags, handles, reply caps, buffers and timeouts drawn
 // like every other argument, a6 too) and unknown ones included, with arguments drawn from
 // values that probe every check: kernel addresses, the kernel image,
 // unmapped and mapped user memory, the edges of user space, odd sizes and
@@ -123,6 +123,7 @@ int main(long arg)
         case SYS_IPC_RECEIVE:
         case SYS_IPC_CALL:
         case SYS_IPC_REPLY:
+        case SYS_IPC_REPLY_RECEIVE:
             // Often a plausible tag (a small handle or cap, sizes around the
             // limit); timeouts short or poll so a call with no partner
             // cannot stall the run. The fuzzer is alone on its endpoints:
@@ -130,6 +131,8 @@ int main(long arg)
             if (r.below(2))
                 a[0] = IPC_TAG(r.below(IPC_HANDLES + 2), r.below(3) ? r.below(64) : IPC_MSG_MAX + r.below(2) - 1,
                                r.below(3) ? r.below(64) : IPC_MSG_MAX + r.below(2));
+            if (nr == SYS_IPC_REPLY_RECEIVE && r.below(2))
+                a[0] = (a[0] & 0xffffffffffffull) | IPC_TAG_REPLY(r.below(IPC_REPLY_CAPS + 2)); // caps 0..17
             break;
         case SYS_SPAWN_EP:
             a[0] = uint64_t(g_exit42); // no fuzzer children fuzzing
@@ -141,7 +144,7 @@ int main(long arg)
         default: break;
         }
         long ret;
-        if (nr >= SYS_IPC_SEND && nr <= SYS_IPC_REPLY) {
+        if ((nr >= SYS_IPC_SEND && nr <= SYS_IPC_REPLY) || nr == SYS_IPC_REPLY_RECEIVE) {
             uint64_t timeout = r.below(2) ? IPC_POLL : r.below(3) == 0 ? pick(r, sp) : r.below(2000);
             if (timeout == 0 || (timeout > 2000 && timeout != IPC_POLL && timeout <= IPC_TIMEOUT_MAX))
                 timeout = IPC_POLL; // never forever, never long

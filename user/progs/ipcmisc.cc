@@ -3,7 +3,9 @@
 // arg 0: the whole list (exit code = failures). arg 1: one receive with a
 // 200 ms timeout (the kernel test times it). arg 2 (a child): receive one
 // call on handle 0, never reply, sleep 300 ms, exit. arg 3 (a child): one
-// thread calls handle 0 while the first exits the task 100 ms later.
+// thread calls handle 0 while the first exits the task 100 ms later. arg 4
+// (a child): send 100 bytes. arg 5 (a child): three calls on handle 0, the
+// second with 16 bytes, each answer checked, then a send (reply_receive).
 #include "user/lib/zest.h"
 
 using namespace zest;
@@ -70,6 +72,31 @@ int the_list()
     expect("destroy handle -1", ipc_destroy(-1), -EBADF);
     expect("spawn_ep with a bad handle", spawn_ep("exit42", 0, 12), -EBADF);
     expect("spawn_ep with handle 99", spawn_ep("exit42", 0, 99), -EBADF);
+    // reply_receive: each bad argument gives what reply or receive gives.
+    auto rr = [](uint64_t tag, uint64_t buf, uint64_t timeout) {
+        return raw(SYS_IPC_REPLY_RECEIVE, tag, buf, timeout);
+    };
+    expect("reply_receive, reply cap 0", ipc_reply_receive(0, ep, m, nullptr, 0, 0, IPC_POLL), -EBADF);
+    expect("reply_receive, reply cap 17", ipc_reply_receive(IPC_REPLY_CAPS + 1, ep, m, nullptr, 0, 0, IPC_POLL),
+           -EBADF);
+    expect("reply_receive, reply cap 1 (none held)", ipc_reply_receive(1, ep, m, nullptr, 0, 0, IPC_POLL), -EBADF);
+    expect("reply_receive, reply cap 255", ipc_reply_receive(255, ep, m, nullptr, 0, 0, IPC_POLL), -EBADF);
+    expect("reply_receive, reply cap 256 (reserved bits)", ipc_reply_receive(256, ep, m, nullptr, 0, 0, IPC_POLL),
+           -EINVAL);
+    expect("reply_receive, reply cap -1", ipc_reply_receive(-1, ep, m, nullptr, 0, 0, IPC_POLL), -EINVAL);
+    expect("reply_receive on handle 15 (unused)", ipc_reply_receive(1, 15, m, nullptr, 0, 0, IPC_POLL), -EBADF);
+    expect("reply_receive on handle 16", rr(IPC_TAG(16, 0, 0) | IPC_TAG_REPLY(1), 0, IPC_POLL), -EBADF);
+    expect("reply_receive, 4097 bytes", ipc_reply_receive(1, ep, m, g_buf, IPC_MSG_MAX + 1, 0, IPC_POLL),
+           -EMSGSIZE);
+    expect("reply_receive, cap 4097", ipc_reply_receive(1, ep, m, g_buf, 0, IPC_MSG_MAX + 1, IPC_POLL), -EMSGSIZE);
+    expect("reply_receive from a kernel address",
+           rr(IPC_TAG(ep, 8, 0) | IPC_TAG_REPLY(1), 0xffffffc080200000ull, IPC_POLL), -EFAULT);
+    expect("reply_receive into the kernel image", rr(IPC_TAG(ep, 0, 8) | IPC_TAG_REPLY(1), 0x80200000ull, IPC_POLL),
+           -EFAULT);
+    expect("reply_receive from unmapped user memory",
+           rr(IPC_TAG(ep, 8, 0) | IPC_TAG_REPLY(1), 0x3f00000000ull, IPC_POLL), -EFAULT);
+    expect("reply_receive, timeout over the maximum", rr(IPC_TAG(ep, 0, 0) | IPC_TAG_REPLY(1), 0, IPC_TIMEOUT_MAX + 1),
+           -EINVAL);
     // Poll: nobody there.
     expect("receive, poll", ipc_receive(ep, m, nullptr, 0, IPC_POLL), -EAGAIN);
     expect("send, poll", ipc_send(ep, m, nullptr, 0, IPC_POLL), -EAGAIN);
@@ -93,6 +120,39 @@ int the_list()
     if (cap > 0)
         expect("reply to a client that left", ipc_reply(cap, m, nullptr, 0), -EPIPE);
     expect("the same cap again", ipc_reply(cap, m, nullptr, 0), -EBADF);
+
+    // The same with reply_receive, the call received with no timeout (so,
+    // on one hart, it came by the fast path's hand-off): the caller's task
+    // exits while it waits; the answer finds it gone and nothing is received.
+    kid = spawn_ep("ipcmisc", 3, ep);
+    cap = ipc_receive(ep, m, g_buf, 64, 0);
+    expect("receive the call (no timeout)", cap > 0, 1);
+    expect("the client's exit", task_wait(kid, 0), 5);
+    if (cap > 0)
+        expect("reply_receive to a client that left", ipc_reply_receive(cap, ep, m, nullptr, 0, 0, IPC_POLL), -EPIPE);
+    expect("reply_receive with the same cap again", ipc_reply_receive(cap, ep, m, nullptr, 0, 0, IPC_POLL), -EBADF);
+
+    // A server loop on reply_receive: a bad handle leaves the reply cap
+    // unused; each answer goes and the next message comes in one call,
+    // register words and bytes; the last message is a plain send (0).
+    kid = spawn_ep("ipcmisc", 5, ep);
+    cap = ipc_receive(ep, m, g_buf, 64, 0);
+    expect("the first call", cap > 0 && m.w[0] == 0, 1);
+    expect("reply_receive on a bad handle, the cap held", ipc_reply_receive(cap, 15, m, nullptr, 0, 0, 0), -EBADF);
+    for (uint64_t i = 0; i < 3 && cap > 0; i++) {
+        m.w[0] = 100 + i;
+        size_t len = i == 1 ? 16 : 0; // the second call's bytes go back
+        cap = ipc_reply_receive(cap, ep, m, g_buf, len, 64, 0);
+        if (i < 2) {
+            expect("reply_receive: the next call", cap > 0, 1);
+            expect("its first word", long(m.w[0]), long(i + 1));
+            expect("its length", long(m.len), i == 0 ? 16 : 0);
+        } else {
+            expect("reply_receive: the closing send", cap, 0);
+            expect("its word", long(m.w[0]), 7);
+        }
+    }
+    expect("the reply_receive client", task_wait(kid, 0), 0);
 
     // A message longer than the receiver's room is cut; a5 tells the length.
     kid = spawn_ep("ipcmisc", 4, ep);
@@ -138,6 +198,20 @@ int main(long arg)
         return e == -EINTR ? 6 : 7; // never reached: the task exits with 5 first
     }
     case 4: return int(ipc_send(0, m, g_buf, 100, 0));
+    case 5:
+        for (uint64_t i = 0; i < 3; i++) {
+            m = {{i, 0, 0, 0}, 0};
+            size_t len = i == 1 ? 16 : 0;
+            for (size_t k = 0; k < len; k++)
+                g_buf[k] = uint8_t(k * 3);
+            if (ipc_call(0, m, g_buf, len, 64, 0) != 0 || m.w[0] != 100 + i || m.len != len)
+                return 1 + int(i);
+            for (size_t k = 0; k < len; k++)
+                if (g_buf[k] != uint8_t(k * 3))
+                    return 10;
+        }
+        m = {{7, 0, 0, 0}, 0};
+        return int(ipc_send(0, m, nullptr, 0, 0));
     }
     return 99;
 }

@@ -32,7 +32,7 @@ int main(long)
     const long USER_END = 0x4000000000l;
     // Unknown numbers.
     expect("syscall 12", syscall6(SYS_COUNT), -ENOSYS);
-    expect("syscall 39 (IPC range, unused)", syscall6(SYS_IPC_LAST + 1), -ENOSYS);
+    expect("the first unused number in the IPC range", syscall6(SYS_IPC_LAST + 1), -ENOSYS);
     expect("syscall 63 (IPC range, unused)", syscall6(63), -ENOSYS);
     expect("syscall -1", syscall6(-1), -ENOSYS);
     expect("syscall 1<<40", syscall6(1l << 40), -ENOSYS);
