@@ -20,6 +20,7 @@ namespace kern::sched {
 namespace {
 
 using RunList = lib::List<Thread, &Thread::run_node>;
+using SleepList = lib::List<Thread, &Thread::sleep_node>;
 
 struct alignas(64) RunQueue {
     ksync::SpinLock lock {"runqueue"};
@@ -33,6 +34,10 @@ struct alignas(64) RunQueue {
     uint64_t switches = 0;
     uint64_t steals = 0;
     uint64_t idle_switches = 0;
+    // The swap candidates among this hart's sleepers, oldest sleep first:
+    // asleep with a resident stack, unheld, swappable. The pagedaemon reads
+    // the oldest (for_each_sleeper) instead of walking every thread.
+    SleepList sleepers;
 };
 
 RunQueue g_rq[cpu::MAX_HARTS];
@@ -221,8 +226,19 @@ bool can_hand_off_locked(RunQueue& rq, Thread* me, Thread* next, uint64_t seq)
            !(next->flags & TF_IDLE) && !(rq.bitmap & ((1u << next->priority) - 1));
 }
 
+// Whether a sleeping thread is a swap candidate: its stack resident and
+// unheld (a thread with a Waiter on its stack holds it for the whole sleep),
+// and not a no-swap thread.
+bool swap_candidate(const Thread* t)
+{
+    return t->stack && !(t->flags & TF_NO_SWAP) && !t->stack_holds.held() &&
+           kstack::state(t->stack) == kstack::StackState::Resident;
+}
+
 // The current thread's sleep (prepare_sleep), with its run-queue lock held.
-uint64_t mark_sleeping_locked(Thread* me, const void* channel, const char* reason, uint64_t deadline)
+// It goes to the back of the hart's sleepers: sleeps on one hart start in
+// time order, so the list stays oldest first.
+uint64_t mark_sleeping_locked(RunQueue& rq, Thread* me, const void* channel, const char* reason, uint64_t deadline)
 {
     me->wait_channel = channel;
     me->wait_reason = reason;
@@ -230,7 +246,16 @@ uint64_t mark_sleeping_locked(Thread* me, const void* channel, const char* reaso
     me->sleep_since = timer::now_ticks();
     me->sleep_seq = g_sleep_seq.fetch_add(1, std::memory_order_relaxed) + 1;
     me->state = ThreadState::Sleeping;
+    if (swap_candidate(me))
+        rq.sleepers.push_back(*me);
     return me->sleep_seq;
+}
+
+// The sleep ends (woken, handed the hart, retired): off the sleepers.
+void leave_sleepers(RunQueue& rq, Thread* t)
+{
+    if (t->sleep_node.linked())
+        rq.sleepers.remove(*t);
 }
 
 // Off the timeout list after a sleep, whether the timeout fired or a wakeup
@@ -334,7 +359,7 @@ uint64_t prepare_sleep(const void* channel, const char* reason, uint64_t deadlin
     Thread* me = current_thread();
     RunQueue& rq = g_rq[cpu::id()];
     ksync::SpinGuard g(rq.lock);
-    uint64_t seq = mark_sleeping_locked(me, channel, reason, deadline);
+    uint64_t seq = mark_sleeping_locked(rq, me, channel, reason, deadline);
     if (deadline) {
         ksync::SpinGuard tg(g_timeout_lock);
         Thread* after = nullptr;
@@ -385,8 +410,9 @@ bool sleep_handing_off(const void* channel, const char* reason, Thread* next, ui
     // Sleeping with my_seq. The rest of this thread's time slice goes to
     // next: a pair that keeps handing the hart back and forth still yields to
     // others of its priority when the slice runs out (tick()).
-    my_seq = mark_sleeping_locked(me, channel, reason, 0);
+    my_seq = mark_sleeping_locked(rq, me, channel, reason, 0);
     held.unlock(); // interrupts stay off: the caller's
+    leave_sleepers(rq, next);
     next->wait_timed_out = false;
     kstack::before_switch_in(next->stack, cpu::id());
     next->state = ThreadState::Running;
@@ -406,6 +432,7 @@ bool wake(Thread* t, uint64_t seq, bool timed_out)
     }
     t->state = ThreadState::Runnable;
     t->wait_timed_out = timed_out;
+    leave_sleepers(rq, t);
     bool kick = false;
     kstack::swap::Wake w = kstack::swap::Wake::Run;
     if (!t->on_cpu.load(std::memory_order_acquire)) {
@@ -439,6 +466,34 @@ void with_thread_locked(Thread* t, void (*fn)(Thread*, void*), void* ctx)
     rq.lock.unlock();
 }
 
+void for_each_sleeper(unsigned hart, bool (*fn)(Thread&, void*), void* ctx)
+{
+    RunQueue& rq = g_rq[hart];
+    ksync::SpinGuard g(rq.lock);
+    for (Thread& t : rq.sleepers)
+        if (!fn(t, ctx))
+            return;
+}
+
+void drop_sleeper_locked(Thread* t) { leave_sleepers(g_rq[t->hart], t); }
+
+void add_sleeper_locked(Thread* t)
+{
+    if (t->state != ThreadState::Sleeping || t->sleep_node.linked() || !swap_candidate(t))
+        return;
+    // Back in its place by sleep_since. Those put back (a stack kept
+    // resident by the pager, or swapped in before its wakeup) have slept
+    // long: their place is near the front.
+    SleepList& l = g_rq[t->hart].sleepers;
+    Thread* pos = l.front();
+    while (pos && pos->sleep_since <= t->sleep_since)
+        pos = l.next(*pos);
+    if (pos)
+        l.insert_before(*pos, *t);
+    else
+        l.push_back(*t);
+}
+
 void retire(Thread* t, int code)
 {
     {
@@ -446,6 +501,7 @@ void retire(Thread* t, int code)
         if (t->on_cpu.load(std::memory_order_acquire) || t->run_node.linked() ||
             (t->state != ThreadState::Sleeping && t->state != ThreadState::Runnable))
             panic("sched: retire of thread %lu (%s) in state %s", t->id, t->name, state_name(t->state));
+        leave_sleepers(rq, t);
         t->state = ThreadState::Dead;
         t->exit_code = code;
         rq.lock.unlock();

@@ -70,6 +70,17 @@ void with_thread_locked(Thread* t, F& f)
 // joiner. It must be Sleeping or Runnable-but-unqueued, and not on a hart.
 void retire(Thread* t, int code);
 
+// Swap candidates (kstack/swapout.cc, kstack/shrink.cc): the threads asleep
+// on `hart` with a resident, unheld, swappable stack, oldest sleep first,
+// under that hart's run-queue lock (interrupts off: fn must be short) until
+// fn returns false. A pass that claims a stack takes it off with
+// drop_sleeper_locked(); one that gives a stack back resident to a thread
+// still asleep puts it back with add_sleeper_locked(). Both with the
+// thread's run-queue lock held (inside with_thread_locked).
+void for_each_sleeper(unsigned hart, bool (*fn)(Thread&, void*), void* ctx);
+void drop_sleeper_locked(Thread* t);
+void add_sleeper_locked(Thread* t);
+
 // Timer tick on this hart: time slice accounting and expired timeouts.
 void tick();
 // On the way out of a kernel trap: switch if the tick or a wakeup asked for it

@@ -78,6 +78,7 @@ struct Thread {
     lib::ListNode run_node;   // run queue; or the zombie list once Dead
     lib::ListNode all_node;   // every live thread (ps)
     lib::ListNode timeout_node; // timed sleeps, sorted by deadline
+    lib::ListNode sleep_node; // its hart's swap candidates while asleep (sched::for_each_sleeper)
 
     // Sleeping.
     const void* wait_channel; // what it waits for (a WaitQueue, a channel address)

@@ -3,6 +3,8 @@
 #include "kstack/stack.h"
 #include "kstack/swap_internal.h"
 
+#include "kern/hart.h"
+#include "kern/sched.h"
 #include "kern/thread.h"
 #include "kern/timer.h"
 #include "vm/kmem.h"
@@ -12,6 +14,9 @@ namespace kstack {
 namespace {
 
 constexpr size_t MAX_BATCH = 64;
+// Sleepers looked at per call: bounds the time with interrupts off when many
+// have nothing below their sp to give (they are the swap-out's business).
+constexpr unsigned MAX_VISITS = 1024;
 
 // The first page that must stay: the one holding the saved sp (nothing below
 // sp is live: the RISC-V ABI has no red zone).
@@ -21,16 +26,23 @@ struct Found {
     kern::Thread* t[MAX_BATCH];
     uint64_t seq[MAX_BATCH];
     size_t n;
+    uint64_t cutoff; // sleeps that began after this are too recent
+    unsigned visits;
 };
 
-void find(kern::Thread& t, void* ctx)
+// Each hart's swap candidates, oldest first (sched::for_each_sleeper): the
+// walk ends at a sleep too recent, or with a full batch.
+bool find(kern::Thread& t, void* ctx)
 {
     auto& f = *static_cast<Found*>(ctx);
-    if (f.n == MAX_BATCH || !t.stack || (t.flags & kern::TF_NO_SWAP) || t.state != kern::ThreadState::Sleeping ||
+    if (f.n == MAX_BATCH || t.sleep_since > f.cutoff || ++f.visits > MAX_VISITS)
+        return false;
+    if (!t.stack || (t.flags & kern::TF_NO_SWAP) || t.state != kern::ThreadState::Sleeping ||
         t.stack_holds.held() || t.stack->state != StackState::Resident || keep_from(t) <= t.stack->mapped_from)
-        return;
+        return true;
     f.t[f.n] = &t;
     f.seq[f.n++] = t.sleep_seq;
+    return true;
 }
 
 } // namespace
@@ -39,10 +51,13 @@ GiveBackResult give_back(swap::Scratch&, uint64_t need_pages, uint64_t idle_us)
 {
     GiveBackResult r;
     Found f {};
-    kern::thread::for_each(find, &f);
     uint64_t now = kern::timer::now_ticks();
     uint64_t idle = idle_us * kern::timer::timebase_hz() / 1000000;
     uint64_t cutoff = now >= idle ? now - idle : 0;
+    f.cutoff = cutoff;
+    for (unsigned h = 0; h < cpu::MAX_HARTS && f.n < MAX_BATCH && f.visits <= MAX_VISITS; h++)
+        if (kern::hart(h).online.load(std::memory_order_relaxed))
+            kern::sched::for_each_sleeper(h, find, &f);
     Stack* claimed[MAX_BATCH];
     size_t keep[MAX_BATCH];
     size_t m = 0;

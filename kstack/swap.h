@@ -107,6 +107,7 @@ struct Timing {
     // that sends it to its hart).
     uint64_t in_start, in_device, in_verify, in_install;
     uint64_t in_count;
+    uint64_t scan_visits; // sleepers the swap-out scans looked at
     // The same phases of the last one alone (benchmarks take medians).
     uint64_t last_start, last_device, last_verify, last_install;
 };

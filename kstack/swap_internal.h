@@ -96,7 +96,7 @@ extern Counters g_count;
 // Timing (swap.h), one atomic per field.
 struct TimingCounters {
     std::atomic<uint64_t> out_scan, out_prepare, out_submit, out_io_wait, out_unmap, out_shootdown, out_free;
-    std::atomic<uint64_t> in_start, in_device, in_verify, in_install, in_count;
+    std::atomic<uint64_t> in_start, in_device, in_verify, in_install, in_count, scan_visits;
     std::atomic<uint64_t> last_start, last_device, last_verify, last_install;
 };
 extern TimingCounters g_time;

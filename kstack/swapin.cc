@@ -160,6 +160,8 @@ void install(kern::Thread* t, Stack* s, SwapMeta* meta, const uint64_t* pa, bool
         run = s->wanted && th->state == kern::ThreadState::Runnable;
         wanted_at = s->wanted_at;
         s->wanted = false;
+        if (intact)
+            kern::sched::add_sleeper_locked(th); // back before its wakeup: a candidate again
     };
     kern::sched::with_thread_locked(t, done);
     if (run) {
@@ -393,7 +395,7 @@ Timing timing()
     return {t.out_scan.load(),  t.out_prepare.load(), t.out_submit.load(), t.out_io_wait.load(),
             t.out_unmap.load(), t.out_shootdown.load(), t.out_free.load(),
             t.in_start.load(),  t.in_device.load(),   t.in_verify.load(),  t.in_install.load(),
-            t.in_count.load(),  t.last_start.load(),  t.last_device.load(), t.last_verify.load(),
+            t.in_count.load(),  t.scan_visits.load(), t.last_start.load(),  t.last_device.load(), t.last_verify.load(),
             t.last_install.load()};
 }
 

@@ -14,6 +14,7 @@
 #include "kstack/swap_internal.h"
 
 #include "dev/block.h"
+#include "kern/hart.h"
 #include "kern/sched.h"
 #include "kern/spinlock.h"
 #include "kern/wait.h"
@@ -69,6 +70,7 @@ struct Scratch {
     uint64_t seq[MAX_SCAN];
     uint32_t chosen[MAX_SCAN];
     size_t n;
+    uint64_t cutoff; // the scan: sleeps that began after this are too recent
     Cluster cl[WAVE];
     ksync::SpinLock io_lock {"swapout-io"}; // a leaf: completion flags
 };
@@ -80,11 +82,14 @@ std::atomic<uint64_t> g_idle_us {2000000};
 
 uint64_t us_to_ticks(uint64_t us) { return us * kern::timer::timebase_hz() / 1000000; }
 
-// Thread-list walk (under its lock, interrupts off): keep the MAX_SCAN
-// longest sleepers that look eligible, cand[] a max-heap on sleep_since (the
-// most recent sleeper on top, the one to evict), so a walk of n threads costs
-// n log MAX_SCAN. The reads are racy; claim() re-checks under the run-queue
-// lock. cand[].id indexes thread[] and seq[].
+// The scan: each hart's sleepers, oldest first (sched::for_each_sleeper,
+// under that hart's run-queue lock, interrupts off). Keep the MAX_SCAN
+// longest sleepers of all harts, cand[] a max-heap on sleep_since (the most
+// recent sleeper on top, the one to evict). A hart's list is left at the
+// first sleep too recent for the idle threshold, or newer than every one
+// kept: so a pass looks at about MAX_SCAN threads per hart, however many
+// threads there are. claim() re-checks each under the run-queue lock.
+// cand[].id indexes thread[] and seq[].
 void sift_down(vm::swap_policy::Candidate* c, size_t n, size_t i)
 {
     for (;;) {
@@ -112,12 +117,15 @@ void sift_up(vm::swap_policy::Candidate* c, size_t i)
     }
 }
 
-void consider(kern::Thread& t, void* ctx)
+bool consider(kern::Thread& t, void* ctx)
 {
     auto& sc = *static_cast<Scratch*>(ctx);
+    detail::g_time.scan_visits.fetch_add(1, std::memory_order_relaxed);
+    if (t.sleep_since > sc.cutoff || (sc.n == MAX_SCAN && sc.cand[0].sleep_since <= t.sleep_since))
+        return false; // this one and every later one on this hart are more recent
     if (!t.stack || (t.flags & kern::TF_NO_SWAP) || t.state != kern::ThreadState::Sleeping ||
         t.stack_holds.held() || t.stack->state != StackState::Resident)
-        return;
+        return true;
     vm::swap_policy::Candidate c {.sleep_since = t.sleep_since, .holds = 0,
                                   .pages = uint32_t(STACK_PAGES - t.stack->mapped_from), .sleeping = true,
                                   .no_swap = false, .resident = true, .id = 0};
@@ -127,15 +135,14 @@ void consider(kern::Thread& t, void* ctx)
         sc.seq[sc.n] = t.sleep_seq;
         sc.cand[sc.n] = c;
         sift_up(sc.cand, sc.n++);
-        return;
+        return true;
     }
-    if (sc.cand[0].sleep_since <= t.sleep_since)
-        return; // more recent than every one kept
     c.id = sc.cand[0].id; // evict the most recent sleeper, reuse its slot
     sc.thread[c.id] = &t;
     sc.seq[c.id] = t.sleep_seq;
     sc.cand[0] = c;
     sift_down(sc.cand, MAX_SCAN, 0);
+    return true;
 }
 
 } // namespace
@@ -156,6 +163,7 @@ Stack* claim(kern::Thread* t, uint64_t seq, uint64_t cutoff)
             return;
         s->state = StackState::SwappingOut;
         s->wanted = false;
+        kern::sched::drop_sleeper_locked(th); // no longer a candidate
         got = s;
     };
     kern::sched::with_thread_locked(t, fn);
@@ -171,6 +179,7 @@ void keep_resident(kern::Thread* t, Stack* s)
         s->state = StackState::Resident;
         run = s->wanted && th->state == kern::ThreadState::Runnable;
         s->wanted = false;
+        kern::sched::add_sleeper_locked(th); // still asleep: a candidate again
     };
     kern::sched::with_thread_locked(t, fn);
     if (run)
@@ -430,10 +439,13 @@ OutResult swap_out(Scratch& sc, uint64_t need_pages, uint64_t idle)
     if (!vm::swap::enabled() || need_pages == 0)
         return r;
     sc.n = 0;
-    uint64_t scan0 = kern::timer::now_ticks();
-    kern::thread::for_each(consider, &sc);
     uint64_t now = kern::timer::now_ticks();
+    uint64_t scan0 = now;
     uint64_t idle_ticks = us_to_ticks(idle);
+    sc.cutoff = now >= idle_ticks ? now - idle_ticks : 0;
+    for (unsigned h = 0; h < cpu::MAX_HARTS; h++)
+        if (kern::hart(h).online.load(std::memory_order_relaxed))
+            kern::sched::for_each_sleeper(h, consider, &sc);
     size_t k = vm::swap_policy::select(sc.cand, sc.n, now, idle_ticks, need_pages, sc.chosen, MAX_SCAN);
     (void)detail::charge(detail::g_time.out_scan, scan0);
     if (k == 0) {

@@ -132,6 +132,81 @@ KTEST(kswap_never_takes_a_held_stack)
     KEXPECT(free_state == StackState::Swapped);
 }
 
+// The scan reads each hart's swap candidates, oldest first, and stops at the
+// first sleep too recent: its cost follows the candidates it needs, not the
+// threads there are. Here 600 threads sleep holding their stacks (on a wait
+// queue: never candidates, not on the lists at all) and 300 sleep too
+// briefly; 24 old sleepers are what a pass may take. Each hart's walk looks
+// at its old sleepers and one more.
+namespace {
+struct HeldCrowd {
+    kern::WaitQueue q {"kswap-crowd"};
+    std::atomic<unsigned> asleep {0};
+};
+void crowd_sleeper(void* arg)
+{
+    auto* c = static_cast<HeldCrowd*>(arg);
+    c->asleep.fetch_add(1);
+    (void)c->q.wait(nullptr, 60000000);
+}
+} // namespace
+
+KTEST(kswap_scan_looks_at_candidates_not_threads)
+{
+    if (no_swap_device("kswap_scan_looks_at_candidates_not_threads"))
+        return;
+    constexpr unsigned HELD = 600, OLD = 24, RECENT = 300;
+    vm::pageout::pause();
+    struct Resume {
+        ~Resume() { vm::pageout::resume(); }
+    } resume;
+    static HeldCrowd crowd;
+    static kern::Thread* held[HELD];
+    unsigned nheld = 0;
+    for (; nheld < HELD; nheld++) {
+        auto r = kern::thread::spawn({.name = "crowd", .entry = crowd_sleeper, .arg = &crowd, .joinable = true});
+        if (!r.ok())
+            break;
+        held[nheld] = r.value();
+    }
+    KEXPECT_EQ(nheld, HELD);
+    ktest::Sleepers::Cleanup reap {g_sl};
+    KEXPECT(sleepers_asleep(OLD, 4, 21));
+    kern::sched::sleep_us(300000); // the old ones: asleep for 300 ms more than the others
+    uint64_t mark = kern::timer::now_us();
+    KEXPECT_EQ(g_sl.add(RECENT, 4, 22), OLD + RECENT);
+    KEXPECT(g_sl.wait_asleep());
+    while (crowd.asleep.load() < nheld)
+        kern::sched::sleep_us(1000);
+    kern::sched::sleep_us(20000);
+    // An idle threshold 5 ms longer than the recent ones have slept (however
+    // long starting them took), and 295 ms shorter than the old ones have.
+    uint64_t idle = kern::timer::now_us() - mark + 5000;
+    kstack::swap::Timing t0 = kstack::swap::timing();
+    kstack::swap::OutResult r = kstack::swap::swap_out(kstack::swap::scratch(2), 1u << 20, idle);
+    kstack::swap::Timing t1 = kstack::swap::timing();
+    uint64_t visits = t1.scan_visits - t0.scan_visits;
+    unsigned old_out = 0, recent_out = 0;
+    for (unsigned i = 0; i < OLD + RECENT; i++)
+        if (kstack::state(g_sl.thread(i)->stack) == StackState::Swapped)
+            (i < OLD ? old_out : recent_out)++;
+    kprintf("ktest: kswap_scan_looks_at_candidates_not_threads: %u held and %u recent sleepers, %u old: %lu "
+            "looked at, %u old and %u recent swapped out\n",
+            nheld, RECENT, OLD, visits, old_out, recent_out);
+    (void)crowd.q.wake_all();
+    for (unsigned i = 0; i < nheld; i++)
+        kern::thread::join(held[i]);
+    g_sl.wake_all();
+    KEXPECT_EQ(g_sl.join_all(), OLD + RECENT);
+    KEXPECT(wait_settled(20000000));
+    KEXPECT(!r.full && !r.io_error);
+    KEXPECT_EQ(old_out, OLD);
+    KEXPECT_EQ(recent_out, 0u);
+    // The old sleepers, a first too-recent one per hart, and a few other
+    // kernel threads in timed sleeps: far from the 924 asleep.
+    KEXPECT(visits <= OLD + cpu::count() + 16);
+}
+
 // Wakeups racing the swap-out at every point: threads woken one by one while
 // another thread keeps swapping them out. Whatever the interleaving, each
 // wakes once, runs, and finds its data.

@@ -558,7 +558,7 @@ void latency_driver(void*)
 
 // ---- 3. capacity --------------------------------------------------------------
 
-constexpr unsigned CAP_MAX = 60000; // well past 10x the fixed-stack figure; the scan is O(threads)
+constexpr unsigned CAP_MAX = 60000; // well past 10x the fixed-stack figure (and a bench that ends in minutes)
 constexpr uint64_t CAP_RETRY_US = 20000;
 constexpr uint64_t CAP_GIVE_UP_US = 2000000;
 constexpr unsigned CAP_BATCH = 512;
