@@ -246,7 +246,9 @@ uint64_t mark_sleeping_locked(RunQueue& rq, Thread* me, const void* channel, con
     me->sleep_since = timer::now_ticks();
     me->sleep_seq = g_sleep_seq.fetch_add(1, std::memory_order_relaxed) + 1;
     me->state = ThreadState::Sleeping;
-    if (swap_candidate(me))
+    // swap_candidate(), less the residency check: a running thread's stack
+    // is resident (and this is on every sleep's path, the IPC fast path's too).
+    if (me->stack && !(me->flags & TF_NO_SWAP) && !me->stack_holds.held())
         rq.sleepers.push_back(*me);
     return me->sleep_seq;
 }

@@ -361,7 +361,7 @@ def tables(k, h, m):
                    "writes need only the submits and the waits; everything else is the price of swapping "
                    "stacks rather than writing a buffer, and it runs on the same hart as the submits:\n")
         out.append("| phase of `swap_out` | ms |\n|---|---:|")
-        for key, what in [("scan", "choosing candidates: thread-list walk and selection"),
+        for key, what in [("scan", "choosing candidates: the harts' candidate lists and selection"),
                           ("prepare", "claims, metadata, swap space, deepest-use scan and page checksums"),
                           ("submit", "submitting the 128 KiB writes (building each request, the device notify)"),
                           ("io_wait", "waiting for writes (depth 4)"),
