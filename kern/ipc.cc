@@ -312,17 +312,26 @@ static long start(TrapFrame& tf, uint64_t tag, unsigned dirs, Start& st)
 
 // Send and call from the lock on: meet a receiver, or queue and wait for
 // one; a call then waits for its reply. Returns r's result.
+// Take the ipc lock (interrupts already off: the fast path may release it
+// under a run-queue lock) and find the caller's endpoint; on an error the
+// lock is released again.
+static long lock_endpoint(const Start& st, Endpoint*& ep)
+{
+    g_lock.lock();
+    long e = lookup_locked(st.t, st.tg.handle, ep);
+    if (e)
+        g_lock.unlock();
+    return e;
+}
+
 static long send_rendezvous(const Start& st, bool call)
 {
     Record* r = st.r;
     uint64_t deadline = deadline_of(st.timeout);
     cpu::IrqGuard irqs; // for sleep_handing_to
-    g_lock.lock();
     Endpoint* ep;
-    if (long e = lookup_locked(st.t, st.tg.handle, ep)) {
-        g_lock.unlock();
+    if (long e = lock_endpoint(st, ep))
         return e;
-    }
     Record* rx = ep->receivers.front();
     if (rx) {
         int slot = call ? free_reply_slot_locked(rx->task) : 0;
@@ -474,12 +483,9 @@ long sys_receive(TrapFrame& tf)
     long res;
     {
         cpu::IrqGuard irqs; // receive_locked's sleep, as in send_rendezvous
-        g_lock.lock();
         Endpoint* ep;
-        if (long e = lookup_locked(st.t, st.tg.handle, ep)) {
-            g_lock.unlock();
+        if (long e = lock_endpoint(st, ep))
             return e;
-        }
         res = receive_locked(st, ep, deadline, Wake {}, false);
     }
     return deliver_received(tf, st, res);
@@ -548,13 +554,10 @@ long sys_reply_receive(TrapFrame& tf)
     long res;
     {
         cpu::IrqGuard irqs; // receive_locked's sleep, as in send_rendezvous
-        g_lock.lock();
         // The endpoint first: a bad handle leaves the reply cap unused.
         Endpoint* ep;
-        if (long e = lookup_locked(st.t, st.tg.handle, ep)) {
-            g_lock.unlock();
+        if (long e = lock_endpoint(st, ep))
             return e;
-        }
         Wake answered;
         if (long e = answer_locked(st.t, slot, st.r, answered)) {
             g_lock.unlock();
