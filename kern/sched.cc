@@ -21,6 +21,7 @@ namespace {
 
 using RunList = lib::List<Thread, &Thread::run_node>;
 using SleepList = lib::List<Thread, &Thread::sleep_node>;
+using SwappedList = lib::List<Thread, &Thread::swapped_node>;
 
 struct alignas(64) RunQueue {
     ksync::SpinLock lock {"runqueue"};
@@ -38,6 +39,10 @@ struct alignas(64) RunQueue {
     // asleep with a resident stack, unheld, swappable. The pagedaemon reads
     // the oldest (for_each_sleeper) instead of walking every thread.
     SleepList sleepers;
+    // This hart's sleepers whose stacks are on swap and not yet wanted, in
+    // the order they went out: what the swapper brings back early once
+    // memory has recovered (for_each_swapped).
+    SwappedList swapped;
 };
 
 RunQueue g_rq[cpu::MAX_HARTS];
@@ -253,11 +258,15 @@ uint64_t mark_sleeping_locked(RunQueue& rq, Thread* me, const void* channel, con
     return me->sleep_seq;
 }
 
-// The sleep ends (woken, handed the hart, retired): off the sleepers.
+// The sleep ends (woken, handed the hart, retired): off the sleepers, and
+// off the swapped ones (a woken thread's stack is wanted: the swapper's
+// queue or the wake-time read takes it from here).
 void leave_sleepers(RunQueue& rq, Thread* t)
 {
     if (t->sleep_node.linked())
         rq.sleepers.remove(*t);
+    if (t->swapped_node.linked())
+        rq.swapped.remove(*t);
 }
 
 // Off the timeout list after a sleep, whether the timeout fired or a wakeup
@@ -478,6 +487,21 @@ void for_each_sleeper(unsigned hart, bool (*fn)(Thread&, void*), void* ctx)
 }
 
 void drop_sleeper_locked(Thread* t) { leave_sleepers(g_rq[t->hart], t); }
+
+void for_each_swapped(unsigned hart, bool (*fn)(Thread&, void*), void* ctx)
+{
+    RunQueue& rq = g_rq[hart];
+    ksync::SpinGuard g(rq.lock);
+    for (Thread& t : rq.swapped)
+        if (!fn(t, ctx))
+            return;
+}
+
+void add_swapped_locked(Thread* t)
+{
+    if (t->state == ThreadState::Sleeping && !t->swapped_node.linked())
+        g_rq[t->hart].swapped.push_back(*t);
+}
 
 void add_sleeper_locked(Thread* t)
 {

@@ -80,6 +80,14 @@ void retire(Thread* t, int code);
 void for_each_sleeper(unsigned hart, bool (*fn)(Thread&, void*), void* ctx);
 void drop_sleeper_locked(Thread* t);
 void add_sleeper_locked(Thread* t);
+// The sleepers of `hart` whose stacks are on swap and not yet wanted, in the
+// order they went out (kstack/swapin.cc's early swap-in), the same way. The
+// swap-out puts a thread there once its stack is Swapped
+// (add_swapped_locked, with its run-queue lock held); it comes off when it
+// is woken, retired, or its stack is claimed for a swap-in
+// (drop_sleeper_locked takes it off either list).
+void for_each_swapped(unsigned hart, bool (*fn)(Thread&, void*), void* ctx);
+void add_swapped_locked(Thread* t);
 
 // Timer tick on this hart: time slice accounting and expired timeouts.
 void tick();

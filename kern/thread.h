@@ -79,6 +79,7 @@ struct Thread {
     lib::ListNode all_node;   // every live thread (ps)
     lib::ListNode timeout_node; // timed sleeps, sorted by deadline
     lib::ListNode sleep_node; // its hart's swap candidates while asleep (sched::for_each_sleeper)
+    lib::ListNode swapped_node; // its hart's sleepers with a swapped stack (sched::for_each_swapped)
 
     // Sleeping.
     const void* wait_channel; // what it waits for (a WaitQueue, a channel address)

@@ -19,6 +19,7 @@
 #include "dev/block.h"
 #include "kern/panic.h"
 #include "kern/printf.h"
+#include "kern/hart.h"
 #include "kern/sched.h"
 #include "kern/spinlock.h"
 #include "kern/thread.h"
@@ -116,6 +117,7 @@ bool claim_swapped(kern::Thread* t, bool early, Stack*& s, SwapMeta*& meta)
         if (!st || st->state != StackState::Swapped || (early && st->wanted))
             return;
         st->state = StackState::SwappingIn;
+        kern::sched::drop_sleeper_locked(th); // off the swapped list
         s = st;
         meta = st->meta;
     };
@@ -131,6 +133,8 @@ bool unclaim_swapped(kern::Thread* t, Stack* s)
         if (s->wanted && th->state == kern::ThreadState::Runnable) {
             queue_for_swapin_locked(th);
             kick = true;
+        } else {
+            kern::sched::add_swapped_locked(th);
         }
     };
     kern::sched::with_thread_locked(t, undo);
@@ -234,18 +238,22 @@ bool swap_in(kern::Thread* t, bool early)
     return true;
 }
 
-// Collect a few sleeping threads with swapped stacks (under the thread-list
-// lock: only pointers, the claim re-checks).
+// Collect a few sleeping threads with swapped stacks, the first to go out
+// first, from the harts' swapped lists (sched::for_each_swapped: only
+// pointers, the claim re-checks).
 struct EarlyScan {
     kern::Thread* t[EARLY_BATCH];
     unsigned n;
 };
 
-void find_swapped(kern::Thread& t, void* ctx)
+bool find_swapped(kern::Thread& t, void* ctx)
 {
     auto& sc = *static_cast<EarlyScan*>(ctx);
-    if (sc.n < EARLY_BATCH && t.stack && t.stack->state == StackState::Swapped && !t.stack->wanted)
+    if (sc.n == EARLY_BATCH)
+        return false;
+    if (t.stack && t.stack->state == StackState::Swapped && !t.stack->wanted)
         sc.t[sc.n++] = &t;
+    return true;
 }
 
 void swapper_main(void*)
@@ -266,7 +274,9 @@ void swapper_main(void*)
             continue;
         }
         EarlyScan sc {};
-        kern::thread::for_each(find_swapped, &sc);
+        for (unsigned h = 0; h < cpu::MAX_HARTS && sc.n < EARLY_BATCH; h++)
+            if (kern::hart(h).online.load(std::memory_order_relaxed))
+                kern::sched::for_each_swapped(h, find_swapped, &sc);
         for (unsigned i = 0; i < sc.n && early_due(); i++) {
             {
                 ksync::SpinGuard g(g_queue_lock);

@@ -345,6 +345,8 @@ uint64_t finish(Item& it, OutResult& r)
         if (it.s->wanted && th->state == kern::ThreadState::Runnable) {
             detail::queue_for_swapin_locked(th);
             kick = true;
+        } else {
+            kern::sched::add_swapped_locked(th); // for an early swap-in
         }
     };
     kern::sched::with_thread_locked(it.t, done);
