@@ -155,6 +155,8 @@ void install(kern::Thread* t, Stack* s, SwapMeta* meta, const uint64_t* pa, bool
     // Any hart (this one too) flushes these pages before it runs the thread.
     kstack::detail::mark_stale(s, ~0u);
     uint32_t pages = meta->pages;
+    release_swap(meta);
+    g_count.swapped.fetch_sub(1, std::memory_order_relaxed);
 
     bool run = false;
     uint64_t wanted_at = 0;
@@ -174,20 +176,18 @@ void install(kern::Thread* t, Stack* s, SwapMeta* meta, const uint64_t* pa, bool
         g_count.wait_us.fetch_add(ticks * 1000000 / kern::timer::timebase_hz(), std::memory_order_relaxed);
         g_count.waits.fetch_add(1, std::memory_order_relaxed);
     }
-    // Queue it first: its hart can be switching to it (the IPI, the switch)
-    // while this one frees the swap space and the metadata.
-    if (run && intact)
-        kern::sched::enqueue_new(t);
-    release_swap(meta); // meta, and a request in it, is not used after this
-    g_count.swapped.fetch_sub(1, std::memory_order_relaxed);
     if (!intact) {
         kern::sched::retire(t, kern::EXIT_STACK_LOST);
         return;
     }
+    // Everything counted and freed before the thread can run: whoever waits
+    // for it to finish then sees the swap-in accounted for.
     g_count.swap_ins.fetch_add(1, std::memory_order_relaxed);
     g_count.pages_in.fetch_add(pages, std::memory_order_relaxed);
     if (early)
         g_count.early.fetch_add(1, std::memory_order_relaxed);
+    if (run)
+        kern::sched::enqueue_new(t);
 }
 
 } // namespace detail
