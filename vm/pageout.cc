@@ -61,6 +61,15 @@ uint64_t swap_until_target(kstack::swap::Scratch& sc, uint64_t idle_us, std::ato
     return freed;
 }
 
+// Zones that dipped into their reserves asked for them to be refilled.
+void replenish_if_wanted()
+{
+    if (kmem::replenish_wanted()) {
+        zalloc::replenish_all();
+        g_replenishes.fetch_add(1, std::memory_order_relaxed);
+    }
+}
+
 void wait_for_kick(uint64_t timeout_us)
 {
     ksync::SpinGuard g(g_kick_lock);
@@ -87,10 +96,7 @@ void daemon(void*)
         uint64_t cached = kstack::stats().cached_global;
         if (size_t n = kstack::CachePolicy::trim(cached, kmem::phys().below_min()))
             kstack::trim_cache(cached - n);
-        if (kmem::replenish_wanted()) {
-            zalloc::replenish_all();
-            g_replenishes.fetch_add(1, std::memory_order_relaxed);
-        }
+        replenish_if_wanted();
         // Still below free_min: idle threads' stacks go to swap, up to free_target.
         // A pass that freed nothing is not retried at once: every failing
         // allocation kicks us, and a daemon at system priority that loops on
@@ -116,10 +122,7 @@ void daemon(void*)
             // memory): refill them now, out of what it freed, so that the
             // check below counts them. Refilled later, they would take free
             // memory back below free_target after paging had stopped.
-            if (kmem::replenish_wanted()) {
-                zalloc::replenish_all();
-                g_replenishes.fetch_add(1, std::memory_order_relaxed);
-            }
+            replenish_if_wanted();
             if (short_by() == 0) {
                 paging = false;
             } else if (swapped == 0 && gb.pages == 0) {
