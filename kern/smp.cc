@@ -61,9 +61,10 @@ void start_secondaries()
             kprintf("smp: hart %u (hartid %u) did not start: SBI error %ld\n", i, h.hartid, r.error);
             continue;
         }
-        // Wait up to a second for it to report in; a hart that never does is
-        // left out rather than hanging the boot.
-        uint64_t deadline = timer::now_us() + 1000000;
+        // Wait up to five seconds for it to report in (Linux waits as long:
+        // under an emulator on a busy host a second was once not enough); a
+        // hart that never does is left out rather than hanging the boot.
+        uint64_t deadline = timer::now_us() + 5000000;
         while (!h.online.load(std::memory_order_acquire) && timer::now_us() < deadline) {
         }
         if (!h.online.load())
