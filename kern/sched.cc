@@ -263,9 +263,9 @@ uint64_t mark_sleeping_locked(RunQueue& rq, Thread* me, const void* channel, con
 // queue or the wake-time read takes it from here).
 void leave_sleepers(RunQueue& rq, Thread* t)
 {
-    if (t->sleep_node.linked())
+    if (t->sleep_node.linked()) // resident, so not on the swapped list too
         rq.sleepers.remove(*t);
-    if (t->swapped_node.linked())
+    else if (t->swapped_node.linked())
         rq.swapped.remove(*t);
 }
 
