@@ -376,7 +376,7 @@ def tables(k, h, m):
                    f"{ki.get('swap_in_latency_counts', '')}. {ki.get('swap_in_latency_parts', '')}.\n")
         out.append("| operation | µs | target | |\n|---|---:|---|---|")
         rr, sil, sir, wr = kval("swap_raw_read_16k"), kval("swap_in_latency"), kval("swap_in_ratio"), kval("wake_resident_latency")
-        out.append(f"| raw read of 16 KiB (`BlockDevice::read`, synchronous) | {fmt(rr, 2)} | | reference |")
+        out.append(f"| raw read of 16 KiB (`BlockDevice::read`, synchronous, by the sleeper between its wakeups) | {fmt(rr, 2)} | | reference |")
         out.append(f"| `sched::wake` of a thread whose stack is on swap, until it runs | {fmt(sil, 2)} | | |")
         out.append(f"| swap-in / raw read | {fmt(sir, 2)} | ≤ 1.5 | {met(sir is not None and sir <= 1.5)} |")
         out.append(f"| `sched::wake` of the same thread, stack resident, until it runs | {fmt(wr, 2)} | | baseline |")
