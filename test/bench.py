@@ -373,6 +373,7 @@ def tables(k, h, m):
             out.append(f"| {what} | {fmt(kval('swap_out_ms_' + key), 2)} |")
         out.append("")
         out.append(f"**Swap-in latency** (same boot). {ki.get('swap_in_latency', 'n/a')}; "
+                   f"{ki.get('swap_in_latency_raw', '')}; "
                    f"{ki.get('swap_in_latency_counts', '')}. {ki.get('swap_in_latency_parts', '')}.\n")
         out.append("| operation | µs | target | |\n|---|---:|---|---|")
         rr, sil, sir, wr = kval("swap_raw_read_16k"), kval("swap_in_latency"), kval("swap_in_ratio"), kval("wake_resident_latency")

@@ -543,9 +543,10 @@ void latency_driver(void*)
     }
     uint64_t mres = kbench::median(res, n_res), mswp = kbench::median(swp, n_swap);
     kbench::info("swap_in_latency", "%u samples each, median; sleeper (16 KiB of stack mapped) on hart %u, driver "
-                 "and disk interrupt on hart 0; the raw reads (%u) are the sleeper's own, one after each of its "
-                 "wakeups, side by side with the swap-ins (%u raw reads by a thread on hart %u before them: median "
-                 "%lu us)", LAT_N, other, n_raw, LAT_N, other, ticks_to_ns(raw_before) / 1000);
+                 "and disk interrupt on hart 0", LAT_N, other);
+    kbench::info("swap_in_latency_raw", "the raw reads are the sleeper's own, one after each of its %u wakeups; "
+                 "%u back to back by a thread on hart %u before them: median %lu us", n_raw, LAT_N, other,
+                 ticks_to_ns(raw_before) / 1000);
     kbench::info("swap_in_latency_counts", "%lu swap-ins (%lu read at the wakeup, the rest by the swapper), %lu "
                  "early; longest swap-out-to-wake gap %lu us; %u extra swap_out calls",
                  s1.swap_ins - s0.swap_ins, s1.wakeup_swap_ins - s0.wakeup_swap_ins,
