@@ -477,24 +477,27 @@ void with_thread_locked(Thread* t, void (*fn)(Thread*, void*), void* ctx)
     rq.lock.unlock();
 }
 
-void for_each_sleeper(unsigned hart, bool (*fn)(Thread&, void*), void* ctx)
+// One of a hart's sleeper lists, under its run-queue lock, until fn says stop.
+template <typename L>
+void walk_list(unsigned hart, L RunQueue::*list, bool (*fn)(Thread&, void*), void* ctx)
 {
     RunQueue& rq = g_rq[hart];
     ksync::SpinGuard g(rq.lock);
-    for (Thread& t : rq.sleepers)
+    for (Thread& t : rq.*list)
         if (!fn(t, ctx))
             return;
+}
+
+void for_each_sleeper(unsigned hart, bool (*fn)(Thread&, void*), void* ctx)
+{
+    walk_list(hart, &RunQueue::sleepers, fn, ctx);
 }
 
 void drop_sleeper_locked(Thread* t) { leave_sleepers(g_rq[t->hart], t); }
 
 void for_each_swapped(unsigned hart, bool (*fn)(Thread&, void*), void* ctx)
 {
-    RunQueue& rq = g_rq[hart];
-    ksync::SpinGuard g(rq.lock);
-    for (Thread& t : rq.swapped)
-        if (!fn(t, ctx))
-            return;
+    walk_list(hart, &RunQueue::swapped, fn, ctx);
 }
 
 void add_swapped_locked(Thread* t)
