@@ -94,21 +94,21 @@ Stats stats();
 // make bench turns them into the breakdowns in docs/benchmarks.md). A few
 // rdtime reads per cluster and per swap-in: cheap enough to keep on.
 struct Timing {
-    // swap_out(): choosing candidates (thread-list walk and selection);
+    // swap_out(), each phase summed: choosing candidates (the harts'
+    // candidate lists and selection);
     // claiming, metadata, swap space and checksums; submitting the writes;
     // waiting for them; settling wakeups and unmapping; the wave's TLB
     // shootdown; freeing the pages and marking the stacks Swapped.
     uint64_t out_scan, out_prepare, out_submit, out_io_wait, out_unmap, out_shootdown, out_free;
-    // Swap-ins read at the wakeup (swapin_async.cc), each phase summed:
+    uint64_t scan_visits; // sleepers the swap-out scans looked at
+    // Swap-ins read at the wakeup (swapin_async.cc): how many, and the
+    // phases of the last one (benchmarks take medians over one at a time):
     // from the wakeup to the read submitted (claim, pool pages, the
-    // request, the device notify), from then to the completion handler (the
-    // device, and the interrupt), checking the checksums, and installing
+    // request), from then to the completion handler (the device notify, the
+    // device, the interrupt), checking the checksums, and installing
     // (mapping, freeing swap and metadata, queueing the thread, and the IPI
     // that sends it to its hart).
-    uint64_t in_start, in_device, in_verify, in_install;
     uint64_t in_count;
-    uint64_t scan_visits; // sleepers the swap-out scans looked at
-    // The same phases of the last one alone (benchmarks take medians).
     uint64_t last_start, last_device, last_verify, last_install;
 };
 Timing timing();

@@ -96,13 +96,14 @@ extern Counters g_count;
 // Timing (swap.h), one atomic per field.
 struct TimingCounters {
     std::atomic<uint64_t> out_scan, out_prepare, out_submit, out_io_wait, out_unmap, out_shootdown, out_free;
-    std::atomic<uint64_t> in_start, in_device, in_verify, in_install, in_count, scan_visits;
+    std::atomic<uint64_t> scan_visits, in_count;
     std::atomic<uint64_t> last_start, last_device, last_verify, last_install;
 };
 extern TimingCounters g_time;
-// Add the ticks since `since` to `counter` (and store them in `last`, if
-// given); returns now.
-uint64_t charge(std::atomic<uint64_t>& counter, uint64_t since, std::atomic<uint64_t>* last = nullptr);
+// Add the ticks since `since` to `sum`; returns now.
+uint64_t charge(std::atomic<uint64_t>& sum, uint64_t since);
+// Store the ticks since `since` in `last`; returns now.
+uint64_t stamp(std::atomic<uint64_t>& last, uint64_t since);
 
 } // namespace swap::detail
 } // namespace kstack

@@ -389,12 +389,17 @@ unsigned swapin_queue_length()
 namespace detail {
 TimingCounters g_time;
 
-uint64_t charge(std::atomic<uint64_t>& counter, uint64_t since, std::atomic<uint64_t>* last)
+uint64_t charge(std::atomic<uint64_t>& sum, uint64_t since)
 {
     uint64_t now = kern::timer::now_ticks();
-    counter.fetch_add(now - since, std::memory_order_relaxed);
-    if (last)
-        last->store(now - since, std::memory_order_relaxed);
+    sum.fetch_add(now - since, std::memory_order_relaxed);
+    return now;
+}
+
+uint64_t stamp(std::atomic<uint64_t>& last, uint64_t since)
+{
+    uint64_t now = kern::timer::now_ticks();
+    last.store(now - since, std::memory_order_relaxed);
     return now;
 }
 } // namespace detail
@@ -404,9 +409,8 @@ Timing timing()
     const auto& t = detail::g_time;
     return {t.out_scan.load(),  t.out_prepare.load(), t.out_submit.load(), t.out_io_wait.load(),
             t.out_unmap.load(), t.out_shootdown.load(), t.out_free.load(),
-            t.in_start.load(),  t.in_device.load(),   t.in_verify.load(),  t.in_install.load(),
-            t.in_count.load(),  t.scan_visits.load(), t.last_start.load(),  t.last_device.load(), t.last_verify.load(),
-            t.last_install.load()};
+            t.scan_visits.load(), t.in_count.load(), t.last_start.load(), t.last_device.load(),
+            t.last_verify.load(), t.last_install.load()};
 }
 
 Stats stats()

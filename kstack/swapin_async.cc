@@ -59,7 +59,7 @@ void return_pages(const uint64_t* pa, size_t first)
 void read_done(dev::BlockRequest*, lib::Status st, void* ctx)
 {
     auto* meta = static_cast<SwapMeta*>(ctx);
-    uint64_t now = detail::charge(detail::g_time.in_device, meta->submitted_at, &detail::g_time.last_device);
+    uint64_t now = detail::stamp(detail::g_time.last_device, meta->submitted_at);
     kern::Thread* t = meta->thread;
     Stack* s = t->stack;
     bool good = st.ok() && detail::first_bad_page(meta, meta->segs) == meta->pages;
@@ -79,9 +79,9 @@ void read_done(dev::BlockRequest*, lib::Status st, void* ctx)
     for (size_t p = meta->first; p < STACK_PAGES; p++)
         pa[p] = meta->pa[p];
     detail::g_count.at_wakeup.fetch_add(1, std::memory_order_relaxed);
-    now = detail::charge(detail::g_time.in_verify, now, &detail::g_time.last_verify);
+    now = detail::stamp(detail::g_time.last_verify, now);
     detail::install(t, s, meta, pa, true, false); // frees meta, and the request in it: last use
-    (void)detail::charge(detail::g_time.in_install, now, &detail::g_time.last_install);
+    (void)detail::stamp(detail::g_time.last_install, now);
     detail::g_time.in_count.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -147,8 +147,8 @@ bool start_async_swap_in(kern::Thread* t)
     meta->req.done = read_done;
     meta->req.ctx = meta;
     // The completion may run on another hart before submit() returns: the
-    // start is charged up to the submit call, the device from there on.
-    meta->submitted_at = detail::charge(detail::g_time.in_start, meta->woken_at, &detail::g_time.last_start);
+    // start is timed up to the submit call, the device from there on.
+    meta->submitted_at = detail::stamp(detail::g_time.last_start, meta->woken_at);
     if (!d->submit(meta->req).ok()) {
         return_pages(meta->pa, meta->first);
         if (unclaim_swapped(t, s))

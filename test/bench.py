@@ -386,8 +386,8 @@ def tables(k, h, m):
                    f"over the swap-ins read at the wakeup: {ki.get('swap_in_phases', '')}; the sleeper then "
                    "still has to be switched to on its own hart):\n")
         out.append("| phase | µs |\n|---|---:|")
-        for key, what in [("start", "wakeup to read submitted: claim, pool pages, request, device notify"),
-                          ("device", "read submitted to its completion handler (device, interrupt)"),
+        for key, what in [("start", "wakeup to read submitted: claim, pool pages, request"),
+                          ("device", "read submitted to its completion handler (device notify, device, interrupt)"),
                           ("verify", "checksums of the pages read"),
                           ("install", "map the pages, free swap and metadata, queue the thread, IPI to its hart")]:
             out.append(f"| {what} | {fmt(kval('swap_in_us_' + key), 2)} |")

@@ -561,7 +561,7 @@ void latency_driver(void*)
     }
     kbench::info("swap_in_latency_parts", "Alone: checksums of one 16 KiB stack %lu us (median; sum %lx)",
                  ticks_to_ns(kbench::median(samples, LAT_N)) / 1000, sink & 0xf);
-    // Where a wake-time swap-in's time goes (means over those read at the
+    // Where a wake-time swap-in's time goes (medians over those read at the
     // wakeup), and what one IPI costs the hart that sends it (an SBI call).
     if (n_phase) {
         const char* const keys[4] = {"swap_in_us_start", "swap_in_us_device", "swap_in_us_verify",
