@@ -179,14 +179,13 @@ struct Monitor {
     uint64_t start_us;
     uint64_t next_print_us;
     PageChain hog;
-    bool corrupted = false;
 
     void tick()
     {
         uint64_t f = vm::kmem::free_pages();
         if (f < res.min_free_pages)
             res.min_free_pages = f;
-        if (p.corrupt_for_test && !corrupted)
+        if (p.corrupt_for_test && !sh.corrupted.load(std::memory_order_relaxed))
             maybe_corrupt();
         uint64_t now = timer::now_us();
         if (p.progress && now >= next_print_us) {
@@ -225,7 +224,6 @@ struct Monitor {
             return;
         volatile uint8_t* byte = reinterpret_cast<volatile uint8_t*>(&b[FRAME_WORDS / 2]) + 3;
         *byte = static_cast<uint8_t>(*byte ^ 0x10);
-        corrupted = true;
         sh.corrupted.store(true, std::memory_order_release);
         kprintf("stress: test hook: flipped a bit at %p in sleeper 0's deepest frame while it sleeps\n",
                 static_cast<volatile void*>(byte));
