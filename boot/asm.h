@@ -19,6 +19,9 @@
 #define HARTLOCAL_USER_SP 112
 
 #define OVERFLOW_STACK_SIZE 8192
+/* Room above the stack limit an interrupt needs to run on the stack it
+ * arrives on; with less it runs on the overflow stack (kern/trapentry.S). */
+#define IRQ_ROOM 3072
 
 /* Trap frame: x1..x31, then sepc, sstatus, scause, stval. */
 #define TF_SEPC     (31 * 8)

@@ -15,6 +15,7 @@
 #include "kstack/swap.h"
 
 extern "C" void switch_context(kern::Context* from, kern::Context* to);
+extern "C" void overflow_resume();
 
 namespace kern::sched {
 namespace {
@@ -156,7 +157,7 @@ void hand_over_dead(Thread* dead)
 // The second half of a switch: next (Running, its stack checked by
 // before_switch_in) takes this hart from prev. Same contract as
 // schedule_locked.
-[[nodiscard]] Thread* switch_locked(RunQueue& rq, Thread* prev, Thread* next)
+[[nodiscard]] Thread* switch_locked(RunQueue& rq, Thread* prev, Thread* next, Context* save = nullptr)
 {
     next->hart = cpu::id();
     next->on_cpu.store(true, std::memory_order_relaxed);
@@ -176,7 +177,7 @@ void hand_over_dead(Thread* dead)
     // stack stays mapped across the change; activate() skips a root that is
     // already loaded (two threads of one task, or kernel to kernel).
     vm::uspace::activate(next->satp ? next->satp : vm::kmem::kernel_satp());
-    switch_context(&prev->ctx, &next->ctx);
+    switch_context(save ? save : &prev->ctx, &next->ctx);
     // Now running as prev again, possibly on another hart: use that hart's queue.
     return finish_switch(g_rq[cpu::id()]);
 }
@@ -184,7 +185,7 @@ void hand_over_dead(Thread* dead)
 // The core: pick the next thread and switch to it. Interrupts are off and the
 // run-queue lock is held; both stay so across the switch and are released by
 // the code the next thread returns into.
-[[nodiscard]] Thread* schedule_locked(RunQueue& rq)
+[[nodiscard]] Thread* schedule_locked(RunQueue& rq, Context* save = nullptr)
 {
     Thread* prev = rq.current;
     rq.need_resched = false;
@@ -211,7 +212,7 @@ void hand_over_dead(Thread* dead)
     next->slice_left = SLICE_TICKS;
     if (next == prev)
         return nullptr;
-    return switch_locked(rq, prev, next);
+    return switch_locked(rq, prev, next, save);
 }
 
 // Whether the running thread `me` may hand this hart straight to `next` in
@@ -598,6 +599,51 @@ void preempt_from_trap(const TrapFrame& tf)
     hand_over_dead(dead);
 }
 
+namespace {
+// Where park_from_trap's switch saves the context it abandons: never resumed.
+Context g_abandoned[cpu::MAX_HARTS];
+} // namespace
+
+void park_from_trap(const TrapFrame& tf, const void* channel, const char* reason, uint64_t deadline)
+{
+    Thread* me = current_thread();
+    me->parked = tf;
+    // Its live sp is in `parked` until it runs again: no swap-out or give-back
+    // (both read ctx.sp) meanwhile.
+    me->stack_holds.acquire();
+    if (channel)
+        (void)prepare_sleep(channel, reason, deadline);
+    RunQueue& rq = g_rq[cpu::id()];
+    rq.lock.lock();
+    if (!channel || me->state == ThreadState::Sleeping) {
+        // The next switch to it resumes in overflow_resume (kern/trapentry.S);
+        // sp and s0 as interrupted, for backtraces of the sleeping thread.
+        me->ctx = {};
+        me->ctx.ra = reinterpret_cast<uint64_t>(&overflow_resume);
+        me->ctx.sp = tf.x[1];
+        me->ctx.s[0] = tf.x[7];
+        (void)schedule_locked(rq, &g_abandoned[cpu::id()]);
+        // Back here only if nothing else could run: carry on at once.
+    }
+    me->state = ThreadState::Running;
+    g_rq[cpu::id()].lock.unlock();
+    me->stack_holds.release();
+    leave_timeouts(me);
+}
+
+void leave_timeouts_of(Thread* t) { leave_timeouts(t); }
+
+void preempt_from_overflow(const TrapFrame& tf)
+{
+    RunQueue& rq = g_rq[cpu::id()];
+    constexpr uint64_t SSTATUS_SPIE_BIT = 1ul << 5;
+    Thread* me = rq.current;
+    if (!g_started.load(std::memory_order_relaxed) || !rq.need_resched || !(tf.sstatus & SSTATUS_SPIE_BIT) ||
+        !me || !me->stack || (me->flags & TF_IDLE))
+        return;
+    park_from_trap(tf, nullptr, nullptr, 0);
+}
+
 void sleep_us(uint64_t us)
 {
     uint64_t deadline = timer::now_ticks() + us * timer::timebase_hz() / 1000000 + 1;
@@ -633,3 +679,18 @@ HartStats stats(unsigned h)
 }
 
 } // namespace kern::sched
+
+// A parked thread's first code when it runs again (from overflow_resume, on
+// this hart's overflow stack, interrupts off, the run-queue lock held as
+// after any switch): finish the switch and hand its registers back for
+// overflow_resume to restore. The retried instruction grows the stack (or
+// parks it again), or the interrupted code simply carries on.
+extern "C" void overflow_resume_c(kern::TrapFrame* tf)
+{
+    using namespace kern;
+    sched::finish_first_switch();
+    Thread* me = sched::current_thread();
+    *tf = me->parked;
+    me->stack_holds.release();
+    sched::leave_timeouts_of(me);
+}

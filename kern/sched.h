@@ -95,6 +95,22 @@ void tick();
 // and the interrupted code could be preempted (it had interrupts on).
 void preempt_from_trap(const TrapFrame& tf);
 
+// From a trap handler on this hart's overflow stack (or code running on it),
+// interrupts off, when the interrupted code could sleep (it had interrupts
+// on, so it holds no spinlock): its registers go into the Thread and it gives
+// up the hart, asleep on `channel` until woken or `deadline` (rdtime ticks),
+// or with channel nullptr as a preemption (Runnable). When it runs again, on
+// any hart, overflow_resume (kern/trapentry.S) restores the registers and
+// returns into the interrupted code, which retries what trapped. Returns,
+// without switching, if it was woken before it could sleep or nothing else
+// can run: the caller then carries on as if it had been resumed.
+void park_from_trap(const TrapFrame& tf, const void* channel, const char* reason, uint64_t deadline);
+// An interrupt handled on the overflow stack (its stack had little room):
+// the preemption preempt_from_trap() would make, by parking.
+void preempt_from_overflow(const TrapFrame& tf);
+// Off the timeout list (a parked thread resumed).
+void leave_timeouts_of(Thread* t);
+
 // Sleep for a while (timed sleep, no wait queue).
 void sleep_us(uint64_t us);
 

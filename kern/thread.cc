@@ -133,6 +133,13 @@ lib::Result<Thread*> create(const ThreadParams& p)
         g_thread_zone.free(t);
         return st.error();
     }
+    if (p.flags & TF_FULL_STACK) {
+        if (lib::Status ms = kstack::map_all(st.value(), p.may_block); !ms.ok()) {
+            kstack::free(st.value());
+            g_thread_zone.free(t);
+            return ms.error();
+        }
+    }
     t->stack = st.value();
     kstack::set_owner(t->stack, t);
     t->id = g_next_id.fetch_add(1, std::memory_order_relaxed);
@@ -222,12 +229,12 @@ void init_boot_hart()
     Thread* boot = init_boot_context(0, "main");
     sched::init_hart(boot, nullptr);
     lib::Result<Thread*> idle = create({.name = "idle0", .entry = idle_main, .priority = PRIO_IDLE,
-                                        .flags = TF_IDLE | TF_NO_SWAP | TF_BOUND | TF_SYSTEM, .hart = 0});
+                                        .flags = TF_IDLE | TF_NO_SWAP | TF_BOUND | TF_SYSTEM | TF_FULL_STACK, .hart = 0});
     if (!idle.ok())
         panic("cannot create the idle thread: %s", lib::error_name(idle.error()));
     sched::set_idle(idle.value());
     lib::Result<Thread*> reaper = spawn({.name = "reaper", .entry = reaper_main, .priority = PRIO_SYSTEM,
-                                         .flags = TF_SYSTEM | TF_NO_SWAP});
+                                         .flags = TF_SYSTEM | TF_NO_SWAP | TF_FULL_STACK});
     if (!reaper.ok())
         panic("cannot create the reaper thread: %s", lib::error_name(reaper.error()));
 }

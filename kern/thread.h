@@ -6,6 +6,7 @@
 // Lock order and the sleep/wakeup protocol are in docs/locking.md.
 #pragma once
 
+#include "kern/trap.h"
 #include "kstack/hold.h"
 #include "lib/list.h"
 #include "lib/result.h"
@@ -47,6 +48,10 @@ enum ThreadFlags : uint32_t {
     TF_SYSTEM = 1u << 1,  // kernel service thread (pagedaemon, swapper, reaper)
     TF_NO_SWAP = 1u << 2, // its stack must never be swapped out
     TF_BOUND = 1u << 3,   // never migrated off its hart
+    // Its stack is fully mapped at creation and never grows: the paging
+    // threads (pagedaemon, emergency pager, swapper), the reaper and the idle
+    // threads, which must run at zero free pages (docs/kstack.md).
+    TF_FULL_STACK = 1u << 4,
 };
 
 // Exit code of a thread killed because its swapped-out kernel stack could not
@@ -112,6 +117,11 @@ struct Thread {
     // Its IPC record (kern/ipc.h), made by its first IPC call and freed when
     // it exits; only the thread itself sets or reads it.
     ipc::Record* ipc_record = nullptr;
+
+    // Parked from a trap (sched::park_from_trap: waiting for a page to grow
+    // into, or preempted by an interrupt handled on the overflow stack): the
+    // interrupted registers, restored when it runs again.
+    TrapFrame parked;
 };
 
 static_assert(offsetof(Thread, stack_limit) == THREAD_STACK_LIMIT_OFFSET, "kern/switch.S");

@@ -18,6 +18,8 @@
 #include "vm/tlb.h"
 
 extern "C" void trap_entry();
+// fn(arg) on another stack (kern/trapentry.S).
+extern "C" void call_on_stack(kern::TrapFrame* arg, void (*fn)(kern::TrapFrame*), uintptr_t stack_top);
 
 namespace kern::trap {
 
@@ -88,30 +90,51 @@ void handle_interrupt(const TrapFrame& tf)
 
 using namespace kern;
 
-// From trap_entry's overflow path, on this hart's overflow stack: the running
-// stack had no room below sp for a trap frame. Either the stack only needs to
-// grow (kstack/grow.h: map the pages and return, and trap_entry retries the
-// instruction, or takes the interrupt again with room for it), or it is a real
-// overflow into the guard, reported here.
-extern "C" void stack_overflow_trap(TrapFrame* tf)
+namespace {
+
+constexpr uint64_t SSTATUS_SPIE_BIT = 1ul << 5;
+// How long a thread that found no page to grow into sleeps before it retries
+// (the retry also refills the hart's cache, kstack/grow.h).
+constexpr uint64_t GROW_RETRY_US = 5000;
+char g_grow_channel; // what such a thread waits on (ps shows "stack growth")
+
+// Grow the running stack down to `need`. On the overflow stack (both callers
+// run there), interrupts off. With no page left, code that had interrupts on
+// (so holds no spinlock) waits for memory: it is parked and the faulting
+// instruction is retried when it runs again. Code that had them off may take
+// the hart's small reserve; past that it cannot continue (NoPage).
+kstack::Grow grow_or_wait(const TrapFrame& tf, uintptr_t sp, uintptr_t need)
+{
+    Thread* me = this_hart().current;
+    bool can_wait = (tf.sstatus & SSTATUS_SPIE_BIT) && me && me->stack && !(me->flags & TF_IDLE);
+    for (;;) {
+        kstack::Grow g = kstack::grow_on_fault(sp, need, !can_wait);
+        if (g != kstack::Grow::NoPage || !can_wait)
+            return g;
+        // Holding no lock, the allocator may be asked here (the fault path
+        // itself never allocates: it may have hit inside the allocator).
+        if (kstack::refill_grow_cache())
+            continue;
+        kstack::note_grow_wait();
+        uint64_t deadline = timer::now_ticks() + GROW_RETRY_US * timer::timebase_hz() / 1000000 + 1;
+        sched::park_from_trap(tf, &g_grow_channel, "stack growth", deadline);
+        // Woken before it could sleep: try again.
+    }
+}
+
+[[noreturn]] void report_overflow(TrapFrame* tf, kstack::Grow g)
 {
     HartLocal& h = this_hart();
     uintptr_t sp = tf->sp();
-    uintptr_t need = sp - (TF_SIZE + 16);
-    bool access_fault = tf->scause == trap::LOAD_PAGE_FAULT || tf->scause == trap::STORE_PAGE_FAULT;
-    if (access_fault && tf->stval < need && tf->stval + kstack::SLOT_SIZE > sp)
-        need = tf->stval; // the access itself is further down than the frame would go
-    kstack::Grow g = kstack::grow_on_fault(sp, need);
-    if (g == kstack::Grow::Grown)
-        return;
     kstack::note_guard_fault();
     const kstack::Stack* st = kstack::from_address(sp);
     uintptr_t lo = st ? kstack::bottom(st) : h.boot_stack_base;
     uintptr_t hi = st ? kstack::top(st) : h.boot_stack_top;
     {
         FatalReport r;
-        if (g == kstack::Grow::CacheEmpty)
-            kprintf("\nkernel stack growth failed on hart %u: no pre-allocated page left in the hart's cache\n",
+        if (g == kstack::Grow::NoPage)
+            kprintf("\nkernel stack growth failed on hart %u: no page left for code that cannot wait "
+                    "(interrupts off), the hart's growth reserve included\n",
                     cpu::id());
         kprintf("\nkernel stack overflow on hart %u: sp 0x%lx, stack [0x%lx, 0x%lx)\n", cpu::id(), sp, lo, hi);
         if (h.current)
@@ -124,6 +147,42 @@ extern "C" void stack_overflow_trap(TrapFrame* tf)
         backtrace_from(tf->sepc, tf->fp(), tf->ra());
     }
     panic("kernel stack overflow on hart %u at 0x%lx (address 0x%lx)", cpu::id(), tf->sepc, tf->stval);
+}
+
+} // namespace
+
+// From trap_entry's overflow path, on this hart's overflow stack: the running
+// stack had no room below sp for a trap frame (or, for an interrupt, for its
+// handler). An interrupt is handled right here: interrupts never grow a
+// stack, so they never depend on a page being free. An exception either only
+// needs the stack to grow (kstack/grow.h: map the pages and return, and
+// trap_entry retries the instruction; or wait for memory), or it is a real
+// overflow into the guard, reported here.
+extern "C" void stack_overflow_trap(TrapFrame* tf)
+{
+    if (tf->scause & csr::SCAUSE_INTERRUPT) {
+        trap::handle_interrupt(*tf);
+        sched::preempt_from_overflow(*tf);
+        return;
+    }
+    uintptr_t sp = tf->sp();
+    uintptr_t need = sp - (TF_SIZE + 16);
+    bool access_fault = tf->scause == trap::LOAD_PAGE_FAULT || tf->scause == trap::STORE_PAGE_FAULT;
+    if (access_fault && tf->stval < need && tf->stval + kstack::SLOT_SIZE > sp)
+        need = tf->stval; // the access itself is further down than the frame would go
+    kstack::Grow g = grow_or_wait(*tf, sp, need);
+    if (g != kstack::Grow::Grown)
+        report_overflow(tf, g);
+}
+
+// The ordinary trap path's growth (an access below the mapped stack while sp
+// has room), moved to the overflow stack by trap_dispatch: nothing it calls
+// may fault into the pages it is about to map.
+extern "C" void grow_below_sp_trap(TrapFrame* tf)
+{
+    kstack::Grow g = grow_or_wait(*tf, tf->sp(), tf->stval);
+    if (g != kstack::Grow::Grown)
+        report_overflow(tf, g);
 }
 
 // Called from trap_entry with the saved frame.
@@ -151,11 +210,15 @@ extern "C" void trap_dispatch(TrapFrame* tf)
     // An access below the mapped part of the running stack while sp itself
     // still has room: compilers store into a new frame before they move sp
     // past it (GCC does for large frames). Grow, as the overflow path would.
+    // The growth itself runs on this hart's overflow stack (free: the trap
+    // came from code on a kernel stack, with interrupts off since), so that
+    // the frames of its callees cannot land in the pages it is mapping.
     bool access_fault = tf->scause == trap::LOAD_PAGE_FAULT || tf->scause == trap::STORE_PAGE_FAULT;
     if (access_fault && vm::layout::is_kstack(tf->stval) &&
-        kstack::from_address(tf->stval) == kstack::from_address(tf->sp()) && kstack::from_address(tf->sp()) &&
-        kstack::grow_on_fault(tf->sp(), tf->stval) == kstack::Grow::Grown)
+        kstack::from_address(tf->stval) == kstack::from_address(tf->sp()) && kstack::from_address(tf->sp())) {
+        call_on_stack(tf, &grow_below_sp_trap, this_hart().overflow_stack_top);
         return;
+    }
     HartLocal& h = this_hart();
     if (h.exec_fixup && (tf->scause == trap::INSN_PAGE_FAULT || tf->scause == trap::INSN_ACCESS)) {
         tf->sepc = h.exec_fixup;

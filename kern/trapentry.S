@@ -142,6 +142,19 @@ trap_entry:
     ld      t0, HARTLOCAL_STACK_LIMIT(tp)
     addi    t0, t0, TF_SIZE + 16
     bltu    sp, t0, stack_overflow
+    /*
+     * An interrupt needs room for its handler too (and, when it preempts,
+     * for the switch): with less than IRQ_ROOM above the limit it runs on the
+     * overflow stack instead, so an interrupt never grows the stack it
+     * arrives on (it may come at zero free pages, kstack/grow.h).
+     */
+    csrr    t0, scause
+    bgez    t0, 1f
+    ld      t0, HARTLOCAL_STACK_LIMIT(tp)
+    addi    t0, t0, IRQ_ROOM / 2
+    addi    t0, t0, IRQ_ROOM / 2
+    bltu    sp, t0, stack_overflow
+1:
     csrr    t0, sscratch
     csrw    sscratch, zero
 
@@ -189,6 +202,43 @@ stack_overflow:
     mv      a0, sp
     call    stack_overflow_trap
     RESTORE_AND_SRET
+
+/*
+ * A thread parked from a trap (sched::park_from_trap) runs again here:
+ * switch_context "returned" with interrupts off and the run-queue lock held.
+ * On this hart's overflow stack (free: interrupts are off), overflow_resume_c
+ * finishes the switch and copies the saved registers into a frame, and the
+ * interrupted code resumes as after any trap.
+ */
+    .globl overflow_resume
+overflow_resume:
+    ld      sp, HARTLOCAL_OVERFLOW_TOP(tp)
+    addi    sp, sp, -TF_SIZE
+    mv      s0, zero
+    mv      a0, sp
+    call    overflow_resume_c
+    RESTORE_AND_SRET
+
+/*
+ * call_on_stack(arg, fn, top): fn(arg) with sp = top, back on this stack
+ * after. trap_dispatch grows a stack this way, on the overflow stack.
+ */
+    .globl call_on_stack
+call_on_stack:
+    addi    sp, sp, -16
+    sd      ra, 8(sp)
+    sd      s0, 0(sp)
+    addi    s0, sp, 16
+    mv      t1, sp
+    mv      sp, a2
+    addi    sp, sp, -16
+    sd      t1, 0(sp)
+    jalr    a1
+    ld      sp, 0(sp)
+    ld      ra, 8(sp)
+    ld      s0, 0(sp)
+    addi    sp, sp, 16
+    ret
 
 /* From U-mode: tp = HartLocal, sscratch = user tp (see the header). */
 from_user:

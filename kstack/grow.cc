@@ -17,35 +17,78 @@ namespace {
 
 // Enough for three stacks to grow from one page to full between two refills.
 constexpr unsigned GROW_CACHE = 3 * (STACK_PAGES - 1) + 1;
-// Map this far below the faulting address too: the trap handler's own frames
-// go there before the trap returns.
+// For code that cannot wait (interrupts off): one stack grown from one page
+// to full. Such code is a spinlock section or an interrupt handler, short
+// and shallow: it rarely grows at all (an interrupt with little room runs on
+// the overflow stack, kern/trapentry.S).
+constexpr unsigned GROW_RESERVE = STACK_PAGES - 1;
+// Map this far below the faulting address too: fewer faults for the frames
+// that follow.
 constexpr uintptr_t GROW_SLACK = 1024;
 
-struct alignas(64) GrowCache {
+struct Pool {
     uint64_t pa[GROW_CACHE];
     unsigned n;
+};
+struct alignas(64) GrowCache {
+    Pool cache;   // any growth
+    Pool reserve; // only growth that cannot wait; refilled first, from the interrupt class
 };
 GrowCache g_cache[cpu::MAX_HARTS];
 std::atomic<uint64_t> g_cached_pages;
 
+bool fill(Pool& p, unsigned want, vm::kmem::Class cls)
+{
+    while (p.n < want) {
+        lib::Result<uint64_t> pa = vm::kmem::alloc_page(cls, false);
+        if (!pa.ok())
+            return false;
+        p.pa[p.n++] = pa.value();
+        g_cached_pages.fetch_add(1, std::memory_order_relaxed);
+    }
+    return true;
+}
+
 } // namespace
 
-void refill_grow_cache()
+bool refill_grow_cache()
 {
     cpu::IrqGuard irq;
     GrowCache& c = g_cache[cpu::id()];
-    while (c.n < GROW_CACHE) {
-        lib::Result<uint64_t> pa = vm::kmem::alloc_page(vm::kmem::Class::System, false);
-        if (!pa.ok())
-            return;
-        c.pa[c.n++] = pa.value();
-        g_cached_pages.fetch_add(1, std::memory_order_relaxed);
-    }
+    if (fill(c.reserve, GROW_RESERVE, vm::kmem::Class::Interrupt))
+        (void)fill(c.cache, GROW_CACHE, vm::kmem::Class::System);
+    return c.cache.n != 0;
 }
 
 uint64_t grow_cache_pages() { return g_cached_pages.load(std::memory_order_relaxed); }
 
-Grow grow_on_fault(uintptr_t sp, uintptr_t need)
+void note_grow_wait() { detail::note_grow_wait(); }
+
+lib::Status map_all(Stack* s, bool may_block)
+{
+    uintptr_t bottom = LAYOUT.stack_bottom(s->slot);
+    while (s->mapped_from > 0) {
+        size_t i = s->mapped_from - 1;
+        lib::Result<uint64_t> pa = vm::kmem::alloc_page(vm::kmem::Class::Normal, may_block);
+        if (!pa.ok())
+            return pa.error();
+        if (!vm::kmem::map_stack_page(bottom + i * PAGE, pa.value()).ok()) {
+            vm::kmem::free_page(pa.value());
+            return lib::Error::NoMemory;
+        }
+        s->pages[i] = pa.value();
+        detail::fill(bottom + i * PAGE, bottom + (i + 1) * PAGE);
+        detail::account_pages(1);
+        s->mapped_from = uint32_t(i);
+    }
+    detail::update_limit(s);
+    // Never run yet, but another hart may have cached "not mapped" for these
+    // pages while the slot had an earlier owner.
+    detail::mark_stale(s, ~0u);
+    return {};
+}
+
+Grow grow_on_fault(uintptr_t sp, uintptr_t need, bool atomic)
 {
     Stack* s = from_address(sp);
     if (!s || s->state != StackState::Resident)
@@ -56,16 +99,23 @@ Grow grow_on_fault(uintptr_t sp, uintptr_t need)
     uintptr_t want = need - bottom > GROW_SLACK ? need - GROW_SLACK : bottom;
     size_t first = (want - bottom) / PAGE;
     if (first >= s->mapped_from) {
-        // Mapped already: this hart's limit was stale. Correct it and retry.
+        // Mapped already: this hart's limit was stale. The pages between the
+        // fault and that limit may also be cached here as "not mapped" (Sv39
+        // keeps invalid entries until an sfence.vma): flush them, correct the
+        // limit and retry, or the retry would fault the same way for ever.
+        uintptr_t stale_limit = kern::this_hart().stack_limit;
+        for (uintptr_t va = bottom + first * PAGE; va < stale_limit && va < LAYOUT.stack_top(s->slot); va += PAGE)
+            vm::tlb::flush_local(va);
         kern::this_hart().stack_limit = mapped_bottom(s);
         return Grow::Grown;
     }
     size_t n = s->mapped_from - first;
     GrowCache& c = g_cache[cpu::id()];
-    if (c.n < n)
-        return Grow::CacheEmpty;
+    if (c.cache.n + (atomic ? c.reserve.n : 0) < n)
+        return Grow::NoPage;
     for (size_t i = s->mapped_from; i-- > first;) {
-        uint64_t pa = c.pa[--c.n];
+        Pool& from = c.cache.n ? c.cache : c.reserve;
+        uint64_t pa = from.pa[--from.n];
         uintptr_t va = bottom + i * PAGE;
         if (!vm::kmem::map_stack_page(va, pa).ok())
             return Grow::NotAStack; // already mapped: the bookkeeping is wrong; report it

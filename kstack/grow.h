@@ -17,27 +17,47 @@
 // address, not from "current", and the limit travels with sp in
 // switch_context: a fault in the middle of a context switch is charged to the
 // stack it happened on (seed 004's worry).
+//
+// When the cache is empty (memory at zero), code that could sleep (it had
+// interrupts on, so it holds no spinlock) waits for memory (kern/trap.cc
+// parks it); code that cannot draws on a small per-hart reserve that only it
+// may take. The paging threads never grow (TF_FULL_STACK: fully mapped at
+// creation), and interrupts that find little room run on the hart's own
+// overflow stack: neither depends on either pool (docs/kstack.md).
 #pragma once
+
+#include "lib/result.h"
 
 #include <cstdint>
 
 namespace kstack {
 
+struct Stack;
+
 enum class Grow : uint8_t {
     Grown,      // mapped; retry the access
     Overflow,   // the access is in the guard: a real overflow
     NotAStack,  // sp is not in a kernel stack (a boot stack)
-    CacheEmpty, // no pre-allocated page on this hart (reported as fatal)
+    NoPage,     // no pre-allocated page on this hart (one that may wait, waits)
 };
 
 // From the overflow path of trap entry, interrupts off, on the overflow
 // stack: `sp` is the interrupted sp, `need` the lowest address that must be
-// mapped (the trap frame's bottom, or the faulting address).
-[[nodiscard]] Grow grow_on_fault(uintptr_t sp, uintptr_t need);
+// mapped (the trap frame's bottom, or the faulting address). `atomic`: the
+// faulting code cannot wait (interrupts were off), so it may take the hart's
+// reserve once the cache is empty.
+[[nodiscard]] Grow grow_on_fault(uintptr_t sp, uintptr_t need, bool atomic);
 
-// Top up this hart's cache of pages for growth. Never sleeps; safe with
-// interrupts off (the timer tick calls it).
-void refill_grow_cache();
+// Top up this hart's reserve, then its cache. Never sleeps; safe with
+// interrupts off (the timer tick calls it) but not inside an allocator's lock.
+// Returns whether the cache holds any page afterwards.
+bool refill_grow_cache();
+// A fault found no page and its thread went to wait for memory (counted in
+// kstack::stats().grow_waits).
+void note_grow_wait();
+// Map every page of a new stack (TF_FULL_STACK threads: the paging threads,
+// which must never grow). May sleep for pages when may_block.
+[[nodiscard]] lib::Status map_all(Stack* s, bool may_block);
 // Pages held in all harts' growth caches.
 uint64_t grow_cache_pages();
 

@@ -67,7 +67,7 @@ HartCache g_hart_cache[cpu::MAX_HARTS];
 
 std::atomic<uint64_t> g_in_use, g_pages, g_built, g_destroyed, g_hits, g_misses, g_guard_faults, g_max_hw;
 std::atomic<uint64_t> g_cached_hart, g_cached_global;
-std::atomic<uint64_t> g_grow_faults, g_grown, g_given_back;
+std::atomic<uint64_t> g_grow_faults, g_grown, g_given_back, g_grow_waits;
 
 bool test_bit(const uint64_t* b, size_t i) { return b[i / 64] & (1ull << (i % 64)); }
 void set_bit(uint64_t* b, size_t i) { b[i / 64] |= 1ull << (i % 64); }
@@ -177,6 +177,11 @@ lib::Result<Stack*> build(bool may_block)
         g_pages.fetch_add(1, std::memory_order_relaxed);
     }
     detail::fill(mapped_bottom(s), bottom + STACK_SIZE);
+    // A hart that touched this slot under its last owner (a stale pointer
+    // read with a probe, the hold checker) may cache "not mapped" for it
+    // even after destroy()'s shootdown: each hart flushes before it first
+    // runs the new owner, as after any mapping (before_switch_in).
+    detail::mark_stale(s, ~0u);
     g_built.fetch_add(1, std::memory_order_relaxed);
     return s;
 }
@@ -393,6 +398,7 @@ void note_grown(uint64_t pages)
     g_grown.fetch_add(pages, std::memory_order_relaxed);
     g_pages.fetch_add(pages, std::memory_order_relaxed);
 }
+void note_grow_wait() { g_grow_waits.fetch_add(1, std::memory_order_relaxed); }
 void note_given_back(uint64_t pages)
 {
     g_given_back.fetch_add(pages, std::memory_order_relaxed);
@@ -407,7 +413,7 @@ Stats stats()
     return {g_in_use.load(),  g_cached_hart.load(), g_cached_global.load(), g_pages.load(),
             g_built.load(),   g_destroyed.load(),   g_hits.load(),          g_misses.load(),
             g_guard_faults.load(), g_max_hw.load(), g_grow_faults.load(), g_grown.load(),
-            g_given_back.load()};
+            g_given_back.load(), g_grow_waits.load()};
 }
 
 size_t initial_pages() { return g_initial_pages; }
@@ -460,8 +466,8 @@ SHELL_COMMAND(kstack, "", "kernel stacks: in use, cached, mapped pages, growth f
     }
     kprintf("  stack object: %lu resident pages (%lu KiB, cached stacks included)\n", s.object_pages,
             s.object_pages * 4);
-    kprintf("  growth: %lu faults, %lu pages mapped; %lu pages given back by the pagedaemon\n", s.grow_faults,
-            s.pages_grown, s.pages_given_back);
+    kprintf("  growth: %lu faults, %lu pages mapped, %lu waits for memory; %lu pages given back by the pagedaemon\n",
+            s.grow_faults, s.pages_grown, s.grow_waits, s.pages_given_back);
     kprintf("  built %lu, destroyed %lu; cache hits %lu of %lu (%lu%%)\n", s.built, s.destroyed, s.cache_hits,
             lookups, lookups ? s.cache_hits * 100 / lookups : 0);
     kprintf("  guard faults %lu; deepest use seen %lu bytes\n", s.guard_faults, s.max_high_water);

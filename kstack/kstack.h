@@ -88,6 +88,7 @@ struct Stats {
     uint64_t grow_faults;   // faults that mapped more of a stack (kstack/grow.cc)
     uint64_t pages_grown;
     uint64_t pages_given_back; // by the pagedaemon, from idle threads (kstack/shrink.cc)
+    uint64_t grow_waits;    // growth faults that found no page and waited for memory
 };
 Stats stats();
 void note_guard_fault();

@@ -67,6 +67,7 @@ void mark_stale(Stack* s, uint32_t harts);
 // Counters kept by grow.cc and shrink.cc.
 void note_grown(uint64_t pages);
 void note_given_back(uint64_t pages);
+void note_grow_wait();
 } // namespace detail
 
 } // namespace kstack

@@ -325,7 +325,8 @@ void start()
         panic("swap: cannot fill the swap metadata reserve (%zu items) at boot", detail::META_RESERVE);
     lib::Result<kern::Thread*> t = kern::thread::spawn({.name = "swapper", .entry = swapper_main, .arg = nullptr,
                                                         .priority = kern::PRIO_SYSTEM,
-                                                        .flags = kern::TF_SYSTEM | kern::TF_NO_SWAP});
+                                                        .flags = kern::TF_SYSTEM | kern::TF_NO_SWAP |
+                                                                  kern::TF_FULL_STACK});
     if (!t.ok())
         panic("cannot start the swapper: %s", lib::error_name(t.error()));
     g_swapper = t.value();

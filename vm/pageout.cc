@@ -202,13 +202,15 @@ void start()
     kstack::swap::start();
     lib::Result<kern::Thread*> t = kern::thread::spawn({.name = "pagedaemon", .entry = daemon,
                                                         .priority = kern::PRIO_SYSTEM,
-                                                        .flags = kern::TF_SYSTEM | kern::TF_NO_SWAP});
+                                                        .flags = kern::TF_SYSTEM | kern::TF_NO_SWAP |
+                                                                  kern::TF_FULL_STACK});
     if (!t.ok())
         panic("cannot start the pagedaemon: %s", lib::error_name(t.error()));
     g_thread = t.value();
     lib::Result<kern::Thread*> e = kern::thread::spawn({.name = "pageout-emerg", .entry = emergency,
                                                         .priority = kern::PRIO_SYSTEM,
-                                                        .flags = kern::TF_SYSTEM | kern::TF_NO_SWAP});
+                                                        .flags = kern::TF_SYSTEM | kern::TF_NO_SWAP |
+                                                                  kern::TF_FULL_STACK});
     if (!e.ok())
         panic("cannot start the emergency pager: %s", lib::error_name(e.error()));
     kmem::set_pageout_hook(wake);

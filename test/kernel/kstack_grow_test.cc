@@ -12,6 +12,9 @@
 #include "kstack/shrink.h"
 #include "kstack/swap.h"
 #include "lib/random.h"
+#include "vm/kmem.h"
+#include "vm/page_chain.h"
+#include "vm/pageout.h"
 
 #include <atomic>
 
@@ -276,4 +279,145 @@ KTEST(kgrow_store_below_sp_grows_too)
     KEXPECT(r.ok());
     thread::join(r.value());
     KEXPECT(g_big_grown.load() >= 1);
+}
+
+// Stacks that must grow when no free page is left. Every free page is taken
+// (the last ones too) while a crowd of threads on every hart is about to go
+// 15 KiB deep: they empty the harts' growth caches at once. A thread that
+// finds nothing to grow into must wait for memory, not take the kernel down;
+// meanwhile the pagedaemon and the emergency pager run at zero free pages,
+// which they can only do if they never need to grow themselves.
+namespace {
+struct ZeroGrow {
+    std::atomic<bool> go {false};
+    std::atomic<unsigned> ready {0}, ok {0}, bad {0};
+};
+ZeroGrow g_zg;
+
+void zero_grow_body(void* arg)
+{
+    uint64_t seed = reinterpret_cast<uintptr_t>(arg);
+    Thread* me = thread::current();
+    uintptr_t top = kstack::top(me->stack);
+    g_zg.ready.fetch_add(1);
+    while (!g_zg.go.load())
+        sched::sleep_us(1000);
+    auto stop = [&](unsigned) { return top - sp_now() >= DEEP_BYTES; };
+    auto nothing = []() { return true; };
+    (descend(seed, 0, stop, nothing) ? g_zg.ok : g_zg.bad).fetch_add(1);
+}
+
+struct ZeroHog : vm::PageChain {
+    ZeroHog() = default;
+    ZeroHog(const ZeroHog&) = delete;
+    ZeroHog& operator=(const ZeroHog&) = delete;
+    ~ZeroHog() { free_all(); }
+};
+} // namespace
+
+KTEST(kgrow_at_zero_free_pages_waits)
+{
+    const unsigned n = 6 * cpu::count(); // two harts' caches' worth, twice over
+    constexpr unsigned MAX = 6 * cpu::MAX_HARTS;
+    g_zg.go.store(false);
+    g_zg.ready.store(0);
+    g_zg.ok.store(0);
+    g_zg.bad.store(0);
+    (void)kstack::drop_caches(); // fresh one-page stacks: every one of them grows
+    Thread* th[MAX] = {};
+    for (unsigned i = 0; i < n; i++) {
+        auto r = thread::spawn({.name = "zero-grow", .entry = zero_grow_body,
+                                .arg = reinterpret_cast<void*>(uintptr_t(3 * i + 1)), .flags = TF_BOUND,
+                                .hart = int(i % cpu::count()), .joinable = true});
+        KEXPECT(r.ok());
+        th[i] = r.value();
+    }
+    while (g_zg.ready.load() != n)
+        sched::sleep_us(1000);
+    kstack::Stats k0 = kstack::stats();
+    uint64_t at_zero;
+    unsigned done_at_zero;
+    {
+        ZeroHog hog;
+        vm::pageout::pause();
+        (void)hog.take_until_failure(vm::kmem::Class::Interrupt);
+        at_zero = vm::kmem::free_pages();
+        g_zg.go.store(true);
+        sched::sleep_us(200000);
+        done_at_zero = g_zg.ok.load() + g_zg.bad.load();
+        // The paging threads at work with nothing free: the pagedaemon takes
+        // back cached stacks and idle pages, the emergency pager runs when it
+        // stalls.
+        vm::pageout::resume();
+        vm::pageout::wake();
+        sched::sleep_us(200000);
+    }
+    join_all(th, n);
+    kstack::Stats k1 = kstack::stats();
+    kprintf("ktest: kgrow_at_zero_free_pages_waits: %u threads, %lu pages free at the floor, %u finished there; "
+            "%u verified; %lu waits for memory\n",
+            n, at_zero, done_at_zero, g_zg.ok.load(), k1.grow_waits - k0.grow_waits);
+    KEXPECT_EQ(at_zero, 0ul);
+    KEXPECT_EQ(g_zg.ok.load(), n);
+    KEXPECT_EQ(g_zg.bad.load(), 0u);
+    KEXPECT(done_at_zero < n);              // some could not grow at zero
+    KEXPECT(k1.grow_waits > k0.grow_waits); // and waited
+    // The paging threads, the reaper and the idle threads never grow.
+    static unsigned full, short_;
+    full = short_ = 0;
+    thread::for_each(
+        [](Thread& t, void*) {
+            if (t.flags & TF_FULL_STACK)
+                (kstack::mapped_pages(t.stack) == kstack::STACK_PAGES ? full : short_)++;
+        },
+        nullptr);
+    KEXPECT(full >= 4u); // pagedaemon, emergency pager, reaper, idle0 (+ the swapper with a disk)
+    KEXPECT_EQ(short_, 0u);
+}
+
+// Growth on the ordinary trap path, with its own frames in the way: sp a few
+// hundred bytes above the mapped limit, then a 4 KiB frame that GCC stores
+// into before it moves sp. The trap frame fits above the limit, so the fault
+// comes through the ordinary path, but the handler's frames do not: the
+// growth must not run on the stack it is growing (its callees would fault
+// into the pages it is about to map). Every offset of sp from 320 bytes (just
+// room for the trap frame) to 1.5 KiB above the limit, in 16-byte steps.
+namespace {
+std::atomic<unsigned> g_rent_ok, g_rent_offset;
+
+__attribute__((noinline)) void big_frame_at(uintptr_t target)
+{
+    uintptr_t now = sp_now();
+    size_t pad = now > target ? (now - target) & ~uintptr_t(15) : 0;
+    volatile char* p = static_cast<volatile char*>(__builtin_alloca(pad));
+    if (pad)
+        p[pad - 1] = 0;
+    big_frame();
+    asm volatile("" ::"r"(p) : "memory");
+}
+
+void reentrant_body(void*)
+{
+    Thread* me = thread::current();
+    size_t before = kstack::mapped_pages(me->stack);
+    big_frame_at(kstack::limit(me->stack) + g_rent_offset.load());
+    if (kstack::mapped_pages(me->stack) > before)
+        g_rent_ok.fetch_add(1);
+}
+} // namespace
+
+KTEST(kgrow_ordinary_path_growth_is_reentrant)
+{
+    unsigned runs = 0;
+    g_rent_ok.store(0);
+    for (unsigned off = 320; off <= 1536; off += 16) {
+        g_rent_offset.store(off);
+        (void)kstack::drop_caches(); // a fresh one-page stack
+        auto r = thread::spawn({.name = "reentrant", .entry = reentrant_body, .joinable = true});
+        KEXPECT(r.ok());
+        thread::join(r.value());
+        runs++;
+    }
+    kprintf("ktest: kgrow_ordinary_path_growth_is_reentrant: %u offsets, %u grew\n", runs, g_rent_ok.load());
+    KEXPECT_EQ(g_rent_ok.load(), runs);
 }
