@@ -36,6 +36,12 @@ unsigned verify()
         [](WaitQueue& q, void* ctx) {
             auto* walk = static_cast<Walk*>(ctx);
             walk->queue = q.name();
+            // The queue itself: others link into it and wake through it.
+            char qwhy[160];
+            if (!address_ok(reinterpret_cast<uintptr_t>(&q), qwhy, sizeof qwhy)) {
+                kprintf("holdcheck: wait queue %s itself: %s\n", walk->queue, qwhy);
+                walk->violations++;
+            }
             q.for_each_waiter(
                 [](const Waiter& waiter, void* c) {
                     auto* wk = static_cast<Walk*>(c);

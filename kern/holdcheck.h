@@ -1,7 +1,8 @@
 // The stack-hold rule, checked: every object linked where other threads can
 // reach it that lies in a kernel stack must belong to a thread holding that
 // stack (kstack/hold.h). verify() walks every wait queue (mutexes, condition
-// variables and channels are built on them) and names each offender.
+// variables and channels are built on them), checks the queue itself and each
+// linked waiter, and names each offender.
 #pragma once
 
 #include <cstdint>

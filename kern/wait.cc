@@ -3,6 +3,7 @@
 #include "kern/panic.h"
 #include "kern/sched.h"
 #include "kern/timer.h"
+#include "kstack/kstack.h"
 
 namespace kern {
 namespace {
@@ -25,8 +26,26 @@ Waiter::Waiter(Thread* t, const void* chan, const char* why)
 {
 }
 
-WaitQueue::WaitQueue(const char* name) : lock_("waitqueue"), name_(name)
+namespace {
+// The hold count of the thread whose kernel stack contains addr, or nullptr.
+// Only that thread may construct an object there: a sleeping thread cannot
+// gain a hold while the pagedaemon claims its stack (kstack/hold.h).
+kstack::HoldCount* stack_holder(const void* addr)
 {
+    kstack::Stack* s = kstack::from_address(reinterpret_cast<uintptr_t>(addr));
+    Thread* t = s ? kstack::owner(s) : nullptr;
+    if (!t)
+        return nullptr;
+    if (t != sched::current_thread())
+        panic("wait queue at %p built on the stack of thread %lu (%s), not by it", addr, t->id, t->name);
+    return &t->stack_holds;
+}
+} // namespace
+
+WaitQueue::WaitQueue(const char* name) : lock_("waitqueue"), home_(stack_holder(this)), name_(name)
+{
+    if (home_)
+        home_->acquire();
     ksync::SpinGuard g(g_registry_lock);
     g_registry.push_back(*this);
 }
@@ -35,8 +54,12 @@ WaitQueue::~WaitQueue()
 {
     if (!waiters_.empty())
         panic("wait queue %s destroyed with %zu waiters", name_, waiters_.size());
-    ksync::SpinGuard g(g_registry_lock);
-    g_registry.remove(*this);
+    {
+        ksync::SpinGuard g(g_registry_lock);
+        g_registry.remove(*this);
+    }
+    if (home_)
+        home_->release();
 }
 
 // Lock order: the caller's `held` lock, then this queue's lock, then the

@@ -2,7 +2,9 @@
 //
 // Each waiting thread links a Waiter that lives on its own stack; the Waiter
 // embeds a kstack::Hold, so while it is linked the stack cannot be swapped or
-// shrunk. Nothing else needs to remember anything (seed 000's PHOLD problem).
+// shrunk. A queue that itself lives on a stack holds that stack for as long
+// as it exists. Nothing else needs to remember anything (seed 000's PHOLD
+// problem).
 #pragma once
 
 #include "kern/spinlock.h"
@@ -64,6 +66,12 @@ private:
     lib::Status sleep(Waiter& w, ksync::SpinLock* held, uint64_t timeout_us);
 
     ksync::SpinLock lock_;
+    // A queue on a kernel stack (a Mutex or CondVar as a local variable)
+    // holds that stack for its whole life: other threads link waiters into
+    // it, wake it and walk the registry through it whenever they like, so
+    // it must never be swapped out or given back under them (kstack/hold.h).
+    // Taken by the constructor, which runs on that stack, so by the owner.
+    kstack::HoldCount* home_;
     WaiterList waiters_;
     const char* name_;
 };

@@ -1,5 +1,6 @@
 // Kernel tests of threads, the scheduler and the sleep/wakeup primitives.
 #include "kern/hart.h"
+#include "kern/holdcheck.h"
 #include "kern/ktest.h"
 #include "kern/printf.h"
 #include "kern/sched.h"
@@ -8,8 +9,11 @@
 #include "kern/wait.h"
 #include "kstack/grow.h"
 #include "kstack/kstack.h"
+#include "kstack/swap.h"
 #include "lib/string.h"
 #include "vm/kmem.h"
+#include "vm/pageout.h"
+#include "vm/swap.h"
 #include "zalloc/registry.h"
 #include "zalloc/stats.h"
 
@@ -329,4 +333,124 @@ KTEST(threads_balance_across_harts)
     for (unsigned m = s.harts_seen.load(); m; m &= m - 1)
         seen++;
     KEXPECT(seen >= 2);
+}
+
+// A Mutex on a thread's stack, other threads waiting on it, its owner asleep
+// long enough to be a swap candidate. The waiters' entries hold their own
+// stacks, but they are linked into a queue on the owner's stack, which the
+// wakers and the registry walk also touch: the queue holds that stack, so it
+// stays resident however hard the swapper tries, and the hold checker, which
+// checks each queue's own address, finds nothing wrong.
+namespace {
+struct OnStack {
+    std::atomic<Mutex*> m {nullptr};
+    std::atomic<unsigned> done {0}, locked {0};
+    Thread* owner = nullptr;
+};
+OnStack g_os;
+
+void on_stack_owner(void*)
+{
+    Mutex m("on-stack-mutex");
+    m.lock();
+    g_os.m.store(&m);
+    sched::sleep_us(60000000); // woken by the test
+    m.unlock();
+    while (g_os.done.load() != 2) // the waiters are done with m before it goes
+        sched::sleep_us(1000);
+}
+
+void on_stack_waiter(void*)
+{
+    Mutex* m;
+    while (!(m = g_os.m.load()))
+        sched::sleep_us(1000);
+    m->lock();
+    g_os.locked.fetch_add(1);
+    m->unlock();
+    g_os.done.fetch_add(1);
+}
+
+bool asleep_on(Thread* t, const char* reason)
+{
+    return t->state == ThreadState::Sleeping && !t->on_cpu.load() && t->wait_reason &&
+           !strcmp(t->wait_reason, reason);
+}
+} // namespace
+
+KTEST(kswap_wait_queue_on_a_stack_holds_it)
+{
+    if (!vm::swap::enabled()) {
+        kprintf("ktest: kswap_wait_queue_on_a_stack_holds_it: no swap device in this boot, nothing to check\n");
+        return;
+    }
+    // Nothing else walks the queues meanwhile (the pagedaemon's hold check).
+    vm::pageout::pause();
+    g_os.m.store(nullptr);
+    g_os.done.store(0);
+    g_os.locked.store(0);
+    auto o = thread::spawn({.name = "mutex-owner", .entry = on_stack_owner, .joinable = true});
+    KEXPECT(o.ok());
+    Thread* w[2] = {};
+    for (auto& th : w) {
+        auto r = thread::spawn({.name = "mutex-waiter", .entry = on_stack_waiter, .joinable = true});
+        KEXPECT(r.ok());
+        th = r.value();
+    }
+    while (!asleep_on(o.value(), "sleep") || !asleep_on(w[0], "on-stack-mutex") || !asleep_on(w[1], "on-stack-mutex"))
+        sched::sleep_us(1000);
+    sched::sleep_us(20000);
+    uint32_t holds = o.value()->stack_holds.count();
+    // Ask for far more than there is, with no idle threshold: every eligible
+    // stack goes.
+    (void)kstack::swap::swap_out(kstack::swap::scratch(2), 1u << 20, 0);
+    kstack::StackState st = kstack::state(o.value()->stack);
+    // Walking the registry reads the queue on the owner's stack: only safe
+    // if that stack is still there.
+    unsigned violations = st == kstack::StackState::Resident ? holdcheck::verify() : ~0u;
+    kprintf("ktest: kswap_wait_queue_on_a_stack_holds_it: owner's stack %s with %u hold(s), %u violation(s)\n",
+            kstack::state_name(st), holds, violations);
+    (void)sched::wake(o.value());
+    thread::join(w[0]);
+    thread::join(w[1]);
+    thread::join(o.value());
+    vm::pageout::resume();
+    KEXPECT(st == kstack::StackState::Resident);
+    KEXPECT_EQ(holds, 1u);
+    KEXPECT_EQ(violations, 0u);
+    KEXPECT_EQ(g_os.locked.load(), 2u);
+}
+
+// The checker looks at each queue's own address, not only its waiters: a
+// queue on this thread's stack, its hold dropped by hand (the bug the hold
+// prevents), is named even with nobody waiting on it.
+namespace {
+struct QueueItself {
+    uint32_t with;
+    unsigned violations, after;
+};
+void unheld_queue_body(void* arg)
+{
+    auto* r = static_cast<QueueItself*>(arg);
+    WaitQueue q("unheld-queue");
+    r->with = thread::current()->stack_holds.count(); // the queue's own hold
+    if (r->with)
+        thread::current()->stack_holds.release();
+    r->violations = holdcheck::verify();
+    if (r->with)
+        thread::current()->stack_holds.acquire();
+    r->after = holdcheck::verify();
+}
+} // namespace
+
+KTEST(kstack_hold_checker_checks_the_queue_itself)
+{
+    static QueueItself r;
+    r = {};
+    auto th = thread::spawn({.name = "unheld-queue", .entry = unheld_queue_body, .arg = &r, .joinable = true});
+    KEXPECT(th.ok());
+    thread::join(th.value());
+    KEXPECT_EQ(r.with, 1u);
+    KEXPECT_EQ(r.violations, 1u);
+    KEXPECT_EQ(r.after, 0u);
 }
