@@ -117,13 +117,21 @@ Thread* steal(unsigned me)
     return found;
 }
 
+// The lock of t's run queue. t may be a stale pointer to a Thread that has
+// exited (kern/thread.cc keeps the memory a Thread): then its state is not
+// what the caller looks for, and with zalloc's debug poison its hart is not
+// a hart at all, which takes hart 0's lock rather than indexing past the
+// queues or chasing a value that never settles.
 RunQueue& lock_rq_of(Thread* t)
 {
     for (;;) {
         unsigned h = t->hart;
+        if (h >= cpu::MAX_HARTS) [[unlikely]]
+            h = 0;
         RunQueue& rq = g_rq[h];
         rq.lock.lock();
-        if (t->hart == h)
+        unsigned now = t->hart;
+        if (now == h || now >= cpu::MAX_HARTS)
             return rq;
         rq.lock.unlock();
     }
@@ -437,9 +445,16 @@ bool sleep_handing_off(const void* channel, const char* reason, Thread* next, ui
 
 bool wake(Thread* t, uint64_t seq, bool timed_out)
 {
+    // Interrupts stay off from the run-queue lock until a thread whose stack
+    // is out has been handed to a swap-in (woken() below): in between it is
+    // Runnable on no queue, and only this call will ever queue it. A waker
+    // preempted there would strand it for as long as the waker does not run
+    // (a low-priority waker behind busy threads: indefinitely).
+    unsigned long irq = cpu::irq_save();
     RunQueue& rq = lock_rq_of(t);
     if (t->state != ThreadState::Sleeping || (seq && t->sleep_seq != seq)) {
         rq.lock.unlock();
+        cpu::irq_restore(irq);
         return false;
     }
     t->state = ThreadState::Runnable;
@@ -468,6 +483,7 @@ bool wake(Thread* t, uint64_t seq, bool timed_out)
         ipi::send(target, ipi::Reason::Ping);
     if (w == kstack::swap::Wake::DeferredKick)
         kstack::swap::woken(t);
+    cpu::irq_restore(irq);
     return true;
 }
 

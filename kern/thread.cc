@@ -30,9 +30,18 @@ const char* state_name(ThreadState s)
 
 namespace {
 
-// Thread objects: a kmalloc_obj zone, so a stale Thread* (a timeout entry, a
-// type-stable lookup) always points at a Thread.
-constexpr zalloc::ObjZoneSpec THREAD_ZONE {"thread", sizeof(Thread)};
+// Thread objects: a kmalloc_obj zone whose slabs are never given back
+// (hold_polls 0), so a Thread* is a Thread for ever. Several paths use one
+// after letting go of whatever kept the thread alive: a timeout entry popped
+// under the timeout lock and woken after it (sched::tick), an IPC wake done
+// after its lock is released, a swap candidate found under a run-queue lock
+// and claimed later. Each revalidates under the thread's run-queue lock with
+// the sleep's sequence number (global, never reused), so a thread that has
+// exited, or a new thread in the same memory, is left alone; what they must
+// never meet is memory that is no longer a Thread. The cost is the peak
+// number of threads' worth of slabs, reused by later threads (FreeBSD keeps
+// its thread zone the same way). docs/threads.md.
+constexpr zalloc::ObjZoneSpec THREAD_ZONE {"thread", sizeof(Thread), {.hold_polls = 0}};
 zalloc::ObjZone g_thread_zone;
 
 // The boot contexts of each hart run as threads without a kstack.

@@ -454,3 +454,174 @@ KTEST(kstack_hold_checker_checks_the_queue_itself)
     KEXPECT_EQ(r.violations, 1u);
     KEXPECT_EQ(r.after, 0u);
 }
+
+// Thread memory stays Thread memory: hundreds of threads at once, all gone,
+// the zone polled until it would give surplus slabs back: the thread zone
+// keeps them, and a stale pointer to a reaped thread, woken with the
+// sequence number of a sleep it slept, is safely refused (as a timeout that
+// fires late, or an IPC wake done after its lock was dropped, would be).
+namespace {
+struct Crowd {
+    std::atomic<unsigned> started {0};
+    std::atomic<bool> go {false};
+};
+Crowd g_crowd;
+void crowd_entry(void*)
+{
+    g_crowd.started.fetch_add(1);
+    while (!g_crowd.go.load())
+        sched::sleep_us(2000);
+}
+zalloc::ZoneStats thread_zone()
+{
+    size_t n = zalloc::snapshot_zones(g_zs, 64);
+    for (size_t i = 0; i < n && i < 64; i++)
+        if (strcmp(g_zs[i].name, "thread") == 0)
+            return g_zs[i];
+    return {};
+}
+} // namespace
+
+KTEST(threads_stay_type_stable)
+{
+    constexpr unsigned N = 600;
+    static Thread* th[N];
+    g_crowd.started.store(0);
+    g_crowd.go.store(false);
+    uint64_t released0 = thread_zone().slabs_released;
+    unsigned n = 0;
+    for (; n < N; n++) {
+        auto r = thread::spawn({.name = "crowd", .entry = crowd_entry, .joinable = true});
+        if (!r.ok())
+            break;
+        th[n] = r.value();
+    }
+    while (g_crowd.started.load() != n)
+        sched::sleep_us(1000);
+    // One of them, asleep: remember the sleep it is in.
+    Thread* stale = th[n / 2];
+    while (stale->state != ThreadState::Sleeping)
+        sched::sleep_us(100);
+    uint64_t seq = stale->sleep_seq;
+    size_t slabs_full = thread_zone().pages;
+    g_crowd.go.store(true);
+    for (unsigned i = 0; i < n; i++)
+        thread::join(th[i]);
+    for (int i = 0; i < 6; i++) {
+        zalloc::poll_all();
+        sched::sleep_us(2000);
+    }
+    zalloc::ZoneStats z = thread_zone();
+    bool kept = z.slabs_released == released0;
+    // Only safe to try if the memory is still the zone's.
+    bool refused = kept && !sched::wake(stale, seq);
+    kprintf("ktest: threads_stay_type_stable: %u threads; zone %zu pages at the peak, %zu after, %lu slabs "
+            "released\n", n, slabs_full, z.pages, z.slabs_released - released0);
+    KEXPECT(n >= N / 2);
+    KEXPECT(kept);
+    KEXPECT(refused);
+}
+
+// A wake that finds the stack on swap hands the thread to a swap-in after it
+// drops the run-queue lock (kstack::swap::woken); until then the thread is
+// Runnable on no queue, and only the waker can queue it. The waker must not be
+// preempted in between. Here the waker's stack is made to grow inside wake()
+// (which raises the soft interrupt that refills the growth cache) while a
+// higher-priority watcher waits on its hart: a preemption at the first
+// instant interrupts are on lets the watcher look at the woken thread. Every
+// offset of sp from the limit is tried, so the growth falls at every point
+// of wake().
+namespace {
+struct Kick {
+    Thread* sleeper = nullptr;
+    Thread* watcher = nullptr;
+    unsigned off = 0;
+    std::atomic<int> seen {-1}; // 0: not woken yet, 1: handed over, 2: stranded
+};
+Kick g_kick;
+
+void kick_sleeper(void*) { sched::sleep_us(60000000); }
+
+void kick_watcher(void*)
+{
+    sched::sleep_us(60000000); // woken by the waker, runs when it is preempted
+    Thread* s = g_kick.sleeper;
+    if (s->state == ThreadState::Sleeping)
+        g_kick.seen.store(0);
+    else if (s->state == ThreadState::Runnable && !s->run_node.linked() &&
+             kstack::state(s->stack) == kstack::StackState::Swapped)
+        g_kick.seen.store(2);
+    else
+        g_kick.seen.store(1);
+}
+
+__attribute__((noinline)) void wake_both_at(uintptr_t target)
+{
+    uintptr_t now;
+    asm volatile("mv %0, sp" : "=r"(now));
+    size_t pad = now > target ? (now - target) & ~uintptr_t(15) : 0;
+    volatile char* p = static_cast<volatile char*>(__builtin_alloca(pad));
+    if (pad)
+        p[pad - 1] = 0;
+    unsigned long irq = cpu::irq_save();
+    (void)sched::wake(g_kick.watcher); // queued here, better priority: a switch is due
+    cpu::irq_restore(irq);
+    (void)sched::wake(g_kick.sleeper);
+    asm volatile("" ::"r"(p) : "memory");
+}
+
+void kick_waker(void*)
+{
+    Thread* me = thread::current();
+    wake_both_at(kstack::limit(me->stack) + g_kick.off);
+}
+
+bool parked(Thread* t) { return t->state == ThreadState::Sleeping && !t->on_cpu.load(); }
+} // namespace
+
+KTEST(kswap_deferred_wake_is_never_stranded)
+{
+    if (!vm::swap::enabled()) {
+        kprintf("ktest: kswap_deferred_wake_is_never_stranded: no swap device in this boot, nothing to check\n");
+        return;
+    }
+    vm::pageout::pause();
+    unsigned counts[3] = {}, runs = 0, skipped = 0;
+    for (unsigned off = 0; off <= 2560; off += 32) {
+        g_kick.off = off;
+        g_kick.seen.store(-1);
+        auto s = thread::spawn({.name = "kick-sleeper", .entry = kick_sleeper, .flags = TF_BOUND, .hart = 0,
+                                .joinable = true});
+        auto w = thread::spawn({.name = "kick-watcher", .entry = kick_watcher, .priority = PRIO_SYSTEM - 2,
+                                .flags = TF_BOUND | TF_NO_SWAP, .hart = 0, .joinable = true});
+        KEXPECT(s.ok() && w.ok());
+        g_kick.sleeper = s.value();
+        g_kick.watcher = w.value();
+        while (!parked(s.value()) || !parked(w.value()))
+            sched::sleep_us(1000);
+        (void)kstack::swap::swap_out(kstack::swap::scratch(2), 1u << 20, 0);
+        if (kstack::state(s.value()->stack) != kstack::StackState::Swapped) {
+            skipped++; // not out (a device too slow for the wave): nothing to see this time
+            (void)sched::wake(w.value());
+            (void)sched::wake(s.value());
+        } else {
+            (void)kstack::drop_caches(); // the waker gets a fresh one-page stack
+            auto k = thread::spawn({.name = "kick-waker", .entry = kick_waker, .flags = TF_BOUND, .hart = 0,
+                                    .joinable = true});
+            KEXPECT(k.ok());
+            thread::join(k.value());
+            runs++;
+        }
+        thread::join(w.value());
+        thread::join(s.value());
+        int seen = g_kick.seen.load();
+        if (seen >= 0)
+            counts[seen]++;
+    }
+    vm::pageout::resume();
+    kprintf("ktest: kswap_deferred_wake_is_never_stranded: %u runs (%u skipped): watcher saw the sleeper "
+            "not yet woken %u, handed to a swap-in %u, stranded on no queue %u times\n",
+            runs, skipped, counts[0], counts[1], counts[2]);
+    KEXPECT(runs > 0);
+    KEXPECT_EQ(counts[2], 0u);
+}
