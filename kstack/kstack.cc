@@ -335,6 +335,7 @@ void set_owner(Stack* s, kern::Thread* t)
     detail::update_limit(s);
 }
 uintptr_t limit(const Stack* s) { return mapped_bottom(s); }
+uint32_t stale_harts(const Stack* s) { return s->stale_harts.load(std::memory_order_acquire); }
 size_t mapped_pages(const Stack* s) { return s->state == StackState::Resident ? STACK_PAGES - s->mapped_from : 0; }
 kern::Thread* owner(const Stack* s) { return s->owner; }
 

@@ -55,6 +55,9 @@ StackState state(const Stack* s);
 // it (swap-in, growth). Two loads when there is nothing to do; panics if the
 // stack is not resident (a scheduler bug).
 void before_switch_in(Stack* s, unsigned hart);
+// Harts that must still flush this stack's pages before they run its thread
+// (a bit per hart; tests).
+uint32_t stale_harts(const Stack* s);
 // Lowest mapped address (stacks start with their top page(s) and grow down on
 // demand); trap entry compares sp with it.
 uintptr_t limit(const Stack* s);

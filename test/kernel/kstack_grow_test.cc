@@ -3,6 +3,7 @@
 // a context switch charged to the right stack, pages given back and grown
 // again with the data above them intact.
 #include "kern/cpu.h"
+#include "kern/fixup.h"
 #include "kern/hart.h"
 #include "kern/ktest.h"
 #include "kern/printf.h"
@@ -420,4 +421,57 @@ KTEST(kgrow_ordinary_path_growth_is_reentrant)
     }
     kprintf("ktest: kgrow_ordinary_path_growth_is_reentrant: %u offsets, %u grew\n", runs, g_rent_ok.load());
     KEXPECT_EQ(g_rent_ok.load(), runs);
+}
+
+// A freshly built stack's pages are new mappings like any other: a hart that
+// touched the slot under its last owner may cache "not mapped" for them, so
+// every hart must flush before it first runs the new thread. And a hart whose
+// limit is stale (higher than the stack's mapped bottom) takes a fault to the
+// overflow path for nothing: the growth code finds the page mapped, flushes
+// what this hart may have cached between the fault and that limit, corrects
+// the limit, and the retried instruction goes on (here a probe of a bad
+// address, which then fails as a probe should).
+namespace {
+struct StaleLimit {
+    long probe = 0;
+    bool corrected = false;
+};
+void stale_limit_body(void* arg)
+{
+    auto* r = static_cast<StaleLimit*>(arg);
+    Thread* me = thread::current();
+    volatile char deep[6000]; // two pages below the top are mapped now
+    deep[0] = 1;
+    unsigned long irq = cpu::irq_save();
+    uintptr_t real = this_hart().stack_limit;
+    this_hart().stack_limit = sp_now() & ~uintptr_t(kstack::PAGE - 1); // stale: above sp's own page
+    uint64_t v;
+    r->probe = probe_read_u64(0x10, &v);
+    r->corrected = this_hart().stack_limit == real && real == kstack::limit(me->stack);
+    cpu::irq_restore(irq);
+    asm volatile("" ::"r"(deep) : "memory");
+}
+} // namespace
+
+KTEST(kgrow_new_stacks_and_stale_limits)
+{
+    (void)kstack::drop_caches(); // a stack built now
+    auto c = thread::create({.name = "fresh", .entry = [](void*) {}, .joinable = true});
+    KEXPECT(c.ok());
+    uint32_t stale = kstack::stale_harts(c.value()->stack);
+    thread::start(c.value());
+    thread::join(c.value());
+    uint32_t online = 0;
+    for (unsigned h = 0; h < cpu::MAX_HARTS; h++)
+        if (hart(h).online.load())
+            online |= 1u << h;
+    KEXPECT_EQ(stale & online, online);
+
+    static StaleLimit r;
+    r = {};
+    auto th = thread::spawn({.name = "stale-limit", .entry = stale_limit_body, .arg = &r, .joinable = true});
+    KEXPECT(th.ok());
+    thread::join(th.value());
+    KEXPECT(r.probe != 0);
+    KEXPECT(r.corrected);
 }
