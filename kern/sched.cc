@@ -3,6 +3,7 @@
 #include "kern/csr.h"
 #include "kern/hart.h"
 #include "kern/ipi.h"
+#include "kern/lockcheck.h"
 #include "kern/panic.h"
 #include "kern/printf.h"
 #include "kern/spinlock.h"
@@ -176,6 +177,10 @@ void hand_over_dead(Thread* dead)
     // stack stays mapped across the change; activate() skips a root that is
     // already loaded (two threads of one task, or kernel to kernel).
     vm::uspace::activate(next->satp ? next->satp : vm::kmem::kernel_satp());
+    // Only the run-queue lock crosses a switch (finish_switch releases it on
+    // the other side): any other spinlock held here is a sleep under a spinlock.
+    if (lockcheck::enabled())
+        lockcheck::before_switch();
     switch_context(&prev->ctx, &next->ctx);
     // Now running as prev again, possibly on another hart: use that hart's queue.
     return finish_switch(g_rq[cpu::id()]);

@@ -6,6 +6,7 @@
 // Lock order and the sleep/wakeup protocol are in docs/locking.md.
 #pragma once
 
+#include "kern/lockorder.h"
 #include "kstack/hold.h"
 #include "lib/list.h"
 #include "lib/result.h"
@@ -112,6 +113,8 @@ struct Thread {
     // Its IPC record (kern/ipc.h), made by its first IPC call and freed when
     // it exits; only the thread itself sets or reads it.
     ipc::Record* ipc_record = nullptr;
+    // Sleeping locks (kern::Mutex) it holds, for the lock checker (kern/lockcheck.h).
+    lockcheck::ThreadHeld held_sleep_locks;
 };
 
 static_assert(offsetof(Thread, stack_limit) == THREAD_STACK_LIMIT_OFFSET, "kern/switch.S");
