@@ -50,8 +50,10 @@ RunQueue g_rq[cpu::MAX_HARTS];
 std::atomic<bool> g_started {false};
 std::atomic<uint64_t> g_sleep_seq {0};
 
-// Timed sleeps, sorted by deadline. A leaf lock: taken with a wait-queue lock
-// held (sleeper) or alone (tick), never while holding a run-queue lock.
+// Timed sleeps, sorted by deadline. Taken after the run-queue lock
+// (prepare_sleep links a timed sleeper under it, the wait-queue lock held
+// too) or alone (the tick, retire, leave_timeouts); nothing is taken under it
+// (kern/lockorder.cc).
 using TimeoutList = lib::List<Thread, &Thread::timeout_node>;
 ksync::SpinLock g_timeout_lock {"timeouts"};
 TimeoutList g_timeouts;
