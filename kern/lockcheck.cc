@@ -16,7 +16,6 @@ bool g_enabled = false;
 namespace {
 
 Pairs g_pairs;
-Pairs g_reported;   // violating pairs already printed (report-only mode)
 bool g_report_mode; // bootarg lockcheck=report
 std::atomic<unsigned> g_violations {0}; // real ones
 std::atomic<unsigned> g_expected {0};   // under ReportOnly
@@ -32,12 +31,20 @@ ThreadHeld* thread_held()
     return &h.current->held_sleep_locks;
 }
 
-uint16_t resolve(const char* name, uint16_t& cache)
+// The cache holds the class + 1, 0 before the first look, and NO_CLASS once
+// a name not in the table has been reported (`unknown`: only the first time).
+uint16_t resolve(const char* name, uint16_t& cache, bool& unknown)
 {
+    unknown = false;
+    if (cache == NO_CLASS)
+        return NO_CLASS;
     if (!cache) {
         uint16_t c = find_class(name);
-        if (c == NO_CLASS)
+        if (c == NO_CLASS) {
+            cache = NO_CLASS;
+            unknown = true;
             return NO_CLASS;
+        }
         cache = uint16_t(c + 1);
         g_pairs.saw(c);
     }
@@ -62,17 +69,16 @@ void print_held(const char* what, const Held* e, unsigned n, unsigned dropped)
 void violation(Verdict v, const char* name, uint16_t cls, const void* lock, uintptr_t where)
 {
     kern::HartLocal& h = me();
-    if (g_report_mode || h.lockcheck_report_only) {
-        uint16_t held = v.against ? v.against->cls : uint16_t(MAX_CLASSES - 1);
-        uint16_t taken = cls == NO_CLASS ? uint16_t(MAX_CLASSES - 1) : cls;
-        if (!g_reported.record(held, taken, 0, 0) && !h.lockcheck_report_only)
-            return;
-    }
+    // lockcheck=report: each violating pair once (the pair is recorded as
+    // seen once this acquisition goes on).
+    if (g_report_mode && !h.lockcheck_report_only && v.against && cls != NO_CLASS &&
+        g_pairs.seen(v.against->cls, cls))
+        return;
     (h.lockcheck_report_only ? g_expected : g_violations).fetch_add(1);
     h.lockcheck_busy++;
     kern::Thread* t = h.current;
-    kprintf("lockcheck: %s on hart %u, thread %lu (%s)\n", problem_name(v.problem), h.index, t ? t->id : 0,
-            t ? t->name : "-");
+    kprintf("lockcheck: %s on hart %u, thread %lu (%s)%s\n", problem_name(v.problem), h.index, t ? t->id : 0,
+            t ? t->name : "-", h.lockcheck_report_only ? " (expected by a test: reported only)" : "");
     kprintf("  taking %s \"%s\"", cls == NO_CLASS ? "an unknown class" : "", name);
     if (cls != NO_CLASS)
         kprintf(" (rank %u)", class_def(cls).rank);
@@ -121,15 +127,19 @@ void acquire(const void* lock, const char* name, uint16_t& cache, uintptr_t wher
     kern::HartLocal& h = me();
     if (h.lockcheck_busy)
         return;
-    uint16_t cls = resolve(name, cache);
+    bool unknown;
+    uint16_t cls = resolve(name, cache, unknown);
+    if (cls == NO_CLASS) {
+        if (unknown)
+            violation({Problem::UnknownClass, nullptr}, name, cls, lock, where);
+        return;
+    }
     ThreadHeld* sleeps = thread_held();
-    if (!trylock || cls == NO_CLASS) {
+    if (!trylock) {
         Verdict v = check_acquire(h.held_locks, sleeps, cls, h.irq_depth != 0);
         if (v.problem != Problem::None)
             violation(v, name, cls, lock, where);
     }
-    if (cls == NO_CLASS)
-        return;
     record_pairs(h.held_locks.e, h.held_locks.n, cls, where);
     if (sleeps)
         record_pairs(sleeps->e, sleeps->n, cls, where);
