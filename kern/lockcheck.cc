@@ -135,11 +135,10 @@ void acquire(const void* lock, const char* name, uint16_t& cache, uintptr_t wher
         return;
     }
     ThreadHeld* sleeps = thread_held();
-    if (!trylock) {
-        Verdict v = check_acquire(h.held_locks, sleeps, cls, h.irq_depth != 0);
-        if (v.problem != Problem::None)
-            violation(v, name, cls, lock, where);
-    }
+    // A try_lock is not order-checked; the interrupt rule still applies.
+    Verdict v = trylock ? check_in_irq(cls, h.irq_depth != 0) : check_acquire(h.held_locks, sleeps, cls, h.irq_depth != 0);
+    if (v.problem != Problem::None)
+        violation(v, name, cls, lock, where);
     record_pairs(h.held_locks.e, h.held_locks.n, cls, where);
     if (sleeps)
         record_pairs(sleeps->e, sleeps->n, cls, where);

@@ -8,8 +8,8 @@
 // context switch with a spinlock held other than the run-queue lock the
 // scheduler hands over, a sleeping lock taken under a spinlock, and a lock
 // the table marks NO_IRQ (every sleeping lock among them) taken in an
-// interrupt handler. try_lock cannot deadlock: it is not order-checked, but
-// what it takes is held like any other lock.
+// interrupt handler. try_lock cannot deadlock: it is not order-checked (the
+// interrupt rule still applies), but what it takes is held like any other.
 //
 // When off, each hook costs one load and a predictable branch (enabled()).
 #pragma once

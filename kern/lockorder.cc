@@ -66,7 +66,7 @@ constexpr ClassDef CLASSES[] = {
     {"lockcheck-outer", 20, S, TEST_ONLY, "test/kernel/lockcheck_test.cc", ""},
     {"lockcheck-inner", 21, S, TEST_ONLY, "test/kernel/lockcheck_test.cc", ""},
     {"lockcheck-mutex", 10, M, TEST_ONLY | NO_IRQ, "test/kernel/lockcheck_test.cc", ""},
-    {"lockcheck-bench", 20, S, TEST_ONLY, "test/kernel/lockcheck_test.cc", ""},
+    {"lockcheck-bench", 25, S, TEST_ONLY, "test/kernel/lockcheck_test.cc", ""},
     {"spinwatch-a", 20, S, TEST_ONLY, "test/kernel/lockcheck_test.cc", ""},
     {"spinwatch-b", 21, S, TEST_ONLY, "test/kernel/lockcheck_test.cc", ""},
 };
@@ -176,13 +176,21 @@ const char* problem_name(Problem p)
     return "?";
 }
 
+Verdict check_in_irq(uint16_t cls, bool in_irq)
+{
+    const ClassDef& c = CLASSES[cls];
+    if (in_irq && (c.kind == Kind::Sleep || (c.flags & NO_IRQ)))
+        return {Problem::InIrq, nullptr};
+    return {};
+}
+
 Verdict check_acquire(const HartHeld& spins, const ThreadHeld* sleeps, uint16_t cls, bool in_irq)
 {
     if (cls == NO_CLASS)
         return {Problem::UnknownClass, nullptr};
     const ClassDef& c = CLASSES[cls];
-    if (in_irq && (c.kind == Kind::Sleep || (c.flags & NO_IRQ)))
-        return {Problem::InIrq, nullptr};
+    if (Verdict v = check_in_irq(cls, in_irq); v.problem != Problem::None)
+        return v;
     if (c.kind == Kind::Sleep && spins.n)
         return {Problem::SleepUnderSpin, &spins.e[spins.n - 1]};
     // Newest first: the most recent conflict is the one the report shows.

@@ -121,6 +121,8 @@ struct Verdict {
 // in an interrupt or before threads) hold.
 [[nodiscard]] Verdict check_acquire(const HartHeld& spins, const ThreadHeld* sleeps, uint16_t cls, bool in_irq);
 [[nodiscard]] Verdict check_switch(const HartHeld& spins);
+// The interrupt rule alone (a try_lock, which is not order-checked).
+[[nodiscard]] Verdict check_in_irq(uint16_t cls, bool in_irq);
 
 // Distinct (held, taken) class pairs seen, each with the acquirers of its
 // first sighting (to print the other chain of a later violation), and the

@@ -246,9 +246,10 @@ KERNEL_CONFIGS = [
                       r'while holding "lockcheck-inner"']),
     Config("virt-icount-lockcheck-on", "virt", 1, "128M", "ktest=lockcheck_cost", extra=["-icount", "shift=0"],
            disk="modern",
-           must_show=[r"lockcheck: lock\+unlock pair: \d+ instructions with checking on"]),
+           must_show=[r"lockcheck: lock\+unlock pair: \d+ instructions with checking on \(\d+ with a lock held\)"]),
     Config("virt-icount-lockcheck-off", "virt", 1, "128M", "ktest=lockcheck_cost lockcheck=off",
-           extra=["-icount", "shift=0"], must_show=[r"lockcheck: lock\+unlock pair: \d+ instructions with checking off"]),
+           extra=["-icount", "shift=0"],
+           must_show=[r"lockcheck: lock\+unlock pair: \d+ instructions with checking off \(\d+ with a lock held\)"]),
     # The spin watchdog (kern/spinwatch.h): two harts deadlocked on each
     # other's spinlock with interrupts off are reported, both backtraces and
     # the holder's locks, and the boot panics instead of hanging.

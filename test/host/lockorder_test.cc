@@ -162,6 +162,8 @@ TEST_CASE("lockorder: sleeping locks, interrupts, switches, unknown names")
     CHECK(irq.take("uspace", true) == Problem::InIrq);
     CHECK(irq.take("task", true) == Problem::InIrq);
     CHECK(irq.take("runqueue", true) == Problem::None);
+    CHECK(check_in_irq(cls("uspace"), true).problem == Problem::InIrq);
+    CHECK(check_in_irq(cls("uspace"), false).problem == Problem::None);
     // A mutex the interrupted thread holds does not order what the handler takes.
     Stacks held;
     held.sleep("uspace");
