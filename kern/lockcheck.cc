@@ -17,6 +17,7 @@ namespace {
 
 Pairs g_pairs;
 bool g_report_mode; // bootarg lockcheck=report
+bool g_print_pairs; // bootarg lockcheck=pairs
 std::atomic<unsigned> g_violations {0}; // real ones
 std::atomic<unsigned> g_expected {0};   // under ReportOnly
 
@@ -201,6 +202,7 @@ void init_from_bootargs()
     bool ktest = kern::bootargs::has("ktest");
     bool asked = kern::bootargs::get("lockcheck", buf, sizeof buf);
     g_report_mode = asked && strcmp(buf, "report") == 0;
+    g_print_pairs = asked && strcmp(buf, "pairs") == 0;
     bool off = asked && strcmp(buf, "off") == 0; // a ktest boot without it (cost measurements)
     if ((ktest || kern::bootargs::has("lockcheck")) && !off)
         g_enabled = true;
@@ -211,6 +213,21 @@ void print_summary()
     if (!g_enabled && !g_violations.load()) {
         kprintf("lockcheck: off\n");
         return;
+    }
+    if (g_print_pairs) {
+        for (unsigned h = 0; h < class_count(); h++) {
+            for (unsigned t = 0; t < class_count(); t++) {
+                uintptr_t held_at, taken_at;
+                if (!g_pairs.seen(uint16_t(h), uint16_t(t)))
+                    continue;
+                g_pairs.first(uint16_t(h), uint16_t(t), held_at, taken_at);
+                kprintf("lockcheck: %s -> %s: ", class_def(uint16_t(h)).name, class_def(uint16_t(t)).name);
+                kern::print_symbol(held_at);
+                kprintf(", then ");
+                kern::print_symbol(taken_at);
+                kprintf("\n");
+            }
+        }
     }
     kprintf("lockcheck: %u lock classes, %u orderings seen, %u violations\n", g_pairs.classes(), g_pairs.pairs(),
             g_violations.load());

@@ -41,7 +41,8 @@ void irq_exit();
 
 // Bootargs: `ktest=...` or `lockcheck` turn it on; `lockcheck=report` prints
 // each violation once and goes on instead of panicking (for surveying);
-// `lockcheck=off` keeps it off even in a ktest boot.
+// `lockcheck=off` keeps it off even in a ktest boot; `lockcheck=pairs`
+// lists every ordering seen, with its first acquirers, before the summary.
 void init_from_bootargs();
 // "lockcheck: N lock classes, M orderings seen, V violations" (every ktest boot ends with it).
 void print_summary();
