@@ -4,6 +4,7 @@
 
 #include "boot/asm.h"
 #include "kern/cpu.h"
+#include "kern/lockorder.h"
 
 #include <atomic>
 #include <cstddef>
@@ -34,6 +35,18 @@ struct HartLocal {
     uintptr_t exec_fixup;              // probe_exec's resume address while it runs, else 0
     uintptr_t user_sp;                 // trap entry from U-mode parks the user sp here (kern/trapentry.S)
     uint64_t satp;                     // the address space loaded on this hart (vm/uspace.h activate)
+    // The lock checker (kern/lockcheck.h): spinlocks this hart holds, how
+    // deep in interrupt handlers it is, and whether a report is being
+    // printed (the checker's own locking is not checked) or only reported.
+    lockcheck::HartHeld held_locks;
+    uint32_t irq_depth;
+    uint32_t lockcheck_busy;
+    uint32_t lockcheck_report_only;
+    // The spin watchdog (kern/spinwatch.h): the lock this hart spins on and
+    // since when (rdtime), and another hart's request for its backtrace.
+    const void* spinning_on;
+    uint64_t spin_since;
+    std::atomic<uint32_t> backtrace_request;
 };
 
 static_assert(offsetof(HartLocal, index) == 0, "cpu::id() reads the first word");

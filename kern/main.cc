@@ -8,6 +8,7 @@
 #include "kern/irq.h"
 #include "kern/kbench.h"
 #include "kern/ktest.h"
+#include "kern/lockcheck.h"
 #include "kern/platform.h"
 #include "kern/printf.h"
 #include "kern/sbi.h"
@@ -50,6 +51,7 @@ extern "C" [[noreturn]] void kmain(unsigned long hartid, uintptr_t fdt_pa)
 
     trap::init_hart();
     platform::setup(hartid, fdt_pa);
+    lockcheck::init_from_bootargs(); // as soon as the bootargs are known
     vm::kmem::init(platform::machine());
     irq::init_hart();
     timer::start_hart();

@@ -3,6 +3,7 @@
 #include "kern/csr.h"
 #include "kern/hart.h"
 #include "kern/ipi.h"
+#include "kern/lockcheck.h"
 #include "kern/panic.h"
 #include "kern/printf.h"
 #include "kern/spinlock.h"
@@ -50,8 +51,10 @@ RunQueue g_rq[cpu::MAX_HARTS];
 std::atomic<bool> g_started {false};
 std::atomic<uint64_t> g_sleep_seq {0};
 
-// Timed sleeps, sorted by deadline. A leaf lock: taken with a wait-queue lock
-// held (sleeper) or alone (tick), never while holding a run-queue lock.
+// Timed sleeps, sorted by deadline. Taken after the run-queue lock
+// (prepare_sleep links a timed sleeper under it, the wait-queue lock held
+// too) or alone (the tick, retire, leave_timeouts); nothing is taken under it
+// (kern/lockorder.cc).
 using TimeoutList = lib::List<Thread, &Thread::timeout_node>;
 ksync::SpinLock g_timeout_lock {"timeouts"};
 TimeoutList g_timeouts;
@@ -185,6 +188,10 @@ void hand_over_dead(Thread* dead)
     // stack stays mapped across the change; activate() skips a root that is
     // already loaded (two threads of one task, or kernel to kernel).
     vm::uspace::activate(next->satp ? next->satp : vm::kmem::kernel_satp());
+    // Only the run-queue lock crosses a switch (finish_switch releases it on
+    // the other side): any other spinlock held here is a sleep under a spinlock.
+    if (lockcheck::enabled())
+        lockcheck::before_switch();
     switch_context(save ? save : &prev->ctx, &next->ctx);
     // Now running as prev again, possibly on another hart: use that hart's queue.
     return finish_switch(g_rq[cpu::id()]);

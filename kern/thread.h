@@ -7,6 +7,7 @@
 #pragma once
 
 #include "kern/trap.h"
+#include "kern/lockorder.h"
 #include "kstack/hold.h"
 #include "lib/list.h"
 #include "lib/result.h"
@@ -122,6 +123,8 @@ struct Thread {
     // into, or preempted by an interrupt handled on the overflow stack): the
     // interrupted registers, restored when it runs again.
     TrapFrame parked;
+    // Sleeping locks (kern::Mutex) it holds, for the lock checker (kern/lockcheck.h).
+    lockcheck::ThreadHeld held_sleep_locks;
 };
 
 static_assert(offsetof(Thread, stack_limit) == THREAD_STACK_LIMIT_OFFSET, "kern/switch.S");

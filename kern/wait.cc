@@ -1,5 +1,6 @@
 #include "kern/wait.h"
 
+#include "kern/lockcheck.h"
 #include "kern/panic.h"
 #include "kern/sched.h"
 #include "kern/timer.h"
@@ -197,6 +198,9 @@ unsigned wakeup(const void* chan) { return bucket(chan).wake_channel(chan); }
 void Mutex::lock()
 {
     Thread* me = sched::current_thread();
+    if (lockcheck::enabled())
+        lockcheck::sleep_acquire(this, q_.name(), class_, reinterpret_cast<uintptr_t>(__builtin_return_address(0)),
+                                 false);
     guard_.lock();
     if (owner_ == me)
         panic("mutex: recursive lock by thread %lu (%s)", me->id, me->name);
@@ -217,6 +221,9 @@ bool Mutex::try_lock()
     if (owner_)
         return false;
     owner_ = sched::current_thread();
+    if (lockcheck::enabled())
+        lockcheck::sleep_acquire(this, q_.name(), class_, reinterpret_cast<uintptr_t>(__builtin_return_address(0)),
+                                 true);
     return true;
 }
 
@@ -226,6 +233,8 @@ void Mutex::unlock()
     ksync::SpinGuard g(guard_);
     if (owner_ != me)
         panic("mutex: unlocked by thread %lu, which does not own it", me ? me->id : 0);
+    if (lockcheck::enabled())
+        lockcheck::sleep_release(this);
     owner_ = nullptr;
     q_.wake_first([](Thread* t, void* self) { static_cast<Mutex*>(self)->owner_ = t; }, this);
 }

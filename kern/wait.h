@@ -100,6 +100,7 @@ private:
     ksync::SpinLock guard_ {"mutex-guard"};
     Thread* owner_ = nullptr;
     WaitQueue q_;
+    uint16_t class_ = 0; // the lock checker's class (kern/lockcheck.h), + 1
 };
 
 class [[nodiscard]] MutexGuard {

@@ -48,6 +48,11 @@ zalloc::Zone g_meta_zone;
 // taken under a run-queue lock (docs/locking.md). The thread's run_node is
 // free: it is Runnable but on no run queue.
 ksync::SpinLock g_queue_lock {"swapin-queue"};
+// The swapper sleeps holding this one, not g_queue_lock: its sleep takes a
+// wait-queue and a run-queue lock, which must come after it, while
+// g_queue_lock is taken under a run-queue lock. kick() takes it too, so a
+// kick between the swapper's look at the queue and its sleep is not lost.
+ksync::SpinLock g_kick_lock {"swapin-kick"};
 lib::List<kern::Thread, &kern::Thread::run_node> g_queue;
 unsigned g_queued;
 kern::Thread* g_swapper;
@@ -256,15 +261,24 @@ bool find_swapped(kern::Thread& t, void* ctx)
     return true;
 }
 
+bool queue_empty()
+{
+    ksync::SpinGuard g(g_queue_lock);
+    return g_queue.empty();
+}
+
 void swapper_main(void*)
 {
     for (;;) {
         detail::refill_async_pool();
         kern::Thread* t = nullptr;
         {
+            ksync::SpinGuard k(g_kick_lock);
+            while (queue_empty() && !early_due() && !detail::async_pool_low())
+                (void)kern::sleep_on(&g_queue, &g_kick_lock, EARLY_POLL_US, "swapin");
+        }
+        {
             ksync::SpinGuard g(g_queue_lock);
-            while (g_queue.empty() && !early_due() && !detail::async_pool_low())
-                (void)kern::sleep_on(&g_queue, &g_queue_lock, EARLY_POLL_US, "swapin");
             t = g_queue.pop_front();
             if (t)
                 g_queued--;
@@ -358,8 +372,10 @@ Wake on_wake_locked(kern::Thread* t)
 
 void kick()
 {
-    if (g_swapper)
+    if (g_swapper) {
+        ksync::SpinGuard k(g_kick_lock);
         kern::wakeup(&g_queue);
+    }
 }
 
 void woken(kern::Thread* t)

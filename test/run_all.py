@@ -233,11 +233,46 @@ KERNEL_CONFIGS = [
                    ("swapinfo\r", r"kernel stacks: \d+ swapped now; [1-9]\d* out, [1-9]\d* in"),
                    ("vmstat\r", r"paging: [1-9]\d* stack swap-outs"),
                    ("poweroff\r", r"powering off")]),
+    # The lock checker (kern/lockcheck.h): a wrong order panics with both
+    # chains symbolized; its cost per lock/unlock pair, exact under -icount,
+    # on (every ktest boot) and off.
+    Config("virt-lockcheck-panic", "virt", 2, "128M", "ktest=lockcheck_panics_on_wrong_order", expect="panic",
+           must_show=[r"^lockcheck: lock order violation on hart \d+, thread \d+ \(main\)",
+                      r'^  taking  "lockcheck-outer" \(rank \d+\) lock 0x[0-9a-f]+ at 0x[0-9a-f]+ \S*wrong_order',
+                      r"^    #0 lockcheck-inner +\(rank +\d+\) lock 0x[0-9a-f]+ acquired at 0x[0-9a-f]+ \S*wrong_order",
+                      r'^  the other chain, seen earlier: "lockcheck-outer" acquired at 0x[0-9a-f]+ \S*right_order',
+                      r'^    then "lockcheck-inner" acquired at 0x[0-9a-f]+ \S*right_order',
+                      r'panic: hart \d+ \(hartid \d+\): lockcheck: lock order violation: "lockcheck-outer" taken '
+                      r'while holding "lockcheck-inner"']),
+    Config("virt-icount-lockcheck-on", "virt", 1, "128M", "ktest=lockcheck_cost", extra=["-icount", "shift=0"],
+           disk="modern",
+           must_show=[r"lockcheck: lock\+unlock pair: \d+ instructions with checking on \(\d+ with a lock held\)"]),
+    Config("virt-icount-lockcheck-off", "virt", 1, "128M", "ktest=lockcheck_cost lockcheck=off",
+           extra=["-icount", "shift=0"],
+           must_show=[r"lockcheck: lock\+unlock pair: \d+ instructions with checking off \(\d+ with a lock held\)"]),
+    # The spin watchdog (kern/spinwatch.h): two harts deadlocked on each
+    # other's spinlock with interrupts off are reported, both backtraces and
+    # the holder's locks, and the boot panics instead of hanging.
+    Config("virt-spinwatch-deadlock", "virt", 3, "128M", "ktest=spinwatch_deadlock", expect="panic", timeout=60,
+           must_show=[r'^spinwatch: hart [12] has spun on spinlock "spinwatch-[ab]" \(0x[0-9a-f]+\) for \d+ ms '
+                      r"with interrupts off; its holder is hart [12]",
+                      r"(?s)spinwatch: hart [12] \(spinning\), thread \d+ \(deadlocker-[ab]\):.*SpinLock::lock\+"
+                      r".*take_second\+",
+                      r"(?s)spinwatch: hart [12] \(holder\), thread \d+ \(deadlocker-[ab]\), holds:.*"
+                      r"#0 spinwatch-[ab] .* acquired at 0x[0-9a-f]+ \S*take_second",
+                      r'(?s)spinwatch: hart [12], thread \d+ \(deadlocker-[ab]\), spinning on "spinwatch-[ab]" '
+                      r"\(0x[0-9a-f]+\), held by hart [12]:.*SpinLock::lock\+.*take_second\+",
+                      r'panic: hart [12] \(hartid \d+\): spinwatch: hart [12] stuck on spinlock "spinwatch-[ab]" '
+                      r"held by hart [12]"]),
     Config("virt-fault-backtrace", "virt", 2, "128M", "ktest=fault_backtrace", expect="panic",
            must_show=[r"kernel trap: store (page|access) fault", r"backtrace:", r"#\d+ +0x[0-9a-f]+ fault_level3\+",
                       r"fault_level2\+", r"fault_level1\+", r"ktest_fn_fault_backtrace\+", r"-- trap --",
                       r"panic: hart \d+"]),
 ]
+
+
+# Lock classes every passing ktest boot must have exercised (its lockcheck line).
+LOCKCHECK_MIN_CLASSES = 20
 
 
 class Tally:
@@ -450,6 +485,15 @@ def judge(build, cfg, logdir, tally):
             problems.append("no ktest ran")
         if cfg.machine == "virt" and not timed_out and code != 0:
             problems.append(f"QEMU exit status {code}, expected 0 from the finisher")
+        # Every ktest boot checks the lock order (kern/lockcheck.h) unless told not to.
+        if "lockcheck=off" not in cfg.bootargs:
+            lc = re.search(r"^lockcheck: (\d+) lock classes, (\d+) orderings seen, (\d+) violations$", text, re.M)
+            if not lc:
+                problems.append("no 'lockcheck: N lock classes, M orderings seen, V violations' line")
+            elif int(lc.group(3)) != 0:
+                problems.append(f"lockcheck: {lc.group(3)} violations")
+            elif int(lc.group(1)) < LOCKCHECK_MIN_CLASSES:
+                problems.append(f"lockcheck saw only {lc.group(1)} lock classes (at least {LOCKCHECK_MIN_CLASSES})")
     elif cfg.expect == "shell":
         if "panic:" in text:
             problems.append("the kernel panicked")
