@@ -63,6 +63,7 @@ constexpr ClassDef CLASSES[] = {
     {"vblk-test-batch", 58, S, TEST_ONLY, "test/kernel/virtio_blk_test.cc", ""},
     {"pingpong", 10, M, TEST_ONLY | NO_IRQ, "test/kernel/thread_test.cc", ""},
     {"counter", 10, M, TEST_ONLY | NO_IRQ, "test/kernel/thread_test.cc", ""},
+    {"on-stack-mutex", 10, M, TEST_ONLY | NO_IRQ, "test/kernel/thread_test.cc", ""},
     {"lockcheck-outer", 20, S, TEST_ONLY, "test/kernel/lockcheck_test.cc", ""},
     {"lockcheck-inner", 21, S, TEST_ONLY, "test/kernel/lockcheck_test.cc", ""},
     {"lockcheck-mutex", 10, M, TEST_ONLY | NO_IRQ, "test/kernel/lockcheck_test.cc", ""},
