@@ -107,10 +107,26 @@ void user_thread_main(void*)
     user_return(tf);
 }
 
+// vm::kmem's hooks for a user task's thread waiting for pages: the check of
+// `exiting` and the sleep under the task lock, as kill() sets it under that
+// lock before it wakes the memory waiters, so the kill is never missed.
+bool user_caller() { return thread::current()->task != nullptr; }
+
+bool sleep_for_memory(WaitQueue& q, uint64_t timeout_us)
+{
+    Task* t = thread::current()->task;
+    ksync::SpinGuard g(t->lock);
+    if (t->exiting.load(std::memory_order_acquire))
+        return false;
+    (void)q.wait(&t->lock, timeout_us);
+    return !t->exiting.load(std::memory_order_acquire);
+}
+
 } // namespace
 
 void init()
 {
+    vm::kmem::set_user_wait_hooks({.is_user = user_caller, .sleep = sleep_for_memory});
     g_task_zone.init(TASK_ZONE, vm::kmem::backend());
     vm::uspace::init();
     kprintf("user: %zu programs embedded:", programs::count());
@@ -254,6 +270,16 @@ void poke(uint32_t mask)
             ipi::send(h, ipi::Reason::Ping);
 }
 
+// A task is ending: wake whatever its threads sleep on so they leave now.
+void wake_ending(Task* t, uint32_t harts)
+{
+    // Sleepers in the sleep syscall sleep on this channel.
+    wakeup(&t->exiting);
+    ipc::wake_task(t); // threads blocked in IPC return -EINTR
+    vm::kmem::wake_memory_waiters(); // threads waiting for pages give up (ENOMEM)
+    poke(harts);
+}
+
 } // namespace
 
 bool set_exit(Task* t, int code, const char* why)
@@ -271,10 +297,7 @@ bool set_exit(Task* t, int code, const char* why)
         t->exiting.store(true, std::memory_order_release);
         harts = running_harts_locked(t);
     }
-    // Sleepers in the sleep syscall sleep on this channel: wake them to leave.
-    wakeup(&t->exiting);
-    ipc::wake_task(t); // and threads blocked in IPC return -EINTR
-    poke(harts);
+    wake_ending(t, harts);
     return first;
 }
 
@@ -294,9 +317,7 @@ bool kill(Task* t, int code, const char* why)
         t->exiting.store(true, std::memory_order_release);
         harts = running_harts_locked(t);
     }
-    wakeup(&t->exiting);
-    ipc::wake_task(t);
-    poke(harts);
+    wake_ending(t, harts);
     return true;
 }
 

@@ -6,6 +6,7 @@
 #include "kern/panic.h"
 #include "kern/printf.h"
 #include "kern/spinlock.h"
+#include "kern/timer.h"
 #include "lib/string.h"
 #include "vm/kmem.h"
 #include "vm/layout.h"
@@ -93,7 +94,7 @@ sv39::Pte* AddressSpace::table(uint64_t pa) { return static_cast<sv39::Pte*>(kme
 
 lib::Result<uint64_t> AddressSpace::alloc_table()
 {
-    lib::Result<uint64_t> pa = kmem::alloc_page(kmem::Class::Normal, true);
+    lib::Result<uint64_t> pa = kmem::alloc_page(kmem::Class::Normal, kmem::Wait::Bounded, wait_deadline_);
     if (pa.ok()) {
         memset(kmem::phys_to_virt(pa.value()), 0, PAGE);
         tables_++;
@@ -112,7 +113,7 @@ void AddressSpace::free_table(uint64_t pa)
 
 lib::Status AddressSpace::create()
 {
-    lib::Result<uint64_t> root = kmem::alloc_page(kmem::Class::Normal, true);
+    lib::Result<uint64_t> root = kmem::alloc_page(kmem::Class::Normal, kmem::Wait::Bounded);
     if (!root.ok())
         return root.error();
     root_ = root.value();
@@ -203,8 +204,11 @@ lib::Status AddressSpace::map_anon(uintptr_t va, size_t len, uint32_t prot, size
     if (any_mapped(va, len))
         return lib::Error::Exists;
     uint64_t flags = pte_flags(prot);
+    // One bound for the whole request, tables included: an mmap of many pages
+    // fails within memwait_us() however slowly pages trickle in.
+    wait_deadline_ = kern::timer::now_us() + kmem::memwait_us();
     for (size_t i = 0; i < n; i++) {
-        lib::Result<uint64_t> pa = kmem::alloc_page(kmem::Class::Normal, true);
+        lib::Result<uint64_t> pa = kmem::alloc_page(kmem::Class::Normal, kmem::Wait::Bounded, wait_deadline_);
         lib::Status st = pa.ok() ? lib::Status() : lib::Status(pa.error());
         if (pa.ok()) {
             memset(kmem::phys_to_virt(pa.value()), 0, PAGE);

@@ -35,7 +35,8 @@ public:
     AddressSpace(const AddressSpace&) = delete;
     AddressSpace& operator=(const AddressSpace&) = delete;
 
-    // Root table (a copy of the kernel's) and an ASID. May sleep for memory.
+    // Root table (a copy of the kernel's) and an ASID. May sleep for memory,
+    // within vm::kmem's bound (Wait::Bounded): NoMemory after it or on a kill.
     [[nodiscard]] lib::Status create();
     // Unmap and free every page and table, flush every hart, free the root and
     // the ASID. No thread of it may be running.
@@ -43,7 +44,9 @@ public:
 
     // Map zeroed pages over [va, va + len) (page aligned, inside user space,
     // nothing mapped there yet) with prot (not write+exec, not empty). On
-    // failure nothing stays mapped. max_pages bounds the space's total.
+    // failure nothing stays mapped. max_pages bounds the space's total. Waits
+    // for pages at most vm::kmem::memwait_us() in all (NoMemory after, or at
+    // once when the calling task is killed).
     [[nodiscard]] lib::Status map_anon(uintptr_t va, size_t len, uint32_t prot, size_t max_pages = SIZE_MAX);
     // Unmap whatever is mapped in [va, va + len), flush every hart, free the
     // pages. Returns the number of pages unmapped.
@@ -74,6 +77,7 @@ private:
     uint16_t asid_ = 0;
     size_t pages_ = 0;  // user pages mapped
     size_t tables_ = 0; // page-table pages below the root
+    uint64_t wait_deadline_ = 0; // map_anon's bound on waiting for pages (under lock_)
 };
 
 // Load `satp` on this hart if it is not loaded already (the scheduler calls
