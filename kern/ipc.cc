@@ -592,17 +592,13 @@ void drop(Endpoint* ep)
 
 void wake_task(Task* t)
 {
-    // At most TASK_MAX_THREADS records; collected, then woken unlocked.
-    Wake w[TASK_MAX_THREADS];
-    unsigned n = 0;
-    {
-        ksync::SpinGuard g(g_lock);
-        for (Record& r : t->ipc.records)
-            if (r.state != State::Idle && r.state != State::Done && n < TASK_MAX_THREADS)
-                w[n++] = {r.thread, r.seq};
-    }
-    for (unsigned i = 0; i < n; i++)
-        w[i].now();
+    // Every blocked thread of t, however many, woken under the lock (as a
+    // call wakes its server): each returns -EINTR once it runs, since the
+    // caller set `exiting` before this took the lock (wait_locked()).
+    ksync::SpinGuard g(g_lock);
+    for (Record& r : t->ipc.records)
+        if (r.state != State::Idle && r.state != State::Done)
+            Wake {r.thread, r.seq}.now();
 }
 
 void thread_exit(Task* t, Thread* th)

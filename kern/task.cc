@@ -224,12 +224,20 @@ lib::Result<Thread*> create_thread(Task* t, uint64_t entry, uint64_t sp, uint64_
         ksync::SpinGuard g(t->lock);
         if (t->exiting.load() || t->done.load())
             return lib::Error::Invalid;
-        if (t->nthreads >= TASK_MAX_THREADS)
+        if (t->nthreads >= t->max_threads)
             return lib::Error::Busy;
+        // The slot is taken now, under the lock, so creations racing at the
+        // limit cannot all pass the check while their threads are built. The
+        // count cannot reach zero below while another thread of t runs: the
+        // creator is one of t's threads, or spawn() before t has any.
+        t->nthreads++;
     }
     lib::Result<Thread*> r = thread::create({.name = t->name, .entry = user_thread_main, .stack_reserve = TF_SIZE});
-    if (!r.ok())
+    if (!r.ok()) {
+        ksync::SpinGuard g(t->lock);
+        t->nthreads--;
         return r.error();
+    }
     Thread* th = r.value();
     th->task = t;
     th->satp = t->as.satp();
@@ -239,9 +247,8 @@ lib::Result<Thread*> create_thread(Task* t, uint64_t entry, uint64_t sp, uint64_
     th->user_arg2 = arg2;
     {
         ksync::SpinGuard g(t->lock);
-        // Counted before it runs: the task cannot end while this thread is new.
+        // On the list before it runs: the task cannot end while this thread is new.
         t->threads.push_back(*th);
-        t->nthreads++;
         t->refs.fetch_add(1, std::memory_order_relaxed);
     }
     thread::start(th);

@@ -19,6 +19,7 @@
 #include "kern/thread.h"
 #include "lib/list.h"
 #include "lib/result.h"
+#include "user/abi.h"
 #include "vm/uspace.h"
 
 #include <atomic>
@@ -32,7 +33,8 @@ struct Task {
     vm::uspace::AddressSpace as;
     ksync::SpinLock lock {"task"};
     lib::List<Thread, &Thread::task_node> threads; // under lock
-    unsigned nthreads = 0;
+    unsigned nthreads = 0;             // threads, and creations under way (under lock)
+    unsigned max_threads = TASK_MAX_THREADS; // create_thread's limit (under lock; tests may change it)
     std::atomic<bool> exiting {false}; // exit() or kill: threads leave at their next return to user
     bool exit_set = false;             // exit_code and why are final (under lock)
     int exit_code = 0;

@@ -7,6 +7,7 @@
 #include "kern/task.h"
 #include "kern/thread.h"
 #include "kern/timer.h"
+#include "kstack/kstack.h"
 #include "lib/string.h"
 #include "user/abi.h"
 #include "vm/kmem.h"
@@ -148,4 +149,107 @@ KTEST(user_limits_kill_ends_memory_wait)
     KEXPECT(ended);
     if (ended && took > 300000)
         t.failf("the kill took %lu us to end the wait", took);
+}
+
+// 200 thread creations race at the thread limit from four threads while
+// pages trickle in: exactly the limit is reached, never more.
+KTEST(user_limits_thread_limit_exact_under_pressure)
+{
+    Hoard h;
+    h.take();
+    // Cached kernel stacks taken too, so every creation builds one and waits
+    // for its page: the window in which racing creations could all pass the
+    // limit check.
+    constexpr size_t MAX_STACKS = 512;
+    static kstack::Stack* stacks[MAX_STACKS];
+    size_t nstacks = 0;
+    while (nstacks < MAX_STACKS) {
+        lib::Result<kstack::Stack*> s = kstack::alloc(false);
+        if (!s.ok())
+            break;
+        stacks[nstacks++] = s.value();
+    }
+    h.take();
+    h.release(SPAWN_PAGES + 220); // threadrace's 204 thread stacks are in its image
+    lib::Result<Task*> r = task::spawn("threadrace", 50000);
+    if (!r.ok()) {
+        t.failf("threadrace: spawn failed: %s", lib::error_name(r.error()));
+        return;
+    }
+    Task* tk = r.value();
+    h.take(); // what the spawn left: it starts racing 50 ms from now
+    uint64_t waits0 = vm::kmem::memory_waits();
+    unsigned most = 0;
+    bool ended = false;
+    for (uint64_t t0 = timer::now_us(); !ended && timer::now_us() - t0 < 30000000;) {
+        // Pages in bursts: the creators all wait for memory in between, each
+        // past the limit check, and a burst lets several finish at once.
+        h.release(8);
+        sched::sleep_us(20000);
+        ended = tk->done.load(std::memory_order_acquire);
+        unsigned n;
+        {
+            ksync::SpinGuard g(tk->lock);
+            n = unsigned(tk->threads.size());
+        }
+        most = n > most ? n : most;
+    }
+    int code = tk->exit_code;
+    uint64_t waits = vm::kmem::memory_waits() - waits0;
+    kprintf("ktest: threadrace under pressure (%zu cached stacks taken, %lu waits for pages): exit code %d, at "
+            "most %u threads seen\n",
+            nstacks, waits, code, most);
+    finish(tk, h);
+    for (size_t i = 0; i < nstacks; i++)
+        kstack::free(stacks[i]);
+    KEXPECT(ended);
+    KEXPECT_EQ(code, 0);
+    KEXPECT(most <= TASK_MAX_THREADS);
+    KEXPECT(waits > 0); // it did run short of memory
+}
+
+// A kill ends a task with more threads blocked in IPC than the default
+// thread limit (the limit raised for the test): every one returns -EINTR.
+KTEST(user_limits_kill_ends_every_ipc_blocked_thread)
+{
+    constexpr unsigned THREADS = TASK_MAX_THREADS + 36;
+    lib::Result<Task*> r = task::spawn("ipcblock", 100000);
+    KEXPECT(r.ok());
+    if (!r.ok())
+        return;
+    Task* tk = r.value();
+    {
+        ksync::SpinGuard g(tk->lock);
+        tk->max_threads = THREADS; // before it creates any (it sleeps 100 ms first)
+    }
+    unsigned blocked = 0;
+    for (uint64_t t0 = timer::now_us(); blocked < THREADS && timer::now_us() - t0 < 10000000;) {
+        sched::sleep_us(10000);
+        ksync::SpinGuard g(tk->lock);
+        blocked = 0;
+        for (Thread& th : tk->threads)
+            if (th.state == ThreadState::Sleeping && th.wait_reason && strcmp(th.wait_reason, "ipc-recv") == 0)
+                blocked++;
+    }
+    uint64_t t0 = timer::now_us();
+    task::kill(tk, EXIT_KILLED, "killed by ktest");
+    // Each exit frees a kernel stack (a TLB shootdown of every hart): allow
+    // for a slow host with four harts.
+    bool ended = task::wait(tk, 10000000).ok();
+    uint64_t took = timer::now_us() - t0;
+    unsigned left = tk->nthreads;
+    kprintf("ktest: ipcblock: %u threads blocked in IPC, %s %lu ms after the kill (%u left)\n", blocked,
+            ended ? "ended" : "still exiting", took / 1000, left);
+    if (!ended) {
+        // Left asleep: end them the way the test cannot count on the kill to.
+        bool gone = false;
+        for (int i = 0; i < 100 && !gone; i++) {
+            ipc::wake_task(tk);
+            gone = task::wait(tk, 10000).ok();
+        }
+        (void)task::wait(tk);
+    }
+    task::put(tk);
+    KEXPECT_EQ(blocked, THREADS);
+    KEXPECT(ended);
 }
