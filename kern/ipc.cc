@@ -11,6 +11,7 @@
 #include "kern/timer.h"
 #include "kern/trap.h"
 #include "lib/string.h"
+#include "vm/layout.h"
 #include "vm/usercopy.h"
 #include "zalloc/kmalloc.h"
 #include "zalloc/malloc_type.h"
@@ -27,6 +28,7 @@ struct Endpoint {
     unsigned refs = 1; // handles (any task's) and spawn_ep in flight
     bool dead = false; // destroyed: every operation fails with EIDRM
 };
+static_assert(sizeof(Endpoint) <= account::ENDPOINT_PAGES * vm::layout::PAGE, "what a handle is charged");
 
 namespace {
 
@@ -253,9 +255,13 @@ long take_from_user(const TrapFrame& tf, Record* r, uint64_t buf, uint64_t len)
 
 long sys_create(Task* t)
 {
-    void* mem = zalloc::kmalloc(sizeof(Endpoint), M_IPC, zalloc::M_WAITOK | zalloc::M_NULLOK);
-    if (!mem)
+    if (!account::charge(t, account::ENDPOINT_PAGES).ok())
         return -ENOMEM;
+    void* mem = zalloc::kmalloc(sizeof(Endpoint), M_IPC, zalloc::M_WAITOK | zalloc::M_NULLOK);
+    if (!mem) {
+        account::uncharge(t, account::ENDPOINT_PAGES);
+        return -ENOMEM;
+    }
     auto* ep = new (mem) Endpoint();
     g_endpoints.fetch_add(1, std::memory_order_relaxed);
     ksync::SpinGuard g(g_lock);
@@ -266,6 +272,7 @@ long sys_create(Task* t)
         }
     }
     put_locked(ep);
+    account::uncharge(t, account::ENDPOINT_PAGES);
     return -EAGAIN;
 }
 
@@ -280,6 +287,7 @@ long sys_destroy(Task* t, uint64_t h)
     t->ipc.handles[h] = nullptr;
     kill_endpoint_locked(ep); // other tasks' handles stay, dead
     put_locked(ep);
+    account::uncharge(t, account::ENDPOINT_PAGES);
     return 0;
 }
 
@@ -578,10 +586,14 @@ Endpoint* take_ref(Task* parent, uint64_t h)
     return ep;
 }
 
-void give(Task* child, Endpoint* ep)
+lib::Status give(Task* child, Endpoint* ep)
 {
+    // A handle costs its holder an endpoint (kern/task_account.h).
+    if (lib::Status st = account::charge(child, account::ENDPOINT_PAGES); !st.ok())
+        return st;
     ksync::SpinGuard g(g_lock);
     child->ipc.handles[0] = ep;
+    return {};
 }
 
 void drop(Endpoint* ep)
@@ -633,8 +645,10 @@ void task_exit(Task* t)
     for (unsigned h = 0; h < IPC_HANDLES; h++) {
         Endpoint* ep = t->ipc.handles[h];
         t->ipc.handles[h] = nullptr;
-        if (ep)
+        if (ep) {
             put_locked(ep);
+            account::uncharge(t, account::ENDPOINT_PAGES);
+        }
     }
     g_lock.unlock();
 }

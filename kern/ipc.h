@@ -24,6 +24,7 @@
 #pragma once
 
 #include "lib/list.h"
+#include "lib/result.h"
 #include "user/abi.h"
 
 #include <cstdint>
@@ -93,7 +94,7 @@ FastPathStats fast_path_stats();
 // spawn_ep: the endpoint behind handle h of parent, with a reference for the
 // child (give() it as the child's handle 0 or drop() it).
 Endpoint* take_ref(Task* parent, uint64_t h);
-void give(Task* child, Endpoint* ep);
+[[nodiscard]] lib::Status give(Task* child, Endpoint* ep);
 void drop(Endpoint* ep);
 
 // Task life: a kill wakes the task's threads blocked in IPC (they return

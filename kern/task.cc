@@ -82,9 +82,17 @@ lib::Status load(Task* t, const lib::elf::Image& img, const uint8_t* file)
 
 void free_task(Task* t)
 {
+    Task* up = t->up;
+    if (t->accounted) {
+        account::leave(t);
+        if (size_t left = t->charges.pages.load())
+            kprintf("task %lu (%s): freed with %zu pages still charged\n", t->id, t->name, left);
+    }
     t->~Task();
     g_task_zone.free(t);
     g_live.fetch_sub(1, std::memory_order_relaxed);
+    if (up)
+        put(up);
 }
 
 // First kernel code of a user thread: build its user frame at the top of its
@@ -127,6 +135,7 @@ bool sleep_for_memory(WaitQueue& q, uint64_t timeout_us)
 void init()
 {
     vm::kmem::set_user_wait_hooks({.is_user = user_caller, .sleep = sleep_for_memory});
+    account::init();
     g_task_zone.init(TASK_ZONE, vm::kmem::backend());
     vm::uspace::init();
     kprintf("user: %zu programs embedded:", programs::count());
@@ -184,7 +193,11 @@ lib::Result<Task*> spawn_image_inner(const char* program, const uint8_t* image, 
     set_name(t->name, sizeof t->name, program);
     t->parent = parent ? parent->id : 0;
     t->mmap_next = vm::layout::USER_MMAP_BASE;
-    lib::Status st = t->as.create();
+    lib::Status st = account::enter(t, parent);
+    t->accounted = st.ok();
+    t->as.set_account(&t->charges);
+    if (st.ok())
+        st = t->as.create();
     if (st.ok())
         st = load(t, img.value(), image);
     if (!st.ok()) {
@@ -197,11 +210,11 @@ lib::Result<Task*> spawn_image_inner(const char* program, const uint8_t* image, 
         g_all.push_back(*t);
     }
     // Before the first thread runs, so handle 0 is there from its first instruction.
-    if (ep0) {
-        ipc::give(t, ep0);
-        ep0 = nullptr;
-    }
-    lib::Result<Thread*> th = create_thread(t, img->entry, vm::layout::USER_STACK_TOP, arg);
+    lib::Status given = ep0 ? ipc::give(t, ep0) : lib::Status();
+    if (given.ok())
+        ep0 = nullptr; // the child's now (else spawn_image() drops it)
+    lib::Result<Thread*> th = given.ok() ? create_thread(t, img->entry, vm::layout::USER_STACK_TOP, arg)
+                                         : lib::Result<Thread*>(given.error());
     if (!th.ok()) {
         {
             ksync::SpinGuard g(g_all_lock);
@@ -232,8 +245,14 @@ lib::Result<Thread*> create_thread(Task* t, uint64_t entry, uint64_t sp, uint64_
         // creator is one of t's threads, or spawn() before t has any.
         t->nthreads++;
     }
-    lib::Result<Thread*> r = thread::create({.name = t->name, .entry = user_thread_main, .stack_reserve = TF_SIZE});
+    // Its kernel stack, Thread and IPC record, charged before they are made.
+    lib::Status charged = account::charge(t, account::thread_pages());
+    lib::Result<Thread*> r = charged.ok() ? thread::create({.name = t->name, .entry = user_thread_main,
+                                                            .stack_reserve = TF_SIZE})
+                                          : lib::Result<Thread*>(charged.error());
     if (!r.ok()) {
+        if (charged.ok())
+            account::uncharge(t, account::thread_pages());
         ksync::SpinGuard g(t->lock);
         t->nthreads--;
         return r.error();
@@ -344,6 +363,7 @@ void exit_thread(int code)
     cpu::irq_restore(cpu::IRQS_ON);
 
     ipc::thread_exit(t, me);
+    account::uncharge(t, account::thread_pages()); // its stack and Thread go with thread::exit()
     bool last;
     {
         ksync::SpinGuard g(t->lock);

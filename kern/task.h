@@ -16,6 +16,7 @@
 
 #include "kern/ipc.h"
 #include "kern/spinlock.h"
+#include "kern/task_account.h"
 #include "kern/thread.h"
 #include "lib/list.h"
 #include "lib/result.h"
@@ -49,6 +50,12 @@ struct Task {
     lib::List<Task, &Task::child_node> children; // under lock
     unsigned nchildren = 0;
     ipc::TaskIpc ipc;                  // endpoint handles and reply caps (kern/ipc.h)
+    // What it makes the kernel spend (kern/task_account.h). `up` is the task
+    // that spawned it, held by a reference until this one is freed, so the
+    // charges of a subtree always have somewhere to go.
+    Task* up = nullptr;
+    account::Charges charges {this};
+    bool accounted = false;            // account::enter() done
 };
 
 namespace task {

@@ -29,8 +29,11 @@ bool parse_id(const char* s, uint64_t& out)
 void print_task(Task& t, void*)
 {
     const char* state = t.done.load() ? "done" : t.exiting.load() ? "exiting" : "running";
-    kprintf("%5lu %-16s %-8s %6lu %7u %6zu %4zu %10lu  ", t.id, t.name, state, t.parent, t.nthreads, t.as.pages(),
-            t.as.table_pages(), t.syscalls.load());
+    const account::Charges& c = t.charges;
+    kprintf("%5lu %-16s %-8s %6lu %7u %6zu %4zu %6zu/%-6zu %6zu/%-6zu %3u/%-3u %10lu  ", t.id, t.name, state,
+            t.parent, t.nthreads, t.as.pages(), t.as.table_pages(), c.pages.load(), c.max_pages,
+            c.subtree_pages.load(), c.max_subtree_pages, c.subtree_tasks.load(), c.max_subtree_tasks,
+            t.syscalls.load());
     // Threads by id (under the task lock: they may be exiting).
     ksync::SpinGuard g(t.lock);
     unsigned n = 0;
@@ -47,9 +50,13 @@ namespace kern::task_shell {
 
 void print_tasks()
 {
-    kprintf("%5s %-16s %-8s %6s %7s %6s %4s %10s  %s\n", "task", "name", "state", "parent", "threads", "pages",
-            "pt", "syscalls", "thread ids");
+    kprintf("%5s %-16s %-8s %6s %7s %6s %4s %13s %13s %7s %10s  %s\n", "task", "name", "state", "parent", "threads",
+            "pages", "pt", "charged/max", "subtree/max", "tasks", "syscalls", "thread ids");
     task::for_each(print_task, nullptr);
+    account::Limits l = account::defaults();
+    kprintf("user tasks charged %zu of %zu pages (their share of RAM); defaults: %zu a task, %zu a subtree, %u tasks "
+            "a subtree\n",
+            account::user_pages(), l.user_pages, l.task_pages, l.subtree_pages, l.subtree_tasks);
     kprintf("%lu tasks; %lu spawned since boot, %lu system calls, ASIDs %s\n", task::count(), task::spawned_total(),
             syscall::total(), vm::uspace::asid_bits() ? "on" : "off (flush on switch)");
 }

@@ -29,6 +29,18 @@ enum Prot : uint32_t { ProtRead = 1, ProtWrite = 2, ProtExec = 4 };
 void init();
 unsigned asid_bits();
 
+// Who pays for a space's pages, user pages and page tables alike
+// (kern/task_account.h): charge() before a page is taken, and it may refuse
+// (the space's operation then fails with NoMemory); uncharge() once freed.
+class PageAccount {
+public:
+    [[nodiscard]] virtual lib::Status charge(size_t pages) = 0;
+    virtual void uncharge(size_t pages) = 0;
+
+protected:
+    ~PageAccount() = default;
+};
+
 class AddressSpace final : private sv39::TableSource {
 public:
     AddressSpace() = default;
@@ -60,6 +72,8 @@ public:
     [[nodiscard]] uint16_t asid() const { return asid_; }
     [[nodiscard]] size_t pages() const { return pages_; }
     [[nodiscard]] size_t table_pages() const { return tables_; }
+    // Before create(); nullptr (the default): nobody is charged.
+    void set_account(PageAccount* a) { account_ = a; }
 
 private:
     // sv39::TableSource: this space's tables, from the page allocator.
@@ -77,6 +91,14 @@ private:
     uint16_t asid_ = 0;
     size_t pages_ = 0;  // user pages mapped
     size_t tables_ = 0; // page-table pages below the root
+    [[nodiscard]] lib::Status charge(size_t n) { return account_ ? account_->charge(n) : lib::Status(); }
+    void uncharge(size_t n)
+    {
+        if (account_ && n)
+            account_->uncharge(n);
+    }
+
+    PageAccount* account_ = nullptr;
     uint64_t wait_deadline_ = 0; // map_anon's bound on waiting for pages (under lock_)
 };
 

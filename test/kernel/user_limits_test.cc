@@ -5,6 +5,7 @@
 #include "kern/printf.h"
 #include "kern/sched.h"
 #include "kern/task.h"
+#include "kern/task_account.h"
 #include "kern/thread.h"
 #include "kern/timer.h"
 #include "kstack/kstack.h"
@@ -90,17 +91,22 @@ void finish(Task* tk, Hoard& h)
     task::put(tk);
 }
 
+Task* spawn_checked(ktest::Context& t, const char* program, uint64_t arg)
+{
+    lib::Result<Task*> r = task::spawn(program, arg);
+    if (!r.ok()) {
+        t.failf("%s: spawn failed: %s", program, lib::error_name(r.error()));
+        return nullptr;
+    }
+    return r.value();
+}
+
 // Take every page but what it takes to start memhog, which then maps the rest.
 Task* start_memhog(ktest::Context& t, Hoard& h, uint64_t arg = 0)
 {
     h.take();
     h.release(SPAWN_PAGES);
-    lib::Result<Task*> r = task::spawn("memhog", arg);
-    if (!r.ok()) {
-        t.failf("memhog: spawn failed: %s", lib::error_name(r.error()));
-        return nullptr;
-    }
-    return r.value();
+    return spawn_checked(t, "memhog", arg);
 }
 
 } // namespace
@@ -171,12 +177,12 @@ KTEST(user_limits_thread_limit_exact_under_pressure)
     }
     h.take();
     h.release(SPAWN_PAGES + 220); // threadrace's 204 thread stacks are in its image
-    lib::Result<Task*> r = task::spawn("threadrace", 50000);
-    if (!r.ok()) {
-        t.failf("threadrace: spawn failed: %s", lib::error_name(r.error()));
+    Task* tk = spawn_checked(t, "threadrace", 50000);
+    if (!tk) {
+        for (size_t i = 0; i < nstacks; i++)
+            kstack::free(stacks[i]);
         return;
     }
-    Task* tk = r.value();
     h.take(); // what the spawn left: it starts racing 50 ms from now
     uint64_t waits0 = vm::kmem::memory_waits();
     unsigned most = 0;
@@ -213,11 +219,9 @@ KTEST(user_limits_thread_limit_exact_under_pressure)
 KTEST(user_limits_kill_ends_every_ipc_blocked_thread)
 {
     constexpr unsigned THREADS = TASK_MAX_THREADS + 36;
-    lib::Result<Task*> r = task::spawn("ipcblock", 100000);
-    KEXPECT(r.ok());
-    if (!r.ok())
+    Task* tk = spawn_checked(t, "ipcblock", 100000);
+    if (!tk)
         return;
-    Task* tk = r.value();
     {
         ksync::SpinGuard g(tk->lock);
         tk->max_threads = THREADS; // before it creates any (it sleeps 100 ms first)
@@ -252,4 +256,99 @@ KTEST(user_limits_kill_ends_every_ipc_blocked_thread)
     task::put(tk);
     KEXPECT_EQ(blocked, THREADS);
     KEXPECT(ended);
+}
+
+namespace {
+
+// Kill every task in root's subtree (root included): a kill ends one task,
+// and its children live on. Ids first, the kills outside the list lock.
+struct Subtree {
+    Task* root;
+    uint64_t ids[256];
+    unsigned n = 0;
+};
+
+void collect_subtree(Task& t, void* ctx)
+{
+    auto* s = static_cast<Subtree*>(ctx);
+    for (Task* a = &t; a; a = a->up)
+        if (a == s->root && s->n < 256) {
+            s->ids[s->n++] = t.id;
+            return;
+        }
+}
+
+void kill_subtree(Task* root)
+{
+    static Subtree s;
+    s.root = root;
+    s.n = 0;
+    task::for_each(collect_subtree, &s);
+    for (unsigned i = 0; i < s.n; i++)
+        if (Task* t = task::find(s.ids[i])) {
+            task::kill(t, EXIT_KILLED, "subtree killed by ktest");
+            task::put(t);
+        }
+}
+
+} // namespace
+
+// A page-table bloater (one page per 2 MiB region) is stopped by its charge,
+// page tables included, and everything charged comes back when it ends.
+KTEST(user_limits_page_tables_are_charged)
+{
+    size_t user0 = account::user_pages();
+    Task* tk = spawn_checked(t, "ptbloat", 1);
+    if (!tk)
+        return;
+    // It sleeps once refused: wait for its page count to settle.
+    size_t last = ~size_t(0);
+    for (int i = 0; i < 400 && tk->as.pages() != last; i++) {
+        last = tk->as.pages();
+        sched::sleep_us(50000);
+    }
+    size_t pages = tk->as.pages(), tables = tk->as.table_pages(), charged = tk->charges.pages.load();
+    size_t max = tk->charges.max_pages;
+    kprintf("ktest: ptbloat holds %zu user pages and %zu page-table pages; charged %zu of %zu\n", pages, tables,
+            charged, max);
+    task::kill(tk, EXIT_KILLED, "killed by ktest");
+    KEXPECT(task::wait(tk, 10000000).ok());
+    task::put(tk);
+    KEXPECT(pages + tables + 1 <= max); // and the root
+    KEXPECT(charged >= pages + tables + 1 + account::thread_pages() + account::task_pages());
+    KEXPECT_EQ(account::user_pages(), user0);
+}
+
+// A fork bomb is bounded by its subtree's task limit (EAGAIN), and killing
+// the subtree gives every task and page back.
+KTEST(user_limits_fork_bomb_is_bounded)
+{
+    size_t user0 = account::user_pages();
+    uint64_t tasks0 = task::count();
+    Task* tk = spawn_checked(t, "forkbomb", 3);
+    if (!tk)
+        return;
+    unsigned last = 0;
+    for (int i = 0; i < 100; i++) {
+        sched::sleep_us(50000);
+        unsigned n = tk->charges.subtree_tasks.load();
+        if (i > 10 && n == last)
+            break;
+        last = n;
+    }
+    unsigned n = tk->charges.subtree_tasks.load();
+    size_t sub = tk->charges.subtree_pages.load();
+    kprintf("ktest: forkbomb subtree: %u tasks (limit %u), %zu pages (limit %zu)\n", n,
+            tk->charges.max_subtree_tasks, sub, tk->charges.max_subtree_pages);
+    KEXPECT(n <= tk->charges.max_subtree_tasks);
+    KEXPECT(n >= 17); // it did reach past one level
+    kill_subtree(tk);
+    KEXPECT(task::wait(tk, 10000000).ok());
+    task::put(tk);
+    // The others end on their own (their parents reaped nothing: they are
+    // released when each parent ends).
+    for (int i = 0; i < 200 && task::count() != tasks0; i++)
+        sched::sleep_us(50000);
+    KEXPECT_EQ(task::count(), tasks0);
+    KEXPECT_EQ(account::user_pages(), user0);
 }
