@@ -356,9 +356,14 @@ static long send_rendezvous(const Start& st, bool call)
             return 0;
         }
         rx->task->ipc.replies[slot] = r;
+        rx->received_fill = ++rx->task->ipc.reply_fills[slot];
         r->state = State::AwaitReply;
         r->reply_holder = rx->task;
         r->reply_slot = unsigned(slot);
+        // A polled call does not wait to be received; once it was, it waits
+        // for the reply at most IPC_TIMEOUT_MAX (then ETIMEDOUT), never forever.
+        if (st.timeout == IPC_POLL)
+            deadline = deadline_of(IPC_TIMEOUT_MAX);
         if (fast_ok(r, st.tg.len, deadline)) {
             sleep_handing_to(r, "ipc-call", w, g_fast_calls);
         } else {
@@ -426,6 +431,7 @@ static long receive_locked(const Start& st, Endpoint* ep, uint64_t deadline, Wak
         if (call) {
             // The caller sleeps on, now waiting for the reply.
             t->ipc.replies[slot] = tx;
+            r->received_fill = ++t->ipc.reply_fills[slot];
             tx->state = State::AwaitReply;
             tx->ep = nullptr;
             tx->reply_holder = t;
@@ -469,12 +475,18 @@ static long deliver_received(TrapFrame& tf, const Start& st, long res)
     long e = deliver_to_user(tf, st.r, st.buf, st.tg.cap);
     if (e && res > 0) {
         g_lock.lock();
-        Record* c = st.t->ipc.replies[res - 1];
-        st.t->ipc.replies[res - 1] = nullptr;
+        // The cap is freed (its caller failed) only if it still holds the
+        // call this thread received: another thread of the server may have
+        // replied to it meanwhile and a new call taken the slot.
         Wake w;
-        if (c && c != STALE) {
-            c->reply_holder = nullptr;
-            w = finish_locked(c, -EPIPE);
+        unsigned slot = unsigned(res - 1);
+        if (st.t->ipc.reply_fills[slot] == st.r->received_fill) {
+            Record* c = st.t->ipc.replies[slot];
+            st.t->ipc.replies[slot] = nullptr;
+            if (c && c != STALE) {
+                c->reply_holder = nullptr;
+                w = finish_locked(c, -EPIPE);
+            }
         }
         g_lock.unlock();
         w.now();

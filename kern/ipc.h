@@ -59,6 +59,10 @@ struct Record {
     Endpoint* ep = nullptr;  // the endpoint it is queued on
     Task* reply_holder = nullptr; // whose reply cap answers it (AwaitReply)
     unsigned reply_slot = 0;
+    // Server side: the filling of the reply slot its last received call took
+    // (TaskIpc::reply_fills), so a failed copy-out frees that slot only if
+    // no other thread of the task answered it and a later call refilled it.
+    uint64_t received_fill = 0;
     uint64_t w[IPC_WORDS];   // the message: register words...
     uint64_t len = 0;        // ... and bytes
     uint8_t buf[IPC_MSG_MAX];
@@ -71,6 +75,7 @@ struct TaskIpc {
     // slot stays taken until the server replies, so a cap never names a
     // later caller by mistake).
     Record* replies[IPC_REPLY_CAPS] = {};
+    uint64_t reply_fills[IPC_REPLY_CAPS] = {}; // times each slot was filled
     lib::List<Record, &Record::task_node> records;
 };
 

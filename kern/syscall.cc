@@ -57,9 +57,12 @@ long sys_sleep(Call& c)
         sched::yield();
         return 0;
     }
-    // On the task's exit channel: a kill wakes it at once.
+    // On the task's exit channel: a kill wakes it at once. `exiting` is
+    // checked and the thread queued under the task lock, under which a kill
+    // sets it before it wakes the channel: the kill cannot fall in between.
+    ksync::SpinGuard g(c.task->lock);
     if (!c.task->exiting.load())
-        (void)sleep_on(&c.task->exiting, nullptr, c.a[0], "usleep");
+        (void)sleep_on(&c.task->exiting, &c.task->lock, c.a[0], "usleep");
     return 0;
 }
 
@@ -191,11 +194,14 @@ long sys_task_wait(Call& c)
         (void)sleep_on(&child->done, nullptr, 10000, "task-wait");
         waited += 10000;
     }
-    if (!child->done.load()) {
+    {
         ksync::SpinGuard g(c.task->lock);
-        c.task->children.push_back(*child); // still the parent's to wait for
-        c.task->nchildren++;
-        return -ETIMEDOUT;
+        if (!child->done.load()) {
+            // Still the parent's to wait for: back in the slot it kept meanwhile.
+            c.task->children.push_back(*child);
+            return -ETIMEDOUT;
+        }
+        c.task->nchildren--; // reaped: its slot is free
     }
     long code = child->exit_code;
     task::put(child);

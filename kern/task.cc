@@ -443,8 +443,7 @@ Task* take_child(Task* parent, uint64_t id)
     ksync::SpinGuard g(parent->lock);
     for (Task& c : parent->children) {
         if (c.id == id) {
-            parent->children.remove(c);
-            parent->nchildren--;
+            parent->children.remove(c); // nchildren keeps its slot (see task.h)
             return &c;
         }
     }

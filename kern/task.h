@@ -89,7 +89,10 @@ bool set_exit(Task* t, int code, const char* why);
 
 // By id, with a reference; nullptr if none.
 Task* find(uint64_t id);
-// A child of parent by id, unlinked from parent's children (task_wait).
+// A child of parent by id, unlinked from parent's children (task_wait). Its
+// slot in nchildren stays taken: the caller either puts it back on the list
+// or, once it is reaped, gives the slot back (so a timed-out task_wait can
+// always put it back without passing the limit).
 Task* take_child(Task* parent, uint64_t id);
 void for_each(void (*fn)(Task&, void*), void* ctx);
 uint64_t count();         // tasks not yet freed

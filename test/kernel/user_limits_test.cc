@@ -91,6 +91,14 @@ void finish(Task* tk, Hoard& h)
     task::put(tk);
 }
 
+// Wait (up to 5 s) for tasks earlier tests left to end on their own (a
+// parent's sleepers outlive it), so a baseline is taken with none running.
+void settle()
+{
+    for (int i = 0; i < 500 && task::count() != 0; i++)
+        sched::sleep_us(10000);
+}
+
 Task* spawn_checked(ktest::Context& t, const char* program, uint64_t arg)
 {
     lib::Result<Task*> r = task::spawn(program, arg);
@@ -239,7 +247,7 @@ KTEST(user_limits_kill_ends_every_ipc_blocked_thread)
     task::kill(tk, EXIT_KILLED, "killed by ktest");
     // Each exit frees a kernel stack (a TLB shootdown of every hart): allow
     // for a slow host with four harts.
-    bool ended = task::wait(tk, 10000000).ok();
+    bool ended = task::wait(tk, 30000000).ok();
     uint64_t took = timer::now_us() - t0;
     unsigned left = tk->nthreads;
     kprintf("ktest: ipcblock: %u threads blocked in IPC, %s %lu ms after the kill (%u left)\n", blocked,
@@ -297,6 +305,7 @@ void kill_subtree(Task* root)
 // page tables included, and everything charged comes back when it ends.
 KTEST(user_limits_page_tables_are_charged)
 {
+    settle();
     size_t user0 = account::user_pages();
     Task* tk = spawn_checked(t, "ptbloat", 1);
     if (!tk)
@@ -323,6 +332,7 @@ KTEST(user_limits_page_tables_are_charged)
 // the subtree gives every task and page back.
 KTEST(user_limits_fork_bomb_is_bounded)
 {
+    settle();
     size_t user0 = account::user_pages();
     uint64_t tasks0 = task::count();
     Task* tk = spawn_checked(t, "forkbomb", 3);
@@ -351,4 +361,59 @@ KTEST(user_limits_fork_bomb_is_bounded)
         sched::sleep_us(50000);
     KEXPECT_EQ(task::count(), tasks0);
     KEXPECT_EQ(account::user_pages(), user0);
+}
+
+namespace {
+// program(arg) ends by itself within timeout_us with exit code 0.
+void expect_exit_0(ktest::Context& t, const char* program, uint64_t arg, uint64_t timeout_us)
+{
+    Task* tk = spawn_checked(t, program, arg);
+    if (!tk)
+        return;
+    bool ended = task::wait(tk, timeout_us).ok();
+    int code = tk->exit_code;
+    if (!ended) {
+        task::kill(tk, EXIT_KILLED, "ktest timeout");
+        (void)task::wait(tk);
+    }
+    task::put(tk);
+    KEXPECT(ended);
+    KEXPECT_EQ(code, 0);
+}
+} // namespace
+
+// task_wait's timeout puts the child back in the slot it kept, so the
+// parent can never have more than its limit of children.
+KTEST(user_limits_task_wait_keeps_the_child_slot)
+{
+    expect_exit_0(t, "limitsmisc", 1, 20000000);
+}
+
+// A polled call a server took but never answers ends (ETIMEDOUT) rather
+// than waiting for the reply forever.
+KTEST(user_limits_polled_call_reply_wait_is_bounded)
+{
+    expect_exit_0(t, "limitsmisc", 2, IPC_TIMEOUT_MAX + 5000000);
+}
+
+// A kill at any moment around a sleep syscall wakes the sleeper: the check
+// of `exiting` and the sleep are one step under the task lock.
+KTEST(user_limits_kill_never_misses_a_sleeper)
+{
+    unsigned slow = 0;
+    for (unsigned i = 0; i < 60; i++) {
+        Task* tk = spawn_checked(t, "sleeper", 0); // 10 s
+        if (!tk)
+            return;
+        sched::sleep_us((i % 20) * 150); // kills landing before, in and after the sleep's start
+        uint64_t t0 = timer::now_us();
+        task::kill(tk, EXIT_KILLED, "killed by ktest");
+        bool ended = task::wait(tk, 3000000).ok();
+        if (!ended || timer::now_us() - t0 > 2000000)
+            slow++;
+        if (!ended)
+            (void)task::wait(tk);
+        task::put(tk);
+    }
+    KEXPECT_EQ(slow, 0u);
 }
