@@ -450,6 +450,42 @@ Task* take_child(Task* parent, uint64_t id)
     return nullptr;
 }
 
+unsigned kill_subtree(Task* root, int code, const char* why)
+{
+    // Ids first, under the list lock (`up` never changes, and a listed task
+    // keeps its ancestors alive); the kills outside it. A batch at a time:
+    // the subtree is bounded, but tasks may be spawned meanwhile.
+    unsigned killed = 0;
+    for (bool more = true; more;) {
+        uint64_t ids[64];
+        unsigned n = 0;
+        more = false;
+        {
+            ksync::SpinGuard g(g_all_lock);
+            for (Task& t : g_all) {
+                if (t.exit_set || t.refs.load() == 0)
+                    continue;
+                for (Task* a = &t; a; a = a->up) {
+                    if (a != root)
+                        continue;
+                    if (n < 64)
+                        ids[n++] = t.id;
+                    else
+                        more = true;
+                    break;
+                }
+            }
+        }
+        for (unsigned i = 0; i < n; i++) {
+            if (Task* t = find(ids[i])) {
+                killed += kill(t, code, why);
+                put(t);
+            }
+        }
+    }
+    return killed;
+}
+
 void for_each(void (*fn)(Task&, void*), void* ctx)
 {
     ksync::SpinGuard g(g_all_lock);

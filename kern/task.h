@@ -78,6 +78,9 @@ void put(Task* t);
 // Kill: exit code `code`, `why` recorded and printed. First ending wins:
 // false (and nothing printed) if the task's end was already decided.
 bool kill(Task* t, int code, const char* why);
+// Kill root and every task it spawned, directly or not (a kill ends one
+// task: its children live on otherwise). Returns how many this call decided.
+unsigned kill_subtree(Task* root, int code, const char* why);
 // A new thread in t entering user mode at entry with sp, a0 = arg, a1 = arg2.
 [[nodiscard]] lib::Result<Thread*> create_thread(Task* t, uint64_t entry, uint64_t sp, uint64_t arg,
                                                  uint64_t arg2 = 0);

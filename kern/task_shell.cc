@@ -2,11 +2,14 @@
 // print_tasks); `kill ID` ends a task; `spawn NAME [ARG]` starts a program.
 #include "kern/printf.h"
 #include "kern/programs.h"
+#include "kern/sched.h"
 #include "kern/shell.h"
 #include "kern/syscall.h"
 #include "kern/task.h"
 #include "kern/task_shell.h"
+#include "lib/string.h"
 #include "user/abi.h"
+#include "vm/kmem.h"
 
 using namespace kern;
 
@@ -63,19 +66,67 @@ void print_tasks()
 
 } // namespace kern::task_shell
 
-SHELL_COMMAND(kill, "<task id>", "end a user task (its threads leave at their next return to user mode)")
+SHELL_COMMAND(kill, "<task id> | -t <task id>",
+              "end a user task (its threads leave at their next return to user mode); -t: and every task it spawned")
 {
     uint64_t id;
-    if (argc != 2 || !parse_id(argv[1], id))
+    bool tree = argc == 3 && strcmp(argv[1], "-t") == 0;
+    if (argc != 2 + tree || !parse_id(argv[1 + tree], id))
         return 1;
     Task* t = task::find(id);
     if (!t) {
-        kprintf("kill: no task %s\n", argv[1]);
+        kprintf("kill: no task %s\n", argv[1 + tree]);
         return 0;
     }
-    if (t->done.load() || !task::kill(t, EXIT_KILLED, "killed from the shell"))
+    if (tree)
+        kprintf("kill: %u tasks killed\n", task::kill_subtree(t, EXIT_KILLED, "killed from the shell"));
+    else if (t->done.load() || !task::kill(t, EXIT_KILLED, "killed from the shell"))
         kprintf("kill: task %lu (%s) is already ending (%s)\n", t->id, t->name, t->why);
     task::put(t);
+    return 0;
+}
+
+namespace {
+uint64_t g_free_baseline;
+
+void count_exiting(Task& t, void* n)
+{
+    if (t.exiting.load() && !t.done.load())
+        ++*static_cast<unsigned*>(n);
+}
+} // namespace
+
+SHELL_COMMAND(memcheck, "set | <percent>",
+              "set: remember free pages now; <percent>: once no task is exiting (up to a minute), compare free pages "
+              "with that (within the percent?)")
+{
+    if (argc != 2)
+        return 1;
+    uint64_t free = vm::kmem::free_pages();
+    if (strcmp(argv[1], "set") == 0) {
+        g_free_baseline = free;
+        kprintf("memcheck: baseline %lu free pages\n", free);
+        return 0;
+    }
+    uint64_t pct;
+    if (!parse_id(argv[1], pct))
+        return 1;
+    // Killed tasks take a moment to end (each frees its address space with
+    // TLB shootdowns of every hart): up to a minute for none to be
+    // left exiting.
+    unsigned exiting = 0;
+    for (int i = 0; i < 600; i++) {
+        exiting = 0;
+        task::for_each(count_exiting, &exiting);
+        if (!exiting)
+            break;
+        sched::sleep_us(100000);
+    }
+    free = vm::kmem::free_pages();
+    bool within = free * 100 >= g_free_baseline * (100 - pct);
+    kprintf("memcheck: %lu free pages, baseline %lu: %s %lu%%; %lu tasks, %u exiting; user tasks charged %zu pages\n",
+            free, g_free_baseline, within ? "within" : "NOT within", pct, task::count(), exiting,
+            account::user_pages());
     return 0;
 }
 

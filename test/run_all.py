@@ -225,6 +225,19 @@ KERNEL_CONFIGS = [
                    ("kill x\r", r"usage: kill <task id>"),
                    ("spawn nothing\r", r"spawn: nothing: no such program"),
                    ("poweroff\r", r"powering off")]),
+    # Two trees of 33 tasks each take all the memory they may (each tree
+    # stops at its subtree limit, both together at the user share): ps still
+    # answers; killed from the shell, every task ends and free memory is back
+    # within 10%.
+    *[Config(f"virt-shell-hogtree-smp{n}", "virt", n, "256M", "", expect="shell", timeout=300,
+             script=[("memcheck set\r", r"memcheck: baseline \d+ free pages"),
+                     ("spawn hogtree 2\r", r"hogtree: tree 4 complete"),
+                     ("spawn hogtree 2\r", r"hogtree: tree 37 complete"),
+                     ("ps\r", r"^66 tasks; "),
+                     ("kill -t 4\r", r"kill: 33 tasks killed"),
+                     ("kill -t 37\r", r"kill: 33 tasks killed"),
+                     ("memcheck 10\r", r"memcheck: \d+ free pages, baseline \d+: within 10%; 0 tasks, 0 exiting"),
+                     ("poweroff\r", r"powering off")]) for n in (1, 4)],
     # The demo a newcomer runs: `stress` at the prompt of a boot with a swap
     # disk (what `make run` does) swaps stacks out and back, and says so.
     Config("virt-shell-stress", "virt", 2, "128M", "", expect="shell", disk="modern",

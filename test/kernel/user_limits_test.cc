@@ -12,6 +12,7 @@
 #include "lib/string.h"
 #include "user/abi.h"
 #include "vm/kmem.h"
+#include "vm/uspace.h"
 
 using namespace kern;
 
@@ -268,37 +269,6 @@ KTEST(user_limits_kill_ends_every_ipc_blocked_thread)
 
 namespace {
 
-// Kill every task in root's subtree (root included): a kill ends one task,
-// and its children live on. Ids first, the kills outside the list lock.
-struct Subtree {
-    Task* root;
-    uint64_t ids[256];
-    unsigned n = 0;
-};
-
-void collect_subtree(Task& t, void* ctx)
-{
-    auto* s = static_cast<Subtree*>(ctx);
-    for (Task* a = &t; a; a = a->up)
-        if (a == s->root && s->n < 256) {
-            s->ids[s->n++] = t.id;
-            return;
-        }
-}
-
-void kill_subtree(Task* root)
-{
-    static Subtree s;
-    s.root = root;
-    s.n = 0;
-    task::for_each(collect_subtree, &s);
-    for (unsigned i = 0; i < s.n; i++)
-        if (Task* t = task::find(s.ids[i])) {
-            task::kill(t, EXIT_KILLED, "subtree killed by ktest");
-            task::put(t);
-        }
-}
-
 } // namespace
 
 // A page-table bloater (one page per 2 MiB region) is stopped by its charge,
@@ -352,7 +322,7 @@ KTEST(user_limits_fork_bomb_is_bounded)
             tk->charges.max_subtree_tasks, sub, tk->charges.max_subtree_pages);
     KEXPECT(n <= tk->charges.max_subtree_tasks);
     KEXPECT(n >= 17); // it did reach past one level
-    kill_subtree(tk);
+    (void)task::kill_subtree(tk, EXIT_KILLED, "subtree killed by ktest");
     KEXPECT(task::wait(tk, 10000000).ok());
     task::put(tk);
     // The others end on their own (their parents reaped nothing: they are
@@ -416,4 +386,75 @@ KTEST(user_limits_kill_never_misses_a_sleeper)
         task::put(tk);
     }
     KEXPECT_EQ(slow, 0u);
+}
+
+namespace {
+struct TreeState {
+    unsigned tasks = 0, busy = 0, exiting = 0;
+};
+
+// Tasks, those not yet asleep for good (running or waiting for pages), and
+// those exiting.
+void tree_state(Task& t, void* ctx)
+{
+    auto* s = static_cast<TreeState*>(ctx);
+    s->tasks++;
+    if (t.exiting.load() && !t.done.load())
+        s->exiting++;
+    ksync::SpinGuard g(t.lock);
+    for (Thread& th : t.threads)
+        if (th.state != ThreadState::Sleeping || !th.wait_reason || strcmp(th.wait_reason, "usleep") != 0) {
+            s->busy++;
+            break;
+        }
+}
+} // namespace
+
+// 33 tasks each mapping all they may: every loop ends within a few seconds
+// (memory or ENOMEM), and after the kill free memory is back within 10% and
+// no task is left exiting.
+KTEST(user_limits_33_tasks_map_all_they_may)
+{
+    settle();
+    uint64_t free0 = vm::kmem::free_pages();
+    size_t user0 = account::user_pages();
+    Task* tk = spawn_checked(t, "hogtree", 2);
+    if (!tk)
+        return;
+    TreeState s;
+    uint64_t t0 = timer::now_us(), last_pages = 0;
+    // Done when all 33 sleep for good and user pages stopped growing (each
+    // sleeps half a second before it maps: that sleep must not count).
+    for (; timer::now_us() - t0 < 20000000;) {
+        sched::sleep_us(100000);
+        s = {};
+        task::for_each(tree_state, &s);
+        uint64_t pages = vm::uspace::total_pages();
+        bool still = pages == last_pages;
+        last_pages = pages;
+        if (s.tasks == 33 && s.busy == 0 && still && account::user_pages() > 33 * 64)
+            break;
+    }
+    uint64_t took = timer::now_us() - t0;
+    uint64_t free_full = vm::kmem::free_pages();
+    kprintf("ktest: hogtree: %u tasks, %u still mapping after %lu ms; free pages %lu (from %lu), user charged %zu of "
+            "%zu\n",
+            s.tasks, s.busy, took / 1000, free_full, free0, account::user_pages(), account::defaults().user_pages);
+    (void)task::kill_subtree(tk, EXIT_KILLED, "killed by ktest");
+    bool ended = task::wait(tk, 30000000).ok();
+    task::put(tk);
+    for (int i = 0; i < 3000 && task::count() != 0; i++)
+        sched::sleep_us(10000);
+    TreeState after;
+    task::for_each(tree_state, &after);
+    uint64_t free1 = vm::kmem::free_pages();
+    kprintf("ktest: hogtree killed: %u tasks left (%u exiting), free pages %lu (before %lu)\n", after.tasks,
+            after.exiting, free1, free0);
+    KEXPECT_EQ(s.tasks, 33u);
+    KEXPECT_EQ(s.busy, 0u);
+    KEXPECT(took < 10000000);
+    KEXPECT(ended);
+    KEXPECT_EQ(after.tasks, 0u);
+    KEXPECT(free1 * 10 >= free0 * 9);
+    KEXPECT_EQ(account::user_pages(), user0);
 }
