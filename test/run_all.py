@@ -183,6 +183,14 @@ KERNEL_CONFIGS = [
     Config("virt-user-smp4", "virt", 4, "256M", "ktest=user_*", must_show=USER_KILLS),
     Config("sifive_u-user", "sifive_u", 2, "512M", "ktest=user_*", must_show=USER_KILLS),
     # As if the harts had no ASIDs: every switch into a task flushes the TLB.
+    # The limits (test/kernel/user_limits_test.cc: explicit tests, they hoard
+    # all memory or take seconds), on 1 and 4 harts.
+    *[Config(f"virt-limits-{part}-smp{n}", "virt", n, mem, "ktest=" + tests, timeout=240)
+      for n, mem in ((1, "128M"), (4, "256M"))
+      for part, tests in (("a", "limits_mmap_bounded,limits_kill_memwait,limits_thread_race,limits_ipc_kill,"
+                                "limits_ptbloat"),
+                          ("b", "limits_forkbomb,limits_wait_slot,limits_poll_call,limits_sleep_kill,"
+                                "limits_hogtree"))],
     Config("virt-user-noasid", "virt", 4, "256M", "ktest=user_* noasid",
            must_show=USER_KILLS + [r"uspace: no ASIDs; address-space switches flush the TLB"]),
     # The syscall fuzzer: a million random calls from four tasks; the kernel

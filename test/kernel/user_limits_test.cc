@@ -1,6 +1,9 @@
 // User tasks against the kernel's resources: waits for memory from a system
 // call are bounded and end on a kill; the thread limit holds under races;
-// a kill ends every thread however they wait (docs/user.md, "Limits").
+// a kill ends every thread however they wait; what tasks make the kernel
+// spend is charged and bounded (docs/user.md, "Limits and waiting for
+// memory"). Explicit tests (they hoard all memory or take seconds): the
+// virt-limits-* boots of test/run_all.py run them, on 1 and 4 harts.
 #include "kern/ktest.h"
 #include "kern/printf.h"
 #include "kern/sched.h"
@@ -122,7 +125,7 @@ Task* start_memhog(ktest::Context& t, Hoard& h, uint64_t arg = 0)
 
 // With no page to be had, an mmap gives up within the bound (memwait_ms,
 // one second by default) with ENOMEM instead of waiting forever.
-KTEST(user_limits_mmap_wait_is_bounded)
+KTEST_EXPLICIT(limits_mmap_bounded)
 {
     Hoard h;
     Task* tk = start_memhog(t, h);
@@ -142,7 +145,7 @@ KTEST(user_limits_mmap_wait_is_bounded)
 }
 
 // A kill ends a thread's wait for memory at once, well before the bound.
-KTEST(user_limits_kill_ends_memory_wait)
+KTEST_EXPLICIT(limits_kill_memwait)
 {
     Hoard h;
     Task* tk = start_memhog(t, h);
@@ -168,7 +171,7 @@ KTEST(user_limits_kill_ends_memory_wait)
 
 // 200 thread creations race at the thread limit from four threads while
 // pages trickle in: exactly the limit is reached, never more.
-KTEST(user_limits_thread_limit_exact_under_pressure)
+KTEST_EXPLICIT(limits_thread_race)
 {
     Hoard h;
     h.take();
@@ -225,7 +228,7 @@ KTEST(user_limits_thread_limit_exact_under_pressure)
 
 // A kill ends a task with more threads blocked in IPC than the default
 // thread limit (the limit raised for the test): every one returns -EINTR.
-KTEST(user_limits_kill_ends_every_ipc_blocked_thread)
+KTEST_EXPLICIT(limits_ipc_kill)
 {
     constexpr unsigned THREADS = TASK_MAX_THREADS + 36;
     Task* tk = spawn_checked(t, "ipcblock", 100000);
@@ -273,7 +276,7 @@ namespace {
 
 // A page-table bloater (one page per 2 MiB region) is stopped by its charge,
 // page tables included, and everything charged comes back when it ends.
-KTEST(user_limits_page_tables_are_charged)
+KTEST_EXPLICIT(limits_ptbloat)
 {
     settle();
     size_t user0 = account::user_pages();
@@ -300,7 +303,7 @@ KTEST(user_limits_page_tables_are_charged)
 
 // A fork bomb is bounded by its subtree's task limit (EAGAIN), and killing
 // the subtree gives every task and page back.
-KTEST(user_limits_fork_bomb_is_bounded)
+KTEST_EXPLICIT(limits_forkbomb)
 {
     settle();
     size_t user0 = account::user_pages();
@@ -354,21 +357,21 @@ void expect_exit_0(ktest::Context& t, const char* program, uint64_t arg, uint64_
 
 // task_wait's timeout puts the child back in the slot it kept, so the
 // parent can never have more than its limit of children.
-KTEST(user_limits_task_wait_keeps_the_child_slot)
+KTEST_EXPLICIT(limits_wait_slot)
 {
     expect_exit_0(t, "limitsmisc", 1, 20000000);
 }
 
 // A polled call a server took but never answers ends (ETIMEDOUT) rather
 // than waiting for the reply forever.
-KTEST(user_limits_polled_call_reply_wait_is_bounded)
+KTEST_EXPLICIT(limits_poll_call)
 {
     expect_exit_0(t, "limitsmisc", 2, IPC_TIMEOUT_MAX + 5000000);
 }
 
 // A kill at any moment around a sleep syscall wakes the sleeper: the check
 // of `exiting` and the sleep are one step under the task lock.
-KTEST(user_limits_kill_never_misses_a_sleeper)
+KTEST_EXPLICIT(limits_sleep_kill)
 {
     unsigned slow = 0;
     for (unsigned i = 0; i < 60; i++) {
@@ -413,7 +416,7 @@ void tree_state(Task& t, void* ctx)
 // 33 tasks each mapping all they may: every loop ends within a few seconds
 // (memory or ENOMEM), and after the kill free memory is back within 10% and
 // no task is left exiting.
-KTEST(user_limits_33_tasks_map_all_they_may)
+KTEST_EXPLICIT(limits_hogtree)
 {
     settle();
     uint64_t free0 = vm::kmem::free_pages();
