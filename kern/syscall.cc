@@ -208,6 +208,28 @@ long sys_task_wait(Call& c)
     return code;
 }
 
+// A parent ends a child it has not reaped, and everything under it (a kill
+// ends one task; the child's own children would live on). It still reaps
+// the child with task_wait.
+long sys_task_kill(Call& c)
+{
+    Task* child = nullptr;
+    {
+        ksync::SpinGuard g(c.task->lock);
+        for (Task& t : c.task->children)
+            if (t.id == c.a[0]) {
+                child = &t;
+                child->refs.fetch_add(1, std::memory_order_relaxed); // the list's may go meanwhile
+                break;
+            }
+    }
+    if (!child)
+        return -ESRCH;
+    long n = long(task::kill_subtree(child, EXIT_KILLED, "killed by its parent"));
+    task::put(child);
+    return n;
+}
+
 using Handler = long (*)(Call&);
 // In number order (user/abi.h).
 constexpr Handler TABLE[SYS_COUNT] = {
@@ -223,6 +245,7 @@ constexpr Handler TABLE[SYS_COUNT] = {
     sys_getpid,
     sys_gettid,
     sys_task_wait,
+    sys_task_kill,
 };
 
 // 32..SYS_IPC_LAST, in number order.

@@ -190,7 +190,7 @@ KERNEL_CONFIGS = [
       for part, tests in (("a", "limits_mmap_bounded,limits_kill_memwait,limits_thread_race,limits_ipc_kill,"
                                 "limits_ptbloat"),
                           ("b", "limits_forkbomb,limits_wait_slot,limits_poll_call,limits_sleep_kill,"
-                                "limits_hogtree"))],
+                                "limits_hogtree,limits_parent_kills"))],
     Config("virt-user-noasid", "virt", 4, "256M", "ktest=user_* noasid",
            must_show=USER_KILLS + [r"uspace: no ASIDs; address-space switches flush the TLB"]),
     # The syscall fuzzer: a million random calls from four tasks; the kernel

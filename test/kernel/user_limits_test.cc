@@ -4,6 +4,7 @@
 // spend is charged and bounded (docs/user.md, "Limits and waiting for
 // memory"). Explicit tests (they hoard all memory or take seconds): the
 // virt-limits-* boots of test/run_all.py run them, on 1 and 4 harts.
+#include "kern/ipc.h"
 #include "kern/ktest.h"
 #include "kern/printf.h"
 #include "kern/sched.h"
@@ -460,4 +461,20 @@ KTEST_EXPLICIT(limits_hogtree)
     KEXPECT_EQ(after.tasks, 0u);
     KEXPECT(free1 * 10 >= free0 * 9);
     KEXPECT_EQ(account::user_pages(), user0);
+}
+
+// The hostile programs killed by their parent (task_kill) and reaped: after
+// them tasks, charges, endpoints, IPC records and user pages are back.
+KTEST_EXPLICIT(limits_parent_kills)
+{
+    settle();
+    size_t user0 = account::user_pages();
+    uint64_t eps0 = ipc::endpoints(), recs0 = ipc::records(), upages0 = vm::uspace::total_pages();
+    expect_exit_0(t, "parentkill", 0, 60000000);
+    settle();
+    KEXPECT_EQ(task::count(), 0u);
+    KEXPECT_EQ(account::user_pages(), user0);
+    KEXPECT_EQ(ipc::endpoints(), eps0);
+    KEXPECT_EQ(ipc::records(), recs0);
+    KEXPECT_EQ(vm::uspace::total_pages(), upages0);
 }
