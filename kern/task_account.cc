@@ -39,7 +39,9 @@ void init()
     // A task: room for TASK_MAX_PAGES user pages and their overhead (tables,
     // threads, handles) on a large machine, an eighth of RAM on a small one.
     size_t task = ram / 8 < TASK_MAX_PAGES + 1024 ? ram / 8 : TASK_MAX_PAGES + 1024;
-    g_limits.task_pages = task < 2048 ? 2048 : task;
+    // At least 8 MiB of user pages and their overhead, however small RAM is.
+    constexpr size_t FLOOR = TASK_MAX_PAGES / 2 + 1024;
+    g_limits.task_pages = task < FLOOR ? FLOOR : task;
     g_limits.subtree_pages = g_limits.user_pages / 2;
     g_limits.subtree_tasks = 64;
 }
