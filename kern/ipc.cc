@@ -11,6 +11,7 @@
 #include "kern/timer.h"
 #include "kern/trap.h"
 #include "lib/string.h"
+#include "vm/layout.h"
 #include "vm/usercopy.h"
 #include "zalloc/kmalloc.h"
 #include "zalloc/malloc_type.h"
@@ -27,6 +28,7 @@ struct Endpoint {
     unsigned refs = 1; // handles (any task's) and spawn_ep in flight
     bool dead = false; // destroyed: every operation fails with EIDRM
 };
+static_assert(sizeof(Endpoint) <= account::ENDPOINT_PAGES * vm::layout::PAGE, "what a handle is charged");
 
 namespace {
 
@@ -253,9 +255,13 @@ long take_from_user(const TrapFrame& tf, Record* r, uint64_t buf, uint64_t len)
 
 long sys_create(Task* t)
 {
-    void* mem = zalloc::kmalloc(sizeof(Endpoint), M_IPC, zalloc::M_WAITOK | zalloc::M_NULLOK);
-    if (!mem)
+    if (!account::charge(t, account::ENDPOINT_PAGES).ok())
         return -ENOMEM;
+    void* mem = zalloc::kmalloc(sizeof(Endpoint), M_IPC, zalloc::M_WAITOK | zalloc::M_NULLOK);
+    if (!mem) {
+        account::uncharge(t, account::ENDPOINT_PAGES);
+        return -ENOMEM;
+    }
     auto* ep = new (mem) Endpoint();
     g_endpoints.fetch_add(1, std::memory_order_relaxed);
     ksync::SpinGuard g(g_lock);
@@ -266,6 +272,7 @@ long sys_create(Task* t)
         }
     }
     put_locked(ep);
+    account::uncharge(t, account::ENDPOINT_PAGES);
     return -EAGAIN;
 }
 
@@ -280,6 +287,7 @@ long sys_destroy(Task* t, uint64_t h)
     t->ipc.handles[h] = nullptr;
     kill_endpoint_locked(ep); // other tasks' handles stay, dead
     put_locked(ep);
+    account::uncharge(t, account::ENDPOINT_PAGES);
     return 0;
 }
 
@@ -348,9 +356,14 @@ static long send_rendezvous(const Start& st, bool call)
             return 0;
         }
         rx->task->ipc.replies[slot] = r;
+        rx->received_fill = ++rx->task->ipc.reply_fills[slot];
         r->state = State::AwaitReply;
         r->reply_holder = rx->task;
         r->reply_slot = unsigned(slot);
+        // A polled call does not wait to be received; once it was, it waits
+        // for the reply at most IPC_TIMEOUT_MAX (then ETIMEDOUT), never forever.
+        if (st.timeout == IPC_POLL)
+            deadline = deadline_of(IPC_TIMEOUT_MAX);
         if (fast_ok(r, st.tg.len, deadline)) {
             sleep_handing_to(r, "ipc-call", w, g_fast_calls);
         } else {
@@ -418,6 +431,7 @@ static long receive_locked(const Start& st, Endpoint* ep, uint64_t deadline, Wak
         if (call) {
             // The caller sleeps on, now waiting for the reply.
             t->ipc.replies[slot] = tx;
+            r->received_fill = ++t->ipc.reply_fills[slot];
             tx->state = State::AwaitReply;
             tx->ep = nullptr;
             tx->reply_holder = t;
@@ -461,12 +475,18 @@ static long deliver_received(TrapFrame& tf, const Start& st, long res)
     long e = deliver_to_user(tf, st.r, st.buf, st.tg.cap);
     if (e && res > 0) {
         g_lock.lock();
-        Record* c = st.t->ipc.replies[res - 1];
-        st.t->ipc.replies[res - 1] = nullptr;
+        // The cap is freed (its caller failed) only if it still holds the
+        // call this thread received: another thread of the server may have
+        // replied to it meanwhile and a new call taken the slot.
         Wake w;
-        if (c && c != STALE) {
-            c->reply_holder = nullptr;
-            w = finish_locked(c, -EPIPE);
+        unsigned slot = unsigned(res - 1);
+        if (st.t->ipc.reply_fills[slot] == st.r->received_fill) {
+            Record* c = st.t->ipc.replies[slot];
+            st.t->ipc.replies[slot] = nullptr;
+            if (c && c != STALE) {
+                c->reply_holder = nullptr;
+                w = finish_locked(c, -EPIPE);
+            }
         }
         g_lock.unlock();
         w.now();
@@ -578,10 +598,14 @@ Endpoint* take_ref(Task* parent, uint64_t h)
     return ep;
 }
 
-void give(Task* child, Endpoint* ep)
+lib::Status give(Task* child, Endpoint* ep)
 {
+    // A handle costs its holder an endpoint (kern/task_account.h).
+    if (lib::Status st = account::charge(child, account::ENDPOINT_PAGES); !st.ok())
+        return st;
     ksync::SpinGuard g(g_lock);
     child->ipc.handles[0] = ep;
+    return {};
 }
 
 void drop(Endpoint* ep)
@@ -592,17 +616,13 @@ void drop(Endpoint* ep)
 
 void wake_task(Task* t)
 {
-    // At most TASK_MAX_THREADS records; collected, then woken unlocked.
-    Wake w[TASK_MAX_THREADS];
-    unsigned n = 0;
-    {
-        ksync::SpinGuard g(g_lock);
-        for (Record& r : t->ipc.records)
-            if (r.state != State::Idle && r.state != State::Done && n < TASK_MAX_THREADS)
-                w[n++] = {r.thread, r.seq};
-    }
-    for (unsigned i = 0; i < n; i++)
-        w[i].now();
+    // Every blocked thread of t, however many, woken under the lock (as a
+    // call wakes its server): each returns -EINTR once it runs, since the
+    // caller set `exiting` before this took the lock (wait_locked()).
+    ksync::SpinGuard g(g_lock);
+    for (Record& r : t->ipc.records)
+        if (r.state != State::Idle && r.state != State::Done)
+            Wake {r.thread, r.seq}.now();
 }
 
 void thread_exit(Task* t, Thread* th)
@@ -637,8 +657,10 @@ void task_exit(Task* t)
     for (unsigned h = 0; h < IPC_HANDLES; h++) {
         Endpoint* ep = t->ipc.handles[h];
         t->ipc.handles[h] = nullptr;
-        if (ep)
+        if (ep) {
             put_locked(ep);
+            account::uncharge(t, account::ENDPOINT_PAGES);
+        }
     }
     g_lock.unlock();
 }

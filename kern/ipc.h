@@ -24,6 +24,7 @@
 #pragma once
 
 #include "lib/list.h"
+#include "lib/result.h"
 #include "user/abi.h"
 
 #include <cstdint>
@@ -58,6 +59,10 @@ struct Record {
     Endpoint* ep = nullptr;  // the endpoint it is queued on
     Task* reply_holder = nullptr; // whose reply cap answers it (AwaitReply)
     unsigned reply_slot = 0;
+    // Server side: the filling of the reply slot its last received call took
+    // (TaskIpc::reply_fills), so a failed copy-out frees that slot only if
+    // no other thread of the task answered it and a later call refilled it.
+    uint64_t received_fill = 0;
     uint64_t w[IPC_WORDS];   // the message: register words...
     uint64_t len = 0;        // ... and bytes
     uint8_t buf[IPC_MSG_MAX];
@@ -70,6 +75,7 @@ struct TaskIpc {
     // slot stays taken until the server replies, so a cap never names a
     // later caller by mistake).
     Record* replies[IPC_REPLY_CAPS] = {};
+    uint64_t reply_fills[IPC_REPLY_CAPS] = {}; // times each slot was filled
     lib::List<Record, &Record::task_node> records;
 };
 
@@ -93,7 +99,7 @@ FastPathStats fast_path_stats();
 // spawn_ep: the endpoint behind handle h of parent, with a reference for the
 // child (give() it as the child's handle 0 or drop() it).
 Endpoint* take_ref(Task* parent, uint64_t h);
-void give(Task* child, Endpoint* ep);
+[[nodiscard]] lib::Status give(Task* child, Endpoint* ep);
 void drop(Endpoint* ep);
 
 // Task life: a kill wakes the task's threads blocked in IPC (they return

@@ -18,10 +18,12 @@ constexpr ClassDef CLASSES[] = {
     {"smp-call", 15, S, 0, "kern/smp.cc", "a hart's cross-call mailbox"},
     {"task-list", 20, S, NO_IRQ, "kern/task.cc", "every task, and reference counts reaching zero (`put`, `find`)"},
     {"task", 22, S, NO_IRQ, "kern/task.cc",
-     "its threads, children, exit code and reason (a kill prints under it: console is a leaf)"},
+     "its threads, children, exit code and reason (a kill prints under it: console is a leaf); held while a "
+     "thread of the task checks `exiting` and queues itself to sleep (the `sleep` call's channel, the memory "
+     "wait queue), so a kill, which sets `exiting` under it, is never missed"},
     {"ipc", 24, S, NO_IRQ, "kern/ipc.cc",
      "endpoint queues, handle tables, reply caps, IPC records; held across `prepare_sleep` and, on the call "
-     "path, `wake()`; the fast path releases it under a run-queue lock in `sched::sleep_handing_off`"},
+     "path and in `wake_task` (a kill waking every blocked thread of a task), `wake()`; the fast path releases it under a run-queue lock in `sched::sleep_handing_off`"},
     {"zombies", 26, S, NO_IRQ, "kern/thread.cc", "exited threads waiting for the reaper"},
     {"condvar-guard", 30, S, 0, "kern/wait.h", "a condition variable's queue handoff"},
     {"mutex-guard", 32, S, 0, "kern/wait.h", "a mutex's owner"},

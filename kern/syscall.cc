@@ -57,9 +57,12 @@ long sys_sleep(Call& c)
         sched::yield();
         return 0;
     }
-    // On the task's exit channel: a kill wakes it at once.
+    // On the task's exit channel: a kill wakes it at once. `exiting` is
+    // checked and the thread queued under the task lock, under which a kill
+    // sets it before it wakes the channel: the kill cannot fall in between.
+    ksync::SpinGuard g(c.task->lock);
     if (!c.task->exiting.load())
-        (void)sleep_on(&c.task->exiting, nullptr, c.a[0], "usleep");
+        (void)sleep_on(&c.task->exiting, &c.task->lock, c.a[0], "usleep");
     return 0;
 }
 
@@ -191,15 +194,40 @@ long sys_task_wait(Call& c)
         (void)sleep_on(&child->done, nullptr, 10000, "task-wait");
         waited += 10000;
     }
-    if (!child->done.load()) {
+    {
         ksync::SpinGuard g(c.task->lock);
-        c.task->children.push_back(*child); // still the parent's to wait for
-        c.task->nchildren++;
-        return -ETIMEDOUT;
+        if (!child->done.load()) {
+            // Still the parent's to wait for: back in the slot it kept meanwhile.
+            c.task->children.push_back(*child);
+            return -ETIMEDOUT;
+        }
+        c.task->nchildren--; // reaped: its slot is free
     }
     long code = child->exit_code;
     task::put(child);
     return code;
+}
+
+// A parent ends a child it has not reaped, and everything under it (a kill
+// ends one task; the child's own children would live on). It still reaps
+// the child with task_wait.
+long sys_task_kill(Call& c)
+{
+    Task* child = nullptr;
+    {
+        ksync::SpinGuard g(c.task->lock);
+        for (Task& t : c.task->children)
+            if (t.id == c.a[0]) {
+                child = &t;
+                child->refs.fetch_add(1, std::memory_order_relaxed); // the list's may go meanwhile
+                break;
+            }
+    }
+    if (!child)
+        return -ESRCH;
+    long n = long(task::kill_subtree(child, EXIT_KILLED, "killed by its parent"));
+    task::put(child);
+    return n;
 }
 
 using Handler = long (*)(Call&);
@@ -217,6 +245,7 @@ constexpr Handler TABLE[SYS_COUNT] = {
     sys_getpid,
     sys_gettid,
     sys_task_wait,
+    sys_task_kill,
 };
 
 // 32..SYS_IPC_LAST, in number order.

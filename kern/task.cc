@@ -82,9 +82,17 @@ lib::Status load(Task* t, const lib::elf::Image& img, const uint8_t* file)
 
 void free_task(Task* t)
 {
+    Task* up = t->up;
+    if (t->accounted) {
+        account::leave(t);
+        if (size_t left = t->charges.pages.load())
+            kprintf("task %lu (%s): freed with %zu pages still charged\n", t->id, t->name, left);
+    }
     t->~Task();
     g_task_zone.free(t);
     g_live.fetch_sub(1, std::memory_order_relaxed);
+    if (up)
+        put(up);
 }
 
 // First kernel code of a user thread: build its user frame at the top of its
@@ -107,10 +115,27 @@ void user_thread_main(void*)
     user_return(tf);
 }
 
+// vm::kmem's hooks for a user task's thread waiting for pages: the check of
+// `exiting` and the sleep under the task lock, as kill() sets it under that
+// lock before it wakes the memory waiters, so the kill is never missed.
+bool user_caller() { return thread::current()->task != nullptr; }
+
+bool sleep_for_memory(WaitQueue& q, uint64_t timeout_us)
+{
+    Task* t = thread::current()->task;
+    ksync::SpinGuard g(t->lock);
+    if (t->exiting.load(std::memory_order_acquire))
+        return false;
+    (void)q.wait(&t->lock, timeout_us);
+    return !t->exiting.load(std::memory_order_acquire);
+}
+
 } // namespace
 
 void init()
 {
+    vm::kmem::set_user_wait_hooks({.is_user = user_caller, .sleep = sleep_for_memory});
+    account::init();
     g_task_zone.init(TASK_ZONE, vm::kmem::backend());
     vm::uspace::init();
     kprintf("user: %zu programs embedded:", programs::count());
@@ -168,7 +193,11 @@ lib::Result<Task*> spawn_image_inner(const char* program, const uint8_t* image, 
     set_name(t->name, sizeof t->name, program);
     t->parent = parent ? parent->id : 0;
     t->mmap_next = vm::layout::USER_MMAP_BASE;
-    lib::Status st = t->as.create();
+    lib::Status st = account::enter(t, parent);
+    t->accounted = st.ok();
+    t->as.set_account(&t->charges);
+    if (st.ok())
+        st = t->as.create();
     if (st.ok())
         st = load(t, img.value(), image);
     if (!st.ok()) {
@@ -181,11 +210,11 @@ lib::Result<Task*> spawn_image_inner(const char* program, const uint8_t* image, 
         g_all.push_back(*t);
     }
     // Before the first thread runs, so handle 0 is there from its first instruction.
-    if (ep0) {
-        ipc::give(t, ep0);
-        ep0 = nullptr;
-    }
-    lib::Result<Thread*> th = create_thread(t, img->entry, vm::layout::USER_STACK_TOP, arg);
+    lib::Status given = ep0 ? ipc::give(t, ep0) : lib::Status();
+    if (given.ok())
+        ep0 = nullptr; // the child's now (else spawn_image() drops it)
+    lib::Result<Thread*> th = given.ok() ? create_thread(t, img->entry, vm::layout::USER_STACK_TOP, arg)
+                                         : lib::Result<Thread*>(given.error());
     if (!th.ok()) {
         {
             ksync::SpinGuard g(g_all_lock);
@@ -208,12 +237,26 @@ lib::Result<Thread*> create_thread(Task* t, uint64_t entry, uint64_t sp, uint64_
         ksync::SpinGuard g(t->lock);
         if (t->exiting.load() || t->done.load())
             return lib::Error::Invalid;
-        if (t->nthreads >= TASK_MAX_THREADS)
+        if (t->nthreads >= t->max_threads)
             return lib::Error::Busy;
+        // The slot is taken now, under the lock, so creations racing at the
+        // limit cannot all pass the check while their threads are built. The
+        // count cannot reach zero below while another thread of t runs: the
+        // creator is one of t's threads, or spawn() before t has any.
+        t->nthreads++;
     }
-    lib::Result<Thread*> r = thread::create({.name = t->name, .entry = user_thread_main, .stack_reserve = TF_SIZE});
-    if (!r.ok())
+    // Its kernel stack, Thread and IPC record, charged before they are made.
+    lib::Status charged = account::charge(t, account::thread_pages());
+    lib::Result<Thread*> r = charged.ok() ? thread::create({.name = t->name, .entry = user_thread_main,
+                                                            .stack_reserve = TF_SIZE})
+                                          : lib::Result<Thread*>(charged.error());
+    if (!r.ok()) {
+        if (charged.ok())
+            account::uncharge(t, account::thread_pages());
+        ksync::SpinGuard g(t->lock);
+        t->nthreads--;
         return r.error();
+    }
     Thread* th = r.value();
     th->task = t;
     th->satp = t->as.satp();
@@ -223,9 +266,8 @@ lib::Result<Thread*> create_thread(Task* t, uint64_t entry, uint64_t sp, uint64_
     th->user_arg2 = arg2;
     {
         ksync::SpinGuard g(t->lock);
-        // Counted before it runs: the task cannot end while this thread is new.
+        // On the list before it runs: the task cannot end while this thread is new.
         t->threads.push_back(*th);
-        t->nthreads++;
         t->refs.fetch_add(1, std::memory_order_relaxed);
     }
     thread::start(th);
@@ -254,6 +296,16 @@ void poke(uint32_t mask)
             ipi::send(h, ipi::Reason::Ping);
 }
 
+// A task is ending: wake whatever its threads sleep on so they leave now.
+void wake_ending(Task* t, uint32_t harts)
+{
+    // Sleepers in the sleep syscall sleep on this channel.
+    wakeup(&t->exiting);
+    ipc::wake_task(t); // threads blocked in IPC return -EINTR
+    vm::kmem::wake_memory_waiters(); // threads waiting for pages give up (ENOMEM)
+    poke(harts);
+}
+
 } // namespace
 
 bool set_exit(Task* t, int code, const char* why)
@@ -271,10 +323,7 @@ bool set_exit(Task* t, int code, const char* why)
         t->exiting.store(true, std::memory_order_release);
         harts = running_harts_locked(t);
     }
-    // Sleepers in the sleep syscall sleep on this channel: wake them to leave.
-    wakeup(&t->exiting);
-    ipc::wake_task(t); // and threads blocked in IPC return -EINTR
-    poke(harts);
+    wake_ending(t, harts);
     return first;
 }
 
@@ -294,9 +343,7 @@ bool kill(Task* t, int code, const char* why)
         t->exiting.store(true, std::memory_order_release);
         harts = running_harts_locked(t);
     }
-    wakeup(&t->exiting);
-    ipc::wake_task(t);
-    poke(harts);
+    wake_ending(t, harts);
     return true;
 }
 
@@ -316,6 +363,7 @@ void exit_thread(int code)
     cpu::irq_restore(cpu::IRQS_ON);
 
     ipc::thread_exit(t, me);
+    account::uncharge(t, account::thread_pages()); // its stack and Thread go with thread::exit()
     bool last;
     {
         ksync::SpinGuard g(t->lock);
@@ -395,12 +443,47 @@ Task* take_child(Task* parent, uint64_t id)
     ksync::SpinGuard g(parent->lock);
     for (Task& c : parent->children) {
         if (c.id == id) {
-            parent->children.remove(c);
-            parent->nchildren--;
+            parent->children.remove(c); // nchildren keeps its slot (see task.h)
             return &c;
         }
     }
     return nullptr;
+}
+
+unsigned kill_subtree(Task* root, int code, const char* why)
+{
+    // Ids first, under the list lock (`up` never changes, and a listed task
+    // keeps its ancestors alive); the kills outside it. A batch at a time:
+    // the subtree is bounded, but tasks may be spawned meanwhile.
+    unsigned killed = 0;
+    for (bool more = true; more;) {
+        uint64_t ids[64];
+        unsigned n = 0;
+        more = false;
+        {
+            ksync::SpinGuard g(g_all_lock);
+            for (Task& t : g_all) {
+                if (t.exit_set || t.refs.load() == 0)
+                    continue;
+                for (Task* a = &t; a; a = a->up) {
+                    if (a != root)
+                        continue;
+                    if (n < 64)
+                        ids[n++] = t.id;
+                    else
+                        more = true;
+                    break;
+                }
+            }
+        }
+        for (unsigned i = 0; i < n; i++) {
+            if (Task* t = find(ids[i])) {
+                killed += kill(t, code, why);
+                put(t);
+            }
+        }
+    }
+    return killed;
 }
 
 void for_each(void (*fn)(Task&, void*), void* ctx)

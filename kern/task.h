@@ -16,9 +16,11 @@
 
 #include "kern/ipc.h"
 #include "kern/spinlock.h"
+#include "kern/task_account.h"
 #include "kern/thread.h"
 #include "lib/list.h"
 #include "lib/result.h"
+#include "user/abi.h"
 #include "vm/uspace.h"
 
 #include <atomic>
@@ -32,7 +34,8 @@ struct Task {
     vm::uspace::AddressSpace as;
     ksync::SpinLock lock {"task"};
     lib::List<Thread, &Thread::task_node> threads; // under lock
-    unsigned nthreads = 0;
+    unsigned nthreads = 0;             // threads, and creations under way (under lock)
+    unsigned max_threads = TASK_MAX_THREADS; // create_thread's limit (under lock; tests may change it)
     std::atomic<bool> exiting {false}; // exit() or kill: threads leave at their next return to user
     bool exit_set = false;             // exit_code and why are final (under lock)
     int exit_code = 0;
@@ -47,6 +50,12 @@ struct Task {
     lib::List<Task, &Task::child_node> children; // under lock
     unsigned nchildren = 0;
     ipc::TaskIpc ipc;                  // endpoint handles and reply caps (kern/ipc.h)
+    // What it makes the kernel spend (kern/task_account.h). `up` is the task
+    // that spawned it, held by a reference until this one is freed, so the
+    // charges of a subtree always have somewhere to go.
+    Task* up = nullptr;
+    account::Charges charges {this};
+    bool accounted = false;            // account::enter() done
 };
 
 namespace task {
@@ -69,6 +78,9 @@ void put(Task* t);
 // Kill: exit code `code`, `why` recorded and printed. First ending wins:
 // false (and nothing printed) if the task's end was already decided.
 bool kill(Task* t, int code, const char* why);
+// Kill root and every task it spawned, directly or not (a kill ends one
+// task: its children live on otherwise). Returns how many this call decided.
+unsigned kill_subtree(Task* root, int code, const char* why);
 // A new thread in t entering user mode at entry with sp, a0 = arg, a1 = arg2.
 [[nodiscard]] lib::Result<Thread*> create_thread(Task* t, uint64_t entry, uint64_t sp, uint64_t arg,
                                                  uint64_t arg2 = 0);
@@ -80,7 +92,10 @@ bool set_exit(Task* t, int code, const char* why);
 
 // By id, with a reference; nullptr if none.
 Task* find(uint64_t id);
-// A child of parent by id, unlinked from parent's children (task_wait).
+// A child of parent by id, unlinked from parent's children (task_wait). Its
+// slot in nchildren stays taken: the caller either puts it back on the list
+// or, once it is reaped, gives the slot back (so a timed-out task_wait can
+// always put it back without passing the limit).
 Task* take_child(Task* parent, uint64_t id);
 void for_each(void (*fn)(Task&, void*), void* ctx);
 uint64_t count();         // tasks not yet freed

@@ -183,6 +183,14 @@ KERNEL_CONFIGS = [
     Config("virt-user-smp4", "virt", 4, "256M", "ktest=user_*", must_show=USER_KILLS),
     Config("sifive_u-user", "sifive_u", 2, "512M", "ktest=user_*", must_show=USER_KILLS),
     # As if the harts had no ASIDs: every switch into a task flushes the TLB.
+    # The limits (test/kernel/user_limits_test.cc: explicit tests, they hoard
+    # all memory or take seconds), on 1 and 4 harts.
+    *[Config(f"virt-limits-{part}-smp{n}", "virt", n, mem, "ktest=" + tests, timeout=240)
+      for n, mem in ((1, "128M"), (4, "256M"))
+      for part, tests in (("a", "limits_mmap_bounded,limits_kill_memwait,limits_thread_race,limits_ipc_kill,"
+                                "limits_ptbloat"),
+                          ("b", "limits_forkbomb,limits_wait_slot,limits_poll_call,limits_sleep_kill,"
+                                "limits_hogtree,limits_parent_kills"))],
     Config("virt-user-noasid", "virt", 4, "256M", "ktest=user_* noasid",
            must_show=USER_KILLS + [r"uspace: no ASIDs; address-space switches flush the TLB"]),
     # The syscall fuzzer: a million random calls from four tasks; the kernel
@@ -225,6 +233,19 @@ KERNEL_CONFIGS = [
                    ("kill x\r", r"usage: kill <task id>"),
                    ("spawn nothing\r", r"spawn: nothing: no such program"),
                    ("poweroff\r", r"powering off")]),
+    # Two trees of 33 tasks each take all the memory they may (each tree
+    # stops at its subtree limit, both together at the user share): ps still
+    # answers; killed from the shell, every task ends and free memory is back
+    # within 10%.
+    *[Config(f"virt-shell-hogtree-smp{n}", "virt", n, "256M", "", expect="shell", timeout=300,
+             script=[("memcheck set\r", r"memcheck: baseline \d+ free pages"),
+                     ("spawn hogtree 2\r", r"hogtree: tree 4 complete"),
+                     ("spawn hogtree 2\r", r"hogtree: tree 37 complete"),
+                     ("ps\r", r"^66 tasks; "),
+                     ("kill -t 4\r", r"kill: 33 tasks killed"),
+                     ("kill -t 37\r", r"kill: 33 tasks killed"),
+                     ("memcheck 10\r", r"memcheck: \d+ free pages, baseline \d+: within 10%; 0 tasks, 0 exiting"),
+                     ("poweroff\r", r"powering off")]) for n in (1, 4)],
     # The demo a newcomer runs: `stress` at the prompt of a boot with a swap
     # disk (what `make run` does) swaps stacks out and back, and says so.
     Config("virt-shell-stress", "virt", 2, "128M", "", expect="shell", disk="modern",

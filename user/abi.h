@@ -26,7 +26,8 @@
 #define SYS_GETPID        9  /* getpid() -> task id */
 #define SYS_GETTID        10 /* gettid() -> thread id */
 #define SYS_TASK_WAIT     11 /* task_wait(task id, timeout_us or 0) -> exit code of a task this one spawned */
-#define SYS_COUNT         12
+#define SYS_TASK_KILL     12 /* task_kill(task id) -> tasks killed: an unreaped child and every task under it */
+#define SYS_COUNT         13
 
 /* IPC (32..63): synchronous endpoints, L4/seL4 style (docs/user.md).
  * A message is up to IPC_WORDS register words plus up to IPC_MSG_MAX bytes
@@ -89,7 +90,7 @@
 
 /* Exit codes of a task the kernel killed. */
 #define EXIT_KILLED_FAULT  (-1000) /* a fault in user mode */
-#define EXIT_KILLED        (-1001) /* kill from the shell or a test */
+#define EXIT_KILLED        (-1001) /* kill from the shell, a test or the parent (task_kill) */
 #define EXIT_BAD_IMAGE     (-1002) /* never started: the ELF image was refused */
 
 #endif

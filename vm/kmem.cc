@@ -12,6 +12,7 @@
 //   5. the physical page allocator over what is left, through the direct map.
 #include "vm/kmem.h"
 
+#include "kern/bootargs.h"
 #include "kern/csr.h"
 #include "kern/fdt_machine.h"
 #include "kern/hart.h"
@@ -91,6 +92,9 @@ kern::WaitQueue* g_memwait;
 void (*g_wake_pageout)() = nullptr;
 std::atomic<uint64_t> g_memwaits;
 std::atomic<uint64_t> g_memwait_us;
+std::atomic<uint64_t> g_memwait_failures;
+uint64_t g_memwait_bound_us = 1000000; // bootarg memwait_ms
+UserWaitHooks g_user_hooks {};
 
 void pages_freed_hook()
 {
@@ -324,20 +328,60 @@ PageClass to_phys(Class c)
 bool can_sleep() { return kern::sched::started() && cpu::irqs_enabled() && g_memwait; }
 } // namespace
 
-lib::Result<uint64_t> alloc_page(Class c, bool may_block)
+namespace {
+bool user_caller() { return g_user_hooks.is_user && g_user_hooks.is_user(); }
+
+// `w` decided by the caller, or (by_caller) at the first sleep from who it is.
+lib::Result<uint64_t> alloc_page_waiting(Class c, Wait w, uint64_t deadline_us, bool by_caller)
 {
-    for (;;) {
+    bool user = false;
+    for (bool first = true;; first = false) {
         lib::Result<uint64_t> pa = g_phys.alloc(to_phys(c));
-        if (pa.ok() || !may_block || !can_sleep())
+        if (pa.ok() || w == Wait::No || !can_sleep())
             return pa;
-        // M_WAITOK: wake the pagedaemon and wait for pages to be freed (with a
+        if (first) {
+            user = user_caller();
+            if (by_caller)
+                w = user ? Wait::Bounded : Wait::Forever;
+        }
+        // Sleep: wake the pagedaemon and wait for pages to be freed (with a
         // timeout, so a wakeup that raced our check costs a moment, not forever).
+        uint64_t slice = 100000;
+        uint64_t t0 = kern::timer::now_us();
+        if (w == Wait::Bounded) {
+            if (!deadline_us)
+                deadline_us = t0 + g_memwait_bound_us;
+            if (t0 >= deadline_us) {
+                g_memwait_failures.fetch_add(1, std::memory_order_relaxed);
+                return lib::Error::NoMemory;
+            }
+            if (deadline_us - t0 < slice)
+                slice = deadline_us - t0;
+        }
         g_memwaits.fetch_add(1, std::memory_order_relaxed);
         wake_pageout_hook();
-        uint64_t t0 = kern::timer::now_us();
-        (void)g_memwait->wait(nullptr, 100000);
+        bool killed = false;
+        if (user && w == Wait::Bounded)
+            killed = !g_user_hooks.sleep(*g_memwait, slice);
+        else
+            (void)g_memwait->wait(nullptr, slice);
         g_memwait_us.fetch_add(kern::timer::now_us() - t0, std::memory_order_relaxed);
+        if (killed) {
+            g_memwait_failures.fetch_add(1, std::memory_order_relaxed);
+            return lib::Error::NoMemory;
+        }
     }
+}
+} // namespace
+
+lib::Result<uint64_t> alloc_page(Class c, Wait w, uint64_t deadline_us)
+{
+    return alloc_page_waiting(c, w, deadline_us, false);
+}
+
+lib::Result<uint64_t> alloc_page(Class c, bool may_block)
+{
+    return alloc_page_waiting(c, may_block ? Wait::Forever : Wait::No, 0, may_block);
 }
 
 void free_page(uint64_t pa) { g_phys.free(pa); }
@@ -351,7 +395,19 @@ void init_waiting()
 {
     static kern::WaitQueue memwait("memwait");
     g_memwait = &memwait;
+    char buf[16];
+    if (kern::bootargs::get("memwait_ms", buf, sizeof buf)) {
+        uint64_t v = 0;
+        for (const char* p = buf; *p >= '0' && *p <= '9'; p++)
+            v = v * 10 + uint64_t(*p - '0');
+        g_memwait_bound_us = (v ? v : 1) * 1000;
+    }
 }
+
+uint64_t memwait_us() { return g_memwait_bound_us; }
+void set_user_wait_hooks(const UserWaitHooks& h) { g_user_hooks = h; }
+void wake_memory_waiters() { pages_freed_hook(); }
+uint64_t memory_wait_failures() { return g_memwait_failures.load(); }
 
 // ---- kernel mappings ----------------------------------------------------------
 

@@ -16,6 +16,9 @@
 namespace fdt {
 struct MachineInfo;
 }
+namespace kern {
+class WaitQueue;
+}
 
 namespace vm::kmem {
 
@@ -34,7 +37,20 @@ uint64_t kernel_satp();
 // space starts from it (the kernel's root entries never change after boot).
 void copy_kernel_root(uint64_t* dst);
 
+// How a page allocation may wait when no page is free.
+//   No       fail at once (NoMemory).
+//   Forever  sleep until pages are freed: kernel work that must not fail.
+//   Bounded  sleep until `deadline_us` (timer::now_us() time; 0: now plus
+//            memwait_us()), then NoMemory; on a user task's thread a kill of
+//            its task ends the wait at once (NoMemory). Work done for a user
+//            task waits this way, so no system call waits for memory forever.
+enum class Wait : uint8_t { No, Forever, Bounded };
+
 // Physical pages.
+[[nodiscard]] lib::Result<uint64_t> alloc_page(Class c, Wait w, uint64_t deadline_us = 0);
+// The form the zalloc backend and kstack use: may_block false is Wait::No;
+// true is Wait::Bounded on a user task's thread (in a system call: its
+// threads run kernel code nowhere else) and Wait::Forever on a kernel thread.
 [[nodiscard]] lib::Result<uint64_t> alloc_page(Class c, bool may_block);
 void free_page(uint64_t pa);
 uint64_t free_pages();
@@ -70,7 +86,23 @@ zalloc::Backend& backend();
 [[nodiscard]] bool replenish_wanted();
 
 // Once threads run: may-block allocations sleep until pages are freed.
+// Reads bootarg memwait_ms (the bound of a Bounded wait; default 1000).
 void init_waiting();
+uint64_t memwait_us();
+// How a Bounded wait learns of its task (kern/task.cc supplies these: vm/
+// knows nothing of tasks). is_user: the current thread is a user task's.
+// sleep: sleep on q at most timeout_us unless the current thread's task is
+// ending, checked so that a kill cannot slip in between (the killer calls
+// wake_memory_waiters() after marking the task); false if it is ending.
+struct UserWaitHooks {
+    bool (*is_user)();
+    bool (*sleep)(kern::WaitQueue& q, uint64_t timeout_us);
+};
+void set_user_wait_hooks(const UserWaitHooks& h);
+// Every thread waiting for pages re-checks (a kill: its task's waits end).
+void wake_memory_waiters();
+// Bounded waits given up (timed out or killed), for tests and vmstat.
+uint64_t memory_wait_failures();
 // Called when an allocation fails or free pages fall below free_min.
 void set_pageout_hook(void (*fn)());
 uint64_t memory_waits();

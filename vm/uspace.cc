@@ -6,6 +6,7 @@
 #include "kern/panic.h"
 #include "kern/printf.h"
 #include "kern/spinlock.h"
+#include "kern/timer.h"
 #include "lib/string.h"
 #include "vm/kmem.h"
 #include "vm/layout.h"
@@ -93,10 +94,14 @@ sv39::Pte* AddressSpace::table(uint64_t pa) { return static_cast<sv39::Pte*>(kme
 
 lib::Result<uint64_t> AddressSpace::alloc_table()
 {
-    lib::Result<uint64_t> pa = kmem::alloc_page(kmem::Class::Normal, true);
+    if (lib::Status st = charge(1); !st.ok())
+        return st.error();
+    lib::Result<uint64_t> pa = kmem::alloc_page(kmem::Class::Normal, kmem::Wait::Bounded, wait_deadline_);
     if (pa.ok()) {
         memset(kmem::phys_to_virt(pa.value()), 0, PAGE);
         tables_++;
+    } else {
+        uncharge(1);
     }
     return pa;
 }
@@ -108,13 +113,18 @@ void AddressSpace::free_table(uint64_t pa)
     tlb::shootdown_all();
     kmem::free_page(pa);
     tables_--;
+    uncharge(1);
 }
 
 lib::Status AddressSpace::create()
 {
-    lib::Result<uint64_t> root = kmem::alloc_page(kmem::Class::Normal, true);
-    if (!root.ok())
+    if (lib::Status st = charge(1); !st.ok())
+        return st;
+    lib::Result<uint64_t> root = kmem::alloc_page(kmem::Class::Normal, kmem::Wait::Bounded);
+    if (!root.ok()) {
+        uncharge(1);
         return root.error();
+    }
     root_ = root.value();
     kmem::copy_kernel_root(static_cast<uint64_t*>(kmem::phys_to_virt(root_)));
     new (pt_storage_) sv39::PageTable(root_, *this);
@@ -130,6 +140,7 @@ void AddressSpace::destroy()
     // Free leaves and tables of the user range; the kernel's entries are shared.
     sv39::Pte* root = table(root_);
     uint64_t pages_freed = 0;
+    size_t tables0 = tables_;
     uint64_t freed[64];
     size_t nfreed = 0;
     auto release = [&](uint64_t pa) {
@@ -171,6 +182,7 @@ void AddressSpace::destroy()
         kmem::free_page(freed[i]);
     g_total_pages.fetch_sub(pages_freed, std::memory_order_relaxed);
     pages_ -= pages_freed;
+    uncharge(pages_freed + (tables0 - tables_) + 1); // and the root
     asid_free(asid_);
     root_ = 0;
     satp_ = 0;
@@ -202,9 +214,15 @@ lib::Status AddressSpace::map_anon(uintptr_t va, size_t len, uint32_t prot, size
     // Checking first is enough: the lock keeps anyone else from mapping here.
     if (any_mapped(va, len))
         return lib::Error::Exists;
+    // Charged first, all of it (the tables are charged as they are made).
+    if (lib::Status st = charge(n); !st.ok())
+        return st;
     uint64_t flags = pte_flags(prot);
+    // One bound for the whole request, tables included: an mmap of many pages
+    // fails within memwait_us() however slowly pages trickle in.
+    wait_deadline_ = kern::timer::now_us() + kmem::memwait_us();
     for (size_t i = 0; i < n; i++) {
-        lib::Result<uint64_t> pa = kmem::alloc_page(kmem::Class::Normal, true);
+        lib::Result<uint64_t> pa = kmem::alloc_page(kmem::Class::Normal, kmem::Wait::Bounded, wait_deadline_);
         lib::Status st = pa.ok() ? lib::Status() : lib::Status(pa.error());
         if (pa.ok()) {
             memset(kmem::phys_to_virt(pa.value()), 0, PAGE);
@@ -213,7 +231,8 @@ lib::Status AddressSpace::map_anon(uintptr_t va, size_t len, uint32_t prot, size
                 kmem::free_page(pa.value());
         }
         if (!st.ok()) {
-            (void)unmap_locked(va, i * PAGE);
+            (void)unmap_locked(va, i * PAGE); // uncharges the i mapped
+            uncharge(n - i);
             return st;
         }
         pages_++;
@@ -248,6 +267,7 @@ size_t AddressSpace::unmap_locked(uintptr_t va, size_t len)
     flush();
     pages_ -= done;
     g_total_pages.fetch_sub(done, std::memory_order_relaxed);
+    uncharge(done);
     return done;
 }
 

@@ -29,13 +29,26 @@ enum Prot : uint32_t { ProtRead = 1, ProtWrite = 2, ProtExec = 4 };
 void init();
 unsigned asid_bits();
 
+// Who pays for a space's pages, user pages and page tables alike
+// (kern/task_account.h): charge() before a page is taken, and it may refuse
+// (the space's operation then fails with NoMemory); uncharge() once freed.
+class PageAccount {
+public:
+    [[nodiscard]] virtual lib::Status charge(size_t pages) = 0;
+    virtual void uncharge(size_t pages) = 0;
+
+protected:
+    ~PageAccount() = default;
+};
+
 class AddressSpace final : private sv39::TableSource {
 public:
     AddressSpace() = default;
     AddressSpace(const AddressSpace&) = delete;
     AddressSpace& operator=(const AddressSpace&) = delete;
 
-    // Root table (a copy of the kernel's) and an ASID. May sleep for memory.
+    // Root table (a copy of the kernel's) and an ASID. May sleep for memory,
+    // within vm::kmem's bound (Wait::Bounded): NoMemory after it or on a kill.
     [[nodiscard]] lib::Status create();
     // Unmap and free every page and table, flush every hart, free the root and
     // the ASID. No thread of it may be running.
@@ -43,7 +56,9 @@ public:
 
     // Map zeroed pages over [va, va + len) (page aligned, inside user space,
     // nothing mapped there yet) with prot (not write+exec, not empty). On
-    // failure nothing stays mapped. max_pages bounds the space's total.
+    // failure nothing stays mapped. max_pages bounds the space's total. Waits
+    // for pages at most vm::kmem::memwait_us() in all (NoMemory after, or at
+    // once when the calling task is killed).
     [[nodiscard]] lib::Status map_anon(uintptr_t va, size_t len, uint32_t prot, size_t max_pages = SIZE_MAX);
     // Unmap whatever is mapped in [va, va + len), flush every hart, free the
     // pages. Returns the number of pages unmapped.
@@ -57,6 +72,8 @@ public:
     [[nodiscard]] uint16_t asid() const { return asid_; }
     [[nodiscard]] size_t pages() const { return pages_; }
     [[nodiscard]] size_t table_pages() const { return tables_; }
+    // Before create(); nullptr (the default): nobody is charged.
+    void set_account(PageAccount* a) { account_ = a; }
 
 private:
     // sv39::TableSource: this space's tables, from the page allocator.
@@ -74,6 +91,15 @@ private:
     uint16_t asid_ = 0;
     size_t pages_ = 0;  // user pages mapped
     size_t tables_ = 0; // page-table pages below the root
+    [[nodiscard]] lib::Status charge(size_t n) { return account_ ? account_->charge(n) : lib::Status(); }
+    void uncharge(size_t n)
+    {
+        if (account_ && n)
+            account_->uncharge(n);
+    }
+
+    PageAccount* account_ = nullptr;
+    uint64_t wait_deadline_ = 0; // map_anon's bound on waiting for pages (under lock_)
 };
 
 // Load `satp` on this hart if it is not loaded already (the scheduler calls

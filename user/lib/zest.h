@@ -37,6 +37,7 @@ inline long sleep_us(uint64_t us) { return syscall6(SYS_SLEEP, long(us)); }
 inline long write(const void* buf, size_t n) { return syscall6(SYS_WRITE, long(buf), long(n)); }
 inline long spawn(const char* name, long arg = 0) { return syscall6(SYS_SPAWN, long(name), arg); }
 inline long task_wait(long id, uint64_t timeout_us = 0) { return syscall6(SYS_TASK_WAIT, id, long(timeout_us)); }
+inline long task_kill(long id) { return syscall6(SYS_TASK_KILL, id); }
 inline long mmap(void* addr, size_t len, int prot) { return syscall6(SYS_MMAP, long(addr), long(len), prot); }
 inline long munmap(void* addr, size_t len) { return syscall6(SYS_MUNMAP, long(addr), long(len)); }
 inline long getpid() { return syscall6(SYS_GETPID); }
