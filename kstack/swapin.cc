@@ -44,13 +44,24 @@ constexpr unsigned EARLY_BATCH = 8;        // early swap-ins per look
 constexpr uint64_t EARLY_QUIET_US = 1000000; // no swap-out for this long before early swap-ins
 
 zalloc::Zone g_meta_zone;
-// Threads woken with their stack on swap, oldest wakeup first. A leaf lock,
-// taken under a run-queue lock (docs/locking.md). The thread's run_node is
-// free: it is Runnable but on no run queue.
+// Threads woken with their stack on swap, oldest wakeup first. A true leaf,
+// taken under a run-queue lock and taking nothing under it (docs/locking.md):
+// the swapper never sleeps with it held. The thread's run_node is free: it
+// is Runnable but on no run queue.
 ksync::SpinLock g_queue_lock {"swapin-queue"};
 lib::List<kern::Thread, &kern::Thread::run_node> g_queue;
 unsigned g_queued;
 kern::Thread* g_swapper;
+
+// What the swapper sleeps on: a kick flag and the sequence number of its
+// sleep, under their own lock. kick() comes from wake()'s callers (under a
+// wait queue's lock), from disk interrupts and from the pagers, always after
+// the thread's run-queue lock is dropped; it takes the swapper's run-queue
+// lock under this one (docs/locking.md). No wait queue: a kick from a waker
+// holding a channel bucket's lock must not need that bucket again.
+ksync::SpinLock g_kick_lock {"swapin-kick"};
+bool g_kicked;        // a kick the swapper has not seen yet
+uint64_t g_sleep_seq; // the swapper's sleep, 0 when it is not asleep
 
 using detail::g_count;
 
@@ -256,37 +267,61 @@ bool find_swapped(kern::Thread& t, void* ctx)
     return true;
 }
 
+kern::Thread* pop_queued()
+{
+    ksync::SpinGuard g(g_queue_lock);
+    kern::Thread* t = g_queue.pop_front();
+    if (t)
+        g_queued--;
+    return t;
+}
+
+bool queue_empty()
+{
+    ksync::SpinGuard g(g_queue_lock);
+    return g_queue.empty();
+}
+
+// Sleep until kick() or timeout_us, unless a kick came since the last look.
+// Every hand-off links the thread on the queue before it kicks, so a thread
+// queued after the swapper found the queue empty leaves the flag set, or
+// wakes the sleep it finds recorded: none is lost.
+void wait_for_kick(uint64_t timeout_us)
+{
+    {
+        ksync::SpinGuard g(g_kick_lock);
+        if (g_kicked) {
+            g_kicked = false;
+            return;
+        }
+        g_sleep_seq = kern::sched::prepare_sleep(&g_kicked, "swapin", kern::timer::deadline_after_us(timeout_us));
+    }
+    kern::sched::block();
+    ksync::SpinGuard g(g_kick_lock);
+    g_sleep_seq = 0;
+    g_kicked = false;
+}
+
 void swapper_main(void*)
 {
     for (;;) {
-        detail::refill_async_pool();
-        kern::Thread* t = nullptr;
-        {
-            ksync::SpinGuard g(g_queue_lock);
-            while (g_queue.empty() && !early_due() && !detail::async_pool_low())
-                (void)kern::sleep_on(&g_queue, &g_queue_lock, EARLY_POLL_US, "swapin");
-            t = g_queue.pop_front();
-            if (t)
-                g_queued--;
-        }
-        if (t) {
+        detail::refill_async_pool(); // as far as memory allows; a kick on a low pool brings it back here
+        if (kern::Thread* t = pop_queued()) {
             (void)swap_in(t, false);
+            continue;
+        }
+        if (!early_due()) {
+            wait_for_kick(EARLY_POLL_US);
             continue;
         }
         EarlyScan sc {};
         for (unsigned h = 0; h < cpu::MAX_HARTS && sc.n < EARLY_BATCH; h++)
             if (kern::hart(h).online.load(std::memory_order_relaxed))
                 kern::sched::for_each_swapped(h, find_swapped, &sc);
-        for (unsigned i = 0; i < sc.n && early_due(); i++) {
-            {
-                ksync::SpinGuard g(g_queue_lock);
-                if (!g_queue.empty())
-                    break;
-            }
+        for (unsigned i = 0; i < sc.n && early_due() && queue_empty(); i++)
             (void)swap_in(sc.t[i], true); // a wakeup that came meanwhile goes first
-        }
         if (sc.n == 0)
-            kern::sched::sleep_us(EARLY_POLL_US); // counted as swapped but not visible yet: look again later
+            wait_for_kick(EARLY_POLL_US); // counted as swapped but not visible yet: look again later
     }
 }
 
@@ -357,8 +392,12 @@ Wake on_wake_locked(kern::Thread* t)
 
 void kick()
 {
-    if (g_swapper)
-        kern::wakeup(&g_queue);
+    ksync::SpinGuard g(g_kick_lock);
+    g_kicked = true;
+    if (g_sleep_seq) {
+        (void)kern::sched::wake(g_swapper, g_sleep_seq);
+        g_sleep_seq = 0;
+    }
 }
 
 void woken(kern::Thread* t)
