@@ -22,6 +22,7 @@
 #include "kern/hart.h"
 #include "kern/sched.h"
 #include "kern/spinlock.h"
+#include "kern/task.h"
 #include "kern/thread.h"
 #include "kern/timer.h"
 #include "kern/wait.h"
@@ -108,6 +109,22 @@ bool read_back(kern::Thread* t, const SwapMeta* meta, const uint64_t* pa)
     return false;
 }
 
+// What a thread whose stack was lost runs, on the fresh pages given in its
+// place: it leaves as any thread of its kind does, so what it held comes
+// back. A user thread takes its task down (a task cannot go on with one of
+// its threads gone mid-call) through the task's own exit path: its IPC
+// record, its place on the task's list, and with the last thread the address
+// space and handles.
+void die_of_lost_stack(void*)
+{
+    kern::Thread* me = kern::thread::current();
+    if (kern::Task* task = me->task) {
+        (void)kern::task::kill(task, kern::EXIT_STACK_LOST, "its kernel stack could not be read back from swap");
+        kern::task::exit_thread(kern::EXIT_STACK_LOST);
+    }
+    kern::thread::exit(kern::EXIT_STACK_LOST);
+}
+
 } // namespace
 
 namespace detail {
@@ -179,6 +196,8 @@ void install(kern::Thread* t, Stack* s, SwapMeta* meta, const uint64_t* pa, bool
         s->wanted = false;
         if (intact)
             kern::sched::add_sleeper_locked(th); // back before its wakeup: a candidate again
+        else
+            kern::sched::restart_locked(th, die_of_lost_stack, nullptr); // out of its sleep, woken or not
     };
     kern::sched::with_thread_locked(t, done);
     if (run) {
@@ -188,7 +207,7 @@ void install(kern::Thread* t, Stack* s, SwapMeta* meta, const uint64_t* pa, bool
         g_count.waits.fetch_add(1, std::memory_order_relaxed);
     }
     if (!intact) {
-        kern::sched::retire(t, kern::EXIT_STACK_LOST);
+        kern::sched::enqueue_new(t);
         return;
     }
     // Everything counted and freed before the thread can run: whoever waits
@@ -237,8 +256,8 @@ bool swap_in(kern::Thread* t, bool early)
 
     bool intact = read_back(t, meta, pa);
     if (!intact) {
-        // The stack is lost. Give the slot fresh zeroed pages so the thread can
-        // be torn down like any other, and retire it without running it.
+        // The stack is lost. Give the slot fresh zeroed pages, on which the
+        // thread runs only its way out (die_of_lost_stack).
         for (size_t p = meta->first; p < STACK_PAGES; p++)
             memset(vm::kmem::phys_to_virt(pa[p]), 0, PAGE);
         kprintf("swap: thread %lu (%s) killed: its kernel stack could not be read back from swap\n", t->id,

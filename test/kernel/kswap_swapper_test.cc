@@ -1,15 +1,19 @@
 // The swapper thread against everything that hands it work: wakers, pagers
 // and early swap-ins giving a stack back, on every hart at once, while the
 // swapper keeps going to sleep and waking up.
+#include "kern/ipc.h"
 #include "kern/ktest.h"
 #include "kern/printf.h"
 #include "kern/sched.h"
+#include "kern/task.h"
 #include "kern/thread.h"
 #include "kern/timer.h"
 #include "kstack/kstack.h"
 #include "kstack/swap.h"
 #include "kstack/swap_internal.h"
 #include "lib/random.h"
+#include "lib/string.h"
+#include "test/kernel/user_baseline.h"
 #include "vm/swap.h"
 
 #include <atomic>
@@ -173,4 +177,103 @@ KTEST(kswap_swapper_sleep_races_requeue_from_every_hart)
     KEXPECT_EQ(s1.killed, s0.killed);
     KEXPECT_EQ(s1.checksum_errors, s0.checksum_errors);
     KEXPECT_EQ(s1.stacks_swapped, s0.stacks_swapped);
+}
+
+// ---- explicit boots: a swap disk that fails every read ----------------------
+
+namespace {
+
+struct LostClient {
+    bool found, swapped, ended, unlinked;
+    unsigned stacks;
+    int code;
+    char why[sizeof(kern::Task::why)];
+};
+LostClient g_lost;
+
+// ipcswap's client, blocked in its call, has its stack swapped out (the only
+// stack that can go: the server sleeps holding its own); then its task's end
+// is awaited and looked at.
+void swap_out_the_blocked_client(ktest::Context&, kern::Task* server)
+{
+    g_lost = {};
+    struct Find {
+        kern::Task* server;
+        kern::Thread* th;
+        uint64_t task_id;
+    } f {server, nullptr, 0};
+    uint64_t deadline = kern::timer::now_us() + 1000000;
+    while (!f.th && kern::timer::now_us() < deadline) {
+        kern::sched::sleep_us(10000);
+        kern::thread::for_each(
+            [](kern::Thread& th, void* ctx) {
+                auto* f = static_cast<Find*>(ctx);
+                if (th.task && th.task != f->server && th.state == kern::ThreadState::Sleeping &&
+                    !th.on_cpu.load() && th.wait_reason && !strcmp(th.wait_reason, "ipc-call")) {
+                    f->th = &th;
+                    f->task_id = th.task->id;
+                }
+            },
+            &f);
+    }
+    kern::Task* client = f.th ? kern::task::find(f.task_id) : nullptr;
+    g_lost.found = client != nullptr;
+    if (!client)
+        return;
+    kstack::swap::OutResult o = kstack::swap::swap_out(kstack::swap::scratch(2), 1u << 20, 0);
+    g_lost.stacks = o.stacks;
+    g_lost.swapped = kstack::state(f.th->stack) == kstack::StackState::Swapped;
+    g_lost.ended = kern::task::wait(client, 10000000).ok();
+    {
+        ksync::SpinGuard g(client->lock);
+        g_lost.unlinked = client->threads.empty() && client->nthreads == 0;
+    }
+    g_lost.code = client->exit_code;
+    memcpy(g_lost.why, client->why, sizeof g_lost.why);
+    kern::task::put(client);
+}
+
+// ipcswap with `arg` (2: the client dies at its wakeup, 3: asleep, through
+// the early swap-in): the client's task is killed, ends, and everything it
+// had comes back, its IPC record too; the server sees it end with
+// EXIT_STACK_LOST (its exit code 74).
+void lost_client_case(ktest::Context& t, uint64_t arg, const char* test)
+{
+    KEXPECT(vm::swap::enabled());
+    kstack::swap::Stats s0 = kstack::swap::stats();
+    uint64_t records0 = kern::ipc::records(), endpoints0 = kern::ipc::endpoints();
+    user_check_baseline(t, "ipcswap", arg, 1, 74, 20000000, 1, swap_out_the_blocked_client);
+    kstack::swap::Stats s1 = kstack::swap::stats();
+    kprintf("ktest: %s: client found %d, %u stack(s) out, swapped %d; its task ended %d (code %d: %s), threads "
+            "unlinked %d; %lu killed, %lu early swap-ins\n",
+            test, g_lost.found, g_lost.stacks, g_lost.swapped, g_lost.ended, g_lost.code, g_lost.why,
+            g_lost.unlinked, s1.killed - s0.killed, s1.early_swap_ins - s0.early_swap_ins);
+    KEXPECT(g_lost.found);
+    KEXPECT_EQ(g_lost.stacks, 1u);
+    KEXPECT(g_lost.swapped);
+    KEXPECT(g_lost.ended);
+    KEXPECT(g_lost.unlinked);
+    KEXPECT_EQ(g_lost.code, kern::EXIT_STACK_LOST);
+    KEXPECT(!strcmp(g_lost.why, "its kernel stack could not be read back from swap"));
+    KEXPECT_EQ(s1.killed - s0.killed, uint64_t(1));
+    KEXPECT_EQ(kern::ipc::records(), records0);
+    KEXPECT_EQ(kern::ipc::endpoints(), endpoints0);
+    KEXPECT_EQ(s1.stacks_swapped, s0.stacks_swapped);
+    KEXPECT_EQ(vm::swap::stats().used, uint64_t(0));
+}
+
+} // namespace
+
+// The client's stack is lost when the server's answer wakes it.
+KTEST_EXPLICIT(kswap_fault_read_kill_user_task_at_wakeup)
+{
+    lost_client_case(t, 2, "kswap_fault_read_kill_user_task_at_wakeup");
+}
+
+// Nobody wakes the client; memory is plentiful, so the swapper brings its
+// stack back early, and that read fails: it dies still asleep in its call,
+// and the server's answer finds the call given up.
+KTEST_EXPLICIT(kswap_fault_read_kill_user_task_asleep)
+{
+    lost_client_case(t, 3, "kswap_fault_read_kill_user_task_asleep");
 }
