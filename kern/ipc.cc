@@ -148,6 +148,23 @@ void move_message(Record* to, const Record* from)
         memcpy(to->buf, from->buf, from->len);
 }
 
+// Give up r's operation with err: off the endpoint, or leave the server's
+// reply cap stale. Under g_lock.
+void give_up_locked(Record* r, long err)
+{
+    if (r->ep_node.linked()) {
+        if (r->state == State::Receiving)
+            r->ep->receivers.remove(*r);
+        else
+            r->ep->senders.remove(*r);
+    }
+    if (r->state == State::AwaitReply && r->reply_holder) {
+        r->reply_holder->ipc.replies[r->reply_slot] = STALE;
+        r->reply_holder = nullptr;
+    }
+    (void)finish_locked(r, err);
+}
+
 // Sleep until r is Done, the deadline passes or the task ends. Called with
 // g_lock held and r queued or awaiting a reply; returns with it held and r
 // Done (timeouts and kills unlink it here).
@@ -165,18 +182,7 @@ void wait_locked(Record* r, uint64_t deadline, const char* why)
         else if (deadline && timer::now_ticks() >= deadline)
             err = -ETIMEDOUT;
         if (err) {
-            // Give up: off the endpoint, or leave the server's reply cap stale.
-            if (r->ep_node.linked()) {
-                if (r->state == State::Receiving)
-                    r->ep->receivers.remove(*r);
-                else
-                    r->ep->senders.remove(*r);
-            }
-            if (r->state == State::AwaitReply && r->reply_holder) {
-                r->reply_holder->ipc.replies[r->reply_slot] = STALE;
-                r->reply_holder = nullptr;
-            }
-            (void)finish_locked(r, err);
+            give_up_locked(r, err);
             return;
         }
         // prepare_sleep under the ipc lock: a waker, which must take it to
@@ -633,6 +639,10 @@ void thread_exit(Task* t, Thread* th)
     th->ipc_record = nullptr;
     {
         ksync::SpinGuard g(g_lock);
+        // Still in a call only if the thread never came back from its
+        // sleep (its kernel stack was lost while it slept there).
+        if (r->state != State::Idle && r->state != State::Done)
+            give_up_locked(r, -EINTR);
         t->ipc.records.remove(*r);
     }
     r->~Record();

@@ -103,7 +103,8 @@ Endpoint* take_ref(Task* parent, uint64_t h);
 void drop(Endpoint* ep);
 
 // Task life: a kill wakes the task's threads blocked in IPC (they return
-// -EINTR); a thread's exit frees its record; the task's end closes its
+// -EINTR); a thread's exit frees its record (giving up a call it never came
+// back from); the task's end closes its
 // handles and fails its pending reply caps (callers get -EPIPE).
 void wake_task(Task* t);
 void thread_exit(Task* t, Thread* th);

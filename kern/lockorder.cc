@@ -40,12 +40,13 @@ constexpr ClassDef CLASSES[] = {
     {"pageout-kick", 56, S, 0, "vm/pageout.cc",
      "the pagedaemon's kick flag (a failing allocation kicks it with the locks above held); held across its "
      "sleep on that flag's channel"},
-    {"swapin-kick", 57, S, 0, "kstack/swapin.cc",
-     "the swapper's wakeup: held across its look at its queue and its sleep, and by kick()"},
     {"swapout-io", 58, S, 0, "kstack/swapout.cc", "a swap-out wave's completion flags; the wave sleeps on them with it held (a wait-queue and a run-queue lock under it), the disk interrupt takes it to wake the wave"},
     {"block-sync", 58, S, 0, "dev/block.cc", "a synchronous request's completion; the caller sleeps on it with it held (a wait-queue and a run-queue lock under it)"},
     {"waitqueue-registry", 59, S, 0, "kern/wait.cc", "every wait queue; the hold checker takes each queue's lock under it"},
     {"waitqueue", 60, S, 0, "kern/wait.cc", "a queue's waiters (each queue; the channel buckets)"},
+    {"swapin-kick", 65, S, 0, "kstack/swapin.cc",
+     "the swapper's kick flag and the sequence number of its sleep; held across its `prepare_sleep` and a "
+     "kick's `wake()` of it (a kick may come from a waker holding a wait queue's lock, hence after `waitqueue`)"},
     {"runqueue", 70, S, HANDED_OVER, "kern/sched.cc",
      "a hart's run queue, thread state, `on_cpu` handoff, the hart's swap candidates and sleepers with "
      "swapped stacks; held across a context switch"},

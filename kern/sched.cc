@@ -274,7 +274,7 @@ uint64_t mark_sleeping_locked(RunQueue& rq, Thread* me, const void* channel, con
     return me->sleep_seq;
 }
 
-// The sleep ends (woken, handed the hart, retired): off the sleepers, and
+// The sleep ends (woken, handed the hart, restarted): off the sleepers, and
 // off the swapped ones (a woken thread's stack is wanted: the swapper's
 // queue or the wake-time read takes it from here).
 void leave_sleepers(RunQueue& rq, Thread* t)
@@ -547,24 +547,16 @@ void add_sleeper_locked(Thread* t)
         l.push_back(*t);
 }
 
-void retire(Thread* t, int code)
+void restart_locked(Thread* t, void (*entry)(void*), void* arg)
 {
-    {
-        RunQueue& rq = lock_rq_of(t);
-        if (t->on_cpu.load(std::memory_order_acquire) || t->run_node.linked() ||
-            (t->state != ThreadState::Sleeping && t->state != ThreadState::Runnable))
-            panic("sched: retire of thread %lu (%s) in state %s", t->id, t->name, state_name(t->state));
-        leave_sleepers(rq, t);
-        t->state = ThreadState::Dead;
-        t->exit_code = code;
-        rq.lock.unlock();
-    }
-    if (t->timeout_node.linked()) {
-        ksync::SpinGuard tg(g_timeout_lock);
-        if (t->timeout_node.linked())
-            g_timeouts.remove(*t);
-    }
-    thread::dead_and_switched_out(t);
+    if (t->on_cpu.load(std::memory_order_acquire) || t->run_node.linked() ||
+        (t->state != ThreadState::Sleeping && t->state != ThreadState::Runnable))
+        panic("sched: restart of thread %lu (%s) in state %s", t->id, t->name, state_name(t->state));
+    leave_sleepers(g_rq[t->hart], t);
+    leave_timeouts(t); // the timeout lock under the run-queue lock, as prepare_sleep takes it
+    t->state = ThreadState::Runnable;
+    t->wait_timed_out = false;
+    thread::set_entry(t, entry, arg, 0);
 }
 
 void tick()

@@ -65,10 +65,15 @@ void with_thread_locked(Thread* t, F& f)
 {
     with_thread_locked(t, [](Thread* th, void* c) { (*static_cast<F*>(c))(th); }, &f);
 }
-// A thread that can never run again (its swapped-out stack could not be read
-// back): off the timeout list, Dead with `code`, handed to the reaper or its
-// joiner. It must be Sleeping or Runnable-but-unqueued, and not on a hart.
-void retire(Thread* t, int code);
+// A thread whose frames are gone (its swapped-out stack could not be read
+// back, kstack/swapin.cc), with its run-queue lock held (inside
+// with_thread_locked): out of its sleep if it is in one (off the sleeper
+// lists and the timeout list), Runnable, and pointed at entry(arg) at the
+// top of its stack, so that it can still leave the way any thread of its
+// kind does. It must be Sleeping or Runnable-but-unqueued, and not on a
+// hart; enqueue_new() it once the lock is dropped (a wake() meanwhile finds
+// it Runnable and leaves it alone).
+void restart_locked(Thread* t, void (*entry)(void*), void* arg);
 
 // Swap candidates (kstack/swapout.cc, kstack/shrink.cc): the threads asleep
 // on `hart` with a resident, unheld, swappable stack, oldest sleep first,
@@ -84,7 +89,7 @@ void add_sleeper_locked(Thread* t);
 // order they went out (kstack/swapin.cc's early swap-in), the same way. The
 // swap-out puts a thread there once its stack is Swapped
 // (add_swapped_locked, with its run-queue lock held); it comes off when it
-// is woken, retired, or its stack is claimed for a swap-in
+// is woken, restarted, or its stack is claimed for a swap-in
 // (drop_sleeper_locked takes it off either list).
 void for_each_swapped(unsigned hart, bool (*fn)(Thread&, void*), void* ctx);
 void add_swapped_locked(Thread* t);

@@ -157,21 +157,27 @@ lib::Result<Thread*> create(const ThreadParams& p)
     t->flags = p.flags;
     t->hart = p.hart >= 0 && unsigned(p.hart) < cpu::MAX_HARTS && hart(p.hart).online.load() ? unsigned(p.hart)
                                                                                              : cpu::id();
-    t->entry = p.entry;
-    t->arg = p.arg;
     t->joinable = p.joinable;
     t->state = ThreadState::Embryo;
-    // First switch_context into it "returns" to the trampoline with s1/s2 set.
-    t->ctx.ra = reinterpret_cast<uint64_t>(&thread_trampoline);
-    t->ctx.sp = kstack::top(t->stack) - p.stack_reserve;
-    t->ctx.s[1] = reinterpret_cast<uint64_t>(p.entry);
-    t->ctx.s[2] = reinterpret_cast<uint64_t>(p.arg);
+    set_entry(t, p.entry, p.arg, p.stack_reserve);
     g_created.fetch_add(1, std::memory_order_relaxed);
     link_all(t);
     return t;
 }
 
 void start(Thread* t) { sched::enqueue_new(t); }
+
+void set_entry(Thread* t, void (*entry)(void*), void* arg, size_t stack_reserve)
+{
+    t->entry = entry;
+    t->arg = arg;
+    // The next switch_context into it "returns" to the trampoline with s1/s2 set.
+    t->ctx = {};
+    t->ctx.ra = reinterpret_cast<uint64_t>(&thread_trampoline);
+    t->ctx.sp = kstack::top(t->stack) - stack_reserve;
+    t->ctx.s[1] = reinterpret_cast<uint64_t>(entry);
+    t->ctx.s[2] = reinterpret_cast<uint64_t>(arg);
+}
 
 lib::Result<Thread*> spawn(const ThreadParams& p)
 {

@@ -155,6 +155,10 @@ void init_secondary_hart();
 // Create without starting (state Embryo); start() makes it runnable.
 [[nodiscard]] lib::Result<Thread*> create(const ThreadParams& p);
 void start(Thread* t);
+// Point t's next switch-in at entry(arg), as a new thread starts, with sp
+// stack_reserve bytes below its stack's top: whatever frames were on its
+// stack are forgotten. create() does it; so does sched::restart_locked().
+void set_entry(Thread* t, void (*entry)(void*), void* arg, size_t stack_reserve);
 
 [[noreturn]] void exit(int code);
 // Wait for a joinable thread to exit, reap it, return its exit code.

@@ -23,6 +23,8 @@ uint64_t timebase_hz() { return g_hz; }
 uint64_t now_ticks() { return csr::rdtime(); }
 uint64_t now_us() { return now_ticks() * 1000000 / g_hz; }
 
+uint64_t deadline_after_us(uint64_t us) { return us ? now_ticks() + us * g_hz / 1000000 + 1 : 0; }
+
 void delay_us(uint64_t us)
 {
     uint64_t end = now_ticks() + us * g_hz / 1000000;

@@ -15,6 +15,9 @@ void interrupt();  // the timer interrupt handler
 uint64_t timebase_hz();
 uint64_t now_ticks(); // rdtime
 uint64_t now_us();
+// The tick at which a sleep of `us` microseconds ends (at least one tick
+// away); 0 for 0: no deadline (sched::prepare_sleep).
+uint64_t deadline_after_us(uint64_t us);
 void delay_us(uint64_t us);
 
 } // namespace kern::timer

@@ -13,13 +13,6 @@ namespace {
 constinit ksync::SpinLock g_registry_lock {"waitqueue-registry"};
 constinit lib::List<WaitQueue, &WaitQueue::registry_node> g_registry;
 
-uint64_t deadline_after(uint64_t timeout_us)
-{
-    if (!timeout_us)
-        return 0;
-    return timer::now_ticks() + timeout_us * timer::timebase_hz() / 1000000 + 1;
-}
-
 } // namespace
 
 Waiter::Waiter(Thread* t, const void* chan, const char* why)
@@ -67,7 +60,7 @@ WaitQueue::~WaitQueue()
 // run-queue lock (inside prepare_sleep and wake).
 lib::Status WaitQueue::sleep(Waiter& w, ksync::SpinLock* held, uint64_t timeout_us)
 {
-    uint64_t deadline = deadline_after(timeout_us);
+    uint64_t deadline = timer::deadline_after_us(timeout_us);
     lock_.lock();
     waiters_.push_back(w);
     sched::prepare_sleep(w.channel ? w.channel : this, w.reason ? w.reason : name_, deadline);

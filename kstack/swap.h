@@ -67,9 +67,13 @@ enum class Wake : uint8_t { Run, Deferred, DeferredKick };
 [[nodiscard]] Wake on_wake_locked(kern::Thread* t);
 // After Wake::DeferredKick, with no run-queue lock held: start bringing t's
 // stack back (at once from the disk's interrupt when it can, else through the
-// swapper). Only leaf locks may be held (it takes the pool and disk locks).
+// swapper). Any context that holds no lock ordered after `swapin-kick`
+// (docs/locking.md): a disk interrupt, a waker holding a wait queue's lock
+// or the `ipc` lock. It takes the pool and disk locks and may kick().
 void woken(kern::Thread* t);
-// Wake the swapper thread.
+// Wake the swapper thread: after a thread is on its queue, or for a pool to
+// top up. The same contexts as woken(); it takes `swapin-kick`, then the
+// swapper's run-queue lock.
 void kick();
 
 // Tests: how many threads wait for the swapper, and wait until it is idle.

@@ -57,7 +57,8 @@ void keep_resident(kern::Thread* t, Stack* s);
 // swapper if it was woken (returns true: kick the swapper). install: map the
 // pages read into pa[], free the swap space and metadata, make the stack
 // Resident and queue the thread if it was woken; with !intact the thread is
-// retired instead (its stack could not be read back). Any context.
+// restarted at its way out instead, out of any sleep it was in (its stack
+// could not be read back: kstack/swapin.cc). Any context.
 bool claim_swapped(kern::Thread* t, bool early, Stack*& s, SwapMeta*& meta);
 bool unclaim_swapped(kern::Thread* t, Stack* s);
 void install(kern::Thread* t, Stack* s, SwapMeta* meta, const uint64_t* pa, bool intact, bool early);

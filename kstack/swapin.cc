@@ -22,6 +22,7 @@
 #include "kern/hart.h"
 #include "kern/sched.h"
 #include "kern/spinlock.h"
+#include "kern/task.h"
 #include "kern/thread.h"
 #include "kern/timer.h"
 #include "kern/wait.h"
@@ -44,18 +45,24 @@ constexpr unsigned EARLY_BATCH = 8;        // early swap-ins per look
 constexpr uint64_t EARLY_QUIET_US = 1000000; // no swap-out for this long before early swap-ins
 
 zalloc::Zone g_meta_zone;
-// Threads woken with their stack on swap, oldest wakeup first. A leaf lock,
-// taken under a run-queue lock (docs/locking.md). The thread's run_node is
-// free: it is Runnable but on no run queue.
+// Threads woken with their stack on swap, oldest wakeup first. A true leaf,
+// taken under a run-queue lock and taking nothing under it (docs/locking.md):
+// the swapper never sleeps with it held. The thread's run_node is free: it
+// is Runnable but on no run queue.
 ksync::SpinLock g_queue_lock {"swapin-queue"};
-// The swapper sleeps holding this one, not g_queue_lock: its sleep takes a
-// wait-queue and a run-queue lock, which must come after it, while
-// g_queue_lock is taken under a run-queue lock. kick() takes it too, so a
-// kick between the swapper's look at the queue and its sleep is not lost.
-ksync::SpinLock g_kick_lock {"swapin-kick"};
 lib::List<kern::Thread, &kern::Thread::run_node> g_queue;
 unsigned g_queued;
 kern::Thread* g_swapper;
+
+// What the swapper sleeps on: a kick flag and the sequence number of its
+// sleep, under their own lock. kick() comes from wake()'s callers (under a
+// wait queue's lock), from disk interrupts and from the pagers, always after
+// the thread's run-queue lock is dropped; it takes the swapper's run-queue
+// lock under this one (docs/locking.md). No wait queue: a kick from a waker
+// holding a channel bucket's lock must not need that bucket again.
+ksync::SpinLock g_kick_lock {"swapin-kick"};
+bool g_kicked;        // a kick the swapper has not seen yet
+uint64_t g_sleep_seq; // the swapper's sleep, 0 when it is not asleep
 
 using detail::g_count;
 
@@ -100,6 +107,22 @@ bool read_back(kern::Thread* t, const SwapMeta* meta, const uint64_t* pa)
                 t->id, t->name, bad, meta->block + bad, attempt, READ_TRIES);
     }
     return false;
+}
+
+// What a thread whose stack was lost runs, on the fresh pages given in its
+// place: it leaves as any thread of its kind does, so what it held comes
+// back. A user thread takes its task down (a task cannot go on with one of
+// its threads gone mid-call) through the task's own exit path: its IPC
+// record, its place on the task's list, and with the last thread the address
+// space and handles.
+void die_of_lost_stack(void*)
+{
+    kern::Thread* me = kern::thread::current();
+    if (kern::Task* task = me->task) {
+        (void)kern::task::kill(task, kern::EXIT_STACK_LOST, "its kernel stack could not be read back from swap");
+        kern::task::exit_thread(kern::EXIT_STACK_LOST);
+    }
+    kern::thread::exit(kern::EXIT_STACK_LOST);
 }
 
 } // namespace
@@ -173,6 +196,8 @@ void install(kern::Thread* t, Stack* s, SwapMeta* meta, const uint64_t* pa, bool
         s->wanted = false;
         if (intact)
             kern::sched::add_sleeper_locked(th); // back before its wakeup: a candidate again
+        else
+            kern::sched::restart_locked(th, die_of_lost_stack, nullptr); // out of its sleep, woken or not
     };
     kern::sched::with_thread_locked(t, done);
     if (run) {
@@ -182,7 +207,7 @@ void install(kern::Thread* t, Stack* s, SwapMeta* meta, const uint64_t* pa, bool
         g_count.waits.fetch_add(1, std::memory_order_relaxed);
     }
     if (!intact) {
-        kern::sched::retire(t, kern::EXIT_STACK_LOST);
+        kern::sched::enqueue_new(t);
         return;
     }
     // Everything counted and freed before the thread can run: whoever waits
@@ -231,8 +256,8 @@ bool swap_in(kern::Thread* t, bool early)
 
     bool intact = read_back(t, meta, pa);
     if (!intact) {
-        // The stack is lost. Give the slot fresh zeroed pages so the thread can
-        // be torn down like any other, and retire it without running it.
+        // The stack is lost. Give the slot fresh zeroed pages, on which the
+        // thread runs only its way out (die_of_lost_stack).
         for (size_t p = meta->first; p < STACK_PAGES; p++)
             memset(vm::kmem::phys_to_virt(pa[p]), 0, PAGE);
         kprintf("swap: thread %lu (%s) killed: its kernel stack could not be read back from swap\n", t->id,
@@ -261,46 +286,61 @@ bool find_swapped(kern::Thread& t, void* ctx)
     return true;
 }
 
+kern::Thread* pop_queued()
+{
+    ksync::SpinGuard g(g_queue_lock);
+    kern::Thread* t = g_queue.pop_front();
+    if (t)
+        g_queued--;
+    return t;
+}
+
 bool queue_empty()
 {
     ksync::SpinGuard g(g_queue_lock);
     return g_queue.empty();
 }
 
+// Sleep until kick() or timeout_us, unless a kick came since the last look.
+// Every hand-off links the thread on the queue before it kicks, so a thread
+// queued after the swapper found the queue empty leaves the flag set, or
+// wakes the sleep it finds recorded: none is lost.
+void wait_for_kick(uint64_t timeout_us)
+{
+    {
+        ksync::SpinGuard g(g_kick_lock);
+        if (g_kicked) {
+            g_kicked = false;
+            return;
+        }
+        g_sleep_seq = kern::sched::prepare_sleep(&g_kicked, "swapin", kern::timer::deadline_after_us(timeout_us));
+    }
+    kern::sched::block();
+    ksync::SpinGuard g(g_kick_lock);
+    g_sleep_seq = 0;
+    g_kicked = false;
+}
+
 void swapper_main(void*)
 {
     for (;;) {
-        detail::refill_async_pool();
-        kern::Thread* t = nullptr;
-        {
-            ksync::SpinGuard k(g_kick_lock);
-            while (queue_empty() && !early_due() && !detail::async_pool_low())
-                (void)kern::sleep_on(&g_queue, &g_kick_lock, EARLY_POLL_US, "swapin");
-        }
-        {
-            ksync::SpinGuard g(g_queue_lock);
-            t = g_queue.pop_front();
-            if (t)
-                g_queued--;
-        }
-        if (t) {
+        detail::refill_async_pool(); // as far as memory allows; a kick on a low pool brings it back here
+        if (kern::Thread* t = pop_queued()) {
             (void)swap_in(t, false);
+            continue;
+        }
+        if (!early_due()) {
+            wait_for_kick(EARLY_POLL_US);
             continue;
         }
         EarlyScan sc {};
         for (unsigned h = 0; h < cpu::MAX_HARTS && sc.n < EARLY_BATCH; h++)
             if (kern::hart(h).online.load(std::memory_order_relaxed))
                 kern::sched::for_each_swapped(h, find_swapped, &sc);
-        for (unsigned i = 0; i < sc.n && early_due(); i++) {
-            {
-                ksync::SpinGuard g(g_queue_lock);
-                if (!g_queue.empty())
-                    break;
-            }
+        for (unsigned i = 0; i < sc.n && early_due() && queue_empty(); i++)
             (void)swap_in(sc.t[i], true); // a wakeup that came meanwhile goes first
-        }
         if (sc.n == 0)
-            kern::sched::sleep_us(EARLY_POLL_US); // counted as swapped but not visible yet: look again later
+            wait_for_kick(EARLY_POLL_US); // counted as swapped but not visible yet: look again later
     }
 }
 
@@ -372,9 +412,11 @@ Wake on_wake_locked(kern::Thread* t)
 
 void kick()
 {
-    if (g_swapper) {
-        ksync::SpinGuard k(g_kick_lock);
-        kern::wakeup(&g_queue);
+    ksync::SpinGuard g(g_kick_lock);
+    g_kicked = true;
+    if (g_sleep_seq) {
+        (void)kern::sched::wake(g_swapper, g_sleep_seq);
+        g_sleep_seq = 0;
     }
 }
 

@@ -29,7 +29,7 @@ namespace {
 // Enough for eight full stacks at once; the swapper tops it up.
 constexpr unsigned POOL = 8 * STACK_PAGES;
 
-ksync::SpinLock g_pool_lock {"swapin-pool"}; // a leaf
+ksync::SpinLock g_pool_lock {"swapin-pool"}; // nothing is taken under it
 uint64_t g_pool[POOL];
 unsigned g_pooled;
 
@@ -44,15 +44,19 @@ bool take_pages(uint64_t* pa, size_t first, bool& low)
     return true;
 }
 
+// What the pool has no room for goes back to the page allocator after the
+// pool's lock is dropped: the allocator's locks rank before `swapin-pool`
+// (docs/locking.md), which is taken under a run-queue lock.
 void return_pages(const uint64_t* pa, size_t first)
 {
-    ksync::SpinGuard g(g_pool_lock);
-    for (size_t p = first; p < STACK_PAGES; p++) {
-        if (g_pooled < POOL)
+    size_t p = first;
+    {
+        ksync::SpinGuard g(g_pool_lock);
+        for (; p < STACK_PAGES && g_pooled < POOL; p++)
             g_pool[g_pooled++] = pa[p];
-        else
-            vm::kmem::free_page(pa[p]);
     }
+    for (; p < STACK_PAGES; p++)
+        vm::kmem::free_page(pa[p]);
 }
 
 // The disk's interrupt (or submit() on an immediate error).
@@ -100,12 +104,14 @@ void refill_async_pool()
         lib::Result<uint64_t> pa = vm::kmem::alloc_page(vm::kmem::Class::System, false);
         if (!pa.ok())
             return;
-        ksync::SpinGuard g(g_pool_lock);
-        if (g_pooled < POOL) {
-            g_pool[g_pooled++] = pa.value();
-            continue;
+        {
+            ksync::SpinGuard g(g_pool_lock);
+            if (g_pooled < POOL) {
+                g_pool[g_pooled++] = pa.value();
+                continue;
+            }
         }
-        vm::kmem::free_page(pa.value());
+        vm::kmem::free_page(pa.value()); // another refill filled it meanwhile
         return;
     }
 }

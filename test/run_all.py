@@ -103,9 +103,13 @@ KERNEL_CONFIGS = [
     Config("virt-swap-read-retry", "virt", 2, "128M", "ktest=kswap_fault_read_retry", disk="legacy",
            blkdebug="read-once", must_show=[r"swap: reading the stack of thread \d+ \(sleeper\) from block \d+ "
                                             r"failed \(.*\)"]),
-    Config("virt-swap-read-kill", "virt", 2, "128M", "ktest=kswap_fault_read_kill", disk="modern",
-           blkdebug="read-all",
-           must_show=[r"swap: thread \d+ \(sleeper\) killed: its kernel stack could not be read back from swap"]),
+    Config("virt-swap-read-kill", "virt", 2, "128M",
+           "ktest=kswap_fault_read_kill,kswap_fault_read_kill_user_task_at_wakeup,"
+           "kswap_fault_read_kill_user_task_asleep", disk="modern", blkdebug="read-all",
+           must_show=[r"swap: thread \d+ \(sleeper\) killed: its kernel stack could not be read back from swap",
+                      r"task \d+ \(ipcswap\) killed: its kernel stack could not be read back from swap",
+                      r"ktest: PASS kswap_fault_read_kill_user_task_at_wakeup",
+                      r"ktest: PASS kswap_fault_read_kill_user_task_asleep"]),
     Config("virt-swap-tiny", "virt", 2, "128M", "ktest=kswap_fault_tiny_device", disk="modern", disk_bytes=64 << 10,
            must_show=[r"swap: vda, 64 KiB \(16 pages\)"]),
     # Partitions (dev/partition.cc): a GPT disk made by sgdisk; by default

@@ -31,11 +31,19 @@
 // If HartLocal's size ever stops being a multiple of 16 (or drops under 64), the
 // slots fall back to a 64-byte stride indexed by cpu::id(). Host tests always
 // index by cpu::id() (each std::thread plays a hart).
+//
+// Bypass. A zone can make every hart's fast paths miss for a while, at no
+// cost to them: the bias (or, indexed by cpu::id(), the base) is pointed at a
+// shared array of slots that are empty and have no room, so pop() finds no
+// object and push() no room, and both go to the slow path, which works on the
+// real slots (of()). Those shared slots are never written: the fast paths
+// write a slot only after finding an object or room in it.
 #pragma once
 
 #include "kern/cpu.h"
 #include "zalloc/counter.h"
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -100,27 +108,37 @@ public:
     // its room `room` (0 in debug mode: the fast paths always miss).
     void reset(uint32_t room)
     {
-#ifndef ZEST_HOST
-        bias_ = reinterpret_cast<uintptr_t>(&slots_[0]) - reinterpret_cast<uintptr_t>(&hart_locals[0]);
-#endif
+        bypass(false);
         for (Slot& s : slots_) {
             s.hot.head = nullptr;
             s.hot.word.set(room);
         }
     }
 
-    // The running hart's slot. Interrupts must be off.
+    // The running hart's slot (or its bypass slot). Interrupts must be off.
     [[nodiscard]] HartHot& mine()
     {
 #ifndef ZEST_HOST
         if constexpr (fast::TP_SLOTS) {
             uintptr_t a;
-            asm volatile("add %0, %1, tp" : "=r"(a) : "r"(bias_));
+            asm volatile("add %0, %1, tp" : "=r"(a) : "r"(bias_.load(std::memory_order_relaxed)));
             return *reinterpret_cast<HartHot*>(a);
         }
 #endif
-        return slots_[cpu::id()].hot;
+        return base_.load(std::memory_order_relaxed)[cpu::id()].hot;
     }
+    // Turn the bypass on or off (any hart; the owning zone serializes the
+    // calls). A fast path racing the switch still uses a slot it may use.
+    void bypass(bool on)
+    {
+        Slot* base = on ? bypass_slots_ : slots_;
+        base_.store(base, std::memory_order_relaxed);
+#ifndef ZEST_HOST
+        bias_.store(reinterpret_cast<uintptr_t>(base) - reinterpret_cast<uintptr_t>(&hart_locals[0]),
+                    std::memory_order_relaxed);
+#endif
+    }
+    [[nodiscard]] bool bypassed() const { return base_.load(std::memory_order_relaxed) == bypass_slots_; }
     [[nodiscard]] HartHot& of(unsigned hart) { return slots_[hart].hot; }
 
     // Fast paths: interrupts off for the list operation only.
@@ -187,8 +205,11 @@ private:
     };
     static_assert(sizeof(HartHot) == 16 && sizeof(Slot) == STRIDE && STRIDE % 16 == 0 && STRIDE >= 64);
 
-    uintptr_t bias_ = 0;
+    std::atomic<uintptr_t> bias_ {0};
+    std::atomic<Slot*> base_ {nullptr};
     alignas(64) Slot slots_[cpu::MAX_HARTS];
+    // Empty, no room, never written: what every zone's bypass points at.
+    alignas(64) static inline Slot bypass_slots_[cpu::MAX_HARTS] {};
 };
 
 } // namespace zalloc

@@ -161,7 +161,7 @@ void* Zone::grow_page(MFlags flags)
     {
         cpu::IrqGuard irq;
         ksync::SpinGuard g(lock_);
-        if (max_items_ && total_items_ + per_page_ > max_items_)
+        if (at_limit_locked())
             return nullptr;
     }
     void* page = backend_->alloc_pages(1, 1, page_class(flags), false);
@@ -199,7 +199,7 @@ bool Zone::add_page_checked(void* page)
 {
     cpu::IrqGuard irq;
     ksync::SpinGuard g(lock_);
-    if (max_items_ && total_items_ + per_page_ > max_items_)
+    if (at_limit_locked())
         return false;
     add_page_locked(page, 0);
     return true;
@@ -241,7 +241,7 @@ void* Zone::alloc_slow(MFlags flags, void* caller)
             {
                 cpu::IrqGuard irq;
                 ksync::SpinGuard g(lock_);
-                if (max_items_ && total_items_ + per_page_ > max_items_)
+                if (at_limit_locked())
                     break;
             }
             void* page = backend_->alloc_pages(1, 1, page_class(flags), true);
@@ -258,7 +258,7 @@ void* Zone::alloc_slow(MFlags flags, void* caller)
             cpu::IrqGuard irq;
             ksync::SpinGuard g(lock_);
             unsigned hart = cpu::id();
-            bool at_limit = max_items_ && total_items_ + per_page_ > max_items_;
+            bool at_limit = at_limit_locked();
             // Above the mark anyone takes a burst. After growing, the pages
             // added refill the held-back items first (grow_above_mark): a
             // burst comes only from what is above the mark, and if the growth
@@ -278,6 +278,8 @@ void* Zone::alloc_slow(MFlags flags, void* caller)
                 item = take_burst_locked(hart, n < burst_ ? n : burst_);
                 dipped = step == Step::HeldBack && !at_limit;
                 short_reserve = !at_limit && global_free_ < zfreemin_;
+                if (short_reserve)
+                    caches_.bypass(true); // frees refill the list (zone.h)
             }
         }
         if (!item)
@@ -324,9 +326,10 @@ void Zone::check_on_alloc(void* item, void* caller)
     w[1] = 0;
 }
 
-// The fast list was full (or debug mode): push if there is room now, else the
-// item and half the cache go back to the zone, so the next frees on this hart
-// are cheap again.
+// The zone's held-back items are short (the bypass is on), or the fast list was full
+// (or debug mode): to the zone's list in the first case, else push if there
+// is room now, else the item and half the cache go back to the zone, so the
+// next frees on this hart are cheap again.
 void Zone::free_slow(void* item, void* caller)
 {
     if (!caller)
@@ -339,6 +342,15 @@ void Zone::free_slow(void* item, void* caller)
     unsigned hart = cpu::id();
     HartCold& c = cold_[hart];
     HartHot& h = caches_.of(hart);
+    if (caches_.bypassed()) {
+        ksync::SpinGuard g(lock_);
+        if (global_free_ < zfreemin_ && !at_limit_locked()) {
+            push_global_locked(item);
+            c.given.add(1);
+            return;
+        }
+        caches_.bypass(false);
+    }
     if (debug_) {
         uint32_t count = c.dcount.get();
         if (count < cache_cap_) {
@@ -378,10 +390,10 @@ bool Zone::replenish()
         {
             cpu::IrqGuard irq;
             ksync::SpinGuard g(lock_);
-            if (global_free_ >= zfreemin_)
+            if (global_free_ >= zfreemin_ || at_limit_locked()) {
+                caches_.bypass(false); // full, or at its limit: nothing to hold back
                 return true;
-            if (max_items_ && total_items_ + per_page_ > max_items_)
-                return true; // at its limit: nothing more to hold back
+            }
         }
         if (!grow_page(M_USE_RESERVE))
             return false;

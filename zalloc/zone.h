@@ -28,7 +28,13 @@
 //     anyone takes a burst) and dips into the held-back items, one at a time,
 //     only if no page could be had (and queues itself for replenishment).
 //     Items in per-hart caches are not part of the reserve: a hart at zero
-//     free memory cannot reach another hart's cache, only the zone's list;
+//     free memory cannot reach another hart's cache, only the zone's list.
+//     So while the held-back items are short, frees refill them: the zone
+//     turns its hart caches' bypass on (hart_cache.h: the fast paths miss,
+//     at no cost to them when it is off), and free_slow() sends each item to
+//     the zone's list instead of the hart's cache until the mark is reached
+//     again; an item dipped on one hart and freed on any is held back again
+//     for every hart;
 //   - an "interrupt" zone reserves its whole VA range, with page tables, when it
 //     is created (Backend::reserve_va), so growing needs exactly one physical page
 //     and nothing else. With the page class of M_USE_INTERRUPT_RESERVE that page
@@ -156,6 +162,8 @@ private:
     void add_page_locked(void* page, uint32_t page_flags);
     bool add_page_checked(void* page);
     void push_global_locked(void* item);
+    // No room for another page: the zone cannot grow, so it holds nothing back.
+    [[nodiscard]] bool at_limit_locked() const { return max_items_ && total_items_ + per_page_ > max_items_; }
     void mark_free(void* item);
     void check_on_alloc(void* item, void* caller);
     void check_on_free(void* item, void* caller);

@@ -186,20 +186,33 @@ TEST_CASE("zalloc: held-back items are used only when no page can be had, then r
     z.destroy();
 }
 
+namespace {
+// Two harts and an interrupt zone holding back more than a page, as the swap
+// metadata zone does: 15 items of 256 bytes per page, 40 held back.
+struct SwapmetaLike {
+    HartReset hr;
+    FakeBackend be;
+    Zone z;
+    explicit SwapmetaLike(const char* name)
+    {
+        cpu::host_set_count(2);
+        ZoneConfig cfg;
+        cfg.interrupt = true;
+        cfg.max_items = 15 * 64;
+        cfg.reserve_items = 40;
+        z.init(name, 256, be, cfg);
+    }
+};
+} // namespace
+
 TEST_CASE("zalloc: a larger reserve is filled by replenish and reachable from every hart at zero memory")
 {
     // The swap metadata zone's case (kstack/swapin.cc): a whole swap-out wave
     // must get its items at zero free pages, on whichever hart the pagedaemon
     // runs, even though the items freed at boot sit in another hart's cache.
-    HartReset hr;
-    cpu::host_set_count(2);
-    FakeBackend be;
-    Zone z;
-    ZoneConfig cfg;
-    cfg.interrupt = true;
-    cfg.max_items = 15 * 64;
-    cfg.reserve_items = 40;
-    z.init("bigreserve", 256, be, cfg); // 15 per page
+    SwapmetaLike f("bigreserve");
+    FakeBackend& be = f.be;
+    Zone& z = f.z;
     CHECK(z.zfreemin() == 40);
     REQUIRE(z.replenish());
     CHECK(stats_of(z).reserve_present == 40);
@@ -220,6 +233,47 @@ TEST_CASE("zalloc: a larger reserve is filled by replenish and reachable from ev
     CHECK(z.dips() == 40);
     for (void* q : v)
         z.free(q);
+    cpu::host_bind(0);
+    z.destroy();
+}
+
+TEST_CASE("zalloc: held-back items dipped on one hart and freed there are held back again for every hart")
+{
+    // The swap metadata zone at zero free pages: a pager on hart 0 dips into
+    // the held-back items and frees them there once its wave is out; a pager
+    // on hart 1 must find them held back, not in hart 0's cache.
+    SwapmetaLike f("refill");
+    FakeBackend& be = f.be;
+    Zone& z = f.z;
+    REQUIRE(z.replenish());
+    be.set_free(0);
+    std::vector<void*> v;
+    while (void* q = z.alloc(M_INTNOWAIT))
+        v.push_back(q);
+    REQUIRE(v.size() == 45); // three pages: 5 above the mark, then 40 dips
+    CHECK(z.dips() == 40);
+    CHECK(stats_of(z).reserve_present == 0);
+    for (void* q : v)
+        z.free(q);
+    v.clear();
+    CHECK(stats_of(z).reserve_present == 40);
+    CHECK(stats_of(z).used == 0);
+    cpu::host_bind(1);
+    while (void* q = z.alloc(M_INTNOWAIT))
+        v.push_back(q);
+    REQUIRE(v.size() == 40); // the 5 past the mark went to hart 0's cache
+    // A partial dip: frees refill up to the mark, then go to the cache again.
+    for (size_t i = 0; i < 10; i++)
+        z.free(v[i]);
+    CHECK(stats_of(z).reserve_present == 10);
+    be.set_free(10);
+    REQUIRE(z.replenish());
+    be.set_free(0);
+    CHECK(stats_of(z).reserve_present == 40);
+    for (size_t i = 10; i < v.size(); i++)
+        z.free(v[i]);
+    CHECK(stats_of(z).reserve_present == 40);
+    CHECK(stats_of(z).used == 0);
     cpu::host_bind(0);
     z.destroy();
 }

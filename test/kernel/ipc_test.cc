@@ -13,6 +13,7 @@
 #include "kstack/kstack.h"
 #include "kstack/swap.h"
 #include "lib/string.h"
+#include "test/kernel/user_baseline.h"
 #include "user/abi.h"
 #include "vm/swap.h"
 
@@ -20,9 +21,6 @@
 
 using namespace kern;
 
-// test/kernel/user_test.cc: run a program, check everything is back after.
-void user_check_baseline(ktest::Context& t, const char* program, uint64_t arg, unsigned rounds, int want_code,
-                         uint64_t timeout_us, unsigned parallel = 1);
 
 namespace {
 

@@ -21,6 +21,8 @@
 #include "zalloc/registry.h"
 #include "zalloc/stats.h"
 
+#include <new>
+
 using kstack::StackState;
 
 namespace {
@@ -368,6 +370,19 @@ void wave_out_main(void* arg)
     w->r = kstack::swap::swap_out(kstack::swap::scratch(2), 1u << 20, 0);
 }
 
+// A wave from wave_out_main went out whole at zero memory with no metadata
+// refused; then every sleeper wakes and finds its stack.
+void check_wave_and_wake(ktest::Context& t, const WaveOut& w, const kstack::swap::Stats& s0,
+                         const kstack::swap::Stats& s1, unsigned n)
+{
+    KEXPECT(!w.r.full && !w.r.io_error);
+    KEXPECT_EQ(s1.meta_failures, s0.meta_failures);
+    KEXPECT_EQ(g_sl.in_state(StackState::Swapped), n);
+    g_sl.wake_all();
+    KEXPECT_EQ(g_sl.join_all(), n);
+    KEXPECT(wait_settled(20000000));
+}
+
 } // namespace
 
 // The progress guarantee for swap metadata: with every page taken, a whole
@@ -409,15 +424,124 @@ KTEST(kswap_a_wave_goes_out_at_zero_memory_from_every_hart)
                 "out, %lu metadata failures\n",
                 h, at_zero, s1.swap_outs - s0.swap_outs, N, s1.meta_failures - s0.meta_failures);
         KEXPECT_EQ(at_zero, 0u);
-        KEXPECT(!w.r.full && !w.r.io_error);
-        KEXPECT_EQ(s1.meta_failures, s0.meta_failures);
-        KEXPECT_EQ(g_sl.in_state(StackState::Swapped), N);
-        g_sl.wake_all();
-        KEXPECT_EQ(g_sl.join_all(), N);
-        KEXPECT(wait_settled(20000000));
+        check_wave_and_wake(t, w, s0, s1, N);
+        if (t.failed())
+            return;
     }
     KEXPECT(zalloc::replenish_all());
     KEXPECT_EQ(swapmeta_held_back(), kstack::swap::detail::META_RESERVE);
+}
+
+namespace {
+
+// Swap metadata taken and given back on one hart at zero free memory, by a
+// worker started before the memory went (starting a thread needs memory).
+struct MetaChurn {
+    std::atomic<bool> go {false};
+    size_t until_held = 0;  // take until the zone holds back only this many
+    bool free_last = false; // give back only the last one taken (the dip), else all
+    kstack::SwapMeta* held[1024] = {};
+    size_t n = 0, kept = 0;
+};
+
+void meta_churn_main(void* arg)
+{
+    auto* c = static_cast<MetaChurn*>(arg);
+    while (!c->go.load(std::memory_order_acquire))
+        kern::sched::sleep_us(1000);
+    while (c->n < 1024 && swapmeta_held_back() > c->until_held) {
+        kstack::SwapMeta* m = kstack::swap::detail::alloc_meta();
+        if (!m)
+            break;
+        c->held[c->n++] = m;
+    }
+    size_t from = c->free_last && c->n ? c->n - 1 : 0;
+    for (size_t i = from; i < c->n; i++)
+        kstack::swap::detail::free_meta(c->held[i]);
+    c->kept = from;
+}
+
+[[nodiscard]] kern::Thread* on_hart(unsigned h, const char* name, void (*fn)(void*), void* arg)
+{
+    auto r = kern::thread::spawn({.name = name, .entry = fn, .arg = arg, .flags = kern::TF_BOUND | kern::TF_NO_SWAP,
+                                  .hart = int(h), .joinable = true});
+    return r.ok() ? r.value() : nullptr;
+}
+
+} // namespace
+
+// The held-back swap metadata stays reachable from every hart after use: at
+// zero free pages a pager on hart 0 dips into it and frees what it took
+// there, and a whole wave then goes out from hart 1. (What was dipped once
+// went into the freeing hart's cache and stayed there: the next pager, on
+// another hart, found no metadata and swapped nothing.) Hart 1 first empties
+// its own cache, so only the zone's list can serve it.
+KTEST(kswap_metadata_dipped_on_one_hart_serves_a_wave_on_another)
+{
+    if (no_swap_device("kswap_metadata_dipped_on_one_hart_serves_a_wave_on_another"))
+        return;
+    if (cpu::count() < 2) {
+        kprintf("ktest: kswap_metadata_dipped_on_one_hart_serves_a_wave_on_another: one hart; skipped\n");
+        return;
+    }
+    constexpr unsigned N = kstack::swap::detail::WAVE_STACKS;
+    constexpr size_t RESERVE = kstack::swap::detail::META_RESERVE;
+    vm::pageout::pause();
+    struct Resume {
+        ~Resume() { vm::pageout::resume(); }
+    } resume;
+    KEXPECT(zalloc::replenish_all());
+    KEXPECT_EQ(swapmeta_held_back(), RESERVE);
+    ktest::Sleepers::Cleanup reap {g_sl};
+    KEXPECT(sleepers_asleep(N, 4, 90));
+    static MetaChurn drain, dip;
+    drain.~MetaChurn();
+    new (&drain) MetaChurn();
+    dip.~MetaChurn();
+    new (&dip) MetaChurn();
+    drain.until_held = RESERVE - 1; // hart 1's cache, the items above the mark, one dip given back
+    drain.free_last = true;
+    dip.until_held = 0; // the rest of the held-back items, all given back on hart 0
+    WaveOut w;
+    kern::Thread* t_drain = on_hart(1, "meta-drain", meta_churn_main, &drain);
+    kern::Thread* t_dip = on_hart(0, "meta-dip", meta_churn_main, &dip);
+    kern::Thread* t_wave = on_hart(1, "wave-out", wave_out_main, &w);
+    bool started = t_drain && t_dip && t_wave;
+    kstack::swap::Stats s0 = kstack::swap::stats();
+    uint64_t at_zero;
+    size_t held_after_dip;
+    {
+        Hog hog;
+        hog.take_all();
+        at_zero = vm::kmem::free_pages();
+        drain.go.store(true, std::memory_order_release);
+        if (t_drain)
+            (void)kern::thread::join(t_drain);
+        dip.go.store(true, std::memory_order_release);
+        if (t_dip)
+            (void)kern::thread::join(t_dip);
+        held_after_dip = swapmeta_held_back();
+        w.go.store(true, std::memory_order_release);
+        if (t_wave)
+            (void)kern::thread::join(t_wave);
+        for (size_t i = 0; i < drain.kept; i++)
+            kstack::swap::detail::free_meta(drain.held[i]);
+    }
+    kstack::swap::Stats s1 = kstack::swap::stats();
+    kprintf("ktest: kswap_metadata_dipped_on_one_hart_serves_a_wave_on_another: free %lu; hart 1 took %zu, hart 0 "
+            "took and gave back %zu; %zu of %zu held back after; hart 1's wave: %lu of %u stacks out, %lu metadata "
+            "failures\n",
+            at_zero, drain.n, dip.n, held_after_dip, RESERVE, s1.swap_outs - s0.swap_outs, N,
+            s1.meta_failures - s0.meta_failures);
+    KEXPECT(started);
+    KEXPECT_EQ(at_zero, 0u);
+    KEXPECT(dip.n >= RESERVE - 1);
+    KEXPECT_EQ(held_after_dip, RESERVE);
+    check_wave_and_wake(t, w, s0, s1, N);
+    if (t.failed())
+        return;
+    KEXPECT(zalloc::replenish_all());
+    KEXPECT_EQ(swapmeta_held_back(), RESERVE);
 }
 
 // Memory is plentiful again: the swapper brings swapped stacks back before

@@ -14,6 +14,7 @@
 #include "kstack/grow.h"
 #include "kstack/kstack.h"
 #include "lib/string.h"
+#include "test/kernel/user_baseline.h"
 #include "user/abi.h"
 #include "vm/kmem.h"
 #include "vm/uspace.h"
@@ -239,11 +240,8 @@ Counts counts()
 }
 } // namespace
 
-// Run `program` `rounds` times and check that every task, thread, user page,
-// zone object and free page is back where it was. Shared with the fuzzer test.
-// parallel tasks at once per round, with arg + index.
 void user_check_baseline(ktest::Context& t, const char* program, uint64_t arg, unsigned rounds, int want_code,
-                         uint64_t timeout_us, unsigned parallel = 1)
+                         uint64_t timeout_us, unsigned parallel, void (*meanwhile)(ktest::Context&, Task*))
 {
     ktest::Quiet quiet;
     auto settle = [] {
@@ -267,6 +265,8 @@ void user_check_baseline(ktest::Context& t, const char* program, uint64_t arg, u
                 break;
             }
             tasks[j] = r.value();
+            if (meanwhile)
+                meanwhile(t, tasks[j]);
         }
         bool bad = false;
         for (unsigned j = 0; j < parallel && j < 8; j++) {
