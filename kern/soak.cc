@@ -65,6 +65,7 @@ struct Shared {
     std::atomic<bool> stop {false};
     std::atomic<uint64_t> wakes_started {0}, wakes_verified {0}, walks_verified {0}, mismatches {0};
     std::atomic<uint64_t> threads {0};
+    std::atomic<uint64_t> lost {0}; // burst threads whose stack could not be read back
     std::atomic<uint64_t> hog_pages {0}, hog_waves {0};
     char fail[160] = {};
     std::atomic<unsigned> failed {0}; // word-sized: exchange() on a byte needs libatomic
@@ -207,7 +208,9 @@ void churn_main(void* arg)
             if (!th[i])
                 continue;
             int code = thread::join(th[i]);
-            if (code != b[i].code && code != EXIT_STACK_LOST)
+            if (code == EXIT_STACK_LOST)
+                sh.lost.fetch_add(1, std::memory_order_relaxed);
+            else if (code != b[i].code)
                 sh.failf("churn thread ended with %d, not %d", code, b[i].code);
         }
         sched::sleep_us(r.below(20000));
@@ -585,7 +588,7 @@ struct Monitor {
                 sw.swap_outs - sw0.swap_outs, sw.swap_ins - sw0.swap_ins, sw.stacks_swapped, res.kills, res.tasks,
                 tasks_left(), sh.threads.load(), vm::kmem::free_pages(), res.min_free_pages,
                 sh.hog_pages.load(), sw.write_errors - sw0.write_errors, sw.read_errors - sw0.read_errors,
-                res.stacks_lost);
+                res.stacks_lost + sh.lost.load());
     }
 
     // Once a second: IPC clients blocked in a call whose stack is out (or
@@ -757,6 +760,7 @@ lib::Result<Result> run(const Params& params)
     res.walks_verified = sh.walks_verified.load();
     res.mismatches = sh.mismatches.load();
     res.threads = sh.threads.load();
+    res.stacks_lost += sh.lost.load();
     res.swap_outs = sw.swap_outs - sw0.swap_outs;
     res.swap_ins = sw.swap_ins - sw0.swap_ins;
     res.write_errors = sw.write_errors - sw0.write_errors;
