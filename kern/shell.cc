@@ -93,6 +93,25 @@ int execute(char* line)
     return r;
 }
 
+bool parse_number(const char* s, uint64_t lo, uint64_t hi, uint64_t& out)
+{
+    uint64_t v = 0;
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        uint64_t d = uint64_t(*s - '0');
+        if (d > hi || v > (hi - d) / 10) // v * 10 + d would pass hi
+            return false;
+        v = v * 10 + d;
+    }
+    if (v < lo)
+        return false;
+    out = v;
+    return true;
+}
+
 void run()
 {
     char line[MAX_LINE];

@@ -4,6 +4,8 @@
 // descriptor in the .shell_cmds section; the shell finds them all there.
 #pragma once
 
+#include <cstdint>
+
 namespace kern::shell {
 
 struct Command {
@@ -18,6 +20,8 @@ struct Command {
 [[noreturn]] void run();
 // Run one line as if typed (tests use it).
 int execute(char* line);
+// A command's decimal argument in [lo, hi] into out; false if it is not one.
+[[nodiscard]] bool parse_number(const char* s, uint64_t lo, uint64_t hi, uint64_t& out);
 
 } // namespace kern::shell
 

@@ -71,15 +71,6 @@ struct Shared {
     std::atomic<bool> corrupted {false}; // the hook has flipped its byte
 };
 
-// One walk down a sleeper's stack and back up, for one round. It lives on
-// the sleeper's stack and is linked nowhere.
-struct Walk {
-    Sleeper* s;
-    unsigned round;
-    uintptr_t top;     // frame address the depth is measured from
-    bool clean = true; // every frame checked out so far
-};
-
 // Check one frame's block after the wake; count and report a wrong one.
 [[gnu::noinline]] void check(Walk& w, unsigned level, uint64_t key, const volatile uint64_t* block)
 {
@@ -88,15 +79,14 @@ struct Walk {
         uint64_t want = i < FRAME_WORDS ? word_of(key, i) : sum;
         uint64_t got = block[i];
         if (got != want) {
-            w.clean = false;
-            w.s->sh->mismatches.fetch_add(1, std::memory_order_relaxed);
+            w.mismatches++;
             char what[16];
             if (i < FRAME_WORDS)
                 ksnprintf(what, sizeof what, "word %u", i);
             else
                 ksnprintf(what, sizeof what, "checksum");
-            kprintf("stress: MISMATCH thread %u round %u level %u %s at %p: expected %#018lx, found %#018lx\n",
-                    w.s->index, w.round, level, what, static_cast<const volatile void*>(&block[i]), want, got);
+            kprintf("%s: MISMATCH thread %u round %u level %u %s at %p: expected %#018lx, found %#018lx\n", w.who,
+                    w.id, w.round, level, what, static_cast<const volatile void*>(&block[i]), want, got);
             return; // one report and one count per frame
         }
         if (i < FRAME_WORDS)
@@ -104,13 +94,38 @@ struct Walk {
     }
 }
 
-// The bottom of the walk. sched::sleep_us links the Thread on the timeout
-// list and nothing of this stack anywhere: no stack hold, so the pagedaemon
-// may swap the stack out while we sleep. (A WaitQueue, sleep_on or CondVar
-// would link a Waiter here and pin the stack.)
-[[gnu::noinline]] void sleep_at_bottom(Walk& w, volatile uint64_t* deepest)
+// One level: fill this frame's block, go deeper until depth_bytes of stack
+// are in use, then check the block on the way back up. noinline and the
+// volatile block keep every frame real; the check after the call keeps the
+// recursion from becoming a loop.
+[[gnu::noinline]] void descend(Walk& w, unsigned level)
 {
-    Sleeper* s = w.s;
+    uint64_t key = block_key(w.seed, w.id, w.round, level);
+    volatile uint64_t block[FRAME_WORDS + 1];
+    uint64_t sum = key;
+    for (unsigned i = 0; i < FRAME_WORDS; i++) {
+        block[i] = word_of(key, i);
+        sum = checksum_step(sum, word_of(key, i));
+    }
+    block[FRAME_WORDS] = sum;
+    asm volatile("" : : "r"(block) : "memory");
+
+    uintptr_t here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+    if (w.top - here < w.depth_bytes)
+        descend(w, level + 1);
+    else
+        w.at_bottom(w, block);
+    asm volatile("" : : "r"(block) : "memory");
+    check(w, level, key, block);
+}
+
+// The bottom of a sleeper's walk. sched::sleep_us links the Thread on the
+// timeout list and nothing of this stack anywhere: no stack hold, so the
+// pagedaemon may swap the stack out while we sleep. (A WaitQueue, sleep_on
+// or CondVar would link a Waiter here and pin the stack.)
+void sleep_at_bottom(Walk& w, volatile uint64_t* deepest)
+{
+    auto* s = static_cast<Sleeper*>(w.ctx);
     Shared* sh = s->sh;
     if (sh->p->corrupt_for_test && s->index == 0 && w.round == 0)
         sh->victim_block.store(deepest, std::memory_order_release);
@@ -125,45 +140,33 @@ struct Walk {
     sh->asleep.fetch_sub(1, std::memory_order_relaxed);
 }
 
-// One level: fill this frame's block, go deeper until depth_bytes of stack
-// are in use, then check the block on the way back up. noinline and the
-// volatile block keep every frame real; the check after the call keeps the
-// recursion from becoming a loop.
-[[gnu::noinline]] void descend(Walk& w, unsigned level)
-{
-    const Params& p = *w.s->sh->p;
-    uint64_t key = block_key(p.seed, w.s->index, w.round, level);
-    volatile uint64_t block[FRAME_WORDS + 1];
-    uint64_t sum = key;
-    for (unsigned i = 0; i < FRAME_WORDS; i++) {
-        block[i] = word_of(key, i);
-        sum = checksum_step(sum, word_of(key, i));
-    }
-    block[FRAME_WORDS] = sum;
-    asm volatile("" : : "r"(block) : "memory");
-
-    uintptr_t here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
-    if (w.top - here < p.depth_bytes)
-        descend(w, level + 1);
-    else
-        sleep_at_bottom(w, block);
-    asm volatile("" : : "r"(block) : "memory");
-    check(w, level, key, block);
-}
-
 void sleeper_main(void* arg)
 {
     auto* s = static_cast<Sleeper*>(arg);
     Shared* sh = s->sh;
     for (unsigned r = 0; r < sh->p->rounds; r++) {
-        Walk w {s, r, reinterpret_cast<uintptr_t>(__builtin_frame_address(0))};
-        descend(w, 0);
-        if (w.clean)
+        Walk w {.who = "stress", .seed = sh->p->seed, .id = s->index, .round = r,
+                .depth_bytes = sh->p->depth_bytes, .at_bottom = sleep_at_bottom, .ctx = s};
+        if (walk(w))
             sh->verified.fetch_add(1, std::memory_order_relaxed);
+        else
+            sh->mismatches.fetch_add(w.mismatches, std::memory_order_relaxed);
     }
     s->done.store(true, std::memory_order_release);
     sh->finished.fetch_add(1, std::memory_order_release);
 }
+
+} // namespace
+
+bool walk(Walk& w)
+{
+    w.top = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+    w.mismatches = 0;
+    descend(w, 0);
+    return w.mismatches == 0;
+}
+
+namespace {
 
 using vm::PageChain;
 
@@ -362,25 +365,6 @@ lib::Result<Result> run(const Params& p)
 
 namespace {
 
-// A decimal number in [lo, hi], or false.
-bool parse_number(const char* s, unsigned lo, unsigned hi, unsigned& out)
-{
-    uint64_t v = 0;
-    if (!*s)
-        return false;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return false;
-        v = v * 10 + uint64_t(*s - '0');
-        if (v > hi)
-            return false;
-    }
-    if (v < lo)
-        return false;
-    out = unsigned(v);
-    return true;
-}
-
 constexpr unsigned STRESS_MAX_ROUNDS = 1000;
 
 } // namespace
@@ -392,20 +376,22 @@ SHELL_COMMAND(stress, "[threads [depth_kib [rounds]]]",
     if (argc > 4)
         return 1;
     kern::stress::Params p;
-    unsigned kib = p.depth_bytes / 1024;
-    if (argc > 1 && !parse_number(argv[1], 1, kern::stress::MAX_THREADS, p.threads)) {
+    uint64_t threads = p.threads, kib = p.depth_bytes / 1024, rounds = p.rounds;
+    if (argc > 1 && !kern::shell::parse_number(argv[1], 1, kern::stress::MAX_THREADS, threads)) {
         kprintf("stress: threads must be a number from 1 to %u\n", kern::stress::MAX_THREADS);
         return 1;
     }
-    if (argc > 2 && !parse_number(argv[2], 1, kern::stress::MAX_DEPTH_BYTES / 1024, kib)) {
+    if (argc > 2 && !kern::shell::parse_number(argv[2], 1, kern::stress::MAX_DEPTH_BYTES / 1024, kib)) {
         kprintf("stress: depth_kib must be a number from 1 to %u\n", kern::stress::MAX_DEPTH_BYTES / 1024);
         return 1;
     }
-    if (argc > 3 && !parse_number(argv[3], 1, STRESS_MAX_ROUNDS, p.rounds)) {
+    if (argc > 3 && !kern::shell::parse_number(argv[3], 1, STRESS_MAX_ROUNDS, rounds)) {
         kprintf("stress: rounds must be a number from 1 to %u\n", STRESS_MAX_ROUNDS);
         return 1;
     }
-    p.depth_bytes = kib * 1024;
+    p.threads = unsigned(threads);
+    p.rounds = unsigned(rounds);
+    p.depth_bytes = unsigned(kib * 1024);
     // The pagedaemon takes only threads idle for the swap idle threshold
     // (swap_idle_ms=, 2 s by default): sleep 2 s past it, and hog memory
     // from half the threshold on, so that the stacks are candidates for

@@ -63,4 +63,21 @@ struct Result {
 // end. Every thread is joined and every page and byte given back.
 [[nodiscard]] lib::Result<Result> run(const Params& p);
 
+// One checked walk, the unit every sleeper repeats (the soak, kern/soak.h,
+// walks too): frames down to depth_bytes below walk()'s own, each holding a
+// block of words derived from (seed, id, round, level) and their checksum;
+// at_bottom runs in the deepest frame (a sleeper sleeps there); on the way
+// back up every block is checked and each wrong one printed, prefixed `who`.
+// Returns whether all were right (mismatches counts the wrong ones).
+struct Walk {
+    const char* who;
+    uint64_t seed;
+    unsigned id, round, depth_bytes; // depth_bytes <= MAX_DEPTH_BYTES
+    void (*at_bottom)(Walk& w, volatile uint64_t* deepest);
+    void* ctx;                       // for at_bottom
+    unsigned mismatches = 0;
+    uintptr_t top = 0;               // walk()'s frame, the depth is measured from it
+};
+[[gnu::noinline]] bool walk(Walk& w);
+
 } // namespace kern::stress

@@ -78,6 +78,9 @@ void kick();
 
 // Tests: how many threads wait for the swapper, and wait until it is idle.
 unsigned swapin_queue_length();
+// Pages held in the wake-time swap-in pool (the soak's memory balance
+// counts them as a cache).
+unsigned swapin_pool_pages();
 
 struct Stats {
     uint64_t stacks_swapped;      // now on swap

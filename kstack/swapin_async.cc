@@ -164,4 +164,11 @@ bool start_async_swap_in(kern::Thread* t)
 }
 
 } // namespace detail
+
+unsigned swapin_pool_pages()
+{
+    ksync::SpinGuard g(g_pool_lock);
+    return g_pooled;
+}
+
 } // namespace kstack::swap

@@ -289,6 +289,15 @@ KERNEL_CONFIGS = [
                       r"\(0x[0-9a-f]+\), held by hart [12]:.*SpinLock::lock\+.*take_second\+",
                       r'panic: hart [12] \(hartid \d+\): spinwatch: hart [12] stuck on spinlock "spinwatch-[ab]" '
                       r"held by hart [12]"]),
+    # The soak (kern/soak.h) at the prompt, short: everything at once for 25 s
+    # with a swap disk, on a small and a larger machine. Idle threshold 500 ms,
+    # so that stacks go out and come back many times in so short a run.
+    Config("virt-soak-smp2-64M", "virt", 2, "64M", "swap_idle_ms=500", expect="shell", disk="modern",
+           disk_bytes=32 << 20, timeout=150, must_show=[r"soak: PASS"], must_not_show=[r"soak: FAIL", r"MISMATCH"],
+           script=[("soak 25\r", r"soak: (PASS|FAIL)"), ("poweroff\r", r"powering off")]),
+    Config("virt-soak-smp4-256M", "virt", 4, "256M", "swap_idle_ms=500", expect="shell", disk="legacy",
+           disk_bytes=32 << 20, timeout=150, must_show=[r"soak: PASS"], must_not_show=[r"soak: FAIL", r"MISMATCH"],
+           script=[("soak 25\r", r"soak: (PASS|FAIL)"), ("poweroff\r", r"powering off")]),
     Config("virt-fault-backtrace", "virt", 2, "128M", "ktest=fault_backtrace", expect="panic",
            must_show=[r"kernel trap: store (page|access) fault", r"backtrace:", r"#\d+ +0x[0-9a-f]+ fault_level3\+",
                       r"fault_level2\+", r"fault_level1\+", r"ktest_fn_fault_backtrace\+", r"-- trap --",
@@ -298,6 +307,17 @@ KERNEL_CONFIGS = [
 
 # Lock classes every passing ktest boot must have exercised (its lockcheck line).
 LOCKCHECK_MIN_CLASSES = 20
+def soak_configs(seconds):
+    """make soak: `soak SECONDS` at the prompt on several memory sizes and hart
+    counts, with a 32 MiB swap disk; the first two behind the fault rules."""
+    def soak(name, smp, mem, bootargs, disk, faults):
+        return Config(name, "virt", smp, mem, bootargs, expect="shell", disk=disk, disk_bytes=32 << 20,
+                      blkdebug="soak-faults" if faults else False, timeout=seconds + 240,
+                      must_show=[r"soak: PASS"], must_not_show=[r"soak: FAIL", r"MISMATCH"],
+                      script=[(f"soak {seconds}\r", r"soak: (PASS|FAIL)"), ("poweroff\r", r"powering off")])
+    return [soak("soak-smp3-48M-faults", 3, "48M", "swap_idle_ms=500", "modern", True),
+            soak("soak-smp4-256M-faults", 4, "256M", "", "legacy", True),
+            soak("soak-smp2-96M", 2, "96M", "swap_idle_ms=1000", "modern", False)]
 
 
 class Tally:
@@ -380,6 +400,16 @@ iotype = "read"
 errno = "5"
 """,
 }
+# The long soak's faults (make soak): reads of four blocks and writes of
+# three others fail, every time. Swap space is handed out from a rotor that
+# moves forward (vm/swap_alloc.h), so over a long run stacks keep landing on
+# them: a stack written over a bad read block cannot be read back (its
+# thread is killed, by name, and nothing else), a cluster written over a bad
+# write block fails and its stacks stay resident.
+SOAK_READ_BLOCKS, SOAK_WRITE_BLOCKS = (1000, 3001, 5002, 7003), (2000, 4001, 6002)
+BLKDEBUG_RULES["soak-faults"] = "".join(
+    f'[inject-error]\nevent = "{op}_aio"\niotype = "{op}"\nerrno = "5"\nsector = "{b * 8 + 3}"\n'
+    for op, blocks in (("read", SOAK_READ_BLOCKS), ("write", SOAK_WRITE_BLOCKS)) for b in blocks)
 
 
 def disk_args(build, cfg):
@@ -559,12 +589,26 @@ def main():
     ap.add_argument("--kernel", action="store_true", help="boot the kernel configurations")
     ap.add_argument("--only", default=None, help="regex: kernel configurations to boot")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--soak", type=int, default=None, metavar="SECONDS",
+                    help="boot the long soak configurations instead (make soak)")
     args = ap.parse_args()
     build = os.path.join(ROOT, args.build) if not os.path.isabs(args.build) else args.build
 
     tally = Tally()
     if args.host is not None:
         run_host(build, args.host, tally)
+    if args.soak is not None:
+        logdir = os.path.join(build, "test-logs")
+        os.makedirs(logdir, exist_ok=True)
+        configs = [c for c in soak_configs(args.soak) if not args.only or re.search(args.only, c.name)]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as ex:
+            for f in [ex.submit(judge, build, c, logdir, tally) for c in configs]:
+                f.result()
+        for c in configs:
+            log = os.path.join(logdir, c.name + ".log")
+            text = open(log, errors="replace").read() if os.path.exists(log) else ""
+            for line in re.findall(r"^soak: (?:PASS|FAIL|balance).*$", text, re.M):
+                print(f"{c.name}: {line}", flush=True)
     if args.kernel:
         logdir = os.path.join(build, "test-logs")
         os.makedirs(logdir, exist_ok=True)

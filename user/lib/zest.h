@@ -124,6 +124,15 @@ inline uint64_t rdinstret()
     return v;
 }
 
+// FNV-1a over n bytes: the checksum the IPC test programs send along.
+inline uint64_t checksum(const uint8_t* p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
 // xorshift64*: seeded, reproducible.
 struct Random {
     uint64_t s;

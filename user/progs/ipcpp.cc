@@ -18,14 +18,6 @@ constexpr uint64_t CLIENT = 1ull << 32;
 
 uint8_t g_buf[IPC_MSG_MAX];
 
-uint64_t checksum(const uint8_t* p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ull;
-    return h;
-}
-
 int client(uint64_t arg)
 {
     unsigned id = unsigned(arg >> 40) & 0xff, rounds = unsigned(arg >> 8) & 0xffffff;
