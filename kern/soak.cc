@@ -10,6 +10,7 @@
 #include "kern/soak.h"
 
 #include "kern/cpu.h"
+#include "kern/lockcheck.h"
 #include "kern/printf.h"
 #include "kern/sched.h"
 #include "kern/shell.h"
@@ -855,5 +856,8 @@ SHELL_COMMAND(soak, "[seconds] [-part] [seed=N]",
             "min free %lu pages\n",
             p.seconds, s.wakes_verified, s.walks_verified, s.swap_outs, s.swap_ins, s.kills, s.tasks, s.threads,
             s.ipc_calls, s.ipc_clients_seen_swapped, s.write_errors, s.read_errors, s.stacks_lost, s.min_free_pages);
+    // With bootarg lockcheck, what the checker saw while everything ran at once.
+    if (lockcheck::enabled())
+        lockcheck::print_summary();
     return 0;
 }

@@ -47,6 +47,10 @@ class Config:
         self.script = list(script)
 
 
+# A soak boots with bootarg lockcheck: the checker's summary follows its PASS line.
+SOAK_LOCKCHECK = r"^lockcheck: \d+ lock classes, \d+ orderings seen, 0 violations"
+
+
 SHELL_SCRIPT = [
     ("help\r", r"info +harts, memory map"),
     ("bogus 1 2\r", r"error: unknown command 'bogus'; type 'help'"),
@@ -292,11 +296,11 @@ KERNEL_CONFIGS = [
     # The soak (kern/soak.h) at the prompt, short: everything at once for 25 s
     # with a swap disk, on a small and a larger machine. Idle threshold 500 ms,
     # so that stacks go out and come back many times in so short a run.
-    Config("virt-soak-smp2-64M", "virt", 2, "64M", "swap_idle_ms=500", expect="shell", disk="modern",
-           disk_bytes=32 << 20, timeout=150, must_show=[r"soak: PASS"], must_not_show=[r"soak: FAIL", r"MISMATCH"],
+    Config("virt-soak-smp2-64M", "virt", 2, "64M", "swap_idle_ms=500 lockcheck", expect="shell", disk="modern",
+           disk_bytes=32 << 20, timeout=150, must_show=[r"soak: PASS", SOAK_LOCKCHECK], must_not_show=[r"soak: FAIL", r"MISMATCH"],
            script=[("soak 25\r", r"soak: (PASS|FAIL)"), ("poweroff\r", r"powering off")]),
-    Config("virt-soak-smp4-256M", "virt", 4, "256M", "swap_idle_ms=500", expect="shell", disk="legacy",
-           disk_bytes=32 << 20, timeout=150, must_show=[r"soak: PASS"], must_not_show=[r"soak: FAIL", r"MISMATCH"],
+    Config("virt-soak-smp4-256M", "virt", 4, "256M", "swap_idle_ms=500 lockcheck", expect="shell", disk="legacy",
+           disk_bytes=32 << 20, timeout=150, must_show=[r"soak: PASS", SOAK_LOCKCHECK], must_not_show=[r"soak: FAIL", r"MISMATCH"],
            script=[("soak 25\r", r"soak: (PASS|FAIL)"), ("poweroff\r", r"powering off")]),
     Config("virt-fault-backtrace", "virt", 2, "128M", "ktest=fault_backtrace", expect="panic",
            must_show=[r"kernel trap: store (page|access) fault", r"backtrace:", r"#\d+ +0x[0-9a-f]+ fault_level3\+",
@@ -311,9 +315,9 @@ def soak_configs(seconds):
     """make soak: `soak SECONDS` at the prompt on several memory sizes and hart
     counts, with a 32 MiB swap disk; the first two behind the fault rules."""
     def soak(name, smp, mem, bootargs, disk, faults):
-        return Config(name, "virt", smp, mem, bootargs, expect="shell", disk=disk, disk_bytes=32 << 20,
+        return Config(name, "virt", smp, mem, (bootargs + " lockcheck").strip(), expect="shell", disk=disk, disk_bytes=32 << 20,
                       blkdebug="soak-faults" if faults else False, timeout=seconds + 240,
-                      must_show=[r"soak: PASS"], must_not_show=[r"soak: FAIL", r"MISMATCH"],
+                      must_show=[r"soak: PASS", SOAK_LOCKCHECK], must_not_show=[r"soak: FAIL", r"MISMATCH"],
                       script=[(f"soak {seconds}\r", r"soak: (PASS|FAIL)"), ("poweroff\r", r"powering off")])
     return [soak("soak-smp3-48M-faults", 3, "48M", "swap_idle_ms=500", "modern", True),
             soak("soak-smp4-256M-faults", 4, "256M", "", "legacy", True),
