@@ -512,13 +512,19 @@ struct Monitor {
             }
     }
 
-    bool exit_ok(const TaskSlot& s, int code, bool& lost) const
+    bool exit_ok(const TaskSlot& s, int code, bool& lost, bool& refused) const
     {
-        lost = false;
+        lost = refused = false;
         if (s.killed)
             return code == EXIT_KILLED;
         if (code == EXIT_STACK_LOST) {
             lost = true;
+            return true;
+        }
+        // A program the kernel refused memory (a bounded wait for pages that
+        // ran out while the hog held them: docs/user.md) exits with ENOMEM.
+        if (code == ENOMEM && s.kind != TaskKind::Spin) {
+            refused = true;
             return true;
         }
         switch (s.kind) {
@@ -538,12 +544,13 @@ struct Monitor {
             if (!s.t || !s.t->done.load(std::memory_order_acquire))
                 continue;
             int code = s.t->exit_code;
-            bool lost;
-            if (!exit_ok(s, code, lost))
+            bool lost, refused;
+            if (!exit_ok(s, code, lost, refused)) {
                 sh.failf("task %lu (%s) exited with %d", s.t->id, s.t->name, code);
-            if (!exit_ok(s, code, lost))
                 kprintf("soak: task %lu (%s) ended wrongly: %s\n", s.t->id, s.t->name, s.t->why);
+            }
             res.stacks_lost += lost;
+            res.refused_memory += refused;
             Group& g = groups[s.group];
             if (s.kind == TaskKind::IpcClient) {
                 if (code == 0)
@@ -853,9 +860,9 @@ SHELL_COMMAND(soak, "[seconds] [-part] [seed=N]",
     }
     kprintf("soak: PASS %lu s: %lu wakes verified, %lu walks; %lu swap-outs, %lu swap-ins; %lu kills; %lu tasks, "
             "%lu threads, %lu IPC calls checked (clients seen swapped out in a call %lu times); errors injected and survived: %lu write, %lu read, %lu stacks lost; "
-            "min free %lu pages\n",
+            "%lu tasks refused memory (ENOMEM); min free %lu pages\n",
             p.seconds, s.wakes_verified, s.walks_verified, s.swap_outs, s.swap_ins, s.kills, s.tasks, s.threads,
-            s.ipc_calls, s.ipc_clients_seen_swapped, s.write_errors, s.read_errors, s.stacks_lost, s.min_free_pages);
+            s.ipc_calls, s.ipc_clients_seen_swapped, s.write_errors, s.read_errors, s.stacks_lost, s.refused_memory, s.min_free_pages);
     // With bootarg lockcheck, what the checker saw while everything ran at once.
     if (lockcheck::enabled())
         lockcheck::print_summary();

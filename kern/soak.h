@@ -61,6 +61,7 @@ struct Result {
     uint64_t ipc_clients_seen_swapped; // once-a-second looks: clients in ipc-call with their stack out
     uint64_t write_errors, read_errors; // swap I/O errors seen (blkdebug)
     uint64_t stacks_lost;     // threads ended because their stack could not be read back
+    uint64_t refused_memory;  // tasks that exited with ENOMEM: a bounded wait for pages ran out
     uint64_t min_free_pages;
     int64_t unaccounted_pages; // free pages against the start, caches taken into account
     char fail[160];           // empty on PASS: the first reason

@@ -35,8 +35,12 @@ int client(uint64_t arg)
         long e = ipc_call(0, m, g_buf, len, MAX_LEN, CALL_TIMEOUT_US);
         if (e == -ETIMEDOUT)
             return 6;
-        if (e != 0)
+        if (e == -ENOMEM)
+            return ENOMEM; // its first call found no memory for its IPC record in time
+        if (e != 0) {
+            printf("ipcsoak client %u: call %u failed: error %ld\n", id, i, -e);
             return 5;
+        }
         for (size_t k = 0; k < len; k++)
             g_buf[k] = uint8_t(~g_buf[k]);
         if (m.w[0] != MAGIC + 1 || m.w[1] != sum || m.w[2] != i + 1 || m.w[3] != id || m.len != len ||
@@ -51,7 +55,10 @@ int client(uint64_t arg)
 int server(uint64_t arg)
 {
     uint64_t hold_us = (arg & 0xffff) * 1000;
-    if (ipc_create() != 0) // handle 0: the kernel gives it to the clients
+    long ep = ipc_create(); // handle 0: the kernel gives it to the clients
+    if (ep == -ENOMEM)
+        return ENOMEM;
+    if (ep != 0)
         return 10;
     int bad = 0;
     for (;;) {
