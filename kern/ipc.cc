@@ -40,6 +40,7 @@ std::atomic<uint64_t> g_endpoints {0}, g_records {0};
 // Fast-path hand-offs (sched::sleep_handing_off) by a call and by a reply_receive, and
 // the times a hand-off was tried but the partner had to be woken instead.
 std::atomic<uint64_t> g_fast_calls {0}, g_fast_replies {0}, g_fast_fallbacks {0};
+std::atomic<CopyOutHook> g_copy_out_hook {nullptr}; // set_copy_out_test_hook
 Record* const STALE = reinterpret_cast<Record*>(1);
 
 // A wake to do once g_lock is released (wake() takes run-queue locks, and a
@@ -478,6 +479,8 @@ static long deliver_received(TrapFrame& tf, const Start& st, long res)
 {
     if (res < 0)
         return res;
+    if (CopyOutHook hook = g_copy_out_hook.load(std::memory_order_acquire); hook && res > 0)
+        hook(st.t, unsigned(res - 1));
     long e = deliver_to_user(tf, st.r, st.buf, st.tg.cap);
     if (e && res > 0) {
         g_lock.lock();
@@ -680,6 +683,8 @@ FastPathStats fast_path_stats()
     return {g_fast_calls.load(std::memory_order_relaxed), g_fast_replies.load(std::memory_order_relaxed),
             g_fast_fallbacks.load(std::memory_order_relaxed)};
 }
+
+void set_copy_out_test_hook(CopyOutHook fn) { g_copy_out_hook.store(fn, std::memory_order_release); }
 
 uint64_t endpoints() { return g_endpoints.load(); }
 uint64_t records() { return g_records.load(); }

@@ -110,6 +110,13 @@ void wake_task(Task* t);
 void thread_exit(Task* t, Thread* th);
 void task_exit(Task* t);
 
+// Test hook (ktests only; none is set otherwise): called by a receive that
+// took a call into reply slot `slot` of t, after the ipc lock was dropped and
+// before the message is copied out to the user, so a test can let another
+// server thread answer that cap and take a new call into the slot meanwhile.
+using CopyOutHook = void (*)(Task* t, unsigned slot);
+void set_copy_out_test_hook(CopyOutHook fn);
+
 uint64_t endpoints(); // live endpoints (leak checks)
 uint64_t records();   // live records
 

@@ -209,8 +209,9 @@ KERNEL_CONFIGS = [
     Config("virt-user-fuzz-smp1", "virt", 1, "128M", "ktest=user_fuzz_million_syscalls", timeout=240,
            must_show=[r"ktest: fuzz x1: tasks, threads, user pages and zones back to baseline"]),
     # IPC endpoints (kern/ipc.h): ping-pong on four harts and one, errors,
-    # timeouts, partners exiting mid-call; with a swap disk, a client blocked
-    # in a call has its kernel stack swapped out and comes back.
+    # timeouts, partners exiting mid-call, a failed copy-out beside a reused
+    # reply slot; with a swap disk, a client blocked in a call has its kernel
+    # stack swapped out and comes back.
     Config("virt-ipc-smp4", "virt", 4, "256M", "ktest=ipc_*", disk="modern", timeout=240,
            must_show=[r"ipcpp: 4 clients, 8000 round trips served, 0 bad",
                       r"ktest: ipc_client_stack_swapped_while_blocked: .* swapped out"]),

@@ -1,6 +1,7 @@
 // IPC endpoints (kern/ipc.h): ping-pong between tasks, timeouts, partners
-// that exit mid-call, destroyed endpoints, argument errors, a client whose
-// kernel stack is swapped out while it waits, and nothing leaked.
+// that exit mid-call, destroyed endpoints, argument errors, a failed copy-out
+// beside a reused reply slot, a client whose kernel stack is swapped out
+// while it waits, and nothing leaked.
 #include "kern/cpu.h"
 #include "kern/hart.h"
 #include "kern/ipc.h"
@@ -103,6 +104,54 @@ KTEST(ipc_fast_path_round_trips)
 KTEST(ipc_errors_timeouts_and_exits)
 {
     user_check_baseline(t, "ipcmisc", 0, 2, 0, 60000000);
+    expect_no_ipc_left(t);
+}
+
+namespace {
+
+// The copy-out hook for ipc_failed_copy_out_spares_a_reused_reply_slot: the
+// first receive in ipcmisc to reach it waits there (up to 5 s) until a second
+// receive has passed it, so the other server thread answers the first call
+// and takes a new one into the slot before the first copy-out runs.
+std::atomic<unsigned> g_hook_calls {0};
+std::atomic<unsigned> g_hook_slots[2];
+std::atomic<bool> g_hook_waited {false};
+
+void hold_first_copy_out(Task* t, unsigned slot)
+{
+    if (strcmp(t->name, "ipcmisc") != 0)
+        return;
+    unsigned n = g_hook_calls.fetch_add(1);
+    if (n < 2)
+        g_hook_slots[n].store(slot);
+    if (n != 0)
+        return;
+    uint64_t deadline = timer::now_us() + 5000000;
+    while (g_hook_calls.load() < 2 && timer::now_us() < deadline)
+        sched::sleep_us(1000);
+    g_hook_waited.store(g_hook_calls.load() >= 2);
+}
+
+} // namespace
+
+// A server of two threads: the first receives a call, and before its
+// copy-out (into unmapped memory) runs, the second answers that call through
+// the same cap and receives a second call, which takes the same reply slot.
+// The failed copy-out must then leave the slot alone: the second caller gets
+// its answer, not EPIPE, and the second thread's reply finds its cap
+// (user/progs/ipcmisc.cc mode 6 checks each step from inside).
+KTEST(ipc_failed_copy_out_spares_a_reused_reply_slot)
+{
+    g_hook_calls.store(0);
+    g_hook_waited.store(false);
+    ipc::set_copy_out_test_hook(hold_first_copy_out);
+    user_check_baseline(t, "ipcmisc", 6, 1, 0, 30000000);
+    ipc::set_copy_out_test_hook(nullptr);
+    KEXPECT(g_hook_waited.load());
+    KEXPECT_EQ(g_hook_calls.load(), 2u);
+    KEXPECT_EQ(g_hook_slots[0].load(), g_hook_slots[1].load());
+    kprintf("ktest: reused reply slot: %u receives through the hook, both into slot %u\n", g_hook_calls.load(),
+            g_hook_slots[0].load());
     expect_no_ipc_left(t);
 }
 

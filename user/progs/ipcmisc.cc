@@ -6,6 +6,10 @@
 // thread calls handle 0 while the first exits the task 100 ms later. arg 4
 // (a child): send 100 bytes. arg 5 (a child): three calls on handle 0, the
 // second with 16 bytes, each answer checked, then a send (reply_receive).
+// arg 6: a server of two threads whose first receive's copy-out fails after
+// the other thread answered that call and took a new one into the same reply
+// slot (the kernel test holds the copy-out back with a test hook until then).
+// arg 7 (a child): one call with 8 bytes on handle 0; 0 if answered with 42.
 #include "user/lib/zest.h"
 
 using namespace zest;
@@ -175,6 +179,55 @@ int the_list()
     return g_fails;
 }
 
+// Mode 6's second server thread. Answers the call the first thread took
+// (cap 1, once it is there), then receives the other caller's call, which
+// takes the same slot; answers that once the first thread's receive failed.
+volatile long g_first_reply = 1, g_second_cap = -1, g_second_reply = 1;
+volatile bool g_first_failed, g_second_done;
+
+long second_server(long)
+{
+    Msg m {};
+    long e = -EBADF;
+    for (unsigned i = 0; i < 5000 && e == -EBADF; i++) {
+        m.w[0] = 42;
+        e = ipc_reply(1, m, nullptr, 0);
+        if (e == -EBADF)
+            sleep_us(1000);
+    }
+    g_first_reply = e;
+    g_second_cap = ipc_receive(g_ep, m, g_buf, 64, 5000000);
+    for (unsigned i = 0; i < 5000 && !g_first_failed; i++)
+        sleep_us(1000);
+    m.w[0] = 42;
+    g_second_reply = ipc_reply(g_second_cap, m, nullptr, 0);
+    g_second_done = true;
+    return 0;
+}
+
+int reused_slot_server()
+{
+    long ep = ipc_create();
+    expect("create", ep >= 0, 1);
+    g_ep = ep;
+    long kid1 = spawn_ep("ipcmisc", 7, ep), kid2 = spawn_ep("ipcmisc", 7, ep);
+    expect("spawn the callers", kid1 > 0 && kid2 > 0, 1);
+    expect("thread", thread_create(second_server, 0, g_stack + sizeof g_stack) > 0, 1);
+    expect("receive into unmapped user memory", raw(SYS_IPC_RECEIVE, IPC_TAG(ep, 0, 8), 0x3f00000000ull, 0),
+           -EFAULT);
+    g_first_failed = true;
+    for (unsigned i = 0; i < 10000 && !g_second_done; i++)
+        sleep_us(1000);
+    expect("the second thread's reply to the first call (cap 1)", g_first_reply, 0);
+    expect("the second thread's receive: the same cap", g_second_cap, 1);
+    expect("its reply to the second call after the first copy-out failed", g_second_reply, 0);
+    expect("the first caller", task_wait(kid1, 0), 0);
+    expect("the second caller", task_wait(kid2, 0), 0);
+    if (g_fails)
+        printf("ipcmisc: reused reply slot: %d failures\n", g_fails);
+    return g_fails;
+}
+
 } // namespace
 
 int main(long arg)
@@ -212,6 +265,11 @@ int main(long arg)
         }
         m = {{7, 0, 0, 0}, 0};
         return int(ipc_send(0, m, nullptr, 0, 0));
+    case 6: return reused_slot_server();
+    case 7: {
+        long e = ipc_call(0, m, g_buf, 8, 8, 5000000);
+        return e < 0 ? int(-e) : m.w[0] == 42 ? 0 : 99;
+    }
     }
     return 99;
 }
