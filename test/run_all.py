@@ -250,7 +250,7 @@ KERNEL_CONFIGS = [
              script=[("memcheck set\r", r"memcheck: baseline \d+ free pages"),
                      ("spawn hogtree 2\r", r"hogtree: tree 4 complete"),
                      ("spawn hogtree 2\r", r"hogtree: tree 37 complete"),
-                     ("ps\r", r"^66 tasks; "),
+                     ("ps\r", r"^66 tasks; ", 1.0), # answered within a second, memory exhausted
                      ("kill -t 4\r", r"kill: 33 tasks killed"),
                      ("kill -t 37\r", r"kill: 33 tasks killed"),
                      ("memcheck 10\r", r"memcheck: \d+ free pages, baseline \d+: within 10%; 0 tasks, 0 exiting"),
@@ -466,6 +466,8 @@ def boot(build, cfg, logdir):
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
         script = list(cfg.script)
         waiting_for = r"Type 'help' for commands" if script else None
+        # A step may carry a third element: the seconds its answer may take.
+        sent_at, answer_limit, slow = None, None, []
         text = []
         done_at = None
         timed_out = False
@@ -497,8 +499,13 @@ def boot(build, cfg, logdir):
                 text.append(line)
                 log.write(line)
                 if waiting_for and re.search(waiting_for, line):
+                    if answer_limit is not None and time.time() - sent_at > answer_limit:
+                        slow.append(f"the answer to {last_sent.strip()!r} took {time.time() - sent_at:.1f} s "
+                                    f"(at most {answer_limit} s)")
                     if script:
-                        send, waiting_for = script.pop(0)
+                        send, waiting_for, *limit = script.pop(0)
+                        answer_limit = limit[0] if limit else None
+                        last_sent, sent_at = send, time.time()
                         p.stdin.write(send.encode())
                         p.stdin.flush()
                     else:
@@ -522,16 +529,16 @@ def boot(build, cfg, logdir):
         t.join(timeout=2)
         # On virt the finisher ends QEMU by itself; elsewhere we killed it.
         code = p.returncode if (p.returncode is not None and p.returncode >= 0) else None
-    return "".join(text), code, timed_out
+    return "".join(text), code, timed_out, slow
 
 
 def judge(build, cfg, logdir, tally):
-    text, code, timed_out = boot(build, cfg, logdir)
+    text, code, timed_out, slow = boot(build, cfg, logdir)
     prefix = f"kernel/{cfg.name}"
     for m in re.finditer(r"^ktest: (PASS|FAIL) (\S+?)(?:: (.*?))?(?: \(\d+ ms\))?\r?$", text, re.M):
         tally.record(m.group(1) == "PASS", f"{prefix}/{m.group(2)}", m.group(3) or "")
     summary = re.search(r"^ktest: (\d+) passed, (\d+) failed", text, re.M)
-    problems = []
+    problems = list(slow)
     if timed_out:
         problems.append(f"timed out after {cfg.timeout} s")
     if cfg.expect == "pass":
