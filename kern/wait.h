@@ -3,7 +3,7 @@
 // Each waiting thread links a Waiter that lives on its own stack; the Waiter
 // embeds a kstack::Hold, so while it is linked the stack cannot be swapped or
 // shrunk. A queue that itself lives on a stack holds that stack for as long
-// as it exists. Nothing else needs to remember anything (seed 000's PHOLD
+// as it exists. Nothing else needs to remember anything (FreeBSD's PHOLD
 // problem).
 #pragma once
 

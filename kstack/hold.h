@@ -1,4 +1,4 @@
-// Stack holds: the answer to FreeBSD's PHOLD problem (seed 000).
+// Stack holds: the answer to FreeBSD's PHOLD problem.
 //
 // A thread's kernel stack may be swapped out (or shrunk) while it sleeps,
 // unless something on that stack is linked where other threads can reach it:

@@ -14,7 +14,7 @@
 //     then queues it;
 //   - the swapper also brings stacks back before their wakeups once free pages
 //     are above free_target again, so latency recovers with memory (the
-//     complaint that ended FreeBSD's stack swapping, seed 000).
+//     complaint that ended FreeBSD's stack swapping).
 //
 // Progress (the point of the whole allocator): NOTHING ON THE SWAP-OUT PATH
 // CAN WAIT FOR MEMORY. Its metadata comes from an interrupt zone
