@@ -62,6 +62,16 @@ bool refill_grow_cache()
 
 uint64_t grow_cache_pages() { return g_cached_pages.load(std::memory_order_relaxed); }
 
+uint64_t grow_cache_wanted()
+{
+    uint64_t full = 0;
+    for (unsigned h = 0; h < cpu::MAX_HARTS; h++)
+        if (kern::hart(h).online.load(std::memory_order_relaxed))
+            full += GROW_CACHE + GROW_RESERVE;
+    uint64_t have = g_cached_pages.load(std::memory_order_relaxed);
+    return full > have ? full - have : 0;
+}
+
 void note_grow_wait() { detail::note_grow_wait(); }
 
 lib::Status map_all(Stack* s, bool may_block)

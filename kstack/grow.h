@@ -1,4 +1,4 @@
-// Kernel stacks that grow on demand (issue 9).
+// Kernel stacks that grow on demand.
 //
 // A new stack has only its top page(s) mapped (bootarg kstack_pages=N,
 // default 1); the rest of its slot stays reserved, the guard below it as
@@ -16,7 +16,7 @@
 // without a lock (vm::kmem::map_stack_page). The owner is found from the
 // address, not from "current", and the limit travels with sp in
 // switch_context: a fault in the middle of a context switch is charged to the
-// stack it happened on (seed 004's worry).
+// stack it happened on, not to whichever thread "current" names.
 //
 // When the cache is empty (memory at zero), code that could sleep (it had
 // interrupts on, so it holds no spinlock) waits for memory (kern/trap.cc
@@ -60,5 +60,10 @@ void note_grow_wait();
 [[nodiscard]] lib::Status map_all(Stack* s, bool may_block);
 // Pages held in all harts' growth caches.
 uint64_t grow_cache_pages();
+// Pages the online harts' caches and reserves lack: what their next refills
+// (every timer tick) will take. The pagedaemon pages out that much beyond
+// free_target, or those refills would take free memory back below the
+// target right after it stopped (vm/pageout.cc).
+uint64_t grow_cache_wanted();
 
 } // namespace kstack

@@ -81,6 +81,9 @@ unsigned swapin_queue_length();
 // Pages held in the wake-time swap-in pool (the soak's memory balance
 // counts them as a cache).
 unsigned swapin_pool_pages();
+// Pages the pool lacks, which the swapper's next refill takes (the pagedaemon
+// pages out that much beyond free_target, as for the growth caches).
+unsigned swapin_pool_wanted();
 
 struct Stats {
     uint64_t stacks_swapped;      // now on swap

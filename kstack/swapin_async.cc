@@ -171,4 +171,10 @@ unsigned swapin_pool_pages()
     return g_pooled;
 }
 
+unsigned swapin_pool_wanted()
+{
+    ksync::SpinGuard g(g_pool_lock);
+    return POOL - g_pooled;
+}
+
 } // namespace kstack::swap

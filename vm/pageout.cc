@@ -9,6 +9,7 @@
 #include "kern/timer.h"
 #include "kern/wait.h"
 #include "kstack/cache_policy.h"
+#include "kstack/grow.h"
 #include "kstack/kstack.h"
 #include "kstack/shrink.h"
 #include "kstack/swap.h"
@@ -35,10 +36,15 @@ std::atomic<unsigned long> g_wakeups, g_replenishes, g_polls, g_swap_passes, g_e
 std::atomic<unsigned long> g_given_back;
 std::atomic<int> g_paused {0};
 
+// Short of free_target, counting as taken what the stack-growth caches and
+// the swap-in pool will take back at their next refill
+// (kstack::grow_cache_wanted, kstack::swap::swapin_pool_wanted): the target
+// must still hold once they are full again.
 uint64_t short_by()
 {
     uint64_t free = kmem::free_pages();
-    uint64_t target = kmem::phys().watermarks().free_target;
+    uint64_t target = kmem::phys().watermarks().free_target + kstack::grow_cache_wanted() +
+                      kstack::swap::swapin_pool_wanted();
     return free < target ? target - free : 0;
 }
 
