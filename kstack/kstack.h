@@ -12,7 +12,7 @@
 // above it is the next slot's, so every stack has a guard on both sides.
 //
 // The stack object: page i of the stack in slot s is object page
-// s * STACK_PAGES + i, an index with no holes for guards (seed 001); swap
+// s * STACK_PAGES + i, an index with no holes for guards; swap
 // metadata and the pageout scan are indexed by it.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Giving stack pages back: the other half of growing on demand (issue 9).
+// Giving stack pages back: the other half of growing on demand.
 //
 // Only when it pays: the pagedaemon calls give_back() under memory pressure,
 // before swapping whole stacks out (it costs no I/O). It takes threads asleep

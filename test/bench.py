@@ -258,7 +258,7 @@ def tables(k, h, m):
             for e in k["errors"]:
                 out.append(f"- {e}")
             out.append("")
-        out.append("## Allocator fast path in the kernel (issue 4)\n")
+        out.append("## Allocator fast path in the kernel\n")
         out.append(f"{ki.get('alloc_pairs', '')}; instructions per alloc+free pair, empty loop "
                    f"({fmt(kval('alloc_loop_empty'), 2)} per pair) subtracted. Target: at most 24.\n")
         out.append("| allocator | instructions per pair | target | |\n|---|---:|---:|---|")
@@ -270,7 +270,7 @@ def tables(k, h, m):
                                    ("call floor: two no-op out-of-line calls", "alloc_call_floor", None)]:
             v = kval(key)
             if target is None:
-                verdict = "no target (the issue's target names zalloc and kmalloc_obj)" if "kmalloc64" in key else "reference"
+                verdict = "no target (the target names zalloc and kmalloc_obj)" if "kmalloc64" in key else "reference"
                 out.append(f"| {label} | {fmt(v, 2)} | | {verdict} |")
             else:
                 out.append(f"| {label} | {fmt(v, 2)} | ≤ {target} | {met(v is not None and v <= target)} |")
@@ -280,12 +280,12 @@ def tables(k, h, m):
             v = kval(key)
             if v is not None and fl:
                 out.append(f"- {label} within twice the bare free list, in the kernel: {met(v <= 2 * fl)} "
-                           f"({v / fl:.2f}x the inlined free list; the issue states this target for the host run, below)")
+                           f"({v / fl:.2f}x the inlined free list; the target is stated for the host run, below)")
         out.append("")
 
-        out.append("## Threads and context switches (issue 5)\n")
+        out.append("## Threads and context switches\n")
         out.append(f"Instructions, SMP=1. {ki.get('thread_lifecycle', '')}. {ki.get('context_switch', '')}. "
-                   "The issue sets no target for these.\n")
+                   "No target is set for these.\n")
         out.append("| operation | instructions |\n|---|---:|")
         out.append(f"| create+start+exit+reap a thread, stack from the hart's cache | {fmt(kval('thread_lifecycle_cached'), 0)} |")
         out.append(f"| create+start+exit+reap a thread, stack built (no cached stack) | {fmt(kval('thread_lifecycle_uncached'), 0)} |")
@@ -293,7 +293,7 @@ def tables(k, h, m):
         out.append(f"| yield round trip (two switches) | {fmt(kval('context_switch_round_trip'), 0)} |")
         out.append("")
 
-        out.append("## System calls (issue 7)\n")
+        out.append("## System calls\n")
         out.append("Instructions, SMP=1, measured from user mode (`user/progs/nullsys.cc`): 15 samples of 1000 "
                    "calls, the median, minus the same loop with a `nop` for the `ecall`. Entry saves all 31 "
                    "registers and the trap CSRs in the frame at the top of the kernel stack and exit restores "
@@ -314,16 +314,16 @@ def tables(k, h, m):
                    "path, a few hundred cycles for a call or a reply-and-receive on comparable cores, is the "
                    "reference.\n")
 
-        out.append("## TLB shootdown (issue 3)\n")
+        out.append("## TLB shootdown\n")
         out.append(f"Time, not instructions (see Method). {ki.get('tlb_shootdown', '')}. QEMU multi-threaded TCG on "
-                   "this host: indicative only. The issue sets no target.\n")
+                   "this host: indicative only. No target is set.\n")
         out.append("| operation | median | mean |\n|---|---:|---:|")
         sd_med, sd_mean = kval("tlb_shootdown_1page_median_ns"), kval("tlb_shootdown_1page_mean_ns")
         out.append(f"| `vm::tlb::shootdown(va, 1)`, SMP=4 | {fmt(sd_med and sd_med / 1000, 1)} µs | "
                    f"{fmt(sd_mean and sd_mean / 1000, 1)} µs |")
         out.append("")
 
-        out.append("## Memory overhead per slab (issue 4)\n")
+        out.append("## Memory overhead per slab\n")
         out.append("Share of the slab (kmalloc_obj: 32 KiB) or page (zalloc: 4 KiB) that holds no object. "
                    "Target: under 3% at 256 B (kmalloc_obj).\n")
         out.append("| object size | kmalloc_obj slab | objects/slab | zalloc page | items/page | target | |")
@@ -344,7 +344,7 @@ def tables(k, h, m):
                    f"({fmt(kval('overhead_slab_4096'), 1)}%); zalloc items must fit in a page minus its 32-byte "
                    "trailer, so 4 KiB items do not fit.\n")
 
-        out.append("## Swapping kernel stacks (issue 6)\n")
+        out.append("## Swapping kernel stacks\n")
         out.append("Wall time (see Method), QEMU virt with SMP=2 and a virtio disk backed by a sparse file on the "
                    "host: indicative of Zest's overhead next to the device, not of a real disk.\n")
         out.append(f"**Swap-out throughput** (256 MiB). {ki.get('swap_throughput', 'n/a')}; "
@@ -397,8 +397,8 @@ def tables(k, h, m):
         out.append("**Capacity** (64 MiB): blocked threads (each in a timed sleep) created until memory runs "
                    "out, without swapping (idle threshold 1 h: creation stops below free_min) and with it (idle "
                    "threshold 50 ms; a failed creation waits 20 ms for the pagedaemon; stops after 2 s of "
-                   "failures or at 60,000 threads). Two boots: with fixed 16 KiB stacks (issue 6's "
-                   "question) and with stacks that grow on demand (the default since issue 9). "
+                   "failures or at 60,000 threads). Two boots: with fixed 16 KiB stacks "
+                   "and with stacks that grow on demand (the default). "
                    f"{ki.get('capacity_fixed', '')}. {ki.get('capacity', '')}.\n")
         out.append("| blocked threads in MEM=64M | fixed 16 KiB stacks | growing stacks | target | |\n|---|---:|---:|---|---|")
         fn, fs, fr = kval("capacity_fixed_no_swap"), kval("capacity_fixed_swap"), kval("capacity_fixed_ratio")
@@ -413,7 +413,7 @@ def tables(k, h, m):
         out.append(f"{ki.get('capacity_fixed_no_swap', '')}; {ki.get('capacity_fixed_swap', '')}. "
                    f"{ki.get('capacity_no_swap', '')}; {ki.get('capacity_swap', '')}.\n")
 
-        out.append("## Kernel stacks that grow on demand (issue 9)\n")
+        out.append("## Kernel stacks that grow on demand\n")
         out.append(f"{ki.get('kstack_resident', 'n/a')}. The same workload twice in one boot: new stacks "
                    "fully mapped (fixed 16 KiB, as before growth), then mapping one page and growing on demand.\n")
         out.append("| stacks | resident pages per thread | KiB | target | |\n|---|---:|---:|---|---|")
@@ -431,7 +431,7 @@ def tables(k, h, m):
         return "\n".join(out)
 
     instr, times = h["instr"], h["times_ns"]
-    out.append("## Host allocators: instructions per pair (issue 4)\n")
+    out.append("## Host allocators: instructions per pair\n")
     out.append(f"callgrind, {h['pairs']:,} pairs per thread after warm-up, window of 512; the no-op loop "
                f"({', '.join(fmt(h['noop_loop'][s], 1) + ' at ' + str(s) + ' B' for s in SIZES)} per pair) subtracted. "
                "Target: zalloc and kmalloc_obj within twice the bare free list.\n")
@@ -458,7 +458,7 @@ def tables(k, h, m):
         out.append(f"| {a} ≤ 2 × free list | " + " | ".join(cells) + " |")
     out.append("")
 
-    out.append("## Host allocators: time per pair (issue 4)\n")
+    out.append("## Host allocators: time per pair\n")
     out.append(f"Google Benchmark, wall-clock, nanoseconds per alloc+free pair per thread (each thread runs its own "
                f"churn), median of {h.get('repetitions', 1)} runs of at least {h.get('min_time', '?')} s. "
                f"Host load average (1 min) when the timings started: {h.get('loadavg_before_timing', '?')} on "

@@ -1,4 +1,4 @@
-// Host allocator benchmark (issue 4): fixed-size churn with a window of live
+// Host allocator benchmark: fixed-size churn with a window of live
 // objects freed in random order, for zalloc, kmalloc_obj, kmalloc, glibc
 // malloc, mimalloc, jemalloc and a bare free list (the floor), at 64 B, 256 B
 // and 1 KiB.

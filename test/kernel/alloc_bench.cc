@@ -1,4 +1,4 @@
-// In-kernel allocator benchmarks (issue 4): instructions per alloc+free pair on
+// In-kernel allocator benchmarks: instructions per alloc+free pair on
 // the fast path, on the kernel backend, and memory overhead per slab.
 //
 // Each loop allocates BATCH objects and frees them in the same order, so after

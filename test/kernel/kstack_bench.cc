@@ -1,4 +1,4 @@
-// Kernel-stack growth (issue 9): resident stack memory per blocked thread with
+// Kernel-stack growth: resident stack memory per blocked thread with
 // stacks that grow on demand against fixed 16 KiB stacks, measured in the same
 // boot on the same workload, and the cost of one growth fault.
 #include "kern/cpu.h"

@@ -1,4 +1,4 @@
-// Kernel-stack swapping benchmarks (issue 6): swap-out throughput against the
+// Kernel-stack swapping benchmarks: swap-out throughput against the
 // raw device, swap-in latency of one stack against one raw read, and how many
 // blocked threads fit in memory with and without swapping.
 //
@@ -634,7 +634,7 @@ void reap(Thread** th, Phase& p, unsigned batch)
 }
 
 // Capacity with new stacks of `pages` pages (4: fixed 16 KiB stacks, as
-// issue 6 measured; 1: growing on demand, the default). `key` prefixes the
+// first measured; 1: growing on demand, the default). `key` prefixes the
 // figures ("capacity_fixed" or "capacity").
 void capacity_run(Thread** th, size_t pages, const char* key)
 {
@@ -762,5 +762,5 @@ KBENCH(swap_in_latency) { run_driver("kbench-swaplat", latency_driver); }
 
 // Issue 6: blocked threads that fit in memory, with and without swapping.
 KBENCH(swap_capacity) { run_driver("kbench-swapcap", capacity_driver); }
-// The same with fixed 16 KiB stacks (issue 6's question, before stacks grew).
+// The same with fixed 16 KiB stacks (before stacks grew).
 KBENCH(swap_capacity_fixed) { run_driver("kbench-swapcap", capacity_fixed_driver); }

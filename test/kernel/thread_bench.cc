@@ -1,4 +1,4 @@
-// In-kernel thread and stack benchmarks (issue 5) and TLB shootdown (issue 3).
+// In-kernel thread and stack benchmarks and TLB shootdown.
 //
 // Everything runs in a driver thread bound (TF_BOUND) to one hart, hart 1 when
 // there is one (hart 0 keeps the boot thread), and every thread it creates is

@@ -1,4 +1,4 @@
-// Instructions per alloc+free pair on the allocation fast paths (issue 4's
+// Instructions per alloc+free pair on the allocation fast paths (the
 // in-kernel number), counted with rdinstret over a million pairs on a warmed
 // zone, minus the same loop with nothing in it. On hardware instret counts
 // retired instructions (interrupt handlers that run meanwhile add a little,
