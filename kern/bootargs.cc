@@ -55,4 +55,15 @@ bool get(const char* key, char* buf, size_t size)
     return true;
 }
 
+bool get_number(const char* key, uint64_t& out)
+{
+    char buf[24];
+    if (!get(key, buf, sizeof buf))
+        return false;
+    out = 0;
+    for (const char* c = buf; *c >= '0' && *c <= '9'; c++)
+        out = out * 10 + uint64_t(*c - '0');
+    return true;
+}
+
 } // namespace kern::bootargs

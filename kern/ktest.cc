@@ -127,14 +127,9 @@ void watchdog_tick()
 
 void run_from_bootargs(const char* pattern)
 {
-    char buf[16];
-    if (kern::bootargs::get("ktest_timeout", buf, sizeof buf)) {
-        uint64_t v = 0;
-        for (const char* c = buf; *c >= '0' && *c <= '9'; c++)
-            v = v * 10 + uint64_t(*c - '0');
-        if (v)
-            g_limit_us = v * 1000000;
-    }
+    uint64_t v;
+    if (kern::bootargs::get_number("ktest_timeout", v) && v)
+        g_limit_us = v * 1000000;
     unsigned failures = run(pattern);
     if (failures == 0)
         kern::power::poweroff_or_halt();

@@ -200,22 +200,14 @@ size_t measure(const Stack* s)
 
 void init()
 {
-    char buf[16];
+    uint64_t v;
     g_meta_zone.init("kstack", sizeof(Stack), vm::kmem::backend());
-    if (kern::bootargs::get("kstack_pages", buf, sizeof buf)) {
-        size_t v = 0;
-        for (const char* c = buf; *c >= '0' && *c <= '9'; c++)
-            v = v * 10 + size_t(*c - '0');
-        g_initial_pages = v < 1 ? 1 : v > STACK_PAGES ? STACK_PAGES : v;
-    }
+    if (kern::bootargs::get_number("kstack_pages", v))
+        g_initial_pages = v < 1 ? 1 : v > STACK_PAGES ? STACK_PAGES : size_t(v);
     refill_grow_cache();
     g_global_cache_max = CachePolicy::global_limit(cpu::MAX_HARTS);
-    if (kern::bootargs::get("kstack_cache", buf, sizeof buf)) {
-        size_t v = 0;
-        for (const char* c = buf; *c >= '0' && *c <= '9'; c++)
-            v = v * 10 + size_t(*c - '0');
-        g_global_cache_max = v;
-    }
+    if (kern::bootargs::get_number("kstack_cache", v))
+        g_global_cache_max = size_t(v);
 }
 
 lib::Result<Stack*> alloc(bool may_block)

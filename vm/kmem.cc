@@ -395,13 +395,9 @@ void init_waiting()
 {
     static kern::WaitQueue memwait("memwait");
     g_memwait = &memwait;
-    char buf[16];
-    if (kern::bootargs::get("memwait_ms", buf, sizeof buf)) {
-        uint64_t v = 0;
-        for (const char* p = buf; *p >= '0' && *p <= '9'; p++)
-            v = v * 10 + uint64_t(*p - '0');
+    uint64_t v;
+    if (kern::bootargs::get_number("memwait_ms", v))
         g_memwait_bound_us = (v ? v : 1) * 1000;
-    }
 }
 
 uint64_t memwait_us() { return g_memwait_bound_us; }

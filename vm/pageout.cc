@@ -198,13 +198,9 @@ void wake()
 
 void start()
 {
-    char buf[16];
-    if (kern::bootargs::get("swap_idle_ms", buf, sizeof buf)) {
-        uint64_t v = 0;
-        for (const char* c = buf; *c >= '0' && *c <= '9'; c++)
-            v = v * 10 + uint64_t(*c - '0');
+    uint64_t v;
+    if (kern::bootargs::get_number("swap_idle_ms", v))
         kstack::swap::set_idle_us(v * 1000);
-    }
     kstack::swap::start();
     lib::Result<kern::Thread*> t = kern::thread::spawn({.name = "pagedaemon", .entry = daemon,
                                                         .priority = kern::PRIO_SYSTEM,
