@@ -34,7 +34,8 @@ KCXX_INCDIRS := $(shell $(KCXX) -E -x c++ -v /dev/null 2>&1 | sed -n 's/^ \(\/[^
 KCXXFLAGS += -isystem lib/sysinclude $(KCXX_INCDIRS) -isystem $(shell $(KCXX) -print-file-name=include)
 KLDFLAGS := -static -no-pie -nostdlib -z max-page-size=4096 -Wl,--gc-sections -Wl,--build-id=none -Wl,--no-warn-rwx-segments
 
-KSRC := $(foreach d,boot kern vm zalloc kstack dev lib test/kernel,$(wildcard $(d)/*.S $(d)/*.cc))
+# Every .cc and .S under the kernel's folders, at any depth.
+KSRC := $(sort $(shell find boot kern vm zalloc kstack dev lib test/kernel -name '*.cc' -o -name '*.S'))
 KOBJ := $(patsubst %,$(BUILD)/k/%.o,$(KSRC)) $(BUILD)/user_programs.o
 
 # ---- user programs (user/): built with the same cross compiler, linked at the
@@ -189,7 +190,7 @@ kernel-test: setup kernel
 test: setup kernel host-build
 	$(Q)python3 test/run_all.py --build $(BUILD) --host $(HOST_TESTS) --kernel
 
-# The long soak (kern/soak.h, docs/swap.md): SOAK_SECONDS on each of several
+# The long soak (kern/stress/soak.h, docs/swap.md): SOAK_SECONDS on each of several
 # machines, swap I/O errors injected by blkdebug on two of them.
 SOAK_SECONDS ?= 600
 soak: setup kernel

@@ -4,7 +4,7 @@
  * paging off. The first 64 bytes are the RISC-V Linux Image header that booti
  * checks; its first instruction jumps over the header.
  */
-#include "boot/asm.h"
+#include "kern/arch/riscv/asm.h"
 
     .section .text.head, "ax"
     .globl _start

@@ -1,8 +1,8 @@
 #include "dev/block.h"
 
-#include "kern/spinlock.h"
-#include "kern/thread.h"
-#include "kern/wait.h"
+#include "kern/sync/spinlock.h"
+#include "kern/sched/thread.h"
+#include "kern/sync/wait.h"
 #include "lib/string.h"
 
 namespace dev {

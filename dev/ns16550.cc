@@ -1,6 +1,6 @@
 #include "dev/ns16550.h"
 
-#include "kern/mmio.h"
+#include "kern/arch/riscv/mmio.h"
 
 namespace dev {
 namespace {

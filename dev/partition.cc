@@ -1,6 +1,6 @@
 #include "dev/partition.h"
 
-#include "kern/printf.h"
+#include "kern/console/printf.h"
 #include "lib/string.h"
 
 namespace dev {

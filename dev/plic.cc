@@ -1,6 +1,6 @@
 #include "dev/plic.h"
 
-#include "kern/mmio.h"
+#include "kern/arch/riscv/mmio.h"
 
 namespace dev::plic {
 namespace {

@@ -1,9 +1,9 @@
 #include "dev/sdcard_spi.h"
 
-#include "kern/fdt_machine.h"
-#include "kern/platform.h"
-#include "kern/printf.h"
-#include "kern/timer.h"
+#include "boot/machine.h"
+#include "boot/platform.h"
+#include "kern/console/printf.h"
+#include "kern/arch/riscv/timer.h"
 #include "lib/string.h"
 #include "vm/kmem.h"
 

@@ -16,7 +16,7 @@
 
 #include "dev/block.h"
 #include "dev/sifive_spi.h"
-#include "kern/wait.h"
+#include "kern/sync/wait.h"
 
 #include <cstdint>
 

@@ -1,7 +1,7 @@
 #include "dev/sifive_spi.h"
 
-#include "kern/mmio.h"
-#include "kern/timer.h"
+#include "kern/arch/riscv/mmio.h"
+#include "kern/arch/riscv/timer.h"
 
 namespace dev {
 namespace {

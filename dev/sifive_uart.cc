@@ -1,6 +1,6 @@
 #include "dev/sifive_uart.h"
 
-#include "kern/mmio.h"
+#include "kern/arch/riscv/mmio.h"
 
 namespace dev {
 namespace {

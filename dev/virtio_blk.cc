@@ -1,11 +1,11 @@
 #include "dev/virtio_blk.h"
 
 #include "dev/plic.h"
-#include "kern/irq.h"
-#include "kern/platform.h"
-#include "kern/printf.h"
-#include "kern/shell.h"
-#include "kern/fdt_machine.h"
+#include "kern/arch/riscv/irq.h"
+#include "boot/platform.h"
+#include "kern/console/printf.h"
+#include "kern/shell/shell.h"
+#include "boot/machine.h"
 #include "lib/string.h"
 #include "vm/kmem.h"
 

@@ -28,7 +28,7 @@
 
 #include "dev/block.h"
 #include "dev/virtio_mmio.h"
-#include "kern/spinlock.h"
+#include "kern/sync/spinlock.h"
 #include "lib/list.h"
 
 #include <cstdint>

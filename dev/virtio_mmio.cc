@@ -1,7 +1,7 @@
 #include "dev/virtio_mmio.h"
 
-#include "kern/mmio.h"
-#include "kern/timer.h"
+#include "kern/arch/riscv/mmio.h"
+#include "kern/arch/riscv/timer.h"
 
 namespace dev::virtio {
 namespace {

@@ -1,5 +1,5 @@
 // The C++ runtime pieces a freestanding kernel must supply itself.
-#include "kern/panic.h"
+#include "kern/console/panic.h"
 
 #include <cstddef>
 

@@ -3,10 +3,10 @@
 #include "kstack/stack.h"
 #include "kstack/swap_internal.h"
 
-#include "kern/cpu.h"
-#include "kern/csr.h"
-#include "kern/hart.h"
-#include "kern/thread.h"
+#include "kern/arch/riscv/cpu.h"
+#include "kern/arch/riscv/csr.h"
+#include "kern/arch/riscv/hart.h"
+#include "kern/sched/thread.h"
 #include "vm/kmem.h"
 #include "vm/tlb.h"
 
@@ -20,7 +20,7 @@ constexpr unsigned GROW_CACHE = 3 * (STACK_PAGES - 1) + 1;
 // For code that cannot wait (interrupts off): one stack grown from one page
 // to full. Such code is a spinlock section or an interrupt handler, short
 // and shallow: it rarely grows at all (an interrupt with little room runs on
-// the overflow stack, kern/trapentry.S).
+// the overflow stack, kern/arch/riscv/trapentry.S).
 constexpr unsigned GROW_RESERVE = STACK_PAGES - 1;
 // Map this far below the faulting address too: fewer faults for the frames
 // that follow.

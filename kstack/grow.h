@@ -19,7 +19,7 @@
 // stack it happened on, not to whichever thread "current" names.
 //
 // When the cache is empty (memory at zero), code that could sleep (it had
-// interrupts on, so it holds no spinlock) waits for memory (kern/trap.cc
+// interrupts on, so it holds no spinlock) waits for memory (kern/arch/riscv/trap.cc
 // parks it); code that cannot draws on a small per-hart reserve that only it
 // may take. The paging threads never grow (TF_FULL_STACK: fully mapped at
 // creation), and interrupts that find little room run on the hart's own

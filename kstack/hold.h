@@ -6,13 +6,13 @@
 // primitive embeds a Hold in its on-stack object, so constructing the object
 // takes the hold and destroying it releases it: no caller can forget. The
 // swapper and the stack shrinker skip any thread whose count is not zero.
-// A debug walk (kern/holdcheck.cc) checks the rule: every linked object that
+// A debug walk (kstack/holdcheck.cc) checks the rule: every linked object that
 // lies in a kernel stack belongs to a thread with a hold.
 //
 // Hardware-free: host tests check the counting rules.
 #pragma once
 
-#include "kern/panic.h"
+#include "kern/console/panic.h"
 
 #include <atomic>
 #include <cstdint>

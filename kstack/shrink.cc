@@ -3,10 +3,10 @@
 #include "kstack/stack.h"
 #include "kstack/swap_internal.h"
 
-#include "kern/hart.h"
-#include "kern/sched.h"
-#include "kern/thread.h"
-#include "kern/timer.h"
+#include "kern/arch/riscv/hart.h"
+#include "kern/sched/sched.h"
+#include "kern/sched/thread.h"
+#include "kern/arch/riscv/timer.h"
 #include "vm/kmem.h"
 #include "vm/tlb.h"
 

@@ -14,10 +14,10 @@
 #include "kstack/swap_internal.h"
 
 #include "dev/block.h"
-#include "kern/printf.h"
-#include "kern/spinlock.h"
-#include "kern/thread.h"
-#include "kern/timer.h"
+#include "kern/console/printf.h"
+#include "kern/sync/spinlock.h"
+#include "kern/sched/thread.h"
+#include "kern/arch/riscv/timer.h"
 #include "vm/kmem.h"
 #include "vm/swap.h"
 

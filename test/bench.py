@@ -2,7 +2,7 @@
 """make bench: run every benchmark and write docs/benchmarks.md.
 
 In-kernel benchmarks: boots build/Image under QEMU with bench=PATTERN and parses
-"kbench: <name> <value> <unit>" lines (kern/kbench.h). Host benchmarks: builds
+"kbench: <name> <value> <unit>" lines (test/kernel/kbench.h). Host benchmarks: builds
 the binaries of tools/bench.mk, counts instructions with callgrind and times with
 Google Benchmark (test/bench/alloc_bench.cc). The method and the hand-written
 text are in test/bench/benchmarks.md.in; this script fills in @TABLES@.

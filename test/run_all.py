@@ -208,7 +208,7 @@ KERNEL_CONFIGS = [
                       r"ktest: fuzz x1: tasks, threads, user pages and zones back to baseline"]),
     Config("virt-user-fuzz-smp1", "virt", 1, "128M", "ktest=user_fuzz_million_syscalls", timeout=240,
            must_show=[r"ktest: fuzz x1: tasks, threads, user pages and zones back to baseline"]),
-    # IPC endpoints (kern/ipc.h): ping-pong on four harts and one, errors,
+    # IPC endpoints (kern/task/ipc.h): ping-pong on four harts and one, errors,
     # timeouts, partners exiting mid-call, a failed copy-out beside a reused
     # reply slot; with a swap disk, a client blocked in a call has its kernel
     # stack swapped out and comes back.
@@ -263,7 +263,7 @@ KERNEL_CONFIGS = [
                    ("swapinfo\r", r"kernel stacks: \d+ swapped now; [1-9]\d* out, [1-9]\d* in"),
                    ("vmstat\r", r"paging: [1-9]\d* stack swap-outs"),
                    ("poweroff\r", r"powering off")]),
-    # The lock checker (kern/lockcheck.h): a wrong order panics with both
+    # The lock checker (kern/sync/lockcheck.h): a wrong order panics with both
     # chains symbolized; its cost per lock/unlock pair, exact under -icount,
     # on (every ktest boot) and off.
     Config("virt-lockcheck-panic", "virt", 2, "128M", "ktest=lockcheck_panics_on_wrong_order", expect="panic",
@@ -280,7 +280,7 @@ KERNEL_CONFIGS = [
     Config("virt-icount-lockcheck-off", "virt", 1, "128M", "ktest=lockcheck_cost lockcheck=off",
            extra=["-icount", "shift=0"],
            must_show=[r"lockcheck: lock\+unlock pair: \d+ instructions with checking off \(\d+ with a lock held\)"]),
-    # The spin watchdog (kern/spinwatch.h): two harts deadlocked on each
+    # The spin watchdog (kern/sync/spinwatch.h): two harts deadlocked on each
     # other's spinlock with interrupts off are reported, both backtraces and
     # the holder's locks, and the boot panics instead of hanging.
     Config("virt-spinwatch-deadlock", "virt", 3, "128M", "ktest=spinwatch_deadlock", expect="panic", timeout=60,
@@ -294,7 +294,7 @@ KERNEL_CONFIGS = [
                       r"\(0x[0-9a-f]+\), held by hart [12]:.*SpinLock::lock\+.*take_second\+",
                       r'panic: hart [12] \(hartid \d+\): spinwatch: hart [12] stuck on spinlock "spinwatch-[ab]" '
                       r"held by hart [12]"]),
-    # The soak (kern/soak.h) at the prompt, short: everything at once for 25 s
+    # The soak (kern/stress/soak.h) at the prompt, short: everything at once for 25 s
     # with a swap disk, on a small and a larger machine. Idle threshold 500 ms,
     # so that stacks go out and come back many times in so short a run.
     Config("virt-soak-smp2-64M", "virt", 2, "64M", "swap_idle_ms=500 lockcheck", expect="shell", disk="modern",
@@ -552,7 +552,7 @@ def judge(build, cfg, logdir, tally):
             problems.append("no ktest ran")
         if cfg.machine == "virt" and not timed_out and code != 0:
             problems.append(f"QEMU exit status {code}, expected 0 from the finisher")
-        # Every ktest boot checks the lock order (kern/lockcheck.h) unless told not to.
+        # Every ktest boot checks the lock order (kern/sync/lockcheck.h) unless told not to.
         if "lockcheck=off" not in cfg.bootargs:
             lc = re.search(r"^lockcheck: (\d+) lock classes, (\d+) orderings seen, (\d+) violations$", text, re.M)
             if not lc:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write the assembly that embeds the user programs in the kernel image:
 each ELF file pulled in with .incbin, and a table of (name, image, size) that
-kern/programs.cc searches. Usage: gen-user-programs.py prog.elf... > out.S"""
+kern/task/programs.cc searches. Usage: gen-user-programs.py prog.elf... > out.S"""
 import os
 import sys
 

@@ -1,5 +1,5 @@
 /*
- * The system-call interface, shared by the kernel (kern/syscall.cc) and user
+ * The system-call interface, shared by the kernel (kern/task/syscall.cc) and user
  * programs (user/lib). Plain C, no includes: both sides compile it.
  *
  * Calling convention: ecall from U-mode with the number in a7 and up to six

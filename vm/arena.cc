@@ -1,6 +1,6 @@
 #include "vm/arena.h"
 
-#include "kern/panic.h"
+#include "kern/console/panic.h"
 
 namespace vm {
 

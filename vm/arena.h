@@ -14,7 +14,7 @@
 // a span stays populated after its ranges are freed and is reused first.
 #pragma once
 
-#include "kern/spinlock.h"
+#include "kern/sync/spinlock.h"
 #include "lib/list.h"
 #include "lib/result.h"
 

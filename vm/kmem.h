@@ -89,7 +89,7 @@ zalloc::Backend& backend();
 // Reads bootarg memwait_ms (the bound of a Bounded wait; default 1000).
 void init_waiting();
 uint64_t memwait_us();
-// How a Bounded wait learns of its task (kern/task.cc supplies these: vm/
+// How a Bounded wait learns of its task (kern/task/task.cc supplies these: vm/
 // knows nothing of tasks). is_user: the current thread is a user task's.
 // sleep: sleep on q at most timeout_us unless the current thread's task is
 // ending, checked so that a kill cannot slip in between (the killer calls

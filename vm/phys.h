@@ -22,8 +22,8 @@
 // otherwise exceed the whole reserve.
 #pragma once
 
-#include "kern/cpu.h"
-#include "kern/spinlock.h"
+#include "kern/arch/riscv/cpu.h"
+#include "kern/sync/spinlock.h"
 #include "lib/result.h"
 #include "vm/page.h"
 #include "vm/watermarks.h"

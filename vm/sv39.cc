@@ -1,6 +1,6 @@
 #include "vm/sv39.h"
 
-#include "kern/panic.h"
+#include "kern/console/panic.h"
 
 namespace vm::sv39 {
 

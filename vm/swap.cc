@@ -2,9 +2,9 @@
 
 #include "dev/block.h"
 #include "dev/partition.h"
-#include "kern/bootargs.h"
-#include "kern/printf.h"
-#include "kern/shell.h"
+#include "boot/bootargs.h"
+#include "kern/console/printf.h"
+#include "kern/shell/shell.h"
 #include "kstack/swap.h"
 #include "lib/string.h"
 #include "zalloc/kmalloc.h"

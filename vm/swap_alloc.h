@@ -9,7 +9,7 @@
 // (one bit per block: 2 KiB for a 64 MiB device); no allocation.
 #pragma once
 
-#include "kern/spinlock.h"
+#include "kern/sync/spinlock.h"
 #include "lib/result.h"
 
 #include <cstddef>

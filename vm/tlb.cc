@@ -1,7 +1,7 @@
 #include "vm/tlb.h"
 
-#include "kern/hart.h"
-#include "kern/sbi.h"
+#include "kern/arch/riscv/hart.h"
+#include "kern/arch/riscv/sbi.h"
 
 #include <atomic>
 

@@ -1,7 +1,7 @@
 /*
  * Raw user copies (vm/usercopy.h does the range checks and SUM). Every load
  * and store that touches user memory has an __ex_table entry sending a fault
- * to the "return -1" path: the trap handler finds it (kern/fixup.h).
+ * to the "return -1" path: the trap handler finds it (kern/arch/riscv/fixup.h).
  */
     .section .text
     .balign 4

@@ -1,7 +1,7 @@
 #include "vm/usercopy.h"
 
-#include "boot/asm.h"
-#include "kern/csr.h"
+#include "kern/arch/riscv/asm.h"
+#include "kern/arch/riscv/csr.h"
 #include "vm/layout.h"
 
 namespace vm {

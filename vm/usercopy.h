@@ -1,7 +1,7 @@
 // Copies between the kernel and the current task's user memory.
 //
 // Each checks that the user range lies inside user space (vm/layout.h), sets
-// sstatus.SUM for the copy only, and lets the fault fixup table (kern/fixup.h)
+// sstatus.SUM for the copy only, and lets the fault fixup table (kern/arch/riscv/fixup.h)
 // turn a fault on an unmapped or read-only user page into Error::Fault: a bad
 // user pointer is an error code, never a kernel fault. Trap entry clears SUM
 // for the handler and the saved sstatus restores it, so a preemption inside

@@ -13,7 +13,7 @@
 // ASID is reused only after destroy() flushed every hart.
 #pragma once
 
-#include "kern/wait.h"
+#include "kern/sync/wait.h"
 #include "lib/result.h"
 #include "vm/sv39.h"
 
@@ -30,7 +30,7 @@ void init();
 unsigned asid_bits();
 
 // Who pays for a space's pages, user pages and page tables alike
-// (kern/task_account.h): charge() before a page is taken, and it may refuse
+// (kern/task/task_account.h): charge() before a page is taken, and it may refuse
 // (the space's operation then fails with NoMemory); uncharge() once freed.
 class PageAccount {
 public:

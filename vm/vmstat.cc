@@ -1,7 +1,7 @@
 // Shell: vmstat (pages, reserve classes, watermarks; -z zones, -m malloc
 // types) and memmap (the kernel VA layout and what is mapped where).
-#include "kern/printf.h"
-#include "kern/shell.h"
+#include "kern/console/printf.h"
+#include "kern/shell/shell.h"
 #include "kstack/swap.h"
 #include "lib/string.h"
 #include "vm/kmem.h"

@@ -40,7 +40,7 @@
 // write a slot only after finding an object or room in it.
 #pragma once
 
-#include "kern/cpu.h"
+#include "kern/arch/riscv/cpu.h"
 #include "zalloc/counter.h"
 
 #include <atomic>
@@ -48,7 +48,7 @@
 #include <cstdint>
 
 #ifndef ZEST_HOST
-#include "kern/hart.h"
+#include "kern/arch/riscv/hart.h"
 #endif
 
 namespace zalloc {

@@ -1,8 +1,8 @@
 // kmalloc over size-class kmalloc_obj zones and page runs; see kmalloc.h.
 #include "zalloc/kmalloc.h"
 
-#include "kern/panic.h"
-#include "kern/spinlock.h"
+#include "kern/console/panic.h"
+#include "kern/sync/spinlock.h"
 #include "lib/string.h"
 #include "zalloc/kmalloc_obj.h"
 #include "zalloc/stats.h"

@@ -68,8 +68,8 @@
 // pointer it holds always points at memory of this type.
 #pragma once
 
-#include "kern/cpu.h"
-#include "kern/spinlock.h"
+#include "kern/arch/riscv/cpu.h"
+#include "kern/sync/spinlock.h"
 #include "lib/list.h"
 #include "zalloc/backend.h"
 #include "zalloc/counter.h"

@@ -1,6 +1,6 @@
 #include "zalloc/registry.h"
 
-#include "kern/spinlock.h"
+#include "kern/sync/spinlock.h"
 #include "zalloc/backend.h"
 
 namespace zalloc {

@@ -45,8 +45,8 @@
 // Tests: test/host/zalloc_zone_test.cc, zalloc_exhaustion_test.cc.
 #pragma once
 
-#include "kern/cpu.h"
-#include "kern/spinlock.h"
+#include "kern/arch/riscv/cpu.h"
+#include "kern/sync/spinlock.h"
 #include "zalloc/backend.h"
 #include "zalloc/counter.h"
 #include "lib/string.h"

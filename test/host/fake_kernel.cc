@@ -1,9 +1,9 @@
 // Host stand-ins for the kernel services hardware-free code calls: the current
 // hart (a thread-local index), interrupt sections (a thread-local flag),
 // kprintf (stdout) and panic (throws HostPanic).
-#include "kern/cpu.h"
-#include "kern/panic.h"
-#include "kern/printf.h"
+#include "kern/arch/riscv/cpu.h"
+#include "kern/console/panic.h"
+#include "kern/console/printf.h"
 #include "test/host/host_kernel.h"
 
 #include <atomic>

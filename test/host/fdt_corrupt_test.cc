@@ -1,7 +1,7 @@
 // Malformed blobs: every one must be refused with a message that says what and
 // where, or parse validly; none may read outside its buffer (each blob is an
 // exact-size heap copy, so ASan reports a one-byte overread) or crash.
-#include "kern/fdt_machine.h"
+#include "boot/machine.h"
 #include "test/host/fdt_testutil.h"
 
 #include <doctest/doctest.h>

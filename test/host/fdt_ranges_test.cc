@@ -1,6 +1,6 @@
-// fdt::subtract_ranges / insert_merged (kern/ranges.h): overlaps, adjacency,
+// fdt::subtract_ranges / insert_merged (lib/ranges.h): overlaps, adjacency,
 // containment, unaligned edges, unsorted input, capacity.
-#include "kern/ranges.h"
+#include "lib/ranges.h"
 
 #include <doctest/doctest.h>
 

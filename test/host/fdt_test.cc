@@ -3,7 +3,7 @@
 // facts from docs (virt: PLIC S context 2h+1; sifive_u: 2h, hart 0 has none).
 // Variants made with libfdt's write API cover what QEMU's trees lack:
 // OpenSBI-style /reserved-memory, /memreserve/, aliases, disabled nodes.
-#include "kern/fdt_machine.h"
+#include "boot/machine.h"
 #include "test/host/fdt_testutil.h"
 
 #include <doctest/doctest.h>

@@ -3,8 +3,8 @@
 // would refuse to write.
 #pragma once
 
-#include "kern/fdt.h"
-#include "kern/ranges.h"
+#include "lib/fdt.h"
+#include "lib/ranges.h"
 
 #include <doctest/doctest.h>
 

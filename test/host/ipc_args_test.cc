@@ -1,5 +1,5 @@
-// kern/ipc_args.h: every IPC argument rule, at and around its limits.
-#include "kern/ipc_args.h"
+// kern/task/ipc_args.h: every IPC argument rule, at and around its limits.
+#include "kern/task/ipc_args.h"
 
 #include <doctest/doctest.h>
 

@@ -1,9 +1,9 @@
-// The lock order table (kern/lockorder.cc) and the checker's logic: a wrong
+// The lock order table (kern/sync/lockorder.cc) and the checker's logic: a wrong
 // order is caught, an allowed one is not, exceptions, sleeping-lock and
 // interrupt rules, pair counting; docs/locking.md's table is generated from
 // the table (ZEST_WRITE_LOCK_TABLE=1 rewrites it), and every lock the
 // sources name is in the table.
-#include "kern/lockorder.h"
+#include "kern/sync/lockorder.h"
 
 #include <doctest/doctest.h>
 
@@ -47,7 +47,7 @@ std::string flags_text(const ClassDef& c)
     return s;
 }
 
-const std::string BEGIN = "<!-- lock table: generated from kern/lockorder.cc by test/host/lockorder_test.cc -->";
+const std::string BEGIN = "<!-- lock table: generated from kern/sync/lockorder.cc by test/host/lockorder_test.cc -->";
 const std::string END = "<!-- end of lock table -->";
 
 std::string generated_table()
@@ -229,7 +229,7 @@ TEST_CASE("lockorder: docs/locking.md's table is the one generated from the code
         std::ofstream("docs/locking.md") << doc.substr(0, b) << want << doc.substr(e + END.size());
         have = want;
     }
-    CHECK_MESSAGE(have == want, "docs/locking.md's table differs from kern/lockorder.cc: run "
+    CHECK_MESSAGE(have == want, "docs/locking.md's table differs from kern/sync/lockorder.cc: run "
                                 "ZEST_WRITE_LOCK_TABLE=1 build/host/lockorder_test");
 }
 
@@ -241,7 +241,7 @@ TEST_CASE("lockorder: every lock the sources name is in the table, in the file i
             for (const std::string& name : declared_locks(read(f.path().string()))) {
                 named.insert(name);
                 CHECK_MESSAGE(find_class(name.c_str()) != NO_CLASS,
-                              f.path().string() << " names lock \"" << name << "\", not in kern/lockorder.cc");
+                              f.path().string() << " names lock \"" << name << "\", not in kern/sync/lockorder.cc");
             }
         }
     }

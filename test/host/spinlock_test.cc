@@ -1,4 +1,4 @@
-#include "kern/spinlock.h"
+#include "kern/sync/spinlock.h"
 #include "test/host/host_kernel.h"
 
 #include <doctest/doctest.h>

@@ -1,5 +1,5 @@
-// kern/sysarg.h: every system-call argument rule, at and around its limits.
-#include "kern/sysarg.h"
+// kern/task/sysarg.h: every system-call argument rule, at and around its limits.
+#include "kern/task/sysarg.h"
 
 #include <doctest/doctest.h>
 

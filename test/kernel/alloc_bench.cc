@@ -11,9 +11,9 @@
 // (a caller pays them), and are reported separately as "call floor": the same
 // loop calling two noinline functions that do nothing. A bare free list (the
 // floor) is measured both out of line and inlined into the loop.
-#include "kern/cpu.h"
-#include "kern/kbench.h"
-#include "kern/printf.h"
+#include "kern/arch/riscv/cpu.h"
+#include "test/kernel/kbench.h"
+#include "kern/console/printf.h"
 #include "vm/kmem.h"
 #include "zalloc/kmalloc.h"
 #include "zalloc/kmalloc_obj.h"

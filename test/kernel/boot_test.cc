@@ -1,15 +1,15 @@
 // Kernel tests of the boot layer: harts, timer, IPIs, spinlocks, probes,
 // printf, bootargs and the shell.
-#include "kern/bootargs.h"
-#include "kern/fixup.h"
-#include "kern/hart.h"
-#include "kern/ktest.h"
-#include "kern/platform.h"
-#include "kern/printf.h"
-#include "kern/shell.h"
-#include "kern/smp.h"
-#include "kern/spinlock.h"
-#include "kern/timer.h"
+#include "boot/bootargs.h"
+#include "kern/arch/riscv/fixup.h"
+#include "kern/arch/riscv/hart.h"
+#include "test/kernel/ktest.h"
+#include "boot/platform.h"
+#include "kern/console/printf.h"
+#include "kern/shell/shell.h"
+#include "kern/arch/riscv/smp.h"
+#include "kern/sync/spinlock.h"
+#include "kern/arch/riscv/timer.h"
 #include "lib/string.h"
 
 using namespace kern;

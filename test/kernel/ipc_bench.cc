@@ -1,8 +1,8 @@
 // Benchmark: IPC call+reply round trip between two tasks, measured from user
 // mode (user/progs/ipcbench.cc) in retired instructions, net of the loop.
-#include "kern/kbench.h"
-#include "kern/printf.h"
-#include "kern/task.h"
+#include "test/kernel/kbench.h"
+#include "kern/console/printf.h"
+#include "kern/task/task.h"
 
 using namespace kern;
 

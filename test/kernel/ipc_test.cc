@@ -1,16 +1,16 @@
-// IPC endpoints (kern/ipc.h): ping-pong between tasks, timeouts, partners
+// IPC endpoints (kern/task/ipc.h): ping-pong between tasks, timeouts, partners
 // that exit mid-call, destroyed endpoints, argument errors, a failed copy-out
 // beside a reused reply slot, a client whose kernel stack is swapped out
 // while it waits, and nothing leaked.
-#include "kern/cpu.h"
-#include "kern/hart.h"
-#include "kern/ipc.h"
-#include "kern/ktest.h"
-#include "kern/printf.h"
-#include "kern/sched.h"
-#include "kern/task.h"
-#include "kern/thread.h"
-#include "kern/timer.h"
+#include "kern/arch/riscv/cpu.h"
+#include "kern/arch/riscv/hart.h"
+#include "kern/task/ipc.h"
+#include "test/kernel/ktest.h"
+#include "kern/console/printf.h"
+#include "kern/sched/sched.h"
+#include "kern/task/task.h"
+#include "kern/sched/thread.h"
+#include "kern/arch/riscv/timer.h"
 #include "kstack/kstack.h"
 #include "kstack/swap.h"
 #include "lib/string.h"
@@ -273,7 +273,7 @@ void wait_asleep(Partner& p)
 
 ksync::SpinLock g_handoff_lock {"handoff-test"}; // stands in for the ipc lock
 
-// Sleep handing the hart to p as kern/ipc.cc does, or wake it and sleep the
+// Sleep handing the hart to p as kern/task/ipc.cc does, or wake it and sleep the
 // usual way; returns once p has run and woken us. Whether the hand-off took.
 // stale_seq: name a sleep p is not in.
 bool hand_to(Partner& p, bool stale_seq = false)

@@ -1,13 +1,13 @@
 // Kernel-stack growth: resident stack memory per blocked thread with
 // stacks that grow on demand against fixed 16 KiB stacks, measured in the same
 // boot on the same workload, and the cost of one growth fault.
-#include "kern/cpu.h"
-#include "kern/kbench.h"
-#include "kern/printf.h"
-#include "kern/sched.h"
-#include "kern/thread.h"
-#include "kern/timer.h"
-#include "kern/wait.h"
+#include "kern/arch/riscv/cpu.h"
+#include "test/kernel/kbench.h"
+#include "kern/console/printf.h"
+#include "kern/sched/sched.h"
+#include "kern/sched/thread.h"
+#include "kern/arch/riscv/timer.h"
+#include "kern/sync/wait.h"
 #include "kstack/kstack.h"
 
 #include <atomic>

@@ -2,13 +2,13 @@
 // (kstack/shrink.h): deep recursion in many threads at once, faults right at
 // a context switch charged to the right stack, pages given back and grown
 // again with the data above them intact.
-#include "kern/cpu.h"
-#include "kern/fixup.h"
-#include "kern/hart.h"
-#include "kern/ktest.h"
-#include "kern/printf.h"
-#include "kern/sched.h"
-#include "kern/thread.h"
+#include "kern/arch/riscv/cpu.h"
+#include "kern/arch/riscv/fixup.h"
+#include "kern/arch/riscv/hart.h"
+#include "test/kernel/ktest.h"
+#include "kern/console/printf.h"
+#include "kern/sched/sched.h"
+#include "kern/sched/thread.h"
 #include "kstack/kstack.h"
 #include "kstack/shrink.h"
 #include "kstack/swap.h"

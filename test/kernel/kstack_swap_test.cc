@@ -1,13 +1,13 @@
 // Kernel stacks swapped out and back in: integrity, holds, wakeups racing the
 // swap-out, memory driven to zero, and (explicit boots with a faulty or tiny
 // swap disk) what happens when the device misbehaves.
-#include "kern/ktest.h"
-#include "kern/stress.h"
-#include "kern/printf.h"
-#include "kern/sched.h"
-#include "kern/thread.h"
-#include "kern/timer.h"
-#include "kern/wait.h"
+#include "test/kernel/ktest.h"
+#include "kern/stress/stress.h"
+#include "kern/console/printf.h"
+#include "kern/sched/sched.h"
+#include "kern/sched/thread.h"
+#include "kern/arch/riscv/timer.h"
+#include "kern/sync/wait.h"
 #include "kstack/kstack.h"
 #include "kstack/swap.h"
 #include "kstack/swap_internal.h"
@@ -184,6 +184,7 @@ KTEST(kswap_scan_looks_at_candidates_not_threads)
     // An idle threshold 5 ms longer than the recent ones have slept (however
     // long starting them took), and 295 ms shorter than the old ones have.
     uint64_t idle = kern::timer::now_us() - mark + 5000;
+    kstack::swap::Stats s0 = kstack::swap::stats();
     kstack::swap::Timing t0 = kstack::swap::timing();
     kstack::swap::OutResult r = kstack::swap::swap_out(kstack::swap::scratch(2), 1u << 20, idle);
     kstack::swap::Timing t1 = kstack::swap::timing();
@@ -192,9 +193,24 @@ KTEST(kswap_scan_looks_at_candidates_not_threads)
     for (unsigned i = 0; i < OLD + RECENT; i++)
         if (kstack::state(g_sl.thread(i)->stack) == StackState::Swapped)
             (i < OLD ? old_out : recent_out)++;
+    kstack::swap::Stats s1 = kstack::swap::stats();
     kprintf("ktest: kswap_scan_looks_at_candidates_not_threads: %u held and %u recent sleepers, %u old: %lu "
-            "looked at, %u old and %u recent swapped out\n",
-            nheld, RECENT, OLD, visits, old_out, recent_out);
+            "looked at, %u old and %u recent swapped out (%lu metadata failures, %lu cancelled, %lu early "
+            "swap-ins)\n",
+            nheld, RECENT, OLD, visits, old_out, recent_out, s1.meta_failures - s0.meta_failures,
+            s1.cancelled - s0.cancelled, s1.early_swap_ins - s0.early_swap_ins);
+    // An old one left behind says why: its state, whether it was a candidate
+    // at all (on its hart's sleeper list), whether its stack was held.
+    for (unsigned i = 0; i < OLD; i++) {
+        kern::Thread* t = g_sl.thread(i);
+        if (kstack::state(t->stack) != StackState::Swapped)
+            kprintf("ktest: kswap_scan_looks_at_candidates_not_threads: old sleeper %u (thread %lu, hart %u) "
+                    "stack %s, %s, %s, slept %lu us\n",
+                    i, t->id, t->hart, kstack::state_name(kstack::state(t->stack)),
+                    t->sleep_node.linked() ? "a candidate" : "not a candidate",
+                    t->stack_holds.held() ? "held" : "not held",
+                    (kern::timer::now_ticks() - t->sleep_since) * 1000000 / kern::timer::timebase_hz());
+    }
     (void)crowd.q.wake_all();
     for (unsigned i = 0; i < nheld; i++)
         kern::thread::join(held[i]);

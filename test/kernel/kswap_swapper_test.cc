@@ -1,13 +1,13 @@
 // The swapper thread against everything that hands it work: wakers, pagers
 // and early swap-ins giving a stack back, on every hart at once, while the
 // swapper keeps going to sleep and waking up.
-#include "kern/ipc.h"
-#include "kern/ktest.h"
-#include "kern/printf.h"
-#include "kern/sched.h"
-#include "kern/task.h"
-#include "kern/thread.h"
-#include "kern/timer.h"
+#include "kern/task/ipc.h"
+#include "test/kernel/ktest.h"
+#include "kern/console/printf.h"
+#include "kern/sched/sched.h"
+#include "kern/task/task.h"
+#include "kern/sched/thread.h"
+#include "kern/arch/riscv/timer.h"
 #include "kstack/kstack.h"
 #include "kstack/swap.h"
 #include "kstack/swap_internal.h"

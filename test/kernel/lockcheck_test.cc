@@ -1,15 +1,15 @@
-// Kernel tests of the lock checker (kern/lockcheck.h) and the spin watchdog
-// (kern/spinwatch.h): wrong orders and the other rules reported (under
+// Kernel tests of the lock checker (kern/sync/lockcheck.h) and the spin watchdog
+// (kern/sync/spinwatch.h): wrong orders and the other rules reported (under
 // ReportOnly, or as the panic an expected-panic boot checks), the cost of a
 // lock/unlock pair, and two harts deadlocked on purpose.
-#include "kern/cpu.h"
-#include "kern/csr.h"
-#include "kern/ktest.h"
-#include "kern/lockcheck.h"
-#include "kern/printf.h"
-#include "kern/spinlock.h"
-#include "kern/thread.h"
-#include "kern/wait.h"
+#include "kern/arch/riscv/cpu.h"
+#include "kern/arch/riscv/csr.h"
+#include "test/kernel/ktest.h"
+#include "kern/sync/lockcheck.h"
+#include "kern/console/printf.h"
+#include "kern/sync/spinlock.h"
+#include "kern/sched/thread.h"
+#include "kern/sync/wait.h"
 
 #include <atomic>
 

@@ -4,8 +4,8 @@
 // (test/run_all.py's virt-gpt and sifive_u-gpt boots) and otherwise pass
 // saying so. Every sector written is saved first and put back at the end.
 #include "dev/partition.h"
-#include "kern/ktest.h"
-#include "kern/printf.h"
+#include "test/kernel/ktest.h"
+#include "kern/console/printf.h"
 #include "lib/string.h"
 #include "test/kernel/block_pattern.h"
 #include "vm/swap.h"

@@ -4,8 +4,8 @@
 // put back at the end, so a card that also holds swap or a file system keeps
 // its contents (the test does not stop other users of the card meanwhile).
 #include "dev/block.h"
-#include "kern/ktest.h"
-#include "kern/printf.h"
+#include "test/kernel/ktest.h"
+#include "kern/console/printf.h"
 #include "lib/string.h"
 #include "test/kernel/block_pattern.h"
 

@@ -4,9 +4,9 @@
 // Used by the stack-swapping ktests.
 #pragma once
 
-#include "kern/sched.h"
-#include "kern/thread.h"
-#include "kern/timer.h"
+#include "kern/sched/sched.h"
+#include "kern/sched/thread.h"
+#include "kern/arch/riscv/timer.h"
 #include "kstack/kstack.h"
 
 #include <atomic>

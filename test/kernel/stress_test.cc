@@ -1,9 +1,9 @@
-// Kernel tests of the stress workload (kern/stress.h): a short run under a
+// Kernel tests of the stress workload (kern/stress/stress.h): a short run under a
 // memory hog verifies every wake and gives back what it took, and a byte
 // flipped on purpose in a sleeping thread's stack is caught.
-#include "kern/ktest.h"
-#include "kern/printf.h"
-#include "kern/stress.h"
+#include "test/kernel/ktest.h"
+#include "kern/console/printf.h"
+#include "kern/stress/stress.h"
 #include "kstack/kstack.h"
 #include "vm/kmem.h"
 #include "zalloc/stats.h"

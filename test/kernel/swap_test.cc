@@ -1,7 +1,7 @@
 // The swap device end to end: space from the allocator, pages written to the
 // disk and read back intact.
-#include "kern/ktest.h"
-#include "kern/printf.h"
+#include "test/kernel/ktest.h"
+#include "kern/console/printf.h"
 #include "lib/string.h"
 #include "vm/kmem.h"
 #include "vm/swap.h"

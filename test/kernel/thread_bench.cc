@@ -6,12 +6,12 @@
 // Interrupts stay on (the scheduler needs them), so a timer tick can fall into
 // a sample: each figure is the median of many samples, minus the median of the
 // same sample with the measured work left out.
-#include "kern/cpu.h"
-#include "kern/kbench.h"
-#include "kern/printf.h"
-#include "kern/sched.h"
-#include "kern/thread.h"
-#include "kern/timer.h"
+#include "kern/arch/riscv/cpu.h"
+#include "test/kernel/kbench.h"
+#include "kern/console/printf.h"
+#include "kern/sched/sched.h"
+#include "kern/sched/thread.h"
+#include "kern/arch/riscv/timer.h"
 #include "kstack/kstack.h"
 #include "vm/kmem.h"
 #include "vm/tlb.h"

@@ -1,8 +1,8 @@
 // Shared by the user-task ktests (defined in test/kernel/user_test.cc).
 #pragma once
 
-#include "kern/ktest.h"
-#include "kern/task.h"
+#include "test/kernel/ktest.h"
+#include "kern/task/task.h"
 
 #include <cstdint>
 

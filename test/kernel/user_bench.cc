@@ -1,8 +1,8 @@
 // Benchmarks: system-call entry and exit, measured from user mode
 // (user/progs/nullsys.cc) in retired instructions, net of the loop.
-#include "kern/kbench.h"
-#include "kern/printf.h"
-#include "kern/task.h"
+#include "test/kernel/kbench.h"
+#include "kern/console/printf.h"
+#include "kern/task/task.h"
 #include "user/abi.h"
 
 using namespace kern;

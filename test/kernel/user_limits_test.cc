@@ -4,14 +4,14 @@
 // spend is charged and bounded (docs/user.md, "Limits and waiting for
 // memory"). Explicit tests (they hoard all memory or take seconds): the
 // virt-limits-* boots of test/run_all.py run them, on 1 and 4 harts.
-#include "kern/ipc.h"
-#include "kern/ktest.h"
-#include "kern/printf.h"
-#include "kern/sched.h"
-#include "kern/task.h"
-#include "kern/task_account.h"
-#include "kern/thread.h"
-#include "kern/timer.h"
+#include "kern/task/ipc.h"
+#include "test/kernel/ktest.h"
+#include "kern/console/printf.h"
+#include "kern/sched/sched.h"
+#include "kern/task/task.h"
+#include "kern/task/task_account.h"
+#include "kern/sched/thread.h"
+#include "kern/arch/riscv/timer.h"
 #include "kstack/kstack.h"
 #include "lib/string.h"
 #include "user/abi.h"

@@ -1,11 +1,11 @@
 // Kernel tests of vm/: the page allocator's reserve classes on real memory,
 // W^X on the kernel's own mappings, and TLB shootdown across harts.
-#include "kern/fixup.h"
-#include "kern/hart.h"
-#include "kern/ktest.h"
-#include "kern/printf.h"
-#include "kern/smp.h"
-#include "kern/smp.h"
+#include "kern/arch/riscv/fixup.h"
+#include "kern/arch/riscv/hart.h"
+#include "test/kernel/ktest.h"
+#include "kern/console/printf.h"
+#include "kern/arch/riscv/smp.h"
+#include "kern/arch/riscv/smp.h"
 #include "lib/string.h"
 #include "vm/page_chain.h"
 #include "vm/kmem.h"

@@ -1,10 +1,10 @@
 // Kernel tests of zalloc/ on the real page allocator: the paging-progress
 // guarantee at zero free pages on every hart at once, one page unsticking an
 // interrupt zone, and a million-object churn that returns to baseline.
-#include "kern/hart.h"
-#include "kern/ktest.h"
-#include "kern/printf.h"
-#include "kern/smp.h"
+#include "kern/arch/riscv/hart.h"
+#include "test/kernel/ktest.h"
+#include "kern/console/printf.h"
+#include "kern/arch/riscv/smp.h"
 #include "lib/string.h"
 #include "vm/page_chain.h"
 #include "vm/kmem.h"

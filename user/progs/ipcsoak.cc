@@ -1,4 +1,4 @@
-// The soak's IPC load (kern/soak.cc): a server that answers slowly, so that
+// The soak's IPC load (kern/stress/soak.cc): a server that answers slowly, so that
 // its callers sit blocked in ipc-call long enough for their kernel stacks to
 // be swapped out, and clients that check every answer.
 //

@@ -1,0 +1,162 @@
+#include "kern/arch/riscv/smp.h"
+
+#include "kern/arch/riscv/hart.h"
+#include "kern/arch/riscv/ipi.h"
+#include "kern/arch/riscv/irq.h"
+#include "kern/console/panic.h"
+#include "boot/platform.h"
+#include "kern/console/printf.h"
+#include "kern/arch/riscv/sbi.h"
+#include "kern/sync/spinlock.h"
+#include "kern/arch/riscv/timer.h"
+#include "kern/sched/thread.h"
+#include "kern/arch/riscv/trap.h"
+#include "vm/kmem.h"
+
+extern "C" {
+extern uint8_t boot_stacks[cpu::MAX_HARTS][BOOT_STACK_SIZE];
+void _secondary_start();
+}
+
+kern::HartLocal hart_locals[cpu::MAX_HARTS];
+
+namespace kern {
+
+unsigned online_count()
+{
+    unsigned n = 0;
+    for (auto& h : hart_locals)
+        n += h.online.load(std::memory_order_acquire);
+    return n;
+}
+
+} // namespace kern
+
+unsigned cpu::count() { return kern::online_count(); }
+
+namespace kern::smp {
+namespace {
+
+struct Mailbox {
+    ksync::SpinLock lock {"smp-call"};
+    std::atomic<void (*)(void*)> fn {nullptr};
+    void* arg;
+    std::atomic<bool> done;
+};
+Mailbox g_mail[cpu::MAX_HARTS];
+
+} // namespace
+
+void start_secondaries()
+{
+    const platform::Info& p = platform::info();
+    unsigned me = cpu::id();
+    for (unsigned i = 0; i < p.nharts; i++) {
+        if (i == me)
+            continue;
+        HartLocal& h = hart(i);
+        auto r = sbi::hart_start(h.hartid, reinterpret_cast<uintptr_t>(&_secondary_start),
+                                 reinterpret_cast<uintptr_t>(&h));
+        if (r.error) {
+            kprintf("smp: hart %u (hartid %u) did not start: SBI error %ld\n", i, h.hartid, r.error);
+            continue;
+        }
+        // Wait up to five seconds for it to report in (Linux waits as long:
+        // under an emulator on a busy host a second was once not enough); a
+        // hart that never does is left out rather than hanging the boot.
+        uint64_t deadline = timer::now_us() + 5000000;
+        while (!h.online.load(std::memory_order_acquire) && timer::now_us() < deadline) {
+        }
+        if (!h.online.load())
+            kprintf("smp: hart %u (hartid %u) started but never came online\n", i, h.hartid);
+    }
+}
+
+void run_posted_call()
+{
+    Mailbox& m = g_mail[cpu::id()];
+    if (auto fn = m.fn.exchange(nullptr, std::memory_order_acquire)) {
+        fn(m.arg);
+        m.done.store(true, std::memory_order_release);
+    }
+}
+
+void call_on(unsigned index, void (*fn)(void*), void* arg)
+{
+    if (index == cpu::id()) {
+        cpu::IrqGuard g;
+        fn(arg);
+        return;
+    }
+    Mailbox& m = g_mail[index];
+    ksync::SpinGuard guard(m.lock);
+    m.done.store(false);
+    m.arg = arg;
+    m.fn.store(fn, std::memory_order_release);
+    ipi::send(index, ipi::Reason::Call);
+    // Interrupts are off while we hold the mailbox lock. If the target is at the
+    // same moment calling us, it spins with interrupts off too: serve our own
+    // mailbox while waiting so two harts calling each other both finish.
+    while (!m.done.load(std::memory_order_acquire))
+        run_posted_call();
+}
+
+namespace {
+void post(unsigned index, void (*fn)(void*), void* arg)
+{
+    Mailbox& m = g_mail[index];
+    m.lock.lock();
+    m.done.store(false);
+    m.arg = arg;
+    m.fn.store(fn, std::memory_order_release);
+    ipi::send(index, ipi::Reason::Call);
+}
+
+void wait_posted(unsigned index)
+{
+    Mailbox& m = g_mail[index];
+    while (!m.done.load(std::memory_order_acquire))
+        run_posted_call();
+    m.lock.unlock();
+}
+} // namespace
+
+void run_concurrently(void (*fn)(void*), void* arg)
+{
+    unsigned me = cpu::id();
+    for (unsigned i = 0; i < cpu::MAX_HARTS; i++)
+        if (i != me && hart(i).online.load())
+            post(i, fn, arg);
+    fn(arg);
+    // Locks are released in the reverse order of taking them.
+    for (unsigned i = cpu::MAX_HARTS; i-- > 0;)
+        if (i != me && hart(i).online.load())
+            wait_posted(i);
+}
+
+void call_on_all(void (*fn)(void*), void* arg)
+{
+    for (unsigned i = 0; i < cpu::MAX_HARTS; i++)
+        if (hart(i).online.load() && i != cpu::id())
+            call_on(i, fn, arg);
+    call_on(cpu::id(), fn, arg);
+}
+
+} // namespace kern::smp
+
+// First C++ code on a secondary hart: tp and sp are set (boot/entry.S).
+extern "C" [[noreturn]] void secondary_main(unsigned long hartid, unsigned long)
+{
+    using namespace kern;
+    HartLocal& h = this_hart();
+    if (h.hartid != hartid)
+        panic("secondary hart %lu started with the HartLocal of hartid %u", hartid, h.hartid);
+    vm::kmem::init_secondary();
+    trap::init_hart();
+    irq::init_hart();
+    thread::init_secondary_hart();
+    timer::start_hart();
+    h.online.store(true, std::memory_order_release);
+    cpu::irq_restore(cpu::IRQS_ON);
+    thread::run_idle();
+}

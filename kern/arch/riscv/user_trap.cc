@@ -1,0 +1,82 @@
+// Traps from U-mode (kern/arch/riscv/trapentry.S saved the user registers in a frame at
+// the top of the thread's kernel stack): interrupts, system calls, and faults,
+// which kill the task with a message naming task, thread, cause, pc and
+// address. On the way back, a thread whose task is ending leaves instead.
+#include "kern/arch/riscv/csr.h"
+#include "kern/console/printf.h"
+#include "kern/sched/sched.h"
+#include "kern/task/syscall.h"
+#include "kern/task/task.h"
+#include "kern/sched/thread.h"
+#include "kern/arch/riscv/trap.h"
+#include "user/abi.h"
+#include "vm/layout.h"
+#include "vm/sv39.h"
+#include "vm/tlb.h"
+
+using namespace kern;
+
+namespace {
+
+// A page fault on a page that is mapped with the right permission now: this
+// hart cached the "not mapped" from before (Sv39 allows that until an
+// sfence.vma). Flush and retry rather than kill.
+bool stale_tlb(Task* t, const TrapFrame& tf)
+{
+    uint64_t need;
+    switch (tf.scause) {
+    case trap::LOAD_PAGE_FAULT: need = vm::sv39::R; break;
+    case trap::STORE_PAGE_FAULT: need = vm::sv39::W; break;
+    case trap::INSN_PAGE_FAULT: need = vm::sv39::X; break;
+    default: return false;
+    }
+    uint64_t pa, flags;
+    if (!vm::layout::is_user_range(tf.stval, 1) || !t->as.lookup(tf.stval, pa, flags))
+        return false;
+    if (!(flags & vm::sv39::U) || !(flags & need))
+        return false;
+    vm::tlb::flush_local(tf.stval);
+    return true;
+}
+
+void user_fault(Thread* me, TrapFrame& tf)
+{
+    Task* t = me->task;
+    if (stale_tlb(t, tf))
+        return;
+    char why[160];
+    if (tf.scause == trap::ILLEGAL_INSN)
+        ksnprintf(why, sizeof why, "%s at pc 0x%lx (instruction bits 0x%lx), in thread %lu (%s)",
+                  trap::cause_name(tf.scause), tf.sepc, tf.stval, me->id, me->name);
+    else
+        ksnprintf(why, sizeof why, "%s at pc 0x%lx, address 0x%lx%s, in thread %lu (%s)", trap::cause_name(tf.scause),
+                  tf.sepc, tf.stval, vm::layout::is_user_range(tf.stval, 1) ? "" : " (not user memory)", me->id,
+                  me->name);
+    task::kill(t, EXIT_KILLED_FAULT, why);
+}
+
+} // namespace
+
+extern "C" void user_trap(TrapFrame* tf)
+{
+    Thread* me = thread::current();
+    if (tf->scause & csr::SCAUSE_INTERRUPT) {
+        trap::handle_interrupt(*tf);
+    } else if (tf->scause == trap::ECALL_U) {
+        tf->sepc += 4; // return after the ecall
+        cpu::irq_restore(cpu::IRQS_ON);
+        tf->x[9] = static_cast<uint64_t>(syscall::dispatch(*tf));
+        (void)cpu::irq_save();
+    } else {
+        // Interrupts on: the stale-TLB check takes the address space's mutex.
+        cpu::irq_restore(cpu::IRQS_ON);
+        user_fault(me, *tf);
+        (void)cpu::irq_save();
+    }
+    if (me->task->exiting.load(std::memory_order_acquire))
+        task::exit_thread(-1);
+    // The frame says "from U-mode with interrupts on", so this may switch.
+    sched::preempt_from_trap(*tf);
+    if (me->task->exiting.load(std::memory_order_acquire))
+        task::exit_thread(-1);
+}

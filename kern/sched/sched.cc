@@ -1,0 +1,711 @@
+#include "kern/sched/sched.h"
+
+#include "kern/arch/riscv/csr.h"
+#include "kern/arch/riscv/hart.h"
+#include "kern/arch/riscv/ipi.h"
+#include "kern/sync/lockcheck.h"
+#include "kern/console/panic.h"
+#include "kern/console/printf.h"
+#include "kern/sync/spinlock.h"
+#include "kern/arch/riscv/timer.h"
+#include "kern/arch/riscv/trap.h"
+#include "vm/kmem.h"
+#include "vm/tlb.h"
+#include "vm/uspace.h"
+#include "kstack/kstack.h"
+#include "kstack/swap.h"
+
+extern "C" void switch_context(kern::Context* from, kern::Context* to);
+extern "C" void overflow_resume();
+
+namespace kern::sched {
+namespace {
+
+using RunList = lib::List<Thread, &Thread::run_node>;
+using SleepList = lib::List<Thread, &Thread::sleep_node>;
+using SwappedList = lib::List<Thread, &Thread::swapped_node>;
+
+struct alignas(64) RunQueue {
+    ksync::SpinLock lock {"runqueue"};
+    RunList prio[PRIO_LEVELS];
+    uint32_t bitmap = 0;      // bit p set: prio[p] is not empty
+    unsigned queued = 0;
+    Thread* current = nullptr;
+    Thread* idle = nullptr;
+    Thread* switched_from = nullptr; // for finish_switch on the other side
+    bool need_resched = false;
+    uint64_t switches = 0;
+    uint64_t steals = 0;
+    uint64_t idle_switches = 0;
+    // The swap candidates among this hart's sleepers, oldest sleep first:
+    // asleep with a resident stack, unheld, swappable. The pagedaemon reads
+    // the oldest (for_each_sleeper) instead of walking every thread.
+    SleepList sleepers;
+    // This hart's sleepers whose stacks are on swap and not yet wanted, in
+    // the order they went out: what the swapper brings back early once
+    // memory has recovered (for_each_swapped).
+    SwappedList swapped;
+};
+
+RunQueue g_rq[cpu::MAX_HARTS];
+std::atomic<bool> g_started {false};
+std::atomic<uint64_t> g_sleep_seq {0};
+
+// Timed sleeps, sorted by deadline. Taken after the run-queue lock
+// (prepare_sleep links a timed sleeper under it, the wait-queue lock held
+// too) or alone (the tick, retire, leave_timeouts); nothing is taken under it
+// (kern/sync/lockorder.cc).
+using TimeoutList = lib::List<Thread, &Thread::timeout_node>;
+ksync::SpinLock g_timeout_lock {"timeouts"};
+TimeoutList g_timeouts;
+
+void enqueue(RunQueue& rq, Thread* t)
+{
+    rq.prio[t->priority].push_back(*t);
+    rq.bitmap |= 1u << t->priority;
+    rq.queued++;
+}
+
+void dequeue(RunQueue& rq, Thread* t)
+{
+    rq.prio[t->priority].remove(*t);
+    if (rq.prio[t->priority].empty())
+        rq.bitmap &= ~(1u << t->priority);
+    rq.queued--;
+}
+
+Thread* pop_best(RunQueue& rq)
+{
+    if (!rq.bitmap)
+        return nullptr;
+    int p = __builtin_ctz(rq.bitmap);
+    Thread* t = rq.prio[p].front();
+    dequeue(rq, t);
+    return t;
+}
+
+int best_prio(RunQueue& rq) { return rq.bitmap ? __builtin_ctz(rq.bitmap) : PRIO_LEVELS; }
+
+// An idle hart takes one runnable thread from the busiest other queue. Only
+// try_lock: two harts stealing from each other must not deadlock.
+Thread* steal(unsigned me)
+{
+    unsigned best = me;
+    unsigned most = 0;
+    for (unsigned i = 0; i < cpu::MAX_HARTS; i++) {
+        if (i != me && g_rq[i].queued > most) {
+            most = g_rq[i].queued;
+            best = i;
+        }
+    }
+    if (best == me)
+        return nullptr;
+    RunQueue& victim = g_rq[best];
+    if (!victim.lock.try_lock())
+        return nullptr;
+    Thread* found = nullptr;
+    for (int p = 0; p < PRIO_LEVELS && !found; p++) {
+        for (Thread& t : victim.prio[p]) {
+            if (!(t.flags & TF_BOUND)) {
+                found = &t;
+                break;
+            }
+        }
+    }
+    if (found)
+        dequeue(victim, found);
+    victim.lock.unlock();
+    if (found)
+        g_rq[me].steals++;
+    return found;
+}
+
+// The lock of t's run queue. t may be a stale pointer to a Thread that has
+// exited (kern/sched/thread.cc keeps the memory a Thread): then its state is not
+// what the caller looks for, and with zalloc's debug poison its hart is not
+// a hart at all, which takes hart 0's lock rather than indexing past the
+// queues or chasing a value that never settles.
+RunQueue& lock_rq_of(Thread* t)
+{
+    for (;;) {
+        unsigned h = t->hart;
+        if (h >= cpu::MAX_HARTS) [[unlikely]]
+            h = 0;
+        RunQueue& rq = g_rq[h];
+        rq.lock.lock();
+        unsigned now = t->hart;
+        if (now == h || now >= cpu::MAX_HARTS)
+            return rq;
+        rq.lock.unlock();
+    }
+}
+
+} // namespace
+
+namespace {
+
+// Completes a switch on the new thread's side: the thread we switched away
+// from is now off this hart (its on_cpu clears, so a waker may queue it
+// elsewhere). Runs with the run-queue lock held; returns the previous thread
+// if it exited, for the caller to hand to the reaper once the lock is free
+// (that wakes someone, which takes run-queue locks).
+Thread* finish_switch(RunQueue& rq)
+{
+    Thread* prev = rq.switched_from;
+    rq.switched_from = nullptr;
+    if (!prev)
+        return nullptr;
+    prev->on_cpu.store(false, std::memory_order_release);
+    return prev->state == ThreadState::Dead ? prev : nullptr;
+}
+
+void hand_over_dead(Thread* dead)
+{
+    if (dead)
+        thread::dead_and_switched_out(dead);
+}
+
+// The second half of a switch: next (Running, its stack checked by
+// before_switch_in) takes this hart from prev. Same contract as
+// schedule_locked.
+[[nodiscard]] Thread* switch_locked(RunQueue& rq, Thread* prev, Thread* next, Context* save = nullptr)
+{
+    next->hart = cpu::id();
+    next->on_cpu.store(true, std::memory_order_relaxed);
+    next->switches++;
+    rq.current = next;
+    rq.switches++;
+    if (next->flags & TF_IDLE)
+        rq.idle_switches++;
+    rq.switched_from = prev;
+    // For reports and current_thread(); the stack limit that trap entry
+    // checks is switched by switch_context together with sp.
+    HartLocal& h = this_hart();
+    h.current = next;
+    h.stack_top = next->stack ? kstack::top(next->stack) : h.boot_stack_top;
+    // Address space: a user thread runs on its task's root, any other thread
+    // on the kernel's. Kernel mappings are the same in every root, so this
+    // stack stays mapped across the change; activate() skips a root that is
+    // already loaded (two threads of one task, or kernel to kernel).
+    vm::uspace::activate(next->satp ? next->satp : vm::kmem::kernel_satp());
+    // Only the run-queue lock crosses a switch (finish_switch releases it on
+    // the other side): any other spinlock held here is a sleep under a spinlock.
+    if (lockcheck::enabled())
+        lockcheck::before_switch();
+    switch_context(save ? save : &prev->ctx, &next->ctx);
+    // Now running as prev again, possibly on another hart: use that hart's queue.
+    return finish_switch(g_rq[cpu::id()]);
+}
+
+// The core: pick the next thread and switch to it. Interrupts are off and the
+// run-queue lock is held; both stay so across the switch and are released by
+// the code the next thread returns into.
+[[nodiscard]] Thread* schedule_locked(RunQueue& rq, Context* save = nullptr)
+{
+    Thread* prev = rq.current;
+    rq.need_resched = false;
+    // Running, or Runnable because a wakeup arrived after prepare_sleep() and
+    // before this switch (a preemption in that window): either way it must go
+    // back on the queue, or it is lost.
+    if (prev->state == ThreadState::Running || prev->state == ThreadState::Runnable) {
+        prev->state = ThreadState::Runnable;
+        if (!(prev->flags & TF_IDLE))
+            enqueue(rq, prev);
+    }
+    Thread* next = pop_best(rq);
+    if (!next && !(prev->state == ThreadState::Runnable && !(prev->flags & TF_IDLE)))
+        next = steal(cpu::id());
+    if (!next)
+        next = rq.idle;
+    // Only a resident stack is ever queued (wake() hands the others to the
+    // swapper; before_switch_in panics otherwise), and pages of it mapped since
+    // this hart last ran it (swapped back in, grown elsewhere) may still be
+    // cached here as unmapped: they are flushed first.
+    if (next->stack)
+        kstack::before_switch_in(next->stack, cpu::id());
+    next->state = ThreadState::Running;
+    next->slice_left = SLICE_TICKS;
+    if (next == prev)
+        return nullptr;
+    return switch_locked(rq, prev, next, save);
+}
+
+// Whether the running thread `me` may hand this hart straight to `next` in
+// sleep `seq` (sleep_handing_off()). Only a thread that is this hart's to run
+// (it sleeps on this queue, fully switched out, so no other hart can touch it
+// while we hold the lock), with its stack resident (else the swapper must
+// bring it back first), no timeout armed, and nothing better waiting here
+// (no queued priority above next's: a bit test, where best_prio() would cost
+// a software count of trailing zeros on cores without Zbb): anything else
+// goes through wake().
+bool can_hand_off_locked(RunQueue& rq, Thread* me, Thread* next, uint64_t seq)
+{
+    return me->state == ThreadState::Running && next != me && next->hart == cpu::id() &&
+           next->state == ThreadState::Sleeping && next->sleep_seq == seq &&
+           !next->on_cpu.load(std::memory_order_acquire) && next->stack &&
+           kstack::state(next->stack) == kstack::StackState::Resident && !next->wait_deadline &&
+           !(next->flags & TF_IDLE) && !(rq.bitmap & ((1u << next->priority) - 1));
+}
+
+// Whether a sleeping thread is a swap candidate: its stack resident and
+// unheld (a thread with a Waiter on its stack holds it for the whole sleep),
+// and not a no-swap thread.
+bool swap_candidate(const Thread* t)
+{
+    return t->stack && !(t->flags & TF_NO_SWAP) && !t->stack_holds.held() &&
+           kstack::state(t->stack) == kstack::StackState::Resident;
+}
+
+// The current thread's sleep (prepare_sleep), with its run-queue lock held.
+// It goes to the back of the hart's sleepers: sleeps on one hart start in
+// time order, so the list stays oldest first.
+uint64_t mark_sleeping_locked(RunQueue& rq, Thread* me, const void* channel, const char* reason, uint64_t deadline)
+{
+    me->wait_channel = channel;
+    me->wait_reason = reason;
+    me->wait_deadline = deadline;
+    me->sleep_since = timer::now_ticks();
+    me->sleep_seq = g_sleep_seq.fetch_add(1, std::memory_order_relaxed) + 1;
+    me->state = ThreadState::Sleeping;
+    // swap_candidate(), less the residency check: a running thread's stack
+    // is resident (and this is on every sleep's path, the IPC fast path's too).
+    if (me->stack && !(me->flags & TF_NO_SWAP) && !me->stack_holds.held())
+        rq.sleepers.push_back(*me);
+    return me->sleep_seq;
+}
+
+// The sleep ends (woken, handed the hart, restarted): off the sleepers, and
+// off the swapped ones (a woken thread's stack is wanted: the swapper's
+// queue or the wake-time read takes it from here).
+void leave_sleepers(RunQueue& rq, Thread* t)
+{
+    if (t->sleep_node.linked()) // resident, so not on the swapped list too
+        rq.sleepers.remove(*t);
+    else if (t->swapped_node.linked())
+        rq.swapped.remove(*t);
+}
+
+// Off the timeout list after a sleep, whether the timeout fired or a wakeup
+// came first.
+void leave_timeouts(Thread* me)
+{
+    if (me->timeout_node.linked()) {
+        ksync::SpinGuard tg(g_timeout_lock);
+        if (me->timeout_node.linked())
+            g_timeouts.remove(*me);
+    }
+}
+
+} // namespace
+
+// The running thread, read with one load relative to tp. Reading tp into a
+// register first and then loading through it would not do: a preemption in
+// between may move the thread to another hart, and the register would still
+// point at the first hart's data.
+Thread* current_thread()
+{
+    Thread* t;
+    asm volatile("ld %0, %1(tp)" : "=r"(t) : "i"(HARTLOCAL_CURRENT));
+    return t;
+}
+
+void init_hart(Thread* boot_thread, Thread* idle)
+{
+    RunQueue& rq = g_rq[cpu::id()];
+    boot_thread->state = ThreadState::Running;
+    boot_thread->hart = cpu::id();
+    boot_thread->on_cpu.store(true);
+    boot_thread->slice_left = SLICE_TICKS;
+    rq.current = boot_thread;
+    this_hart().current = boot_thread;
+    rq.idle = idle;
+    if (idle) {
+        idle->hart = cpu::id();
+        idle->state = ThreadState::Runnable;
+    } else {
+        rq.idle = boot_thread; // a secondary's boot context is its idle thread
+    }
+    g_started.store(true);
+}
+
+bool started() { return g_started.load(); }
+
+void finish_first_switch()
+{
+    RunQueue& rq = g_rq[cpu::id()];
+    Thread* dead = finish_switch(rq);
+    rq.lock.unlock();
+    hand_over_dead(dead);
+}
+
+void enqueue_new(Thread* t)
+{
+    RunQueue& rq = lock_rq_of(t);
+    t->state = ThreadState::Runnable;
+    enqueue(rq, t);
+    if (t->priority < rq.current->priority || (rq.current->flags & TF_IDLE))
+        rq.need_resched = true;
+    unsigned target = t->hart;
+    bool kick = target != cpu::id() && rq.need_resched;
+    rq.lock.unlock();
+    if (kick)
+        ipi::send(target, ipi::Reason::Ping);
+}
+
+void set_idle(Thread* idle)
+{
+    RunQueue& rq = g_rq[cpu::id()];
+    ksync::SpinGuard g(rq.lock);
+    idle->hart = cpu::id();
+    idle->state = ThreadState::Runnable;
+    rq.idle = idle;
+}
+
+void mark_dead_and_switch()
+{
+    RunQueue& rq = g_rq[cpu::id()];
+    rq.lock.lock();
+    rq.current->state = ThreadState::Dead;
+    (void)schedule_locked(rq);
+    panic("sched: a dead thread came back");
+}
+
+void yield()
+{
+    unsigned long irq = cpu::irq_save();
+    RunQueue& rq = g_rq[cpu::id()];
+    rq.lock.lock();
+    Thread* dead = schedule_locked(rq);
+    g_rq[cpu::id()].lock.unlock();
+    cpu::irq_restore(irq);
+    hand_over_dead(dead);
+}
+
+uint64_t prepare_sleep(const void* channel, const char* reason, uint64_t deadline)
+{
+    Thread* me = current_thread();
+    RunQueue& rq = g_rq[cpu::id()];
+    ksync::SpinGuard g(rq.lock);
+    uint64_t seq = mark_sleeping_locked(rq, me, channel, reason, deadline);
+    if (deadline) {
+        ksync::SpinGuard tg(g_timeout_lock);
+        Thread* after = nullptr;
+        for (Thread& t : g_timeouts) {
+            if (t.wait_deadline > deadline) {
+                after = &t;
+                break;
+            }
+        }
+        if (after) {
+            g_timeouts.insert_before(*after, *me);
+        } else {
+            g_timeouts.push_back(*me);
+        }
+    }
+    return seq;
+}
+
+void block()
+{
+    unsigned long irq = cpu::irq_save();
+    RunQueue& rq = g_rq[cpu::id()];
+    rq.lock.lock();
+    Thread* me = rq.current;
+    Thread* dead = nullptr;
+    if (me->state == ThreadState::Sleeping)
+        dead = schedule_locked(rq);
+    else
+        me->state = ThreadState::Running; // woken before it could switch away
+    g_rq[cpu::id()].lock.unlock();
+    cpu::irq_restore(irq);
+    hand_over_dead(dead);
+    leave_timeouts(me);
+}
+
+bool sleep_handing_off(const void* channel, const char* reason, Thread* next, uint64_t seq, uint64_t& my_seq,
+                       ksync::SpinLock& held)
+{
+    RunQueue& rq = g_rq[cpu::id()];
+    rq.lock.lock(); // order: the caller's lock (ipc), then runqueue
+    Thread* me = rq.current;
+    if (!can_hand_off_locked(rq, me, next, seq)) {
+        rq.lock.unlock();
+        return false;
+    }
+    // Asleep and handing over in one section: a waker, which needs this
+    // lock, finds this thread either still running (it sees `held` taken) or
+    // Sleeping with my_seq. The rest of this thread's time slice goes to
+    // next: a pair that keeps handing the hart back and forth still yields to
+    // others of its priority when the slice runs out (tick()).
+    my_seq = mark_sleeping_locked(rq, me, channel, reason, 0);
+    held.unlock(); // interrupts stay off: the caller's
+    leave_sleepers(rq, next);
+    next->wait_timed_out = false;
+    kstack::before_switch_in(next->stack, cpu::id());
+    next->state = ThreadState::Running;
+    next->slice_left = me->slice_left;
+    Thread* dead = switch_locked(rq, me, next);
+    g_rq[cpu::id()].lock.unlock();
+    hand_over_dead(dead);
+    return true;
+}
+
+bool wake(Thread* t, uint64_t seq, bool timed_out)
+{
+    // Interrupts stay off from the run-queue lock until a thread whose stack
+    // is out has been handed to a swap-in (woken() below): in between it is
+    // Runnable on no queue, and only this call will ever queue it. A waker
+    // preempted there would strand it for as long as the waker does not run
+    // (a low-priority waker behind busy threads: indefinitely).
+    unsigned long irq = cpu::irq_save();
+    RunQueue& rq = lock_rq_of(t);
+    if (t->state != ThreadState::Sleeping || (seq && t->sleep_seq != seq)) {
+        rq.lock.unlock();
+        cpu::irq_restore(irq);
+        return false;
+    }
+    t->state = ThreadState::Runnable;
+    t->wait_timed_out = timed_out;
+    leave_sleepers(rq, t);
+    bool kick = false;
+    kstack::swap::Wake w = kstack::swap::Wake::Run;
+    if (!t->on_cpu.load(std::memory_order_acquire)) {
+        // A stack that is out (or on its way) goes to the swapper first; the
+        // thread is Runnable but on no queue until its stack is back.
+        if (t->stack && kstack::state(t->stack) != kstack::StackState::Resident)
+            w = kstack::swap::on_wake_locked(t);
+        if (w == kstack::swap::Wake::Run) {
+            enqueue(rq, t);
+            if (t->priority <= rq.current->priority || (rq.current->flags & TF_IDLE)) {
+                rq.need_resched = true;
+                kick = t->hart != cpu::id();
+            }
+        }
+    }
+    // else: it is between prepare_sleep() and block() on its hart; block()
+    // sees Runnable and carries on.
+    unsigned target = t->hart;
+    rq.lock.unlock();
+    if (kick)
+        ipi::send(target, ipi::Reason::Ping);
+    if (w == kstack::swap::Wake::DeferredKick)
+        kstack::swap::woken(t);
+    cpu::irq_restore(irq);
+    return true;
+}
+
+void with_thread_locked(Thread* t, void (*fn)(Thread*, void*), void* ctx)
+{
+    RunQueue& rq = lock_rq_of(t);
+    fn(t, ctx);
+    rq.lock.unlock();
+}
+
+// One of a hart's sleeper lists, under its run-queue lock, until fn says stop.
+template <typename L>
+void walk_list(unsigned hart, L RunQueue::*list, bool (*fn)(Thread&, void*), void* ctx)
+{
+    RunQueue& rq = g_rq[hart];
+    ksync::SpinGuard g(rq.lock);
+    for (Thread& t : rq.*list)
+        if (!fn(t, ctx))
+            return;
+}
+
+void for_each_sleeper(unsigned hart, bool (*fn)(Thread&, void*), void* ctx)
+{
+    walk_list(hart, &RunQueue::sleepers, fn, ctx);
+}
+
+void drop_sleeper_locked(Thread* t) { leave_sleepers(g_rq[t->hart], t); }
+
+void for_each_swapped(unsigned hart, bool (*fn)(Thread&, void*), void* ctx)
+{
+    walk_list(hart, &RunQueue::swapped, fn, ctx);
+}
+
+void add_swapped_locked(Thread* t)
+{
+    if (t->state == ThreadState::Sleeping && !t->swapped_node.linked())
+        g_rq[t->hart].swapped.push_back(*t);
+}
+
+void add_sleeper_locked(Thread* t)
+{
+    if (t->state != ThreadState::Sleeping || t->sleep_node.linked() || !swap_candidate(t))
+        return;
+    // Back in its place by sleep_since. Those put back (a stack kept
+    // resident by the pager, or swapped in before its wakeup) have slept
+    // long: their place is near the front.
+    SleepList& l = g_rq[t->hart].sleepers;
+    Thread* pos = l.front();
+    while (pos && pos->sleep_since <= t->sleep_since)
+        pos = l.next(*pos);
+    if (pos)
+        l.insert_before(*pos, *t);
+    else
+        l.push_back(*t);
+}
+
+void restart_locked(Thread* t, void (*entry)(void*), void* arg)
+{
+    if (t->on_cpu.load(std::memory_order_acquire) || t->run_node.linked() ||
+        (t->state != ThreadState::Sleeping && t->state != ThreadState::Runnable))
+        panic("sched: restart of thread %lu (%s) in state %s", t->id, t->name, state_name(t->state));
+    leave_sleepers(g_rq[t->hart], t);
+    leave_timeouts(t); // the timeout lock under the run-queue lock, as prepare_sleep takes it
+    t->state = ThreadState::Runnable;
+    t->wait_timed_out = false;
+    thread::set_entry(t, entry, arg, 0);
+}
+
+void tick()
+{
+    RunQueue& rq = g_rq[cpu::id()];
+    if (!g_started.load(std::memory_order_relaxed) || !rq.current)
+        return;
+    {
+        ksync::SpinGuard g(rq.lock);
+        Thread* cur = rq.current;
+        if (cur->flags & TF_IDLE) {
+            if (rq.queued)
+                rq.need_resched = true;
+        } else if (cur->slice_left > 0 && --cur->slice_left == 0) {
+            // Only worth a switch if someone of equal or better priority waits.
+            if (best_prio(rq) <= cur->priority)
+                rq.need_resched = true;
+            cur->slice_left = SLICE_TICKS;
+        }
+    }
+    // Expired timeouts: wake each with its sleep's sequence number, outside
+    // the timeout lock (the thread is type-stable memory; the sequence check
+    // makes a stale entry harmless).
+    uint64_t now = timer::now_ticks();
+    for (int batch = 0; batch < 16; batch++) {
+        Thread* t;
+        uint64_t seq;
+        {
+            if (!g_timeout_lock.try_lock())
+                return;
+            t = g_timeouts.front();
+            if (!t || t->wait_deadline > now) {
+                g_timeout_lock.unlock();
+                return;
+            }
+            g_timeouts.remove(*t);
+            seq = t->sleep_seq;
+            g_timeout_lock.unlock();
+        }
+        wake(t, seq, true);
+    }
+}
+
+void preempt_from_trap(const TrapFrame& tf)
+{
+    RunQueue& rq = g_rq[cpu::id()];
+    constexpr uint64_t SSTATUS_SPIE_BIT = 1ul << 5;
+    if (!g_started.load(std::memory_order_relaxed) || !rq.need_resched || !(tf.sstatus & SSTATUS_SPIE_BIT))
+        return;
+    // Interrupts are off (we are in the trap handler); switching here keeps
+    // the trap frame on this thread's stack until it runs again.
+    rq.lock.lock();
+    Thread* dead = schedule_locked(rq);
+    g_rq[cpu::id()].lock.unlock();
+    hand_over_dead(dead);
+}
+
+namespace {
+// Where park_from_trap's switch saves the context it abandons: never resumed.
+Context g_abandoned[cpu::MAX_HARTS];
+} // namespace
+
+void park_from_trap(const TrapFrame& tf, const void* channel, const char* reason, uint64_t deadline)
+{
+    Thread* me = current_thread();
+    me->parked = tf;
+    // Its live sp is in `parked` until it runs again: no swap-out or give-back
+    // (both read ctx.sp) meanwhile.
+    me->stack_holds.acquire();
+    if (channel)
+        (void)prepare_sleep(channel, reason, deadline);
+    RunQueue& rq = g_rq[cpu::id()];
+    rq.lock.lock();
+    if (!channel || me->state == ThreadState::Sleeping) {
+        // The next switch to it resumes in overflow_resume (kern/arch/riscv/trapentry.S);
+        // sp and s0 as interrupted, for backtraces of the sleeping thread.
+        me->ctx = {};
+        me->ctx.ra = reinterpret_cast<uint64_t>(&overflow_resume);
+        me->ctx.sp = tf.x[1];
+        me->ctx.s[0] = tf.x[7];
+        (void)schedule_locked(rq, &g_abandoned[cpu::id()]);
+        // Back here only if nothing else could run: carry on at once.
+    }
+    me->state = ThreadState::Running;
+    g_rq[cpu::id()].lock.unlock();
+    me->stack_holds.release();
+    leave_timeouts(me);
+}
+
+void leave_timeouts_of(Thread* t) { leave_timeouts(t); }
+
+void preempt_from_overflow(const TrapFrame& tf)
+{
+    RunQueue& rq = g_rq[cpu::id()];
+    constexpr uint64_t SSTATUS_SPIE_BIT = 1ul << 5;
+    Thread* me = rq.current;
+    if (!g_started.load(std::memory_order_relaxed) || !rq.need_resched || !(tf.sstatus & SSTATUS_SPIE_BIT) ||
+        !me || !me->stack || (me->flags & TF_IDLE))
+        return;
+    park_from_trap(tf, nullptr, nullptr, 0);
+}
+
+void sleep_us(uint64_t us)
+{
+    uint64_t deadline = timer::now_ticks() + us * timer::timebase_hz() / 1000000 + 1;
+    prepare_sleep(&g_timeouts, "sleep", deadline);
+    block();
+}
+
+void dump()
+{
+    for (unsigned h = 0; h < cpu::MAX_HARTS; h++) {
+        RunQueue& rq = g_rq[h];
+        if (!rq.current)
+            continue;
+        kprintf("  hart %u: current %s, %u queued (bitmap 0x%x), need_resched %d, lock %s\n", h, rq.current->name,
+                rq.queued, rq.bitmap, rq.need_resched, rq.lock.held_by_me() ? "mine" : "-");
+    }
+    thread::for_each(
+        [](Thread& t, void*) {
+            kprintf("  thread %lu %-12s %-8s hart %u on_cpu %d wait %s deadline %lu seq %lu holds %u%s\n", t.id,
+                    t.name, state_name(t.state), t.hart, t.on_cpu.load() ? 1 : 0,
+                    t.wait_reason ? t.wait_reason : "-", t.wait_deadline, t.sleep_seq, t.stack_holds.count(),
+                    t.timeout_node.linked() ? " (on timeout list)" : "");
+        },
+        nullptr);
+    kprintf("  now %lu, first timeout %lu\n", timer::now_ticks(),
+            g_timeouts.front() ? g_timeouts.front()->wait_deadline : 0);
+}
+
+HartStats stats(unsigned h)
+{
+    RunQueue& rq = g_rq[h];
+    return {rq.queued, rq.switches, rq.steals, rq.idle_switches, rq.current};
+}
+
+} // namespace kern::sched
+
+// A parked thread's first code when it runs again (from overflow_resume, on
+// this hart's overflow stack, interrupts off, the run-queue lock held as
+// after any switch): finish the switch and hand its registers back for
+// overflow_resume to restore. The retried instruction grows the stack (or
+// parks it again), or the interrupted code simply carries on.
+extern "C" void overflow_resume_c(kern::TrapFrame* tf)
+{
+    using namespace kern;
+    sched::finish_first_switch();
+    Thread* me = sched::current_thread();
+    *tf = me->parked;
+    me->stack_holds.release();
+    sched::leave_timeouts_of(me);
+}

@@ -1,0 +1,280 @@
+#include "kern/sched/thread.h"
+
+#include "kern/arch/riscv/hart.h"
+#include "vm/kmem.h"
+#include "kern/console/panic.h"
+#include "kern/console/printf.h"
+#include "kern/sched/sched.h"
+#include "kern/sync/spinlock.h"
+#include "kern/sync/wait.h"
+#include "kstack/grow.h"
+#include "kstack/kstack.h"
+#include "lib/string.h"
+#include "zalloc/kmalloc_obj.h"
+
+extern "C" void thread_trampoline();
+
+namespace kern {
+
+const char* state_name(ThreadState s)
+{
+    switch (s) {
+    case ThreadState::Embryo: return "embryo";
+    case ThreadState::Runnable: return "runnable";
+    case ThreadState::Running: return "running";
+    case ThreadState::Sleeping: return "sleeping";
+    case ThreadState::Dead: return "dead";
+    }
+    return "?";
+}
+
+namespace {
+
+// Thread objects: a kmalloc_obj zone whose slabs are never given back
+// (hold_polls 0), so a Thread* is a Thread for ever. Several paths use one
+// after letting go of whatever kept the thread alive: a timeout entry popped
+// under the timeout lock and woken after it (sched::tick), an IPC wake done
+// after its lock is released, a swap candidate found under a run-queue lock
+// and claimed later. Each revalidates under the thread's run-queue lock with
+// the sleep's sequence number (global, never reused), so a thread that has
+// exited, or a new thread in the same memory, is left alone; what they must
+// never meet is memory that is no longer a Thread. The cost is the peak
+// number of threads' worth of slabs, reused by later threads (FreeBSD keeps
+// its thread zone the same way). docs/threads.md.
+constexpr zalloc::ObjZoneSpec THREAD_ZONE {"thread", sizeof(Thread), {.hold_polls = 0}};
+zalloc::ObjZone g_thread_zone;
+
+// The boot contexts of each hart run as threads without a kstack.
+Thread g_boot_threads[cpu::MAX_HARTS];
+
+ksync::SpinLock g_all_lock {"thread-list"};
+lib::List<Thread, &Thread::all_node> g_all;
+std::atomic<uint64_t> g_next_id {1};
+std::atomic<uint64_t> g_created {0};
+std::atomic<uint64_t> g_reaped {0};
+std::atomic<uint64_t> g_live {0};
+
+// Exited threads, waiting for the reaper (or for join()).
+ksync::SpinLock g_zombie_lock {"zombies"};
+lib::List<Thread, &Thread::run_node> g_zombies;
+WaitQueue* g_reaper_wq;
+
+void set_name(Thread* t, const char* name)
+{
+    size_t n = strnlen(name, sizeof t->name - 1);
+    memcpy(t->name, name, n);
+    t->name[n] = '\0';
+}
+
+void link_all(Thread* t)
+{
+    ksync::SpinGuard g(g_all_lock);
+    g_all.push_back(*t);
+    g_live.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Free what an exited thread holds. Its stack is off every hart by now.
+void destroy(Thread* t)
+{
+    {
+        ksync::SpinGuard g(g_all_lock);
+        g_all.remove(*t);
+    }
+    if (t->stack_holds.held())
+        panic("thread %lu (%s) exited holding its stack %u time(s)", t->id, t->name, t->stack_holds.count());
+    kstack::free(t->stack);
+    t->stack = nullptr;
+    g_thread_zone.free(t);
+    g_live.fetch_sub(1, std::memory_order_relaxed);
+    g_reaped.fetch_add(1, std::memory_order_relaxed);
+}
+
+void reaper_main(void*)
+{
+    for (;;) {
+        g_zombie_lock.lock();
+        while (g_zombies.empty())
+            (void)g_reaper_wq->wait(&g_zombie_lock);
+        Thread* t = g_zombies.pop_front();
+        g_zombie_lock.unlock();
+        destroy(t);
+    }
+}
+
+void idle_main(void*)
+{
+    for (;;) {
+        unsigned long irq = cpu::irq_save();
+        sched::HartStats s = sched::stats(cpu::id());
+        if (s.queued == 0)
+            asm volatile("wfi");
+        cpu::irq_restore(irq);
+        sched::yield();
+    }
+}
+
+Thread* init_boot_context(unsigned index, const char* name)
+{
+    Thread* t = &g_boot_threads[index];
+    t->id = g_next_id.fetch_add(1);
+    set_name(t, name);
+    t->priority = PRIO_DEFAULT;
+    t->flags = TF_NO_SWAP | TF_BOUND;
+    t->hart = index;
+    t->stack_limit = hart(index).boot_stack_base;
+    link_all(t);
+    return t;
+}
+
+} // namespace
+
+namespace thread {
+
+lib::Result<Thread*> create(const ThreadParams& p)
+{
+    auto* t = static_cast<Thread*>(g_thread_zone.alloc(
+        (p.may_block ? zalloc::M_WAITOK | zalloc::M_NULLOK : zalloc::M_RNOWAIT | zalloc::M_NULLOK) | zalloc::M_ZERO));
+    if (!t)
+        return lib::Error::NoMemory;
+    new (t) Thread();
+    lib::Result<kstack::Stack*> st = kstack::alloc(p.may_block);
+    if (!st.ok()) {
+        g_thread_zone.free(t);
+        return st.error();
+    }
+    if (p.flags & TF_FULL_STACK) {
+        if (lib::Status ms = kstack::map_all(st.value(), p.may_block); !ms.ok()) {
+            kstack::free(st.value());
+            g_thread_zone.free(t);
+            return ms.error();
+        }
+    }
+    t->stack = st.value();
+    kstack::set_owner(t->stack, t);
+    t->id = g_next_id.fetch_add(1, std::memory_order_relaxed);
+    set_name(t, p.name);
+    t->priority = static_cast<uint8_t>(p.priority < 0 ? 0 : p.priority >= PRIO_LEVELS ? PRIO_LEVELS - 1 : p.priority);
+    t->flags = p.flags;
+    t->hart = p.hart >= 0 && unsigned(p.hart) < cpu::MAX_HARTS && hart(p.hart).online.load() ? unsigned(p.hart)
+                                                                                             : cpu::id();
+    t->joinable = p.joinable;
+    t->state = ThreadState::Embryo;
+    set_entry(t, p.entry, p.arg, p.stack_reserve);
+    g_created.fetch_add(1, std::memory_order_relaxed);
+    link_all(t);
+    return t;
+}
+
+void start(Thread* t) { sched::enqueue_new(t); }
+
+void set_entry(Thread* t, void (*entry)(void*), void* arg, size_t stack_reserve)
+{
+    t->entry = entry;
+    t->arg = arg;
+    // The next switch_context into it "returns" to the trampoline with s1/s2 set.
+    t->ctx = {};
+    t->ctx.ra = reinterpret_cast<uint64_t>(&thread_trampoline);
+    t->ctx.sp = kstack::top(t->stack) - stack_reserve;
+    t->ctx.s[1] = reinterpret_cast<uint64_t>(entry);
+    t->ctx.s[2] = reinterpret_cast<uint64_t>(arg);
+}
+
+lib::Result<Thread*> spawn(const ThreadParams& p)
+{
+    lib::Result<Thread*> r = create(p);
+    if (r.ok())
+        start(r.value());
+    return r;
+}
+
+Thread* current() { return sched::current_thread(); }
+
+void exit(int code)
+{
+    Thread* me = current();
+    if (!me->stack)
+        panic("thread %lu (%s): a boot context cannot exit", me->id, me->name);
+    me->exit_code = code;
+    // From here the scheduler must never run us again: mark Dead and switch.
+    // finish_switch (on whoever runs next) hands us to the reaper or joiner.
+    cpu::irq_save();
+    sched::mark_dead_and_switch();
+}
+
+void dead_and_switched_out(Thread* t)
+{
+    t->exited.store(true, std::memory_order_release);
+    if (t->joinable) {
+        wakeup(&t->exited);
+        return;
+    }
+    ksync::SpinGuard g(g_zombie_lock);
+    g_zombies.push_back(*t);
+    g_reaper_wq->wake_one();
+}
+
+int join(Thread* t)
+{
+    if (!t->joinable)
+        panic("join: thread %lu (%s) is not joinable", t->id, t->name);
+    ksync::SpinLock* none = nullptr;
+    while (!t->exited.load(std::memory_order_acquire))
+        (void)sleep_on(&t->exited, none, 10000, "join"); // re-check: the exit may race the sleep
+    int code = t->exit_code;
+    destroy(t);
+    return code;
+}
+
+uint64_t count() { return g_live.load(); }
+uint64_t created_total() { return g_created.load(); }
+uint64_t reaped_total() { return g_reaped.load(); }
+
+void for_each(void (*fn)(Thread&, void*), void* ctx)
+{
+    ksync::SpinGuard g(g_all_lock);
+    for (Thread& t : g_all)
+        fn(t, ctx);
+}
+
+void init_boot_hart()
+{
+    g_thread_zone.init(THREAD_ZONE, vm::kmem::backend());
+    static WaitQueue reaper_wq("reaper");
+    g_reaper_wq = &reaper_wq;
+    Thread* boot = init_boot_context(0, "main");
+    sched::init_hart(boot, nullptr);
+    lib::Result<Thread*> idle = create({.name = "idle0", .entry = idle_main, .priority = PRIO_IDLE,
+                                        .flags = TF_IDLE | TF_NO_SWAP | TF_BOUND | TF_SYSTEM | TF_FULL_STACK, .hart = 0});
+    if (!idle.ok())
+        panic("cannot create the idle thread: %s", lib::error_name(idle.error()));
+    sched::set_idle(idle.value());
+    lib::Result<Thread*> reaper = spawn({.name = "reaper", .entry = reaper_main, .priority = PRIO_SYSTEM,
+                                         .flags = TF_SYSTEM | TF_NO_SWAP | TF_FULL_STACK});
+    if (!reaper.ok())
+        panic("cannot create the reaper thread: %s", lib::error_name(reaper.error()));
+}
+
+void init_secondary_hart()
+{
+    char name[16];
+    ksnprintf(name, sizeof name, "idle%u", cpu::id());
+    kstack::refill_grow_cache();
+    Thread* boot = init_boot_context(cpu::id(), name);
+    boot->priority = PRIO_IDLE;
+    boot->flags |= TF_IDLE | TF_SYSTEM;
+    sched::init_hart(boot, nullptr);
+}
+
+[[noreturn]] void run_idle() { idle_main(nullptr); for (;;) {} }
+
+} // namespace thread
+} // namespace kern
+
+// A new thread's first C++ code (from thread_trampoline).
+extern "C" [[noreturn]] void thread_start(void (*entry)(void*), void* arg)
+{
+    kern::sched::finish_first_switch();
+    cpu::irq_restore(cpu::IRQS_ON);
+    entry(arg);
+    kern::thread::exit(0);
+}

@@ -1,0 +1,179 @@
+// Kernel threads.
+//
+// A thread is a Thread object (from a kmalloc_obj zone: type-stable, so a
+// stale pointer still points at a Thread) plus a kernel stack (kstack/). Its
+// life: Embryo -> Runnable <-> Running -> Sleeping -> ... -> Dead -> reaped.
+// Lock order and the sleep/wakeup protocol are in docs/locking.md.
+#pragma once
+
+#include "kern/arch/riscv/trap.h"
+#include "kern/sync/lockorder.h"
+#include "kstack/hold.h"
+#include "lib/list.h"
+#include "lib/result.h"
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace kstack {
+struct Stack;
+}
+
+namespace kern {
+
+struct Task;
+namespace ipc {
+struct Record;
+}
+
+// Callee-saved registers and sp: what switch_context saves (kern/arch/riscv/switch.S).
+struct Context {
+    uint64_t ra, sp, s[12];
+};
+static_assert(sizeof(Context) == 14 * 8);
+constexpr size_t THREAD_STACK_LIMIT_OFFSET = 14 * 8; // kern/arch/riscv/switch.S loads it there
+
+enum class ThreadState : uint8_t {
+    Embryo,   // created, not yet started
+    Runnable, // on a run queue
+    Running,  // on a hart
+    Sleeping, // waiting on a wait queue, a channel or a timeout
+    Dead,     // exited; waiting for the reaper
+};
+
+const char* state_name(ThreadState s);
+
+enum ThreadFlags : uint32_t {
+    TF_IDLE = 1u << 0,    // a hart's idle thread: never on a run queue
+    TF_SYSTEM = 1u << 1,  // kernel service thread (pagedaemon, swapper, reaper)
+    TF_NO_SWAP = 1u << 2, // its stack must never be swapped out
+    TF_BOUND = 1u << 3,   // never migrated off its hart
+    // Its stack is fully mapped at creation and never grows: the paging
+    // threads (pagedaemon, emergency pager, swapper), the reaper and the idle
+    // threads, which must run at zero free pages (docs/kstack.md).
+    TF_FULL_STACK = 1u << 4,
+};
+
+// Exit code of a thread killed because its swapped-out kernel stack could not
+// be read back (kstack/swapin.cc).
+constexpr int EXIT_STACK_LOST = -74; // -EBADMSG, for the reader who thinks in errno
+
+constexpr int PRIO_LEVELS = 32;
+constexpr int PRIO_HIGHEST = 0;
+constexpr int PRIO_SYSTEM = 4;
+constexpr int PRIO_DEFAULT = 16;
+constexpr int PRIO_IDLE = PRIO_LEVELS - 1;
+
+struct Thread {
+    Context ctx;              // first: switch_context's argument
+    // Lowest usable address of its stack (the mapped part: stacks grow on
+    // demand). switch_context copies it into the hart's HartLocal.stack_limit
+    // in the same instruction sequence that switches sp, so trap entry never
+    // compares one thread's sp with another's limit (kern/arch/riscv/switch.S).
+    uint64_t stack_limit;
+    uint64_t id;
+    char name[24];
+    ThreadState state;
+    uint8_t priority;
+    uint32_t flags;
+    unsigned hart;            // run queue it is on, or last ran on
+    std::atomic<bool> on_cpu; // true from switch-in until the switch-out completes
+    uint32_t slice_left;      // timer ticks left in its time slice
+
+    lib::ListNode run_node;   // run queue; or the zombie list once Dead
+    lib::ListNode all_node;   // every live thread (ps)
+    lib::ListNode timeout_node; // timed sleeps, sorted by deadline
+    lib::ListNode sleep_node; // its hart's swap candidates while asleep (sched::for_each_sleeper)
+    lib::ListNode swapped_node; // its hart's sleepers with a swapped stack (sched::for_each_swapped)
+
+    // Sleeping.
+    const void* wait_channel; // what it waits for (a WaitQueue, a channel address)
+    const char* wait_reason;  // for ps
+    uint64_t wait_deadline;   // rdtime ticks; 0 = none
+    bool wait_timed_out;
+    uint64_t sleep_since;     // rdtime when it went to sleep (swap policy)
+    uint64_t sleep_seq;       // which sleep this is: a stale timeout must not wake a later one
+
+    // Stack.
+    kstack::Stack* stack;
+    kstack::HoldCount stack_holds; // >0: the stack must stay resident (kstack/hold.h)
+
+    // Start and end.
+    void (*entry)(void*);
+    void* arg;
+    int exit_code;
+    bool joinable;
+    std::atomic<bool> exited;
+
+    uint64_t switches;        // times it was switched in
+
+    // User mode (kern/task/task.h). A kernel thread has no task and satp 0 (it runs
+    // on the kernel's root); a user thread runs on its task's address space,
+    // entering U-mode first at user_entry with sp = user_sp, a0 = user_arg.
+    Task* task;
+    uint64_t satp;
+    lib::ListNode task_node;  // its task's thread list
+    uint64_t user_entry, user_sp, user_arg, user_arg2; // a0, a1
+    // Its IPC record (kern/task/ipc.h), made by its first IPC call and freed when
+    // it exits; only the thread itself sets or reads it.
+    ipc::Record* ipc_record = nullptr;
+
+    // Parked from a trap (sched::park_from_trap: waiting for a page to grow
+    // into, or preempted by an interrupt handled on the overflow stack): the
+    // interrupted registers, restored when it runs again.
+    TrapFrame parked;
+    // Sleeping locks (kern::Mutex) it holds, for the lock checker (kern/sync/lockcheck.h).
+    lockcheck::ThreadHeld held_sleep_locks;
+};
+
+static_assert(offsetof(Thread, stack_limit) == THREAD_STACK_LIMIT_OFFSET, "kern/arch/riscv/switch.S");
+
+struct ThreadParams {
+    const char* name;
+    void (*entry)(void*);
+    void* arg = nullptr;
+    int priority = PRIO_DEFAULT;
+    uint32_t flags = 0;
+    int hart = -1;            // -1: any (the creator's hart, then balancing)
+    bool joinable = false;    // true: join() reaps it; false: the reaper does
+    bool may_block = true;    // false: fail with NoMemory rather than wait for pages
+    size_t stack_reserve = 0; // bytes kept free at the top of the kernel stack (a user thread's trap frame)
+};
+
+namespace thread {
+
+// Boot: set up the zones, turn this hart's boot context into a thread.
+void init_boot_hart();
+void init_secondary_hart();
+// A secondary hart's boot context becomes its idle loop.
+[[noreturn]] void run_idle();
+
+// Create and start a thread. M_WAITOK semantics: may sleep for memory
+// (unless p.may_block is false: then NoMemory when pages are short).
+[[nodiscard]] lib::Result<Thread*> spawn(const ThreadParams& p);
+// Create without starting (state Embryo); start() makes it runnable.
+[[nodiscard]] lib::Result<Thread*> create(const ThreadParams& p);
+void start(Thread* t);
+// Point t's next switch-in at entry(arg), as a new thread starts, with sp
+// stack_reserve bytes below its stack's top: whatever frames were on its
+// stack are forgotten. create() does it; so does sched::restart_locked().
+void set_entry(Thread* t, void (*entry)(void*), void* arg, size_t stack_reserve);
+
+[[noreturn]] void exit(int code);
+// Wait for a joinable thread to exit, reap it, return its exit code.
+int join(Thread* t);
+
+Thread* current();
+uint64_t count();        // live threads (not reaped)
+uint64_t created_total();
+uint64_t reaped_total();
+
+// The scheduler hands over a thread that exited once it is off its hart.
+void dead_and_switched_out(Thread* t);
+
+// Visit every live thread under the thread-list lock (ps, debug checks).
+void for_each(void (*fn)(Thread&, void*), void* ctx);
+
+} // namespace thread
+} // namespace kern

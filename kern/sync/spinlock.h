@@ -1,0 +1,57 @@
+// Spinlocks: interrupts off while held, owner recorded.
+//
+// Taking a spinlock disables interrupts on this hart first, so an interrupt
+// handler that takes the same lock can never spin against its own hart. The
+// owner's hart index is recorded so that recursion and unlocking from the wrong
+// hart are caught (a panic naming the lock) instead of deadlocking silently.
+// In the kernel, every acquisition is also seen by the lock checker when it is
+// on (kern/sync/lockcheck.h), and a hart that spins too long is reported by the
+// spin watchdog (kern/sync/spinwatch.h). The same class compiles on the host,
+// where cpu:: is the fake in test/host and neither is built.
+#pragma once
+
+#include "kern/arch/riscv/cpu.h"
+
+#include <atomic>
+
+namespace ksync {
+
+class SpinLock {
+public:
+    explicit constexpr SpinLock(const char* name) : name_(name) {}
+    SpinLock(const SpinLock&) = delete;
+    SpinLock& operator=(const SpinLock&) = delete;
+
+    void lock();
+    void unlock();
+    [[nodiscard]] bool try_lock();
+    [[nodiscard]] bool held_by_me() const;
+    [[nodiscard]] const char* name() const { return name_; }
+
+    // The hart index of the holder, NO_OWNER if free (reports).
+    [[nodiscard]] unsigned owner() const { return owner_.load(std::memory_order_relaxed); }
+    static constexpr unsigned NO_OWNER = ~0u;
+
+private:
+    void wait_until_free();
+
+    std::atomic<unsigned> locked_ {0};
+    std::atomic<unsigned> owner_ {NO_OWNER};
+    unsigned long saved_irq_ = 0;
+    const char* name_;
+    uint16_t class_ = 0; // the lock checker's class, + 1 (0: not looked up yet)
+};
+
+// RAII holder; the only way most code takes a lock.
+class [[nodiscard]] SpinGuard {
+public:
+    explicit SpinGuard(SpinLock& l) : lock_(l) { lock_.lock(); }
+    ~SpinGuard() { lock_.unlock(); }
+    SpinGuard(const SpinGuard&) = delete;
+    SpinGuard& operator=(const SpinGuard&) = delete;
+
+private:
+    SpinLock& lock_;
+};
+
+} // namespace ksync

@@ -1,6 +1,0 @@
-// The task table for the shell's ps (kern/task_shell.cc).
-#pragma once
-
-namespace kern::task_shell {
-void print_tasks();
-}
