@@ -1,6 +1,7 @@
-// Kernel-stack swapping benchmarks: swap-out throughput against the
-// raw device, swap-in latency of one stack against one raw read, and how many
-// blocked threads fit in memory with and without swapping.
+// Kernel-stack swapping benchmarks, the I/O paths: swap-out throughput
+// against the raw device, and swap-in latency of one stack against one raw
+// read. How many blocked threads fit is in swap_capacity_bench.cc; the
+// helpers both use in swap_bench.h.
 //
 // Times, not instructions: these are I/O paths (virtio-blk under QEMU, the
 // disk a sparse file on the host), so the figures are wall time from rdtime
@@ -10,6 +11,7 @@
 // Every benchmark runs in a driver thread with TF_NO_SWAP (it sleeps while
 // waiting, and must not be taken for a sleeper itself). Without a swap device
 // each prints an error line and returns.
+#include "test/kernel/swap_bench.h"
 #include "dev/block.h"
 #include "kern/arch/riscv/cpu.h"
 #include "kern/arch/riscv/ipi.h"
@@ -33,86 +35,12 @@
 #include <new>
 
 using namespace kern;
+using namespace kbench::swapbench;
 using kstack::StackState;
 
 namespace {
 
-constexpr uint64_t PAGE = 4096;
-constexpr uint32_t SECTORS_PER_PAGE = uint32_t(PAGE / dev::SECTOR_SIZE);
-
-// Pages mapped contiguously in the kernel VA arena (buffers, and objects too
-// big for the BSS of every boot).
-struct KBuf {
-    uintptr_t va = 0;
-    size_t pages = 0;
-    size_t want = 0;
-
-    bool make(size_t bytes)
-    {
-        want = (bytes + PAGE - 1) / PAGE;
-        auto r = vm::kmem::kva().alloc(want * PAGE, PAGE);
-        if (!r.ok())
-            return false;
-        va = r.value();
-        for (; pages < want; pages++) {
-            auto pa = vm::kmem::alloc_page(vm::kmem::Class::Normal, true);
-            if (!pa.ok())
-                return false;
-            if (!vm::kmem::map_page(va + pages * PAGE, pa.value(), vm::kmem::Perm::ReadWrite).ok()) {
-                vm::kmem::free_page(pa.value());
-                return false;
-            }
-        }
-        return true;
-    }
-    ~KBuf()
-    {
-        if (!va)
-            return;
-        uint64_t pa[64];
-        size_t i = 0;
-        while (i < pages) {
-            size_t k = 0;
-            uintptr_t first = va + i * PAGE;
-            for (; k < 64 && i < pages; k++, i++)
-                pa[k] = vm::kmem::unmap_page(va + i * PAGE);
-            vm::tlb::shootdown(first, k);
-            for (size_t j = 0; j < k; j++)
-                if (pa[j])
-                    vm::kmem::free_page(pa[j]);
-        }
-        vm::kmem::kva().free(va, want * PAGE);
-    }
-    template <typename T>
-    T* as() const
-    {
-        return reinterpret_cast<T*>(va);
-    }
-};
-
-uint64_t ticks_to_ns(uint64_t ticks) { return ticks * 1000000000ull / timer::timebase_hz(); }
-
-// Run fn in a TF_NO_SWAP thread on hart 0 and wait for it.
-void run_driver(const char* name, void (*fn)(void*))
-{
-    auto r = thread::spawn({.name = name, .entry = fn, .flags = TF_NO_SWAP | TF_BOUND, .hart = 0,
-                            .joinable = true});
-    if (!r.ok()) {
-        kprintf("kbench: error %s: spawn failed\n", name);
-        return;
-    }
-    thread::join(r.value());
-}
-
-bool have_swap(const char* bench)
-{
-    if (vm::swap::enabled() && vm::swap::device())
-        return true;
-    kprintf("kbench: error %s: no swap device in this boot\n", bench);
-    return false;
-}
-
-// ---- 1. swap-out throughput ---------------------------------------------------
+// ---- swap-out throughput ------------------------------------------------------
 
 constexpr unsigned TP_STACKS = 1024;
 constexpr uint64_t TP_BYTES = uint64_t(TP_STACKS) * kstack::STACK_SIZE; // 16 MiB
@@ -335,10 +263,9 @@ void throughput_driver(void*)
     kbench::report("swap_out_ratio", mout, mraw, "ratio");
 }
 
-// ---- 2. swap-in latency ---------------------------------------------------------
+// ---- swap-in latency ------------------------------------------------------------
 
 constexpr unsigned LAT_N = 64;
-constexpr uint64_t LONG_SLEEP_US = 3600ull * 1000000; // an hour: only a wakeup ends it
 
 struct LatState {
     std::atomic<unsigned> ready {~0u}; // sample index the thread is asleep for
@@ -393,17 +320,6 @@ void raw_reader(void* arg)
         r.ok = r.d->read(r.sector0 + uint64_t(i) * r.per, r.buf, r.per).ok();
         r.samples[i] = timer::now_ticks() - t0;
     }
-}
-
-bool wait_until(uint64_t timeout_us, auto cond)
-{
-    uint64_t end = timer::now_us() + timeout_us;
-    while (!cond()) {
-        if (timer::now_us() > end)
-            return false;
-        sched::sleep_us(200);
-    }
-    return true;
 }
 
 void latency_driver(void*)
@@ -583,184 +499,10 @@ void latency_driver(void*)
     kbench::report("wake_resident_latency", ticks_to_ns(mres), 1000, "us");
 }
 
-// ---- 3. capacity --------------------------------------------------------------
-
-constexpr unsigned CAP_MAX = 60000; // well past 10x the fixed-stack figure (and a bench that ends in minutes)
-constexpr uint64_t CAP_RETRY_US = 20000;
-constexpr uint64_t CAP_GIVE_UP_US = 2000000;
-constexpr unsigned CAP_BATCH = 512;
-
-std::atomic<bool> g_cap_release;
-
-void cap_body(void*)
-{
-    while (!g_cap_release.load())
-        sched::sleep_us(LONG_SLEEP_US);
-}
-
-struct Phase {
-    unsigned n = 0;
-    const char* why = "";
-    uint64_t fill_ms = 0, reap_ms = 0;
-    unsigned exited = 0;
-};
-
-// Wait until every thread is asleep, then release, wake and join them,
-// `batch` at a time.
-void reap(Thread** th, Phase& p, unsigned batch)
-{
-    uint64_t t0 = timer::now_us();
-    unsigned i = 0;
-    (void)wait_until(10000000, [&] {
-        for (; i < p.n; i++)
-            if (th[i]->state != ThreadState::Sleeping || th[i]->on_cpu.load())
-                return false;
-        return true;
-    });
-    g_cap_release.store(true);
-    for (i = 0; i < p.n; i += batch) {
-        unsigned end = i + batch < p.n ? i + batch : p.n;
-        for (unsigned j = i; j < end; j++)
-            (void)sched::wake(th[j]);
-        for (unsigned j = i; j < end; j++) {
-            thread::join(th[j]);
-            p.exited++;
-        }
-        if (p.n > 5000 && end % 5120 == 0)
-            kprintf("kbench-swap: reaped %u of %u in %lu ms, free %lu, %lu on swap\n", end, p.n,
-                    (timer::now_us() - t0) / 1000, vm::kmem::free_pages(), kstack::swap::stats().stacks_swapped);
-    }
-    p.reap_ms = (timer::now_us() - t0) / 1000;
-}
-
-// Capacity with new stacks of `pages` pages (4: fixed 16 KiB stacks, as
-// first measured; 1: growing on demand, the default). `key` prefixes the
-// figures ("capacity_fixed" or "capacity").
-void capacity_run(Thread** th, size_t pages, const char* key)
-{
-    const vm::Watermarks& w = vm::kmem::phys().watermarks();
-    uint64_t saved_idle = kstack::swap::idle_us();
-    kstack::set_initial_pages(pages);
-    (void)kstack::drop_caches();
-    uint64_t free0 = vm::kmem::free_pages();
-    kstack::swap::Stats s0 = kstack::swap::stats();
-
-    // (a) No swapping: idle threshold an hour; create until creation fails or
-    // free pages fall below free_min.
-    Phase a;
-    kstack::swap::set_idle_us(LONG_SLEEP_US);
-    g_cap_release.store(false);
-    uint64_t t0 = timer::now_us();
-    while (a.n < CAP_MAX) {
-        if (vm::kmem::free_pages() < w.free_min) {
-            a.why = "free pages below free_min";
-            break;
-        }
-        auto r = thread::spawn({.name = "cap", .entry = cap_body, .joinable = true, .may_block = false});
-        if (!r.ok()) {
-            a.why = "creation failed";
-            break;
-        }
-        th[a.n++] = r.value();
-    }
-    a.fill_ms = (timer::now_us() - t0) / 1000;
-    uint64_t free_a = vm::kmem::free_pages();
-    kstack::swap::Stats s1 = kstack::swap::stats();
-    reap(th, a, CAP_MAX);
-    kprintf("kbench-swap: %s: without swap: %u threads (%s) in %lu ms, free %lu pages, %lu swapped out; "
-            "reaped %u in %lu ms\n",
-            key, a.n, a.why, a.fill_ms, free_a, s1.swap_outs - s0.swap_outs, a.exited, a.reap_ms);
-    (void)kstack::drop_caches();
-
-    // (b) With swapping: idle threshold 50 ms; on a creation failure wait
-    // 20 ms for the pagedaemon and retry; stop after 2 s without a new thread.
-    Phase b;
-    kstack::swap::set_idle_us(50000);
-    g_cap_release.store(false);
-    t0 = timer::now_us();
-    uint64_t failing_since = 0, failures = 0;
-    b.why = "thread limit of the benchmark";
-    while (b.n < CAP_MAX) {
-        auto r = thread::spawn({.name = "cap", .entry = cap_body, .joinable = true, .may_block = false});
-        if (r.ok()) {
-            th[b.n++] = r.value();
-            failing_since = 0;
-            if (b.n % 5000 == 0)
-                kprintf("kbench-swap: capacity with swap: %u threads, %lu ms, free %lu, %lu on swap\n", b.n,
-                        (timer::now_us() - t0) / 1000, vm::kmem::free_pages(), kstack::swap::stats().stacks_swapped);
-            continue;
-        }
-        failures++;
-        uint64_t now = timer::now_us();
-        if (!failing_since) {
-            failing_since = now;
-        } else if (now - failing_since >= CAP_GIVE_UP_US) {
-            b.why = "2 s of creation failures";
-            break;
-        }
-        sched::sleep_us(CAP_RETRY_US);
-    }
-    b.fill_ms = (timer::now_us() - t0) / 1000;
-    kstack::swap::Stats s2 = kstack::swap::stats();
-    uint64_t free_b = vm::kmem::free_pages();
-    kprintf("kbench-swap: %s: with swap: %u threads (%s) in %lu ms, %lu creation failures, free %lu pages, "
-            "%lu stacks on swap\n",
-            key, b.n, b.why, b.fill_ms, failures, free_b, s2.stacks_swapped);
-    // The figures now: reaping 100,000 threads whose stacks are on swap is slow.
-    char name[48];
-    ksnprintf(name, sizeof name, "%s_no_swap", key);
-    kbench::report(name, a.n, 1, "threads");
-    ksnprintf(name, sizeof name, "%s_swap", key);
-    kbench::report(name, b.n, 1, "threads");
-    ksnprintf(name, sizeof name, "%s_ratio", key);
-    kbench::report(name, b.n, a.n, "ratio");
-    reap(th, b, CAP_BATCH);
-    kstack::swap::Stats s3 = kstack::swap::stats();
-    kstack::swap::set_idle_us(saved_idle);
-    kprintf("kbench-swap: capacity with swap: reaped %u in %lu ms (batches of %u); %lu swapped in, %lu early, "
-            "checksum errors %lu, killed %lu\n",
-            b.exited, b.reap_ms, CAP_BATCH, s3.swap_ins - s2.swap_ins, s3.early_swap_ins - s2.early_swap_ins,
-            s3.checksum_errors - s0.checksum_errors, s3.killed - s0.killed);
-
-    kbench::info(key, "%lu pages, %lu free at start, free_min %lu; new stacks map %zu page(s)",
-                 vm::kmem::total_pages(), free0, w.free_min, pages);
-    ksnprintf(name, sizeof name, "%s_no_swap", key);
-    kbench::info(name, "stopped: %s; %lu stacks swapped out; %u reaped in %lu ms", a.why,
-                 s1.swap_outs - s0.swap_outs, a.exited, a.reap_ms);
-    ksnprintf(name, sizeof name, "%s_swap", key);
-    kbench::info(name, "stopped: %s; filled in %lu ms, %lu stacks on swap; %u reaped in %lu ms",
-                 b.why, b.fill_ms, s2.stacks_swapped, b.exited, b.reap_ms);
-    if (a.exited != a.n || b.exited != b.n)
-        kprintf("kbench: error swap_capacity: %u of %u and %u of %u threads exited\n", a.exited, a.n, b.exited, b.n);
-    kstack::set_initial_pages(1);
-}
-
-// One setting per boot: a run leaves kernel structures behind (page tables of
-// the stack slots it used, zone pages kept for reuse) that would shrink the
-// next run's figure.
-void capacity_driver_with(size_t pages, const char* key)
-{
-    if (!have_swap("swap_capacity"))
-        return;
-    KBuf arr;
-    if (!arr.make(CAP_MAX * sizeof(Thread*))) {
-        kprintf("kbench: error swap_capacity: no memory for the thread array\n");
-        return;
-    }
-    capacity_run(arr.as<Thread*>(), pages, key);
-}
-void capacity_driver(void*) { capacity_driver_with(1, "capacity"); }
-void capacity_fixed_driver(void*) { capacity_driver_with(kstack::STACK_PAGES, "capacity_fixed"); }
-
 } // namespace
 
-// Issue 6: swap-out of 1024 stacks (16 MiB) against raw sequential writes.
+// Swap-out of 1024 stacks (16 MiB) against raw sequential writes.
 KBENCH(swap_throughput) { run_driver("kbench-swaptp", throughput_driver); }
 
-// Issue 6: wakeup of a thread whose stack is on swap against one raw read.
+// Wakeup of a thread whose stack is on swap against one raw read.
 KBENCH(swap_in_latency) { run_driver("kbench-swaplat", latency_driver); }
-
-// Issue 6: blocked threads that fit in memory, with and without swapping.
-KBENCH(swap_capacity) { run_driver("kbench-swapcap", capacity_driver); }
-// The same with fixed 16 KiB stacks (before stacks grew).
-KBENCH(swap_capacity_fixed) { run_driver("kbench-swapcap", capacity_fixed_driver); }
