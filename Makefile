@@ -135,7 +135,8 @@ SWAP_IMG := $(BUILD)/swap.img
 QEMU_MACHINE_virt := -M virt
 QEMU_MACHINE_sifive_u := -M sifive_u
 SWAP_MB ?= 64
-# virt gets a swap disk (virtio-blk); sifive_u has no virtio (its SD card comes later).
+# virt gets a swap disk (virtio-blk). sifive_u has no virtio; the kernel drives an SD card on its SPI
+# controller (dev/sdcard_spi.cc), but `make run` inserts none (test/boots.py boots with one).
 QEMU_SWAP_virt = -drive file=$(SWAP_IMG),if=none,format=raw,id=swap0 -device virtio-blk-device,drive=swap0
 QEMU_ARGS = $(QEMU_MACHINE_$(PLATFORM)) -smp $(SMP) -m $(MEM) -nographic \
 	-kernel $(BUILD)/Image $(if $(BOOTARGS),-append "$(BOOTARGS)")

@@ -1,4 +1,4 @@
-// virtio-mmio transport (virtio 1.x section 4.2): the register window of one
+// virtio-mmio transport (the virtio 1.x MMIO layout): the register window of one
 // virtio,mmio device-tree node. Both register layouts QEMU offers:
 //   version 2 ("modern"): 64-bit features, FEATURES_OK, per-queue ring addresses;
 //   version 1 ("legacy", QEMU's default): 32-bit features, one page-frame

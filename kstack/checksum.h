@@ -1,5 +1,5 @@
 // The checksum a swapped-out stack page carries: hardware-free, host-tested
-// (test/host/kstack_swap_test.cc).
+// (test/host/kstack_checksum_test.cc).
 //
 // It has to catch what a swap device does wrong (a stale block, a block
 // written somewhere else, a torn or zeroed write), not an adversary: a 64-bit

@@ -1,4 +1,4 @@
-// Stack slot arithmetic: hardware-free, host-tested (test/host/kstack_test.cc).
+// Stack slot arithmetic: hardware-free, host-tested (test/host/kstack_layout_test.cc).
 // See kstack/kstack.h for the picture.
 #pragma once
 

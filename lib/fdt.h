@@ -66,7 +66,7 @@ struct ErrorText {
 };
 
 // Appends to a fixed buffer, truncating silently (messages are best effort; the
-// error code is what callers act on). Kept public so fdt_machine.cc words its
+// error code is what callers act on). Kept public so boot/machine.cc words its
 // messages the same way.
 class MsgWriter {
 public:

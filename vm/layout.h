@@ -15,7 +15,8 @@
 //                       part at boot and marks it populated in the arena, so
 //                       mapping any page there needs no table page: a slab
 //                       refill or an interrupt zone's refill takes exactly the
-//                       physical pages it maps (anchors section 1). Interrupt
+//                       physical pages it maps, so it cannot fail for want
+//                       of a table page at zero free memory. Interrupt
 //                       zones reserve with Placement::Populated. INTR_KVA_* and
 //                       SLAB_KVA_* name the two halves for a later split.
 //   0xffffffe800000000  KERNEL STACKS, 4 GiB: slots of SLOT_SIZE = 2 x stack

@@ -12,7 +12,7 @@
 // pages have stayed below free_min for EMERGENCY_STALL_US without the
 // pagedaemon making progress (stuck in I/O, or paused), it swaps out itself,
 // taking any sleeping thread whose stack holds nothing, however briefly it has
-// slept. DragonFly has the same arrangement (anchors.md section 1).
+// slept. DragonFly has the same arrangement.
 #pragma once
 
 #include <cstdint>

@@ -172,7 +172,8 @@ zalloc::ObjZone g_objzone;
 
 } // namespace
 
-// Issue 4: zalloc, kmalloc_obj and kmalloc(64) fast paths, side by side.
+// zalloc, kmalloc_obj and kmalloc(64) fast paths, side by side, in instructions
+// per alloc+free pair against a bare free list (docs/benchmarks.md).
 KBENCH(alloc_fastpath)
 {
     zalloc::Backend& be = vm::kmem::backend();
@@ -205,7 +206,7 @@ KBENCH(alloc_fastpath)
     // Type-stable zones are never destroyed in the kernel; the bench powers off.
 }
 
-// Issue 4: memory overhead per slab / page, from the layouts the allocators use,
+// Memory overhead per slab / page, from the layouts the allocators use,
 // and for 4 KiB (kmalloc's page runs) measured on the page allocator.
 KBENCH(alloc_overhead)
 {

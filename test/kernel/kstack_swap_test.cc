@@ -1,6 +1,6 @@
 // Kernel stacks swapped out and back in: integrity, holds, which sleepers the
 // scan picks, and wakeups racing the swap-out. Memory driven to zero is in
-// kstack_swap_zero_test.cc, a misbehaving swap device in
+// kstack_swap_pressure_test.cc, a misbehaving swap device in
 // kstack_swap_fault_test.cc; their shared helpers in kswap_test.h.
 #include "test/kernel/ktest.h"
 #include "test/kernel/kswap_test.h"

@@ -1,5 +1,5 @@
 // Helpers shared by the kernel-stack swapping ktests (kstack_swap_test.cc,
-// kstack_swap_zero_test.cc, kstack_swap_fault_test.cc): one set of sleepers
+// kstack_swap_pressure_test.cc, kstack_swap_fault_test.cc): one set of sleepers
 // (defined in kstack_swap_test.cc: MAX threads of bookkeeping is too large to
 // keep a copy per file), the start of most tests, and a page hog.
 #pragma once

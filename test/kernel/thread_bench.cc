@@ -174,13 +174,13 @@ void switch_driver(void*)
 
 } // namespace
 
-// Issue 5: create+start+exit+reap a thread, with a cached stack and without.
+// Create+start+exit+reap a thread, with a cached stack and without.
 KBENCH(thread_lifecycle) { run_bound("kbench-life", lifecycle_driver); }
 
-// Issue 5: two threads on one hart yielding to each other.
+// Two threads on one hart yielding to each other: the cost of a context switch.
 KBENCH(context_switch) { run_bound("kbench-switch", switch_driver); }
 
-// Issue 3: vm::tlb::shootdown of one page, every other online hart reached
+// vm::tlb::shootdown of one page, every other online hart reached
 // through SBI RFENCE. Reported in time (rdtime), not instructions: the caller
 // waits in OpenSBI for the other harts, and under QEMU -icount (the only mode
 // where instret counts instructions) the harts run round-robin on one host

@@ -1,5 +1,5 @@
-// Per-hart data. tp always points at the running hart's HartLocal, in boot code,
-// the kernel and (later) trap entry from user mode.
+// Per-hart data. tp always points at the running hart's HartLocal in boot code and
+// the kernel; trap entry from user mode takes it back from sscratch (trapentry.S).
 #pragma once
 
 #include "kern/arch/riscv/asm.h"
