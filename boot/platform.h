@@ -1,3 +1,10 @@
+// boot/ brings the kernel up: entry.S (the Image header, BSS, the boot and
+// overflow stacks of stacks.cc), kmain (main.cc: each subsystem started in
+// order, then the tests or the shell), the boot arguments (bootargs.h) and the
+// machine read from the device tree (machine.h, here). kmain may call into
+// every folder; the rest of the kernel only reads what boot found, through
+// bootargs.h, machine.h and this header, and never calls back into boot/.
+//
 // What the kernel knows about the machine, read from the device tree once at
 // boot: harts, timebase, console UART, PLIC, power device, memory.
 #pragma once

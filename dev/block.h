@@ -1,3 +1,11 @@
+// dev/: the drivers (ns16550a and SiFive UARTs, the PLIC, virtio-mmio and
+// virtio-blk, SiFive SPI and the SD card on it) and the block layer above
+// them (this interface, GPT partitions). Drivers find their devices in the
+// machine description (boot/machine.h) and use the hart layer, kern/sync and
+// vm/ for DMA-able memory; none knows about swap: the pager sees only a
+// BlockDevice. Completions run in interrupt context, so a request's `done`
+// callback must not sleep.
+//
 // Block devices, as the swap pager (and anything else) sees them: 512-byte
 // sectors, asynchronous requests completed from interrupt context, several in
 // flight, and an error per request. A request's data is one buffer or, for

@@ -1,3 +1,9 @@
+// kstack/: kernel stacks and everything that happens to them: slots and
+// guards, the cache, stack holds, growth on demand and pages given back,
+// swap-out under memory pressure and swap-in at wakeup. It builds on vm/
+// (pages, mappings, swap space) and kern/sched (whose threads own the stacks).
+// Files, rules and tests: kstack/README.md; the design: docs/kstack.md.
+//
 // Kernel stacks: allocation, guards, the stack object and the cache.
 //
 // Every stack lives in a fixed-size slot of a dedicated VA region:

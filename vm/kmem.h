@@ -1,3 +1,9 @@
+// vm/: memory as pages and mappings: the physical page allocator with its
+// reserve classes and watermarks, Sv39 page tables, the kernel VA layout and
+// arena, user address spaces and copies, TLB shootdown, the pagedaemon and
+// swap space. The page, table and arena logic is hardware-free and host-tested;
+// this header ties it to the machine. Files, rules and tests: vm/README.md.
+//
 // The kernel's memory, put together at boot: the physical page allocator over
 // the device tree's usable RAM, the kernel page table (direct map, kernel
 // image with W^X, devices, the kernel VA regions), paging on, and the zalloc

@@ -1,3 +1,10 @@
+// kern/console/: output and the reports a failing kernel prints: the console
+// (here), kprintf (printf.h), panic and fatal reports (panic.h), backtraces
+// symbolized from the kernel's own symbol table (backtrace.h, ksyms.h). Any
+// code, in any context, may print, so this folder uses only the hart layer,
+// lib/format.h, the UART interface (dev/uart.h) and two spinlocks of its own
+// (output, input); once a panic starts, output takes no lock (enter_panic_mode).
+//
 // The kernel console: output through SBI until a UART driver is up, then the
 // UART; input from the UART's receive interrupt into a ring buffer.
 #pragma once

@@ -1,3 +1,10 @@
+// kern/sched/: threads (thread.h: spawn, exit, join, stacks from kstack/) and
+// the scheduler that runs them (here). It builds on the hart layer
+// (kern/arch/riscv), kern/sync's spinlocks and kstack/ (a thread whose stack
+// is swapped out is brought back before it runs). Each hart's run queue has a
+// spinlock of its own (class `runqueue`), taken with interrupts off; the one
+// lock a context switch may hold (docs/locking.md).
+//
 // The scheduler: per-hart run queues with priorities, time slices enforced by
 // the timer tick, idle harts that steal work, and the sleep/wakeup core that
 // wait queues, mutexes and channels are built on.

@@ -1,3 +1,12 @@
+// kern/sync/: the kernel's locks and what checks them: spinlocks (here), wait
+// queues, mutexes and condition variables (wait.h), the declared order of
+// every lock class (lockorder.h, docs/locking.md), the lock checker
+// (lockcheck.h) and the watchdog for a hart that spins too long
+// (spinwatch.h). Nearly everything takes locks, so this folder needs little:
+// the hart (cpu.h), the console for its reports, kstack/hold.h (a waiter
+// holds its stack) and the scheduler for sleeping. The rule it enforces: hold
+// a spinlock briefly and never sleep under one; only wait.h's locks sleep.
+//
 // Spinlocks: interrupts off while held, owner recorded.
 //
 // Taking a spinlock disables interrupts on this hart first, so an interrupt

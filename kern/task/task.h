@@ -1,3 +1,10 @@
+// kern/task/: user mode as the kernel sees it: tasks (here), system calls and
+// the checks on every argument (syscall.h, sysarg.h), IPC endpoints (ipc.h),
+// the programs embedded in the image (programs.h) and what each task is
+// charged for (task_account.h). It builds on vm/ (address spaces, user
+// copies), kern/sched (threads) and user/abi.h (the numbers, limits and errors
+// shared with user programs). Nothing a task passes in is trusted: docs/user.md.
+//
 // User tasks: an address space (vm/uspace.h), its threads, a name and an id.
 //
 // A task is spawned from an embedded program by name (kern/task/programs.h): the
