@@ -78,6 +78,15 @@ def run_host(build, names, tally):
                 tally.record(False, f"host/{name}", f"exit status {p.returncode}")
 
 
+def run_check(name, argv, tally):
+    """A tree check (tools/check-*.py): one test, passed when it exits 0."""
+    p = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True)
+    out = (p.stdout + p.stderr).strip()
+    if p.returncode != 0:
+        sys.stdout.write(out[-6000:] + "\n")
+    tally.record(p.returncode == 0, name, out.splitlines()[-1] if out else f"exit status {p.returncode}")
+
+
 def disk_args(build, cfg):
     if cfg.sdcard:
         img = os.path.join(build, f"test-sdcard-{cfg.name}.img")
@@ -270,6 +279,7 @@ def main():
     tally = Tally()
     if args.host is not None:
         run_host(build, args.host, tally)
+        run_check("check/doc-paths", [sys.executable, os.path.join(ROOT, "tools/check-doc-paths.py")], tally)
     if args.soak is not None:
         logdir = os.path.join(build, "test-logs")
         os.makedirs(logdir, exist_ok=True)
