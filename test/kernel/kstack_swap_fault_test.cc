@@ -8,11 +8,7 @@
 #include "vm/pageout.h"
 
 using kstack::StackState;
-using ktest::kswap::g_sl;
-using ktest::kswap::Hog;
-using ktest::kswap::no_swap_device;
-using ktest::kswap::sleepers_asleep;
-using ktest::kswap::wait_settled;
+using namespace ktest::kswap;
 
 // Every write fails: nothing is freed, every stack stays resident and intact,
 // the errors are counted.

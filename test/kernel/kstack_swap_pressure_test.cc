@@ -18,11 +18,7 @@
 #include <new>
 
 using kstack::StackState;
-using ktest::kswap::g_sl;
-using ktest::kswap::Hog;
-using ktest::kswap::no_swap_device;
-using ktest::kswap::sleepers_asleep;
-using ktest::kswap::wait_settled;
+using namespace ktest::kswap;
 
 // Free memory driven to zero with threads to swap: the pagedaemon must bring
 // free pages back to free_target within a bound, with nothing from the

@@ -14,11 +14,7 @@
 #include <atomic>
 
 using kstack::StackState;
-using ktest::kswap::g_sl;
-using ktest::kswap::Hog;
-using ktest::kswap::no_swap_device;
-using ktest::kswap::sleepers_asleep;
-using ktest::kswap::wait_settled;
+using namespace ktest::kswap;
 
 ktest::Sleepers ktest::kswap::g_sl;
 

@@ -75,8 +75,8 @@ inline uint64_t ticks_to_ns(uint64_t ticks) { return ticks * 1000000000ull / ker
 // Run fn in a TF_NO_SWAP thread on hart 0 and wait for it.
 inline void run_driver(const char* name, void (*fn)(void*))
 {
-    auto r = kern::thread::spawn({.name = name, .entry = fn, .flags = kern::TF_NO_SWAP | kern::TF_BOUND, .hart = 0,
-                                  .joinable = true});
+    auto r = kern::thread::spawn(
+        {.name = name, .entry = fn, .flags = kern::TF_NO_SWAP | kern::TF_BOUND, .hart = 0, .joinable = true});
     if (!r.ok()) {
         kprintf("kbench: error %s: spawn failed\n", name);
         return;
