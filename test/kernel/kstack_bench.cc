@@ -25,7 +25,7 @@ std::atomic<bool> g_release;
 int g_chan;
 
 // The demo workload: half the threads in a timed sleep, half blocked on a wait
-// channel (what a thread waiting for a message looks like until IPC exists).
+// channel: the two ways a kernel thread waits.
 void demo_sleeper(void*)
 {
     g_blocked.fetch_add(1);
