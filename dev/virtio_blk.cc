@@ -5,6 +5,7 @@
 #include "boot/platform.h"
 #include "kern/console/printf.h"
 #include "boot/machine.h"
+#include "lib/format.h"
 #include "lib/string.h"
 #include "vm/kmem.h"
 
@@ -490,14 +491,8 @@ lib::Status VirtioBlk::init(uintptr_t base, unsigned irq, unsigned index)
     // No request has been made: nothing can complete before the handler is there.
     kern::irq::attach(irq, interrupt, this, irq_name_, 0);
 
-    uint64_t bytes = capacity_ * SECTOR;
     char size[24];
-    if (bytes >= (1ul << 30) && bytes % (1ul << 30) == 0)
-        ksnprintf(size, sizeof size, "%lu GiB", bytes >> 30);
-    else if (bytes >= (1ul << 20))
-        ksnprintf(size, sizeof size, "%lu MiB", bytes >> 20);
-    else
-        ksnprintf(size, sizeof size, "%lu KiB", bytes >> 10);
+    lib::format_size(size, sizeof size, capacity_ * SECTOR);
     kprintf("virtio-blk %s: %lu sectors (%s), %s, queue %u%s%s (mmio 0x%lx, irq %u, up to %u segments)\n", name_,
             capacity_, size, t_.modern() ? "modern" : "legacy", qsize_, read_only_ ? ", read-only" : "",
             has_flush_ ? ", flush" : "", base, irq, max_segs_);
