@@ -43,11 +43,15 @@ KOBJ := $(patsubst %,$(BUILD)/k/%.o,$(KSRC)) $(BUILD)/user_programs.o
 # generated $(BUILD)/user_programs.S (tools/gen-user-programs.py). Each
 # user/progs/NAME.cc becomes the program NAME.
 UCXXFLAGS := -std=c++20 -march=rv64imac_zicsr -mabi=lp64 -mcmodel=medany -O2 -ffreestanding -fno-exceptions \
+	-ffunction-sections -fdata-sections \
 	-fno-rtti -fno-pie -fno-stack-protector -fno-asynchronous-unwind-tables -fno-threadsafe-statics \
 	-fno-tree-loop-distribute-patterns -fno-builtin -mno-relax -nostdlib -nostdinc++ -Wall -Wextra -Werror -I. \
 	-isystem lib/sysinclude $(KCXX_INCDIRS) -isystem $(shell $(KCXX) -print-file-name=include) -MMD -MP
 ULDFLAGS := -static -no-pie -nostdlib -z max-page-size=4096 -Wl,--gc-sections -Wl,--build-id=none -Wl,-T,user/user.ld -s
-ULIB_OBJ := $(BUILD)/u/user/lib/crt0.S.o $(BUILD)/u/user/lib/ulib.cc.o
+# The user library: its own code, and lib/'s string functions and printf engine
+# built for user mode (lib/ has no kernel dependency).
+ULIB_OBJ := $(BUILD)/u/user/lib/crt0.S.o $(BUILD)/u/user/lib/ulib.cc.o $(BUILD)/u/lib/string.cc.o \
+	$(BUILD)/u/lib/format.cc.o
 USER_PROGS := $(sort $(basename $(notdir $(wildcard user/progs/*.cc))))
 USER_ELFS := $(addprefix $(BUILD)/user/,$(addsuffix .elf,$(USER_PROGS)))
 

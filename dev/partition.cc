@@ -1,6 +1,7 @@
 #include "dev/partition.h"
 
 #include "kern/console/printf.h"
+#include "lib/format.h"
 #include "lib/string.h"
 
 namespace dev {
@@ -24,14 +25,6 @@ gpt::Table g_table; // scan_partitions runs once, on one thread
 bool read_sector(void* ctx, uint64_t lba, uint8_t* buf)
 {
     return static_cast<BlockDevice*>(ctx)->read(lba, buf, 1).ok();
-}
-
-void format_size(uint64_t sectors, char* buf, size_t size)
-{
-    if (sectors >= 2048)
-        ksnprintf(buf, size, "%lu MiB", sectors / 2048);
-    else
-        ksnprintf(buf, size, "%lu KiB", sectors / 2);
 }
 
 // Linux's rule: "vda" + 1 -> "vda1", "mmcblk0" + 4 -> "mmcblk0p4".
@@ -90,7 +83,7 @@ void scan_disk(BlockDevice* d)
         }
         g_nparts++;
         char size[24];
-        format_size(gp.sectors(), size, sizeof size);
+        lib::format_size(size, sizeof size, gp.sectors() * SECTOR_SIZE);
         if (o < sizeof line)
             o += size_t(ksnprintf(line + o, sizeof line - o, "%s %s%s%s (%s)", i ? "," : "", p->name(),
                                   gp.name[0] ? " " : "", gp.name, size));

@@ -4,6 +4,7 @@
 #include "boot/platform.h"
 #include "kern/console/printf.h"
 #include "kern/arch/riscv/timer.h"
+#include "lib/format.h"
 #include "lib/string.h"
 #include "vm/kmem.h"
 
@@ -82,17 +83,6 @@ uint32_t csd_bits(const uint8_t* csd, unsigned hi, unsigned lo)
     for (unsigned i = hi + 1; i-- > lo;)
         v = (v << 1) | ((csd[15 - i / 8] >> (i % 8)) & 1);
     return v;
-}
-
-void format_size(char* out, size_t n, uint64_t sectors)
-{
-    uint64_t bytes = sectors * SECTOR;
-    if (bytes >= (1ul << 30) && bytes % (1ul << 30) == 0)
-        ksnprintf(out, n, "%lu GiB", bytes >> 30);
-    else if (bytes >= (1ul << 20))
-        ksnprintf(out, n, "%lu MiB", bytes >> 20);
-    else
-        ksnprintf(out, n, "%lu KiB", bytes >> 10);
 }
 
 } // namespace
@@ -436,7 +426,7 @@ lib::Status SdCardSpi::init(uintptr_t base, unsigned irq, unsigned index)
 
     spi_.set_divider(DIV_FAST);
     char size[24];
-    format_size(size, sizeof size, sectors_);
+    lib::format_size(size, sizeof size, sectors_ * SECTOR);
     kprintf("sdcard %s: %s card (CSD v%u), %lu sectors (%s), %s addressing (%s, irq %u, polled)\n", name_,
             high_capacity_ ? "SDHC/SDXC" : v2 ? "SDSC v2" : "SDSC v1", structure + 1, sectors_, size,
             high_capacity_ ? "block" : "byte", where_, irq);

@@ -4,8 +4,8 @@
 #include "kern/arch/riscv/irq.h"
 #include "boot/platform.h"
 #include "kern/console/printf.h"
-#include "kern/shell/shell.h"
 #include "boot/machine.h"
+#include "lib/format.h"
 #include "lib/string.h"
 #include "vm/kmem.h"
 
@@ -491,14 +491,8 @@ lib::Status VirtioBlk::init(uintptr_t base, unsigned irq, unsigned index)
     // No request has been made: nothing can complete before the handler is there.
     kern::irq::attach(irq, interrupt, this, irq_name_, 0);
 
-    uint64_t bytes = capacity_ * SECTOR;
     char size[24];
-    if (bytes >= (1ul << 30) && bytes % (1ul << 30) == 0)
-        ksnprintf(size, sizeof size, "%lu GiB", bytes >> 30);
-    else if (bytes >= (1ul << 20))
-        ksnprintf(size, sizeof size, "%lu MiB", bytes >> 20);
-    else
-        ksnprintf(size, sizeof size, "%lu KiB", bytes >> 10);
+    lib::format_size(size, sizeof size, capacity_ * SECTOR);
     kprintf("virtio-blk %s: %lu sectors (%s), %s, queue %u%s%s (mmio 0x%lx, irq %u, up to %u segments)\n", name_,
             capacity_, size, t_.modern() ? "modern" : "legacy", qsize_, read_only_ ? ", read-only" : "",
             has_flush_ ? ", flush" : "", base, irq, max_segs_);
@@ -558,34 +552,3 @@ unsigned virtio_blk_count() { return g_ndisks; }
 VirtioBlk* virtio_blk(unsigned i) { return i < g_ndisks ? g_disks[i] : nullptr; }
 
 } // namespace dev
-
-SHELL_COMMAND(disks, "", "block devices: size, transport, queue, requests, errors, KiB moved, in flight, waiting")
-{
-    unsigned n = dev::block_device_count();
-    if (n == 0) {
-        kprintf("no block devices\n");
-        return 0;
-    }
-    kprintf("%-6s %12s %10s  %-8s %5s %10s %7s %7s %8s %8s %7s %5s\n", "name", "sectors", "size", "virtio", "queue",
-            "requests", "errors", "refused", "read KiB", "writ KiB", "flight", "wait");
-    for (unsigned i = 0; i < n; i++) {
-        dev::BlockDevice* b = dev::block_device(i);
-        uint64_t mib = b->sectors() / 2048;
-        dev::VirtioBlk* v = nullptr;
-        for (unsigned j = 0; j < dev::virtio_blk_count(); j++)
-            if (static_cast<dev::BlockDevice*>(dev::virtio_blk(j)) == b)
-                v = dev::virtio_blk(j);
-        if (!v) {
-            kprintf("%-6s %12lu %6lu MiB  %-8s %5u\n", b->name(), b->sectors(), mib, "-", b->queue_depth());
-            continue;
-        }
-        dev::VirtioBlkStats s = v->stats();
-        kprintf("%-6s %12lu %6lu MiB  %-8s %5u %10lu %7lu %7lu %8lu %8lu %7u %5u%s\n", b->name(), b->sectors(), mib,
-                v->modern() ? "modern" : "legacy", v->queue_size(), s.requests, s.errors, s.refused,
-                s.sectors_read / 2, s.sectors_written / 2, s.in_flight, s.pending,
-                v->broken() ? "  BROKEN" : v->read_only() ? "  ro" : "");
-        if (s.bad_completions)
-            kprintf("       %lu bad completions from the device\n", s.bad_completions);
-    }
-    return 0;
-}

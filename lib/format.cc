@@ -284,4 +284,25 @@ size_t vformat_buf(char* buf, size_t size, const char* fmt, va_list ap)
     return n;
 }
 
+namespace {
+size_t format_buf(char* buf, size_t size, const char* fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t n = vformat_buf(buf, size, fmt, ap);
+    va_end(ap);
+    return n;
+}
+} // namespace
+
+size_t format_size(char* buf, size_t size, uint64_t bytes)
+{
+    constexpr uint64_t KiB = 1ull << 10, MiB = 1ull << 20, GiB = 1ull << 30;
+    if (bytes >= GiB && bytes % GiB == 0)
+        return format_buf(buf, size, "%lu GiB", static_cast<unsigned long>(bytes / GiB));
+    if (bytes >= MiB)
+        return format_buf(buf, size, "%lu MiB", static_cast<unsigned long>(bytes / MiB));
+    return format_buf(buf, size, "%lu KiB", static_cast<unsigned long>(bytes / KiB));
+}
+
 } // namespace lib

@@ -8,6 +8,7 @@
 
 #include <cstdarg>
 #include <cstddef>
+#include <cstdint>
 
 namespace lib {
 
@@ -20,5 +21,10 @@ size_t vformat(FormatSink sink, void* ctx, const char* fmt, va_list ap);
 // snprintf semantics: always NUL-terminates when size > 0, returns the length
 // the full output would have had.
 size_t vformat_buf(char* buf, size_t size, const char* fmt, va_list ap);
+
+// A size for people, as the disk and partition lines print it: "N GiB" for a
+// whole number of GiB, else "N MiB" from 1 MiB up, else "N KiB" (rounded
+// down). Returns what vformat_buf returns.
+size_t format_size(char* buf, size_t size, uint64_t bytes);
 
 } // namespace lib

@@ -19,7 +19,6 @@
 #include "kern/console/panic.h"
 #include "kern/console/printf.h"
 #include "kern/sched/sched.h"
-#include "kern/shell/shell.h"
 #include "kern/arch/riscv/timer.h"
 #include "kern/sync/wait.h"
 #include "lib/string.h"

@@ -4,8 +4,6 @@
 #include "dev/partition.h"
 #include "boot/bootargs.h"
 #include "kern/console/printf.h"
-#include "kern/shell/shell.h"
-#include "kstack/swap.h"
 #include "lib/string.h"
 #include "zalloc/kmalloc.h"
 
@@ -145,24 +143,3 @@ Stats stats()
 }
 
 } // namespace vm::swap
-
-SHELL_COMMAND(swapinfo, "", "swap device, size, used, errors")
-{
-    if (argc != 1)
-        return 1;
-    if (!vm::swap::enabled()) {
-        kprintf("no swap device (bootarg swap=NAME picks one; make run attaches build/swap.img)\n");
-        return 0;
-    }
-    vm::swap::Stats s = vm::swap::stats();
-    kprintf("device %s: %lu KiB, %lu KiB used (%lu%%)\n", vm::swap::device()->name(), s.blocks * 4, s.used * 4,
-            s.blocks ? s.used * 100 / s.blocks : 0);
-    kprintf("pages written %lu, read %lu; write errors %lu, read errors %lu; times full %lu\n", s.pages_out,
-            s.pages_in, s.write_errors, s.read_errors, s.full);
-    kstack::swap::Stats k = kstack::swap::stats();
-    kprintf("kernel stacks: %lu swapped now; %lu out, %lu in; %lu checksum errors, %lu threads killed\n",
-            k.stacks_swapped, k.swap_outs, k.swap_ins, k.checksum_errors, k.killed);
-    kprintf("swap-outs refused: %lu swap full, %lu write errors, %lu no metadata\n", k.full, k.write_errors,
-            k.meta_failures);
-    return 0;
-}

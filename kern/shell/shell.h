@@ -1,5 +1,7 @@
-// The console shell. Commands live next to the subsystem they show
-// (vmstat in vm/, ps in kern/...) and register themselves with
+// The console shell. Every command lives here in kern/shell/, one file per
+// area (vm_commands.cc: vmstat, memmap, swapinfo; ps.cc; task_shell.cc; ...),
+// and reads the statistics its subsystem exports: the layers below never
+// include this header. A command registers itself with
 // SHELL_COMMAND(name, "usage", "help text") { ... }, which places a
 // descriptor in the .shell_cmds section; the shell finds them all there.
 #pragma once

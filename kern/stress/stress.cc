@@ -1,11 +1,11 @@
 // The memory-pressure stress workload (kern/stress/stress.h): sleepers with deep,
-// checksummed stacks, a memory hog, progress lines, and the `stress` command.
+// checksummed stacks, a memory hog and progress lines (the shell's `stress`
+// command is in kern/shell/stress_commands.cc).
 #include "kern/stress/stress.h"
 
 #include "kern/arch/riscv/cpu.h"
 #include "kern/console/printf.h"
 #include "kern/sched/sched.h"
-#include "kern/shell/shell.h"
 #include "kern/sched/thread.h"
 #include "kern/arch/riscv/timer.h"
 #include "kstack/swap.h"
@@ -362,45 +362,3 @@ lib::Result<Result> run(const Params& p)
 }
 
 } // namespace kern::stress
-
-namespace {
-
-constexpr unsigned STRESS_MAX_ROUNDS = 1000;
-
-} // namespace
-
-SHELL_COMMAND(stress, "[threads [depth_kib [rounds]]]",
-              "sleepers with deep checksummed stacks under a memory hog (kernel-stack swap workload); "
-              "defaults 64 threads, 8 KiB (max 12), 3 rounds; each sleep lasts the swap idle threshold + 2 s")
-{
-    if (argc > 4)
-        return 1;
-    kern::stress::Params p;
-    uint64_t threads = p.threads, kib = p.depth_bytes / 1024, rounds = p.rounds;
-    if (argc > 1 && !kern::shell::parse_number(argv[1], 1, kern::stress::MAX_THREADS, threads)) {
-        kprintf("stress: threads must be a number from 1 to %u\n", kern::stress::MAX_THREADS);
-        return 1;
-    }
-    if (argc > 2 && !kern::shell::parse_number(argv[2], 1, kern::stress::MAX_DEPTH_BYTES / 1024, kib)) {
-        kprintf("stress: depth_kib must be a number from 1 to %u\n", kern::stress::MAX_DEPTH_BYTES / 1024);
-        return 1;
-    }
-    if (argc > 3 && !kern::shell::parse_number(argv[3], 1, STRESS_MAX_ROUNDS, rounds)) {
-        kprintf("stress: rounds must be a number from 1 to %u\n", STRESS_MAX_ROUNDS);
-        return 1;
-    }
-    p.threads = unsigned(threads);
-    p.rounds = unsigned(rounds);
-    p.depth_bytes = unsigned(kib * 1024);
-    // The pagedaemon takes only threads idle for the swap idle threshold
-    // (swap_idle_ms=, 2 s by default): sleep 2 s past it, and hog memory
-    // from half the threshold on, so that the stacks are candidates for
-    // 2 s of the hold whatever the threshold (a slow, loaded host included).
-    uint64_t idle = kstack::swap::idle_us();
-    p.sleep_us = idle + 2000000;
-    p.hog_hold_us = p.sleep_us - idle / 2;
-    auto r = kern::stress::run(p);
-    if (!r.ok())
-        kprintf("stress: %s\n", lib::error_name(r.error()));
-    return 0;
-}

@@ -73,3 +73,28 @@ TEST_CASE("format: truncation keeps snprintf's contract")
     CHECK(f("%d", 7) == 1);
     CHECK(std::string(buf) == "7");
 }
+
+TEST_CASE("format_size: GiB when whole, else MiB from 1 MiB, else KiB, rounded down")
+{
+    auto size = [](uint64_t bytes) {
+        char buf[24];
+        size_t n = lib::format_size(buf, sizeof buf, bytes);
+        CHECK(n == std::string(buf).size());
+        return std::string(buf);
+    };
+    CHECK(size(0) == "0 KiB");
+    CHECK(size(1023) == "0 KiB");
+    CHECK(size(512 * 1024) == "512 KiB");
+    CHECK(size((1ull << 20) - 1) == "1023 KiB");
+    CHECK(size(1ull << 20) == "1 MiB");
+    CHECK(size(8ull << 20) == "8 MiB");
+    CHECK(size((8ull << 20) + 4096) == "8 MiB");
+    CHECK(size(1ull << 30) == "1 GiB");
+    CHECK(size(4ull << 30) == "4 GiB");
+    CHECK(size((1ull << 30) + (1ull << 20)) == "1025 MiB");
+    CHECK(size(3ull << 40) == "3072 GiB");
+    char small[4];
+    CHECK(lib::format_size(small, sizeof small, 8ull << 20) == 5);
+    CHECK(std::string(small) == "8 M");
+}
+

@@ -1,2 +1,3 @@
 HOST_TESTS += lib_test
-lib_test_SRCS := test/host/list_test.cc test/host/spinlock_test.cc test/host/format_test.cc kern/sync/spinlock.cc lib/format.cc
+lib_test_SRCS := test/host/list_test.cc test/host/spinlock_test.cc test/host/format_test.cc \
+	test/host/name_pattern_test.cc kern/sync/spinlock.cc lib/format.cc lib/name_pattern.cc

@@ -3,7 +3,7 @@
 #include "kern/arch/riscv/power.h"
 #include "kern/console/printf.h"
 #include "lib/format.h"
-#include "lib/string.h"
+#include "lib/name_pattern.h"
 
 #include <cstdarg>
 
@@ -51,37 +51,11 @@ uint64_t median(uint64_t* v, size_t n)
     return v[n / 2];
 }
 
-namespace {
-
-bool matches_one(const Bench& b, const char* pat, size_t len)
-{
-    if (len == 3 && strncmp(pat, "all", 3) == 0)
-        return true;
-    if (len > 0 && pat[len - 1] == '*')
-        return strncmp(b.name, pat, len - 1) == 0;
-    return strlen(b.name) == len && strncmp(b.name, pat, len) == 0;
-}
-
-bool matches(const Bench& b, const char* pattern)
-{
-    for (const char* p = pattern; *p;) {
-        const char* end = p;
-        while (*end && *end != ',')
-            end++;
-        if (matches_one(b, p, end - p))
-            return true;
-        p = *end ? end + 1 : end;
-    }
-    return false;
-}
-
-} // namespace
-
 unsigned run(const char* pattern)
 {
     unsigned ran = 0;
     for (const Bench* b = _kbench_start; b < _kbench_end; b++) {
-        if (!matches(*b, pattern))
+        if (!lib::name_matches(b->name, pattern))
             continue;
         kprintf("kbench: begin %s\n", b->name);
         b->fn();

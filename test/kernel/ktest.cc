@@ -10,7 +10,7 @@
 #include "zalloc/registry.h"
 #include "kern/arch/riscv/timer.h"
 #include "lib/format.h"
-#include "lib/string.h"
+#include "lib/name_pattern.h"
 
 extern "C" const ktest::Test _ktests_start[], _ktests_end[];
 
@@ -58,35 +58,13 @@ const Test* volatile g_running;
 volatile uint64_t g_started_us;
 uint64_t g_limit_us = 120ull * 1000000; // per test; bootarg ktest_timeout=SECONDS
 
-bool matches_one(const Test& t, const char* pat, size_t len)
-{
-    if (len == 3 && strncmp(pat, "all", 3) == 0)
-        return !t.explicit_only;
-    if (len > 0 && pat[len - 1] == '*')
-        return !t.explicit_only && strncmp(t.name, pat, len - 1) == 0;
-    return strlen(t.name) == len && strncmp(t.name, pat, len) == 0;
-}
-
-bool matches(const Test& t, const char* pattern)
-{
-    for (const char* p = pattern; *p;) {
-        const char* end = p;
-        while (*end && *end != ',')
-            end++;
-        if (matches_one(t, p, end - p))
-            return true;
-        p = *end ? end + 1 : end;
-    }
-    return false;
-}
-
 } // namespace
 
 unsigned run(const char* pattern)
 {
     unsigned passed = 0, failed = 0;
     for (const Test* t = _ktests_start; t < _ktests_end; t++) {
-        if (!matches(*t, pattern))
+        if (!lib::name_matches(t->name, pattern, t->explicit_only))
             continue;
         Context ctx;
         uint64_t start = kern::timer::now_us();

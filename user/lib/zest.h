@@ -1,7 +1,10 @@
 // The user library: system-call wrappers (numbers and errors in user/abi.h)
-// and a few helpers for console output. Freestanding: no libc.
+// and a few helpers for console output. Freestanding: no libc; the string
+// functions and the printf engine are the kernel's own hardware-free lib/
+// (lib/string.cc, lib/format.cc), built for user mode.
 #pragma once
 
+#include "lib/string.h"
 #include "user/abi.h"
 
 #include <cstddef>
@@ -105,11 +108,11 @@ inline long spawn_ep(const char* name, long arg, long handle)
 // A thread running fn(arg) on the stack ending at stack_top; it exits with fn's result.
 long thread_create(long (*fn)(long), long arg, void* stack_top);
 
-size_t strlen(const char* s);
-void* memset(void* d, int c, size_t n);
-void* memcpy(void* d, const void* s, size_t n);
-int strcmp(const char* a, const char* b);
-// printf to the console: %d %i %u %x %s %c %p %% with l/ll and a width (0-padded with a leading 0).
+using ::memcpy;
+using ::memset;
+using ::strcmp;
+using ::strlen;
+// printf to the console, lib/format's conversions (lib/format.h: C's, without floating point).
 int printf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 int snprintf(char* buf, size_t size, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
 void puts(const char* s);

@@ -1,5 +1,7 @@
 // Shell: vmstat (pages, reserve classes, watermarks; -z zones, -m malloc
-// types) and memmap (the kernel VA layout and what is mapped where).
+// types), memmap (the kernel VA layout and what is mapped where) and
+// swapinfo (the swap device and the stacks on it).
+#include "dev/block.h"
 #include "kern/console/printf.h"
 #include "kern/shell/shell.h"
 #include "kstack/swap.h"
@@ -7,6 +9,7 @@
 #include "vm/kmem.h"
 #include "vm/layout.h"
 #include "vm/pageout.h"
+#include "vm/swap.h"
 #include "vm/tlb.h"
 #include "zalloc/stats.h"
 
@@ -93,5 +96,26 @@ SHELL_COMMAND(memmap, "", "kernel virtual address layout and what is mapped wher
     kprintf("  0x%016lx-0x%016lx kernel data and bss (rw-)\n", reinterpret_cast<uintptr_t>(_data_start),
             reinterpret_cast<uintptr_t>(_kernel_end));
     kprintf("  devices: identity-mapped rw- (see 'info')\n");
+    return 0;
+}
+
+SHELL_COMMAND(swapinfo, "", "swap device, size, used, errors")
+{
+    if (argc != 1)
+        return 1;
+    if (!vm::swap::enabled()) {
+        kprintf("no swap device (bootarg swap=NAME picks one; make run attaches build/swap.img)\n");
+        return 0;
+    }
+    vm::swap::Stats s = vm::swap::stats();
+    kprintf("device %s: %lu KiB, %lu KiB used (%lu%%)\n", vm::swap::device()->name(), s.blocks * 4, s.used * 4,
+            s.blocks ? s.used * 100 / s.blocks : 0);
+    kprintf("pages written %lu, read %lu; write errors %lu, read errors %lu; times full %lu\n", s.pages_out,
+            s.pages_in, s.write_errors, s.read_errors, s.full);
+    kstack::swap::Stats k = kstack::swap::stats();
+    kprintf("kernel stacks: %lu swapped now; %lu out, %lu in; %lu checksum errors, %lu threads killed\n",
+            k.stacks_swapped, k.swap_outs, k.swap_ins, k.checksum_errors, k.killed);
+    kprintf("swap-outs refused: %lu swap full, %lu write errors, %lu no metadata\n", k.full, k.write_errors,
+            k.meta_failures);
     return 0;
 }
