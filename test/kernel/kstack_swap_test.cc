@@ -156,8 +156,9 @@ KTEST(kswap_scan_looks_at_candidates_not_threads)
         kern::Thread* t = g_sl.thread(i);
         if (kstack::state(t->stack) != StackState::Swapped)
             kprintf("ktest: kswap_scan_looks_at_candidates_not_threads: old sleeper %u (thread %lu, hart %u) "
-                    "stack %s, %s, %s, slept %lu us\n",
-                    i, t->id, t->hart, kstack::state_name(kstack::state(t->stack)),
+                    "%s (%s, phase %d), stack %s, %s, %s, slept %lu us\n",
+                    i, t->id, t->hart, kern::state_name(t->state), t->wait_reason ? t->wait_reason : "-",
+                    g_sl.phase(i), kstack::state_name(kstack::state(t->stack)),
                     t->sleep_node.linked() ? "a candidate" : "not a candidate",
                     t->stack_holds.held() ? "held" : "not held",
                     (kern::timer::now_ticks() - t->sleep_since) * 1000000 / kern::timer::timebase_hz());
