@@ -49,10 +49,9 @@ Mmu mmu_type(const Blob& b, Node cpu)
     return Mmu::None; // "riscv,none", or a scheme we do not know
 }
 
-lib::Status parse_cpu(Parser& p, const Cells& c, Node n)
+// The hart id (reg) of cpu node n.
+lib::Status cpu_hart_id(Parser& p, const Cells& c, Node n, uint32_t& id)
 {
-    if (p.m.ncpus == kMaxCpus)
-        return too_many(p, "cpus", kMaxCpus, n);
     uint32_t nreg;
     if (lib::Status s = reg_count(p, n, c, nreg); !s.ok())
         return s;
@@ -63,9 +62,26 @@ lib::Status parse_cpu(Parser& p, const Cells& c, Node n)
         p.path(w, n).str(nreg ? " has a hart id above 32 bits" : " has no reg (hart id)");
         return lib::Error::Corrupt;
     }
+    id = uint32_t(r.base);
+    return {};
+}
+
+// A hart left out of cpus[]: extend the last run of ids or start a new one. Past
+// kMaxIgnoredRuns runs the harts are still counted.
+void ignore_hart(MachineInfo& m, uint32_t id)
+{
+    m.ncpus_ignored++;
+    if (m.nignored_runs > 0 && m.ignored_runs[m.nignored_runs - 1].last + 1 == id)
+        m.ignored_runs[m.nignored_runs - 1].last = id;
+    else if (m.nignored_runs < kMaxIgnoredRuns)
+        m.ignored_runs[m.nignored_runs++] = HartRun {id, id};
+}
+
+void parse_cpu(Parser& p, Node n, uint32_t hart_id)
+{
     Cpu& cpu = p.m.cpus[p.m.ncpus++];
     cpu = Cpu {};
-    cpu.hart_id = uint32_t(r.base);
+    cpu.hart_id = hart_id;
     cpu.okay = p.b.enabled(n);
     cpu.mmu = mmu_type(p.b, n);
     Property prop;
@@ -81,9 +97,19 @@ lib::Status parse_cpu(Parser& p, const Cells& c, Node n)
             break;
         }
     }
-    return {};
 }
 
+bool is_cpu(const Blob& b, Node n)
+{
+    Property prop;
+    const char* type = b.find_prop(n, "device_type", prop) ? prop.string() : nullptr;
+    return type && streq(type, "cpu"); // not cpu-map and friends
+}
+
+// More cpu nodes than cpus[] holds (a 64-hart SG2042, QEMU virt -smp 20) is no
+// error: the first kMaxCpus are kept, or the first kMaxCpus - 1 and the boot
+// hart wherever it is listed, and the rest are counted and named in
+// ignored_runs. They stay parked in the firmware.
 lib::Status parse_cpus(Parser& p, Node cpus)
 {
     Property prop;
@@ -93,20 +119,41 @@ lib::Status parse_cpus(Parser& p, Node cpus)
     Cells c;
     if (lib::Status s = bus_cells(p, cpus, c); !s.ok())
         return s;
+    size_t count = 0, boot_at = 0;
+    bool boot_listed = false;
     Node n;
     for (bool more = p.b.first_child(cpus, n); more; more = p.b.next_sibling(n, n)) {
-        const char* type = p.b.find_prop(n, "device_type", prop) ? prop.string() : nullptr;
-        if (!type || !streq(type, "cpu"))
-            continue; // cpu-map and friends
-        if (lib::Status s = parse_cpu(p, c, n); !s.ok())
+        if (!is_cpu(p.b, n))
+            continue;
+        uint32_t id;
+        if (lib::Status s = cpu_hart_id(p, c, n, id); !s.ok())
             return s;
+        if (id == p.boot_hart && !boot_listed) {
+            boot_listed = true;
+            boot_at = count;
+        }
+        count++;
+    }
+    // Room for the boot hart if it is listed past the limit.
+    size_t keep_first = boot_listed && boot_at >= kMaxCpus ? kMaxCpus - 1 : kMaxCpus;
+    size_t i = 0;
+    for (bool more = p.b.first_child(cpus, n); more; more = p.b.next_sibling(n, n)) {
+        if (!is_cpu(p.b, n))
+            continue;
+        uint32_t id = 0;
+        (void)cpu_hart_id(p, c, n, id); // checked above
+        if (i < keep_first || (boot_listed && i == boot_at))
+            parse_cpu(p, n, id);
+        else
+            ignore_hart(p.m, id);
+        i++;
     }
     // Fill in whichever timebase is missing from the other.
-    for (size_t i = 0; i < p.m.ncpus && p.m.timebase_hz == 0; i++)
-        p.m.timebase_hz = p.m.cpus[i].timebase_hz;
-    for (size_t i = 0; i < p.m.ncpus; i++)
-        if (p.m.cpus[i].timebase_hz == 0)
-            p.m.cpus[i].timebase_hz = p.m.timebase_hz;
+    for (size_t k = 0; k < p.m.ncpus && p.m.timebase_hz == 0; k++)
+        p.m.timebase_hz = p.m.cpus[k].timebase_hz;
+    for (size_t k = 0; k < p.m.ncpus; k++)
+        if (p.m.cpus[k].timebase_hz == 0)
+            p.m.cpus[k].timebase_hz = p.m.timebase_hz;
     return {};
 }
 
@@ -128,8 +175,10 @@ lib::Status parse_root_nodes(Parser& p)
         const char* name = p.b.name(n);
         const char* type = p.b.find_prop(n, "device_type", prop) ? prop.string() : nullptr;
         lib::Status s;
-        if ((type && streq(type, "memory")) || streq(name, "memory") ||
-            strncmp(name, "memory@", 7) == 0) {
+        // RAM is what says device_type = "memory", as Linux reads it: a node that
+        // is only named memory@... (some U-Boot trees have one for a device's
+        // own SRAM) is not RAM.
+        if (type && streq(type, "memory")) {
             if (p.b.enabled(n))
                 s = parse_memory(p, n);
         } else if (streq(name, "reserved-memory")) {
@@ -160,7 +209,7 @@ lib::Status add_reserved(Parser& p, Range r, const char* what)
 
 } // namespace
 
-lib::Status parse(const void* blob, size_t max_len, uint64_t blob_phys, MachineInfo& out)
+lib::Status parse(const void* blob, size_t max_len, uint64_t blob_phys, MachineInfo& out, uint32_t boot_hart)
 {
     // MachineInfo is trivially copyable; zero it without a large temporary on the
     // stack, then set the few fields whose "nothing" is not zero.
@@ -171,7 +220,7 @@ lib::Status parse(const void* blob, size_t max_len, uint64_t blob_phys, MachineI
     Blob b;
     if (lib::Status s = b.open(blob, max_len, out.error); !s.ok())
         return s;
-    Parser p {b, out};
+    Parser p {b, out, boot_hart};
     out.fdt_phys = blob_phys;
     out.fdt_size = b.total_size();
     out.boot_cpuid = b.boot_cpuid();
@@ -199,6 +248,19 @@ lib::Status parse(const void* blob, size_t max_len, uint64_t blob_phys, MachineI
         return lib::Error::NoSpace;
     }
     return {};
+}
+
+lib::Status set_memory_size(MachineInfo& m, size_t i, uint64_t size)
+{
+    if (i >= m.nmemory || size > m.memory[i].size)
+        return lib::Error::Invalid;
+    m.memory[i].size = size;
+    if (size == 0) {
+        for (size_t k = i + 1; k < m.nmemory; k++)
+            m.memory[k - 1] = m.memory[k];
+        m.memory[--m.nmemory] = Range {};
+    }
+    return subtract_ranges(m.memory, m.nmemory, m.reserved, m.nreserved, m.usable, kMaxUsable, m.nusable);
 }
 
 int plic_s_context(const MachineInfo& m, uint32_t hart_id)

@@ -21,6 +21,19 @@ uint64_t fixed_clock_hz(const Blob& b, Node n)
 
 } // namespace
 
+// The ns16550 family's register layout: registers 1 << reg-shift bytes apart,
+// each accessed reg-io-width bytes wide, starting reg-offset bytes into reg
+// (the DesignWare APB UART of the FU740's successors, the EIC7700 and the
+// SG2042 has reg-shift 2, reg-io-width 4). A width the driver cannot do leaves
+// the UART out: better no console than one that writes the wrong bytes.
+bool ns16550_layout(Parser& p, Node n, Uart& u)
+{
+    u.reg_shift = p.b.u32_or(n, "reg-shift", 0);
+    u.reg_io_width = p.b.u32_or(n, "reg-io-width", 1);
+    u.reg_offset = p.b.u32_or(n, "reg-offset", 0);
+    return (u.reg_io_width == 1 || u.reg_io_width == 4) && u.reg_shift <= 4;
+}
+
 lib::Status parse_uart(Parser& p, Node bus, Node n, UartKind kind)
 {
     if (p.m.nuarts == kMaxUarts)
@@ -28,6 +41,11 @@ lib::Status parse_uart(Parser& p, Node bus, Node n, UartKind kind)
     Range r;
     if (lib::Status s = device_reg(p, bus, n, "UART", r); !s.ok())
         return s;
+    Uart layout;
+    if (kind != UartKind::SifiveUart0 && !ns16550_layout(p, n, layout)) {
+        p.m.nuarts_ignored++;
+        return {};
+    }
     Uart& u = p.m.uarts[p.m.nuarts++];
     u = Uart {};
     u.kind = kind;
@@ -39,9 +57,11 @@ lib::Status parse_uart(Parser& p, Node bus, Node n, UartKind kind)
     uint64_t hz = 0;
     if (p.b.find_prop(n, "clock-frequency", prop) && prop.number(hz))
         u.clock_hz = hz;
-    if (kind == UartKind::Ns16550a) {
-        u.reg_shift = p.b.u32_or(n, "reg-shift", 0);
-        u.reg_io_width = p.b.u32_or(n, "reg-io-width", 1);
+    if (kind != UartKind::SifiveUart0) {
+        u.reg_shift = layout.reg_shift;
+        u.reg_io_width = layout.reg_io_width;
+        u.reg_offset = layout.reg_offset;
+        u.base += u.reg_offset;
     } else if (u.clock_hz == 0) {
         u.clock_hz = fixed_clock_hz(p.b, n);
     }

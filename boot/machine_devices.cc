@@ -181,6 +181,8 @@ lib::Status parse_device(Parser& p, Node bus, Node n)
         return parse_plic(p, bus, n);
     if (has_compat(b, n, "ns16550a") || has_compat(b, n, "ns16550"))
         return parse_uart(p, bus, n, UartKind::Ns16550a);
+    if (has_compat(b, n, "snps,dw-apb-uart"))
+        return parse_uart(p, bus, n, UartKind::SnpsDwApb);
     if (has_compat(b, n, "sifive,uart0"))
         return parse_uart(p, bus, n, UartKind::SifiveUart0);
     if (has_compat(b, n, "virtio,mmio"))

@@ -20,6 +20,7 @@ inline bool streq(const char* a, const char* b) { return strcmp(a, b) == 0; }
 struct Parser {
     const Blob& b;
     MachineInfo& m;
+    uint32_t boot_hart = kNoHart; // kept in cpus[] even past kMaxCpus
 
     // Starts an error message in m.error; the caller appends the rest.
     MsgWriter msg() { return MsgWriter(m.error); }

@@ -17,7 +17,8 @@ using detail::bounded_strlen;
 
 namespace {
 
-constexpr uint32_t kHeaderSize = sizeof(Header);
+constexpr uint32_t kHeaderSize = sizeof(Header); // version 17
+constexpr uint32_t kHeaderSizeV16 = kHeaderSize - 4; // no size_dt_struct
 
 } // namespace
 
@@ -26,8 +27,10 @@ constexpr uint32_t kHeaderSize = sizeof(Header);
 lib::Status Blob::check_header(size_t max_len, ErrorText& err)
 {
     MsgWriter m(err);
-    if (max_len < kHeaderSize) {
-        m.str("fdt: only ").dec(max_len).str(" bytes available, less than the 40-byte header");
+    // Version 16's header stops before size_dt_struct: 36 bytes, not 40, and its
+    // first block may start right after it. Read the version before sizing it.
+    if (max_len < kHeaderSizeV16) {
+        m.str("fdt: only ").dec(max_len).str(" bytes available, less than the 36-byte header");
         return lib::Error::Corrupt;
     }
     const uint8_t* h = base_;
@@ -48,7 +51,18 @@ lib::Status Blob::check_header(size_t max_len, ErrorText& err)
         m.str("fdt: last_comp_version ").dec(last_comp).str(" is newer than 17, the layout we read");
         return lib::Error::Corrupt;
     }
-    if (total_ < kHeaderSize) {
+    // A blob cannot be readable only by a layout newer than its own version.
+    if (last_comp > version_) {
+        m.str("fdt: last_comp_version ").dec(last_comp).str(" is newer than the version ").dec(version_);
+        return lib::Error::Corrupt;
+    }
+    uint32_t header_size = version_ >= 17 ? kHeaderSize : kHeaderSizeV16;
+    if (max_len < header_size) {
+        m.str("fdt: only ").dec(max_len).str(" bytes available, less than the ").dec(header_size)
+            .str("-byte header");
+        return lib::Error::Corrupt;
+    }
+    if (total_ < header_size) {
         m.str("fdt: totalsize ").hex(total_).str(" is smaller than the header");
         return lib::Error::Corrupt;
     }
@@ -83,9 +97,9 @@ lib::Status Blob::check_header(size_t max_len, ErrorText& err)
                 .dec(b.align).str("-byte aligned");
             return lib::Error::Corrupt;
         }
-        if (b.off < kHeaderSize || uint64_t(b.off) + b.size > total_) {
+        if (b.off < header_size || uint64_t(b.off) + b.size > total_) {
             m.str("fdt: ").str(b.what).str(" [").hex(b.off).str(", ").hex(b.off + b.size)
-                .str(") is outside the blob [0x28, ").hex(total_).str(")");
+                .str(") is outside the blob [").hex(header_size).str(", ").hex(total_).str(")");
             return lib::Error::Corrupt;
         }
     }
@@ -245,6 +259,11 @@ lib::Status Blob::check_structure(ErrorText& err)
         case Token::BeginNode:
             if (root_done) {
                 m.str("fdt: second root node at offset ").hex(at);
+                return lib::Error::Corrupt;
+            }
+            if (path.depth == 0 && t.name[0] != '\0') {
+                m.str("fdt: the root node is named '").str(t.name).str("' (offset ").hex(at)
+                    .str("); the root's name must be empty");
                 return lib::Error::Corrupt;
             }
             if (path.depth > 0 && t.name[0] == '\0') {

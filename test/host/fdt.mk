@@ -15,3 +15,12 @@ fdt_test_DEPS := $(FDT_DTBS)
 $(FDT_DTBS) &: tools/dump-dtbs.sh
 	@echo "  DTB     $(FDT_DTB_DIR)"
 	$(Q)tools/dump-dtbs.sh $(FDT_DTB_DIR)
+
+# Board trees written for the tests (test/dtb/boards/*.dts), compiled by dtc.
+FDT_BOARD_DTBS := $(patsubst test/dtb/boards/%.dts,$(FDT_DTB_DIR)/boards/%.dtb,$(wildcard test/dtb/boards/*.dts))
+fdt_test_SRCS += test/host/fdt_boards_test.cc test/host/fdt_header_test.cc
+fdt_test_DEPS += $(FDT_BOARD_DTBS)
+
+$(FDT_DTB_DIR)/boards/%.dtb: test/dtb/boards/%.dts
+	@echo "  DTC     $@"
+	$(Q)mkdir -p $(dir $@) && dtc -q -I dts -O dtb -o $@ $<
