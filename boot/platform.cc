@@ -48,10 +48,14 @@ void setup_harts(unsigned long boot_hartid)
     const fdt::Cpu* boot = fdt::find_cpu(g_machine, uint32_t(boot_hartid));
     if (!boot)
         panic("device tree has no cpu node for boot hart %lu", boot_hartid);
-    unsigned n = 0;
+    unsigned n = 0, ignored = 0;
     auto add = [&](uint32_t hartid) {
         if (n == cpu::MAX_HARTS) {
-            kprintf("platform: hart %u ignored: Zest supports at most %u harts\n", hartid, cpu::MAX_HARTS);
+            // One line for all of them, however many the tree lists.
+            if (ignored++ == 0)
+                kprintf("platform: Zest runs on at most %u harts; left parked: hartid %u", cpu::MAX_HARTS, hartid);
+            else
+                kprintf(", %u", hartid);
             return;
         }
         HartLocal& h = hart_locals[n];
@@ -72,6 +76,8 @@ void setup_harts(unsigned long boot_hartid)
             continue;
         add(c.hart_id);
     }
+    if (ignored)
+        kprintf("\n");
     g_info.nharts = n;
     hart_locals[0].online.store(true);
 }

@@ -3,7 +3,7 @@
 // no timer) the first sleep never ends; without an IPI the other harts never
 // hear from this one. Both would hang the boot in silence, so each is asked
 // for once, with interrupts still off, and must show up as pending in sip
-// within a second.
+// within a second (and the timer must also wait for a later deadline).
 #include "boot/platform_internal.h"
 
 #include "kern/arch/riscv/csr.h"
@@ -42,6 +42,16 @@ void check_timer_and_ipi(unsigned long hartid)
     if (!pending_within_a_second(csr::SIE_STIE))
         panic("platform: no timer interrupt within a second of arming it on hart %lu: the SBI firmware has no timer "
               "(does the device tree have a CLINT or ACLINT?); stopping",
+              hartid);
+    // The other way to have no timer: the interrupt is always there. A
+    // firmware that cannot program the deadline (QEMU keeps raising its
+    // machine timer interrupt when nobody set mtimecmp) delivers one at once,
+    // every time, and the kernel spends its life in the timer handler.
+    uint64_t deadline = timer::now_ticks() + timer::timebase_hz() / 10;
+    sbi::set_timer(deadline);
+    if ((csr_read(sip) & csr::SIE_STIE) && timer::now_ticks() < deadline)
+        panic("platform: the timer interrupt on hart %lu fires at once for a deadline 100 ms away: the SBI firmware "
+              "cannot program the timer (does the device tree have a CLINT or ACLINT?); stopping",
               hartid);
     sbi::set_timer(~uint64_t(0));
 
