@@ -162,6 +162,10 @@ void setup(unsigned long boot_hartid, uintptr_t fdt_pa)
         panic("cannot boot without a valid device tree at 0x%lx: %s", fdt_pa, g_machine.error.text);
 
     bootargs::set(g_machine.bootargs);
+    // First, so that a panic in the checks below still ends with a failure status.
+    if (g_machine.finisher.kind == fdt::FinisherKind::SifiveTest0 ||
+        g_machine.finisher.kind == fdt::FinisherKind::SifiveTest1)
+        power::set_finisher(g_machine.finisher.base);
     report_ignored_harts();
     setup_harts(boot_hartid);
     probe_memory(g_machine);
@@ -178,10 +182,6 @@ void setup(unsigned long boot_hartid, uintptr_t fdt_pa)
         dev::plic::init(g_machine.plic.base, g_machine.plic.ndev);
     else
         kprintf("platform: no PLIC: no device interrupts\n");
-
-    if (g_machine.finisher.kind == fdt::FinisherKind::SifiveTest0 ||
-        g_machine.finisher.kind == fdt::FinisherKind::SifiveTest1)
-        power::set_finisher(g_machine.finisher.base);
 
     setup_console();
 }
