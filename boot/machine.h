@@ -5,7 +5,8 @@
 // few devices Zest drives (UARTs, PLIC, virtio-mmio, test finisher/syscon,
 // SiFive SPI, CLINT). Everything lands in fixed-size arrays; when a list that
 // matters would overflow, parse() fails with "too many X" instead of dropping
-// entries. The struct is large (a few KiB): keep it static, not on a boot stack.
+// entries. The one exception is harts: cpus past kMaxCpus are counted and
+// named (ignored_runs), not read, and the machine boots on the others. The struct is large (a few KiB): keep it static, not on a boot stack.
 //
 // Addresses are the node's first reg entry, read with its parent's
 // #address-cells/#size-cells (1 or 2), translated to CPU physical addresses
@@ -27,6 +28,8 @@ inline constexpr size_t kMaxMemory = 8;     // /memory reg entries
 inline constexpr size_t kMaxReserved = 32;  // memreserve + /reserved-memory + the blob
 inline constexpr size_t kMaxUsable = 40;    // memory minus reserved
 inline constexpr size_t kMaxCpus = 16;
+inline constexpr size_t kMaxIgnoredRuns = 8; // runs of hart ids past kMaxCpus, for messages
+inline constexpr uint32_t kNoHart = 0xffffffff;
 inline constexpr size_t kMaxUarts = 4;
 inline constexpr size_t kMaxVirtio = 16;    // QEMU virt has 8 slots
 inline constexpr size_t kMaxSpi = 4;
@@ -49,15 +52,23 @@ struct Cpu {
     [[nodiscard]] bool has_sv39() const { return mmu != Mmu::None; }
 };
 
-enum class UartKind : uint8_t { Ns16550a, SifiveUart0 };
+// Harts first..last (hart ids), listed in the tree but not in cpus[].
+struct HartRun {
+    uint32_t first = 0, last = 0;
+};
+
+// Ns16550a: "ns16550a" or "ns16550"; SnpsDwApb: the DesignWare 8250, driven as
+// an ns16550 with its reg-shift/reg-io-width.
+enum class UartKind : uint8_t { Ns16550a, SifiveUart0, SnpsDwApb };
 
 struct Uart {
     UartKind kind = UartKind::Ns16550a;
-    uint64_t base = 0, size = 0;
+    uint64_t base = 0, size = 0; // base includes reg_offset
     uint32_t irq = 0;           // first cell of interrupts; 0 = none
     uint64_t clock_hz = 0;      // 0 = unknown (sifive: only from a fixed-clock)
-    uint32_t reg_shift = 0;     // ns16550a: register stride is 1 << reg_shift
-    uint32_t reg_io_width = 1;  // ns16550a: access width in bytes
+    uint32_t reg_shift = 0;     // ns16550 family: register stride is 1 << reg_shift
+    uint32_t reg_io_width = 1;  // ns16550 family: access width in bytes (1 or 4)
+    uint32_t reg_offset = 0;    // ns16550 family: registers start this far into reg
     Node node;                  // for matching stdout-path
 };
 
@@ -121,6 +132,9 @@ struct MachineInfo {
     uint64_t timebase_hz = 0;   // /cpus timebase-frequency, else the first cpu's
     Cpu cpus[kMaxCpus] = {};
     size_t ncpus = 0;
+    size_t ncpus_ignored = 0;   // cpu nodes past kMaxCpus (not in cpus[])
+    HartRun ignored_runs[kMaxIgnoredRuns] = {}; // their hart ids, in tree order
+    size_t nignored_runs = 0;
 
     char bootargs[kBootargsLen] = {};
     bool bootargs_truncated = false;
@@ -131,6 +145,7 @@ struct MachineInfo {
 
     Uart uarts[kMaxUarts] = {};
     size_t nuarts = 0;
+    size_t nuarts_ignored = 0;  // ns16550-family UARTs with a reg-io-width Zest cannot drive
     Plic plic;
     Mmio virtio[kMaxVirtio] = {};
     size_t nvirtio = 0;
@@ -147,11 +162,17 @@ struct MachineInfo {
 static_assert(std::is_trivially_copyable_v<MachineInfo>, "copied and reset as plain bytes");
 
 // Validate the blob at `blob` (at most max_len bytes readable; loaded at physical
-// address blob_phys) and fill `out`. On failure returns Error::Corrupt (bad blob),
+// address blob_phys) and fill `out`. boot_hart, if given, is kept in cpus[] even
+// when the tree lists more than kMaxCpus harts before it. On failure returns Error::Corrupt (bad blob),
 // Error::NoSpace (too many X) or Error::Unsupported (e.g. #address-cells 3), with
 // out.error saying what and where; out's other fields are then unspecified.
 [[nodiscard]] lib::Status parse(const void* blob, size_t max_len, uint64_t blob_phys,
-                                MachineInfo& out);
+                                MachineInfo& out, uint32_t boot_hart = kNoHart);
+
+// Shrinks memory[i] to its first `size` bytes (removing it if size is 0) and
+// recomputes usable[]: for RAM the tree claims but the machine does not have.
+// Error::Invalid if i or size is out of range.
+[[nodiscard]] lib::Status set_memory_size(MachineInfo& m, size_t i, uint64_t size);
 
 // The PLIC S-mode context of a hart, or -1 if it has none.
 [[nodiscard]] int plic_s_context(const MachineInfo& m, uint32_t hart_id);

@@ -1,5 +1,7 @@
 #include "boot/platform.h"
 
+#include "boot/platform_internal.h"
+
 #include "dev/ns16550.h"
 #include "dev/plic.h"
 #include "dev/sifive_uart.h"
@@ -46,10 +48,14 @@ void setup_harts(unsigned long boot_hartid)
     const fdt::Cpu* boot = fdt::find_cpu(g_machine, uint32_t(boot_hartid));
     if (!boot)
         panic("device tree has no cpu node for boot hart %lu", boot_hartid);
-    unsigned n = 0;
+    unsigned n = 0, ignored = 0;
     auto add = [&](uint32_t hartid) {
         if (n == cpu::MAX_HARTS) {
-            kprintf("platform: hart %u ignored: Zest supports at most %u harts\n", hartid, cpu::MAX_HARTS);
+            // One line for all of them, however many the tree lists.
+            if (ignored++ == 0)
+                kprintf("platform: Zest runs on at most %u harts; left parked: hartid %u", cpu::MAX_HARTS, hartid);
+            else
+                kprintf(", %u", hartid);
             return;
         }
         HartLocal& h = hart_locals[n];
@@ -70,12 +76,37 @@ void setup_harts(unsigned long boot_hartid)
             continue;
         add(c.hart_id);
     }
+    if (ignored)
+        kprintf("\n");
     g_info.nharts = n;
     hart_locals[0].online.store(true);
 }
 
+// Harts the tree lists past what MachineInfo holds: named, then left parked in
+// the firmware (smp::start_secondaries() starts only the harts setup_harts() kept).
+void report_ignored_harts()
+{
+    const fdt::MachineInfo& m = g_machine;
+    if (m.ncpus_ignored == 0)
+        return;
+    kprintf("platform: the device tree lists %zu harts; Zest reads %zu and leaves hart%s ", m.ncpus + m.ncpus_ignored,
+            m.ncpus, m.ncpus_ignored == 1 ? "" : "s");
+    size_t named = 0;
+    for (size_t i = 0; i < m.nignored_runs; i++) {
+        const fdt::HartRun& r = m.ignored_runs[i];
+        kprintf(r.first == r.last ? "%s%u" : "%s%u-%u", i ? ", " : "", r.first, r.last);
+        named += r.last - r.first + 1;
+    }
+    if (named < m.ncpus_ignored)
+        kprintf(" and %zu more", m.ncpus_ignored - named);
+    kprintf(" parked\n");
+}
+
 void setup_console()
 {
+    if (g_machine.nuarts_ignored)
+        kprintf("platform: %zu UART%s left out: reg-io-width or reg-shift Zest cannot drive\n", g_machine.nuarts_ignored,
+                g_machine.nuarts_ignored == 1 ? "" : "s");
     if (g_machine.stdout_uart < 0) {
         kprintf("platform: no UART in the device tree; console stays on SBI\n");
         return;
@@ -101,7 +132,15 @@ void setup_console()
     }
 }
 
-const char* uart_kind(fdt::UartKind k) { return k == fdt::UartKind::SifiveUart0 ? "sifive,uart0" : "ns16550a"; }
+const char* uart_kind(fdt::UartKind k)
+{
+    switch (k) {
+    case fdt::UartKind::SifiveUart0: return "sifive,uart0";
+    case fdt::UartKind::SnpsDwApb: return "snps,dw-apb-uart";
+    case fdt::UartKind::Ns16550a: break;
+    }
+    return "ns16550a";
+}
 
 void print_range_list(const char* what, const fdt::Range* r, size_t n)
 {
@@ -117,12 +156,19 @@ void print_range_list(const char* what, const fdt::Range* r, size_t n)
 
 void setup(unsigned long boot_hartid, uintptr_t fdt_pa)
 {
-    lib::Status st = fdt::parse(reinterpret_cast<const void*>(fdt_pa), FDT_MAX_BYTES, fdt_pa, g_machine);
+    lib::Status st =
+        fdt::parse(reinterpret_cast<const void*>(fdt_pa), FDT_MAX_BYTES, fdt_pa, g_machine, uint32_t(boot_hartid));
     if (!st.ok())
         panic("cannot boot without a valid device tree at 0x%lx: %s", fdt_pa, g_machine.error.text);
 
     bootargs::set(g_machine.bootargs);
+    // First, so that a panic in the checks below still ends with a failure status.
+    if (g_machine.finisher.kind == fdt::FinisherKind::SifiveTest0 ||
+        g_machine.finisher.kind == fdt::FinisherKind::SifiveTest1)
+        power::set_finisher(g_machine.finisher.base);
+    report_ignored_harts();
     setup_harts(boot_hartid);
+    probe_memory(g_machine);
 
     uint64_t tb = g_machine.timebase_hz;
     if (tb == 0) {
@@ -130,15 +176,12 @@ void setup(unsigned long boot_hartid, uintptr_t fdt_pa)
         kprintf("platform: device tree gives no timebase-frequency; assuming %lu Hz\n", tb);
     }
     timer::init(tb);
+    check_timer_and_ipi(boot_hartid);
 
     if (g_machine.plic.present)
         dev::plic::init(g_machine.plic.base, g_machine.plic.ndev);
     else
         kprintf("platform: no PLIC: no device interrupts\n");
-
-    if (g_machine.finisher.kind == fdt::FinisherKind::SifiveTest0 ||
-        g_machine.finisher.kind == fdt::FinisherKind::SifiveTest1)
-        power::set_finisher(g_machine.finisher.base);
 
     setup_console();
 }

@@ -28,10 +28,13 @@ void Ns16550::write(unsigned reg, uint8_t v) const
 }
 
 // The firmware already programmed the baud rate; keep it, set 8N1 and FIFOs.
+// LCR is written only if it must change: a DesignWare APB UART ignores (and
+// flags as "busy") an LCR write while it is transmitting.
 void Ns16550::init()
 {
     write(IER, 0);
-    write(LCR, LCR_8N1);
+    if (read(LCR) != LCR_8N1)
+        write(LCR, LCR_8N1);
     write(FCR, FCR_ENABLE_CLEAR);
     write(MCR, MCR_OUT2);
 }

@@ -1,5 +1,7 @@
-// NS16550A UART (QEMU virt and many boards). Registers are reg_shift apart and
-// reg_io_width bytes wide, as the device tree says.
+// NS16550A UART (QEMU virt) and its family, the DesignWare APB UART of most
+// boards since the FU740 (EIC7700, SG2042, JH7110). Registers are 1 << reg_shift
+// bytes apart and reg_io_width (1 or 4) bytes wide, as the device tree says;
+// `base` already includes the tree's reg-offset.
 #pragma once
 
 #include "dev/uart.h"

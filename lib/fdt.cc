@@ -1,4 +1,6 @@
-// FDT validation and bounds-checked navigation. See lib/fdt.h.
+// FDT validation: the header, the memory reservation block and the structure
+// block's tokens. See lib/fdt.h; the walk is lib/fdt_walk.cc, the property
+// readers and messages lib/fdt_prop.cc.
 //
 // One token reader, Blob::read_token(), does every bounds check; open() runs it
 // over the whole structure block to enforce the nesting rules and word any
@@ -6,134 +8,29 @@
 // misuse after a failed open() cannot read outside the blob.
 #include "lib/fdt.h"
 
-#include "lib/string.h"
+#include "lib/fdt_internal.h"
 
 namespace fdt {
 
+using detail::align4;
+using detail::bounded_strlen;
+
 namespace {
 
-constexpr uint32_t kHeaderSize = sizeof(Header);
-
-constexpr uint64_t align4(uint64_t x) { return (x + 3) & ~uint64_t(3); }
-
-// Length of the NUL-terminated string at p, if it ends before `end`; -1 otherwise.
-int64_t bounded_strlen(const char* p, const char* end)
-{
-    for (const char* q = p; q < end; q++)
-        if (*q == '\0')
-            return q - p;
-    return -1;
-}
-
-bool streq(const char* a, const char* b) { return strcmp(a, b) == 0; }
+constexpr uint32_t kHeaderSize = sizeof(Header); // version 17
+constexpr uint32_t kHeaderSizeV16 = kHeaderSize - 4; // no size_dt_struct
 
 } // namespace
-
-// ---- messages -------------------------------------------------------------------------
-
-void MsgWriter::put(char c)
-{
-    if (len_ + 1 < kErrorLen) {
-        buf_[len_++] = c;
-        buf_[len_] = '\0';
-    }
-}
-
-MsgWriter& MsgWriter::str(const char* s)
-{
-    while (*s)
-        put(*s++);
-    return *this;
-}
-
-MsgWriter& MsgWriter::strn(const char* s, size_t n)
-{
-    for (size_t i = 0; i < n && s[i]; i++)
-        put(s[i]);
-    return *this;
-}
-
-MsgWriter& MsgWriter::hex(uint64_t v)
-{
-    char digits[16];
-    int n = 0;
-    do {
-        digits[n++] = "0123456789abcdef"[v & 15];
-        v >>= 4;
-    } while (v);
-    str("0x");
-    while (n)
-        put(digits[--n]);
-    return *this;
-}
-
-MsgWriter& MsgWriter::dec(uint64_t v)
-{
-    char digits[20];
-    int n = 0;
-    do {
-        digits[n++] = char('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n)
-        put(digits[--n]);
-    return *this;
-}
-
-// ---- properties -----------------------------------------------------------------------
-
-bool Property::cell(uint32_t i, uint32_t& out) const
-{
-    if (uint64_t(i) * 4 + 4 > len)
-        return false;
-    out = be32(data + size_t(i) * 4);
-    return true;
-}
-
-bool Property::cells(uint32_t i, uint32_t n, uint64_t& out) const
-{
-    if (n < 1 || n > 2 || (uint64_t(i) + n) * 4 > len)
-        return false;
-    out = n == 1 ? be32(data + size_t(i) * 4) : be64(data + size_t(i) * 4);
-    return true;
-}
-
-bool Property::number(uint64_t& out) const
-{
-    if (len == 4 || len == 8)
-        return cells(0, len / 4, out);
-    return false;
-}
-
-const char* Property::string() const
-{
-    if (len == 0 || data[len - 1] != '\0')
-        return nullptr;
-    return reinterpret_cast<const char*>(data);
-}
-
-bool Property::has_string(const char* s) const
-{
-    const char* p = reinterpret_cast<const char*>(data);
-    const char* end = p + len;
-    while (p < end) {
-        int64_t n = bounded_strlen(p, end);
-        if (n < 0)
-            return false; // an unterminated tail matches nothing
-        if (streq(p, s))
-            return true;
-        p += n + 1;
-    }
-    return false;
-}
 
 // ---- validation -----------------------------------------------------------------------
 
 lib::Status Blob::check_header(size_t max_len, ErrorText& err)
 {
     MsgWriter m(err);
-    if (max_len < kHeaderSize) {
-        m.str("fdt: only ").dec(max_len).str(" bytes available, less than the 40-byte header");
+    // Version 16's header stops before size_dt_struct: 36 bytes, not 40, and its
+    // first block may start right after it. Read the version before sizing it.
+    if (max_len < kHeaderSizeV16) {
+        m.str("fdt: only ").dec(max_len).str(" bytes available, less than the 36-byte header");
         return lib::Error::Corrupt;
     }
     const uint8_t* h = base_;
@@ -154,7 +51,18 @@ lib::Status Blob::check_header(size_t max_len, ErrorText& err)
         m.str("fdt: last_comp_version ").dec(last_comp).str(" is newer than 17, the layout we read");
         return lib::Error::Corrupt;
     }
-    if (total_ < kHeaderSize) {
+    // A blob cannot be readable only by a layout newer than its own version.
+    if (last_comp > version_) {
+        m.str("fdt: last_comp_version ").dec(last_comp).str(" is newer than the version ").dec(version_);
+        return lib::Error::Corrupt;
+    }
+    uint32_t header_size = version_ >= 17 ? kHeaderSize : kHeaderSizeV16;
+    if (max_len < header_size) {
+        m.str("fdt: only ").dec(max_len).str(" bytes available, less than the ").dec(header_size)
+            .str("-byte header");
+        return lib::Error::Corrupt;
+    }
+    if (total_ < header_size) {
         m.str("fdt: totalsize ").hex(total_).str(" is smaller than the header");
         return lib::Error::Corrupt;
     }
@@ -189,9 +97,9 @@ lib::Status Blob::check_header(size_t max_len, ErrorText& err)
                 .dec(b.align).str("-byte aligned");
             return lib::Error::Corrupt;
         }
-        if (b.off < kHeaderSize || uint64_t(b.off) + b.size > total_) {
+        if (b.off < header_size || uint64_t(b.off) + b.size > total_) {
             m.str("fdt: ").str(b.what).str(" [").hex(b.off).str(", ").hex(b.off + b.size)
-                .str(") is outside the blob [0x28, ").hex(total_).str(")");
+                .str(") is outside the blob [").hex(header_size).str(", ").hex(total_).str(")");
             return lib::Error::Corrupt;
         }
     }
@@ -353,6 +261,11 @@ lib::Status Blob::check_structure(ErrorText& err)
                 m.str("fdt: second root node at offset ").hex(at);
                 return lib::Error::Corrupt;
             }
+            if (path.depth == 0 && t.name[0] != '\0') {
+                m.str("fdt: the root node is named '").str(t.name).str("' (offset ").hex(at)
+                    .str("); the root's name must be empty");
+                return lib::Error::Corrupt;
+            }
             if (path.depth > 0 && t.name[0] == '\0') {
                 m.str("fdt: node with an empty name inside ");
                 path.write(m);
@@ -435,269 +348,6 @@ ReserveEntry Blob::reserve(uint32_t i) const
         return {};
     const uint8_t* p = base_ + rsv_off_ + size_t(i) * 16;
     return {be64(p), be64(p + 8)};
-}
-
-// ---- navigation -----------------------------------------------------------------------
-
-const char* Blob::name(Node n) const
-{
-    Tok t;
-    if (read_token(n.off, t) != TokenError::None || t.kind != Token::BeginNode)
-        return "";
-    return t.name;
-}
-
-// Offset of the first token after n's properties (a subnode or n's END_NODE).
-bool Blob::props_end(Node n, uint32_t& off) const
-{
-    Tok t;
-    if (read_token(n.off, t) != TokenError::None || t.kind != Token::BeginNode)
-        return false;
-    for (off = t.next;; off = t.next) {
-        if (read_token(off, t) != TokenError::None)
-            return false;
-        if (t.kind != Token::Prop && t.kind != Token::Nop)
-            return true;
-    }
-}
-
-bool Blob::first_child(Node parent, Node& child) const
-{
-    uint32_t off;
-    if (!props_end(parent, off))
-        return false;
-    Tok t;
-    if (read_token(off, t) != TokenError::None || t.kind != Token::BeginNode)
-        return false;
-    child = Node {off};
-    return true;
-}
-
-// Offset just past n's END_NODE.
-bool Blob::skip_node(Node n, uint32_t& after) const
-{
-    uint32_t depth = 0;
-    Tok t;
-    for (uint32_t off = n.off;; off = t.next) {
-        if (read_token(off, t) != TokenError::None)
-            return false;
-        if (t.kind == Token::BeginNode) {
-            depth++;
-        } else if (t.kind == Token::EndNode) {
-            if (depth == 0)
-                return false;
-            if (--depth == 0) {
-                after = t.next;
-                return true;
-            }
-        } else if (t.kind == Token::End) {
-            return false;
-        }
-    }
-}
-
-bool Blob::next_sibling(Node n, Node& sibling) const
-{
-    uint32_t off;
-    if (!skip_node(n, off))
-        return false;
-    Tok t;
-    for (;; off = t.next) {
-        if (read_token(off, t) != TokenError::None)
-            return false;
-        if (t.kind == Token::BeginNode) {
-            sibling = Node {off};
-            return true;
-        }
-        if (t.kind != Token::Nop)
-            return false;
-    }
-}
-
-namespace {
-// The offsets of a node's ancestors, root first.
-struct Ancestors {
-    uint32_t off[kMaxDepth] = {};
-    uint32_t depth = 0;
-};
-
-// Walks from the root to n, keeping the chain of open nodes. Offsets do not say
-// who the parent is, so this is the only way up; it is only used off the fast path.
-bool find_ancestors(const Blob& b, Node n, Ancestors& a)
-{
-    Blob::Tok t;
-    a.depth = 0;
-    for (uint32_t off = 0;; off = t.next) {
-        if (b.read_token(off, t) != Blob::TokenError::None || t.kind == Token::End)
-            return false;
-        if (t.kind == Token::BeginNode) {
-            if (off == n.off)
-                return true;
-            if (a.depth == kMaxDepth)
-                return false;
-            a.off[a.depth++] = off;
-        } else if (t.kind == Token::EndNode) {
-            if (a.depth == 0)
-                return false;
-            a.depth--;
-        }
-    }
-}
-} // namespace
-
-bool Blob::parent(Node n, Node& out) const
-{
-    Ancestors a;
-    if (!find_ancestors(*this, n, a) || a.depth == 0)
-        return false;
-    out = Node {a.off[a.depth - 1]};
-    return true;
-}
-
-void Blob::path(Node n, char* buf, size_t cap) const
-{
-    if (cap == 0)
-        return;
-    size_t len = 0;
-    auto add = [&](const char* s) {
-        while (*s && len + 1 < cap)
-            buf[len++] = *s++;
-    };
-    Ancestors a;
-    if (!find_ancestors(*this, n, a)) {
-        add("?");
-    } else if (a.depth == 0) {
-        add("/");
-    } else {
-        for (uint32_t i = 1; i < a.depth; i++) {
-            add("/");
-            add(name(Node {a.off[i]}));
-        }
-        add("/");
-        add(name(n));
-    }
-    buf[len] = '\0';
-}
-
-bool Blob::next_prop(PropCursor& c, Property& out) const
-{
-    Tok t;
-    if (c.next == 0) {
-        if (read_token(c.node.off, t) != TokenError::None || t.kind != Token::BeginNode)
-            return false;
-        c.next = t.next;
-    }
-    for (;;) {
-        if (read_token(c.next, t) != TokenError::None)
-            return false;
-        if (t.kind == Token::Nop) {
-            c.next = t.next;
-            continue;
-        }
-        if (t.kind != Token::Prop)
-            return false;
-        c.next = t.next;
-        out = Property {t.name, t.data, t.len};
-        return true;
-    }
-}
-
-bool Blob::find_prop(Node n, const char* name, Property& out) const
-{
-    PropCursor c(n);
-    Property p;
-    while (next_prop(c, p)) {
-        if (streq(p.name, name)) {
-            out = p;
-            return true;
-        }
-    }
-    return false;
-}
-
-bool Blob::find_child(Node parent, const char* want, size_t len, Node& out) const
-{
-    bool want_unit = false; // does the wanted name carry an @unit-address?
-    for (size_t i = 0; i < len; i++)
-        want_unit |= want[i] == '@';
-    Node c;
-    for (bool more = first_child(parent, c); more; more = next_sibling(c, c)) {
-        const char* nm = name(c);
-        if (strncmp(nm, want, len) != 0)
-            continue;
-        if (nm[len] == '\0' || (!want_unit && nm[len] == '@')) {
-            out = c;
-            return true;
-        }
-    }
-    return false;
-}
-
-bool Blob::find_path(const char* path, size_t len, Node& out) const
-{
-    if (len == 0 || path[0] != '/')
-        return false;
-    Node n = root();
-    size_t i = 1;
-    while (i < len) {
-        size_t j = i;
-        while (j < len && path[j] != '/')
-            j++;
-        if (j > i && !find_child(n, path + i, j - i, n))
-            return false;
-        i = j + 1;
-    }
-    // The root must exist too (a failed open() has none).
-    Tok t;
-    if (read_token(n.off, t) != TokenError::None || t.kind != Token::BeginNode)
-        return false;
-    out = n;
-    return true;
-}
-
-bool Blob::find_phandle(uint32_t ph, Node& out) const
-{
-    if (ph == 0 || ph == 0xffffffff)
-        return false;
-    // Properties directly follow their node's BEGIN_NODE, so the last node begun
-    // is the owner of any property met.
-    Tok t;
-    uint32_t current = 0;
-    for (uint32_t off = 0;; off = t.next) {
-        if (read_token(off, t) != TokenError::None || t.kind == Token::End)
-            return false;
-        if (t.kind == Token::BeginNode) {
-            current = off;
-        } else if (t.kind == Token::Prop && t.len == 4 &&
-                   (streq(t.name, "phandle") || streq(t.name, "linux,phandle")) &&
-                   be32(t.data) == ph) {
-            out = Node {current};
-            return true;
-        }
-    }
-}
-
-uint32_t Blob::u32_or(Node n, const char* name, uint32_t dflt) const
-{
-    Property p;
-    if (find_prop(n, name, p) && p.len == 4)
-        return be32(p.data);
-    return dflt;
-}
-
-bool Blob::enabled(Node n) const
-{
-    Property p;
-    if (!find_prop(n, "status", p))
-        return true;
-    const char* s = p.string();
-    return s && (streq(s, "okay") || streq(s, "ok"));
-}
-
-uint32_t Blob::phandle(Node n) const
-{
-    uint32_t ph = u32_or(n, "phandle", 0);
-    return ph ? ph : u32_or(n, "linux,phandle", 0);
 }
 
 } // namespace fdt

@@ -41,6 +41,10 @@ def dtb_configs(build_dir):
     logs = os.path.join(build_dir, "test-logs")
     virt = dtb_path(build_dir, "virt-edited")
     su = dtb_path(build_dir, "sifive_u-uart1")
+    sram = dtb_path(build_dir, "virt-sram-memory")
+    bigmem = dtb_path(build_dir, "sifive_u-bigmem")
+    no_clint = dtb_path(build_dir, "virt-no-clint")
+    stdio = ["-serial", "stdio"]
     uart0_ktest = os.path.join(logs, "dtb-sifive_u-uart1-ktest.uart0.log")
     uart0_shell = os.path.join(logs, "dtb-sifive_u-uart1-shell.uart0.log")
     os.makedirs(logs, exist_ok=True)
@@ -90,4 +94,38 @@ def dtb_configs(build_dir):
              must_not_show=[], side_logs={uart0_shell: [r"Zest", r"zest>"]},
              script=[("info\r", r"sifive,uart0 at 0x10011000, irq 5 \(console\)"),
                      ("bogus\r", r"error: unknown command 'bogus'")]),
+            # More harts than Zest reads (16) and runs on (8): the rest are named, left parked, and it boots.
+        # QEMU's own tree (no -dtb); whichever hart OpenSBI boots on is kept.
+        dict(name="dtb-virt-smp20", machine="virt", timeout=120, expect="shell",
+             cmd=["qemu-system-riscv64", "-M", "virt", "-smp", "20", "-m", "256M", "-nographic", "-monitor", "none",
+                  "-serial", "stdio", "-kernel", image, "-append", ""],
+             must_show=[r"^platform: the device tree lists 20 harts; Zest reads 16 and leaves harts [0-9, -]+ parked$",
+                        r"^platform: Zest runs on at most 8 harts; left parked: hartid \d+(, \d+){7}$",
+                        r", 8 of 8 harts online$"],
+             must_not_show=[r"too many cpus"],
+             script=[("info\r", r"harts: 8 usable")]),
+        # memory@200000000 without device_type = "memory" is not RAM (nothing answers there).
+        dict(name="dtb-virt-sram-memory", machine="virt", timeout=150, expect="pass",
+             cmd=_qemu("virt", 2, "256M", sram, image, "ktest=all", stdio),
+             must_show=[r"^  RAM +262144 KiB in 1 range$"],
+             must_not_show=[r"0x0200000000", r"claims RAM"],
+             script=[]),
+        # The tree claims 2 GiB, QEMU has 512 MiB: the probe says so and the kernel runs in what answered.
+        dict(name="dtb-sifive_u-bigmem", machine="sifive_u", timeout=90, expect="shell",
+             cmd=_qemu("sifive_u", 2, "512M", bigmem, image, "", stdio),
+             must_show=[r"^platform: the device tree claims RAM 0x0080000000-0x0100000000 \(2097152 KiB\); "
+                        r"0x0080000000-0x00a0000000 \(524288 KiB\) answered: using that$",
+                        r"^  RAM +524288 KiB in 1 range$"],
+             must_not_show=[], script=[("info\r", r"RAM +524288 KiB in 1 range")]),
+        # No CLINT in the tree: OpenSBI has no IPI device, and (without Sstc) no timer either;
+        # QEMU's machine timer line then stays raised. Each boot must stop with the reason in words.
+        dict(name="dtb-virt-no-clint", machine="virt", timeout=60, expect="panic",
+             cmd=_qemu("virt", 2, "256M", no_clint, image, "", stdio),
+             must_show=[r"platform: no IPI within a second of sending one to hart \d+ .*CLINT or ACLINT"],
+             must_not_show=[], script=[]),
+        dict(name="dtb-virt-no-clint-nosstc", machine="virt", timeout=60, expect="panic",
+             cmd=_qemu("virt", 2, "256M", no_clint, image, "", stdio)[:3] + ["-cpu", "rv64,sstc=off"]
+             + _qemu("virt", 2, "256M", no_clint, image, "", stdio)[3:],
+             must_show=[r"platform: the timer interrupt on hart \d+ fires at once for a deadline 100 ms away"],
+             must_not_show=[], script=[]),
     ]
