@@ -28,6 +28,9 @@ KCXXFLAGS := -std=c++20 $(KARCH) -O2 -g -ffreestanding -fno-exceptions -fno-rtti
 	-fno-omit-frame-pointer -fno-asynchronous-unwind-tables -fno-strict-aliasing \
 	-mno-relax -nostdlib -nostdinc++ -Wall -Wextra -Werror \
 	-I. -DZEST_VERSION='"$(VERSION)"' -MMD -MP
+# The hardware seam's implementation (kern/seam/: each header includes
+# "seam_impl/NAME.h"): RISC-V in the kernel; host tests take test/host's.
+KCXXFLAGS += -Ikern/arch/riscv
 # libstdc++'s freestanding headers (<atomic>, <type_traits>, ...) from the cross compiler,
 # but never the host's /usr/include: the kernel is not a Linux program.
 KCXX_INCDIRS := $(shell $(KCXX) -E -x c++ -v /dev/null 2>&1 | sed -n 's/^ \(\/[^ ]*c++[^ ]*\)$$/-isystem \1/p')
@@ -160,7 +163,7 @@ qemu-gdb: setup kernel
 HOST_CXX ?= g++
 HOST_TESTS :=
 HOST_COMMON := test/host/doctest_main.cc test/host/fake_kernel.cc
-HOST_CXXFLAGS := -std=c++20 -g -O1 -DZEST_HOST -I. -Wall -Wextra -Werror -fno-omit-frame-pointer -MMD -MP
+HOST_CXXFLAGS := -std=c++20 -g -O1 -DZEST_HOST -I. -Itest/host -Wall -Wextra -Werror -fno-omit-frame-pointer -MMD -MP
 include $(wildcard test/host/*.mk)
 
 define host_test_rule

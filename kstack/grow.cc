@@ -3,7 +3,7 @@
 #include "kstack/stack.h"
 #include "kstack/swap_internal.h"
 
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "kern/arch/riscv/csr.h"
 #include "kern/arch/riscv/hart.h"
 #include "kern/sched/thread.h"
@@ -144,7 +144,7 @@ Grow grow_on_fault(uintptr_t sp, uintptr_t need, bool atomic)
     detail::mark_stale(s, ~(1u << cpu::id()));
     // The cache is refilled in the soft-interrupt handler, which runs as soon
     // as the faulting code has interrupts on again, so holds no spinlock.
-    csr_set(sip, csr::SIE_SSIE);
+    csr_set(sip, SIE_SSIE);
     return Grow::Grown;
 }
 

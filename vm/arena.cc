@@ -1,6 +1,6 @@
 #include "vm/arena.h"
 
-#include "kern/console/panic.h"
+#include "kern/seam/panic.h"
 
 namespace vm {
 

@@ -23,8 +23,6 @@ namespace vm::uspace {
 namespace {
 
 constexpr size_t PAGE = layout::PAGE;
-constexpr unsigned SATP_ASID_SHIFT = 44;
-constexpr uint64_t SATP_ASID_MASK = 0xffffull << SATP_ASID_SHIFT;
 
 // ASIDs 1..g_nasids-1 (0 is the kernel's and the fallback). At most 4096.
 unsigned g_asid_bits;
@@ -74,7 +72,7 @@ void init()
     csr_write(satp, old | SATP_ASID_MASK);
     uint64_t got = csr_read(satp);
     csr_write(satp, old);
-    asm volatile("sfence.vma zero, zero" ::: "memory");
+    tlb::flush_local_all();
     cpu::irq_restore(irq);
     g_asid_bits = static_cast<unsigned>(__builtin_popcountll(got & SATP_ASID_MASK));
     // Bootarg noasid: behave as a hart without ASIDs (tests the flush path).

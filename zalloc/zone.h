@@ -45,7 +45,7 @@
 // Tests: test/host/zalloc_zone_test.cc, zalloc_exhaustion_test.cc.
 #pragma once
 
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "kern/sync/spinlock.h"
 #include "zalloc/backend.h"
 #include "zalloc/counter.h"

@@ -9,7 +9,7 @@
 // chain of pages it holds lives in its frames).
 #include "kern/stress/soak.h"
 
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "kern/sync/lockcheck.h"
 #include "kern/console/printf.h"
 #include "kern/sched/sched.h"

@@ -2,7 +2,7 @@
 // checksummed stacks, a memory hog, progress lines, and the `stress` command.
 #include "kern/stress/stress.h"
 
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "kern/console/printf.h"
 #include "kern/sched/sched.h"
 #include "kern/shell/shell.h"

@@ -10,7 +10,7 @@
 // where cpu:: is the fake in test/host and neither is built.
 #pragma once
 
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 
 #include <atomic>
 

@@ -2,7 +2,7 @@
 // (kern/task/ipc.h says why messages live in Records and not on kernel stacks).
 #include "kern/task/ipc.h"
 
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "kern/task/ipc_args.h"
 #include "kern/sched/sched.h"
 #include "kern/sync/spinlock.h"

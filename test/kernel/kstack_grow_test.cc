@@ -2,7 +2,7 @@
 // (kstack/shrink.h): deep recursion in many threads at once, faults right at
 // a context switch charged to the right stack, pages given back and grown
 // again with the data above them intact.
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "kern/arch/riscv/fixup.h"
 #include "kern/arch/riscv/hart.h"
 #include "test/kernel/ktest.h"

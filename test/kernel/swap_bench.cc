@@ -11,7 +11,7 @@
 // waiting, and must not be taken for a sleeper itself). Without a swap device
 // each prints an error line and returns.
 #include "dev/block.h"
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "kern/arch/riscv/ipi.h"
 #include "test/kernel/kbench.h"
 #include "kern/console/printf.h"

@@ -35,7 +35,7 @@ void delay_us(uint64_t us)
 void start_hart()
 {
     sbi::set_timer(now_ticks() + g_interval);
-    csr_set(sie, csr::SIE_STIE);
+    csr_set(sie, SIE_STIE);
 }
 
 void interrupt()
