@@ -28,7 +28,7 @@ struct Endpoint {
     unsigned refs = 1; // handles (any task's) and spawn_ep in flight
     bool dead = false; // destroyed: every operation fails with EIDRM
 };
-static_assert(sizeof(Endpoint) <= account::ENDPOINT_PAGES * vm::layout::PAGE, "what a handle is charged");
+static_assert(sizeof(Endpoint) <= account::ENDPOINT_PAGES * PAGE_SIZE, "what a handle is charged");
 
 namespace {
 
