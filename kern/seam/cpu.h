@@ -21,8 +21,9 @@ inline unsigned id();
 // Harts up (kernel: kern/arch/riscv/smp.cc; host: test/host/fake_kernel.cc).
 unsigned count();
 
-// Interrupts off on this hart; returns IRQS_ON if they were on, else 0.
-// irq_restore(IRQS_ON) turns them on.
+// Interrupts off on this hart; returns IRQS_ON (the implementation's
+// constexpr unsigned long) if they were on, else 0. irq_restore(IRQS_ON)
+// turns them on.
 inline unsigned long irq_save();
 inline void irq_restore(unsigned long saved);
 inline bool irqs_enabled();
