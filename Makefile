@@ -28,6 +28,9 @@ KCXXFLAGS := -std=c++20 $(KARCH) -O2 -g -ffreestanding -fno-exceptions -fno-rtti
 	-fno-omit-frame-pointer -fno-asynchronous-unwind-tables -fno-strict-aliasing \
 	-mno-relax -nostdlib -nostdinc++ -Wall -Wextra -Werror \
 	-I. -DZEST_VERSION='"$(VERSION)"' -MMD -MP
+# The hardware seam's implementation (kern/seam/: each header includes
+# "seam_impl/NAME.h"): RISC-V in the kernel; host tests take test/host's.
+KCXXFLAGS += -Ikern/arch/riscv
 # libstdc++'s freestanding headers (<atomic>, <type_traits>, ...) from the cross compiler,
 # but never the host's /usr/include: the kernel is not a Linux program.
 KCXX_INCDIRS := $(shell $(KCXX) -E -x c++ -v /dev/null 2>&1 | sed -n 's/^ \(\/[^ ]*c++[^ ]*\)$$/-isystem \1/p')
@@ -78,7 +81,7 @@ $(BUILD)/user_programs.o: $(USER_ELFS)
 -include $(ULIB_OBJ:.o=.d) $(patsubst %,$(BUILD)/u/user/progs/%.cc.d,$(USER_PROGS))
 .SECONDARY: $(ULIB_OBJ) $(patsubst %,$(BUILD)/u/user/progs/%.cc.o,$(USER_PROGS))
 
-.PHONY: all kernel run test host-test kernel-test qemu-gdb soak bench setup help clean compile_commands.json
+.PHONY: all kernel run test host-test kernel-test check-layers qemu-gdb soak bench setup help clean compile_commands.json
 .DEFAULT_GOAL := all
 
 all: kernel
@@ -165,7 +168,7 @@ qemu-gdb: setup kernel
 HOST_CXX ?= g++
 HOST_TESTS :=
 HOST_COMMON := test/host/doctest_main.cc test/host/fake_kernel.cc
-HOST_CXXFLAGS := -std=c++20 -g -O1 -DZEST_HOST -I. -Wall -Wextra -Werror -fno-omit-frame-pointer -MMD -MP
+HOST_CXXFLAGS := -std=c++20 -g -O1 -DZEST_HOST -I. -Itest/host -Wall -Wextra -Werror -fno-omit-frame-pointer -MMD -MP
 include $(wildcard test/host/*.mk)
 
 define host_test_rule
@@ -191,9 +194,13 @@ host-test: setup host-build
 kernel-test: setup kernel
 	$(Q)python3 test/run_all.py --build $(BUILD) --kernel
 
+# Every #include against the layer rules of docs/layers.md (the checker tests itself first).
+check-layers:
+	$(Q)python3 tools/check-layers.py --self-test
+
 # Everything; the last line is "N passed, N failed".
 test: setup kernel host-build
-	$(Q)python3 test/run_all.py --build $(BUILD) --host $(HOST_TESTS) --kernel
+	$(Q)python3 test/run_all.py --build $(BUILD) --layers --host $(HOST_TESTS) --kernel
 
 # The long soak (kern/stress/soak.h, docs/swap.md): SOAK_SECONDS on each of several
 # machines, swap I/O errors injected by blkdebug on two of them.
@@ -225,6 +232,7 @@ help:
 	@echo "  make test           every test: host doctest binaries and kernel boots; ends 'N passed, N failed'"
 	@echo "  make host-test      host doctest binaries only"
 	@echo "  make kernel-test    kernel test boots only"
+	@echo "  make check-layers   every #include against docs/layers.md"
 	@echo "  make soak           everything at once, SOAK_SECONDS (600) on 48M/3 harts, 256M/4, 96M/2, with swap I/O errors"
 	@echo "  make bench          benchmarks, written to docs/benchmarks.md"
 	@echo "  make sdcard         build/sdcard.img for a HiFive board (docs/hifive.md)"

@@ -2,6 +2,7 @@
 #include "dev/sdcard_spi.h"
 #include "dev/virtio_blk.h"
 #include "boot/bootargs.h"
+#include "boot/harts.h"
 #include "kern/console/console.h"
 #include "kern/arch/riscv/csr.h"
 #include "kern/arch/riscv/hart.h"
@@ -13,7 +14,6 @@
 #include "kern/console/printf.h"
 #include "kern/arch/riscv/sbi.h"
 #include "kern/shell/shell.h"
-#include "kern/arch/riscv/smp.h"
 #include "kern/task/task.h"
 #include "kern/arch/riscv/timer.h"
 #include "kern/sched/thread.h"
@@ -70,7 +70,7 @@ extern "C" [[noreturn]] void kmain(unsigned long hartid, uintptr_t fdt_pa)
     dev::scan_partitions();
     vm::swap::init();
 
-    smp::start_secondaries();
+    harts::start_secondaries();
 
     kprintf("Zest %s, rv64 S-mode, SBI %ld.%ld (impl %ld), %u of %u harts online\n", ZEST_VERSION,
             (sbi::spec_version() >> 24) & 0x7f, sbi::spec_version() & 0xffffff, sbi::impl_id(),

@@ -9,7 +9,7 @@
 // boot: harts, timebase, console UART, PLIC, power device, memory.
 #pragma once
 
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 
 #include <cstdint>
 

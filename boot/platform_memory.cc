@@ -10,12 +10,12 @@
 #include "kern/arch/riscv/fixup.h"
 #include "kern/console/panic.h"
 #include "kern/console/printf.h"
+#include "lib/page.h"
 
 namespace kern::platform {
 namespace {
 
 constexpr uint64_t kStep = 1ul << 20; // probe once a MiB, then page by page in the MiB that failed
-constexpr uint64_t kProbePage = 4096;
 
 bool answers(uint64_t last_byte)
 {
@@ -34,8 +34,8 @@ uint64_t answered_bytes(const fdt::Range& r)
             ok += step;
             continue;
         }
-        for (uint64_t end = ok + step; ok < end; ok += kProbePage) {
-            uint64_t page = end - ok < kProbePage ? end - ok : kProbePage;
+        for (uint64_t end = ok + step; ok < end; ok += PAGE_SIZE) {
+            uint64_t page = end - ok < PAGE_SIZE ? end - ok : PAGE_SIZE;
             if (!answers(r.base + ok + page - 1))
                 return ok;
         }

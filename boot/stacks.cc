@@ -1,7 +1,7 @@
 // Boot stacks: one per hart slot, used until the thread system gives each hart
 // its own idle thread. In BSS, so they cost no image size.
 #include "kern/arch/riscv/asm.h"
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 
 #include <cstdint>
 

@@ -241,10 +241,9 @@ namespace {
 // take a kernel page fault).
 bool data_mapped(const BlockRequest& req)
 {
-    constexpr uintptr_t PAGE = vm::kmem::PAGE_SIZE;
     return for_each_piece(req, [](const void* buf, uint64_t bytes) {
         auto va = reinterpret_cast<uintptr_t>(buf);
-        for (uintptr_t p = va & ~(PAGE - 1); p < va + bytes; p += PAGE)
+        for (uintptr_t p = va & ~(PAGE_SIZE - 1); p < va + bytes; p += PAGE_SIZE)
             if (vm::kmem::virt_to_phys(reinterpret_cast<const void*>(p)) == 0)
                 return false;
         return true;

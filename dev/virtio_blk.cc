@@ -42,7 +42,6 @@ constexpr uint16_t D_NEXT = 1;
 constexpr uint16_t D_WRITE = 2;
 
 constexpr uint32_t MAX_QUEUE = 128; // headers and status bytes of every slot fit one page
-constexpr size_t PAGE = vm::kmem::PAGE_SIZE;
 constexpr uint32_t SECTOR = 512;
 constexpr uint32_t DEFAULT_MAX_SEG_BYTES = 1u << 20;
 
@@ -85,12 +84,12 @@ bool for_each_segment(const BlockRequest& req, uint32_t max_bytes, Fn fn)
     bool mapped = for_each_piece(req, [&](const void* buf, uint64_t bytes) {
         auto va = reinterpret_cast<uintptr_t>(buf);
         while (bytes) {
-            uintptr_t page = va & ~(uintptr_t(PAGE) - 1);
+            uintptr_t page = va & ~(uintptr_t(PAGE_SIZE) - 1);
             uint64_t page_pa = vm::kmem::virt_to_phys(reinterpret_cast<const void*>(page));
             if (page_pa == 0)
                 return false;
             uint64_t off = va - page;
-            uint64_t len = PAGE - off;
+            uint64_t len = PAGE_SIZE - off;
             if (len > bytes)
                 len = bytes;
             uint64_t pa = page_pa + off;
@@ -441,10 +440,10 @@ lib::Status VirtioBlk::init(uintptr_t base, unsigned irq, unsigned index)
     // Rings: descriptors, then the avail ring, then the used ring at the next
     // page (the legacy layout with QueueAlign 4096; modern takes it as well).
     size_t avail_off = 16 * qsize_;
-    size_t used_off = (avail_off + 6 + 2 * qsize_ + PAGE - 1) & ~(PAGE - 1);
+    size_t used_off = (avail_off + 6 + 2 * qsize_ + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
     size_t ring_bytes = used_off + 6 + 8 * qsize_;
     ring_order_ = 0;
-    while ((PAGE << ring_order_) < ring_bytes)
+    while ((PAGE_SIZE << ring_order_) < ring_bytes)
         ring_order_++;
     auto ring = vm::kmem::phys().alloc_run(ring_order_, vm::PageClass::System);
     if (!ring.ok())
@@ -462,16 +461,16 @@ lib::Status VirtioBlk::init(uintptr_t base, unsigned irq, unsigned index)
     ring_pa_ = ring.value();
     hdr_pa_ = hdr.value();
     auto* rv = static_cast<uint8_t*>(vm::kmem::phys_to_virt(ring_pa_));
-    memset(rv, 0, PAGE << ring_order_);
+    memset(rv, 0, PAGE_SIZE << ring_order_);
     desc_ = reinterpret_cast<Desc*>(rv);
     avail_ = reinterpret_cast<volatile uint16_t*>(rv + avail_off);
     used_ = reinterpret_cast<volatile uint16_t*>(rv + used_off);
     hdr_page_ = static_cast<uint8_t*>(vm::kmem::phys_to_virt(hdr_pa_));
-    memset(hdr_page_, 0, PAGE);
+    memset(hdr_page_, 0, PAGE_SIZE);
     auto* mv = static_cast<uint8_t*>(vm::kmem::phys_to_virt(meta.value()));
-    memset(mv, 0, PAGE);
-    static_assert(MAX_QUEUE * (sizeof(Slot) + 2 * sizeof(uint16_t)) <= PAGE);
-    static_assert(MAX_QUEUE * (sizeof(Header) + 1) <= PAGE);
+    memset(mv, 0, PAGE_SIZE);
+    static_assert(MAX_QUEUE * (sizeof(Slot) + 2 * sizeof(uint16_t)) <= PAGE_SIZE);
+    static_assert(MAX_QUEUE * (sizeof(Header) + 1) <= PAGE_SIZE);
     slots_ = reinterpret_cast<Slot*>(mv);
     free_stack_ = reinterpret_cast<uint16_t*>(mv + MAX_QUEUE * sizeof(Slot));
     links_ = free_stack_ + MAX_QUEUE;
@@ -479,7 +478,7 @@ lib::Status VirtioBlk::init(uintptr_t base, unsigned irq, unsigned index)
     for (uint32_t i = qsize_; i-- > 0;)
         free_stack_[nfree_++] = uint16_t(i);
 
-    s = t_.setup_queue(0, qsize_, ring_pa_, ring_pa_ + avail_off, ring_pa_ + used_off, PAGE);
+    s = t_.setup_queue(0, qsize_, ring_pa_, ring_pa_ + avail_off, ring_pa_ + used_off, PAGE_SIZE);
     if (!s.ok()) {
         // The device may hold the rings' address: leave the memory to it.
         return fail(s.error() == lib::Error::Busy ? "queue 0 already in use" : "queue setup refused");

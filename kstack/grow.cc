@@ -3,7 +3,7 @@
 #include "kstack/stack.h"
 #include "kstack/swap_internal.h"
 
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "kern/arch/riscv/csr.h"
 #include "kern/arch/riscv/hart.h"
 #include "kern/sched/thread.h"
@@ -82,12 +82,12 @@ lib::Status map_all(Stack* s, bool may_block)
         lib::Result<uint64_t> pa = vm::kmem::alloc_page(vm::kmem::Class::Normal, may_block);
         if (!pa.ok())
             return pa.error();
-        if (!vm::kmem::map_stack_page(bottom + i * PAGE, pa.value()).ok()) {
+        if (!vm::kmem::map_stack_page(bottom + i * PAGE_SIZE, pa.value()).ok()) {
             vm::kmem::free_page(pa.value());
             return lib::Error::NoMemory;
         }
         s->pages[i] = pa.value();
-        detail::fill(bottom + i * PAGE, bottom + (i + 1) * PAGE);
+        detail::fill(bottom + i * PAGE_SIZE, bottom + (i + 1) * PAGE_SIZE);
         detail::account_pages(1);
         s->mapped_from = uint32_t(i);
     }
@@ -107,14 +107,15 @@ Grow grow_on_fault(uintptr_t sp, uintptr_t need, bool atomic)
     if (sp < bottom || need < bottom)
         return Grow::Overflow;
     uintptr_t want = need - bottom > GROW_SLACK ? need - GROW_SLACK : bottom;
-    size_t first = (want - bottom) / PAGE;
+    size_t first = (want - bottom) / PAGE_SIZE;
     if (first >= s->mapped_from) {
         // Mapped already: this hart's limit was stale. The pages between the
         // fault and that limit may also be cached here as "not mapped" (Sv39
         // keeps invalid entries until an sfence.vma): flush them, correct the
         // limit and retry, or the retry would fault the same way for ever.
         uintptr_t stale_limit = kern::this_hart().stack_limit;
-        for (uintptr_t va = bottom + first * PAGE; va < stale_limit && va < LAYOUT.stack_top(s->slot); va += PAGE)
+        uintptr_t stack_top = LAYOUT.stack_top(s->slot);
+        for (uintptr_t va = bottom + first * PAGE_SIZE; va < stale_limit && va < stack_top; va += PAGE_SIZE)
             vm::tlb::flush_local(va);
         kern::this_hart().stack_limit = mapped_bottom(s);
         return Grow::Grown;
@@ -126,12 +127,12 @@ Grow grow_on_fault(uintptr_t sp, uintptr_t need, bool atomic)
     for (size_t i = s->mapped_from; i-- > first;) {
         Pool& from = c.cache.n ? c.cache : c.reserve;
         uint64_t pa = from.pa[--from.n];
-        uintptr_t va = bottom + i * PAGE;
+        uintptr_t va = bottom + i * PAGE_SIZE;
         if (!vm::kmem::map_stack_page(va, pa).ok())
             return Grow::NotAStack; // already mapped: the bookkeeping is wrong; report it
         vm::tlb::flush_local(va);
         s->pages[i] = pa;
-        detail::fill(va, va + PAGE);
+        detail::fill(va, va + PAGE_SIZE);
     }
     g_cached_pages.fetch_sub(n, std::memory_order_relaxed);
     s->mapped_from = uint32_t(first);
@@ -144,7 +145,7 @@ Grow grow_on_fault(uintptr_t sp, uintptr_t need, bool atomic)
     detail::mark_stale(s, ~(1u << cpu::id()));
     // The cache is refilled in the soft-interrupt handler, which runs as soon
     // as the faulting code has interrupts on again, so holds no spinlock.
-    csr_set(sip, csr::SIE_SSIE);
+    csr_set(sip, SIE_SSIE);
     return Grow::Grown;
 }
 

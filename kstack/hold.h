@@ -12,7 +12,7 @@
 // Hardware-free: host tests check the counting rules.
 #pragma once
 
-#include "kern/console/panic.h"
+#include "kern/seam/panic.h"
 
 #include <atomic>
 #include <cstdint>

@@ -91,7 +91,7 @@ lib::Result<size_t> take_slot_locked()
             if (!pa.ok())
                 return lib::Error::NoMemory;
             g_tables[t] = static_cast<Stack**>(vm::kmem::phys_to_virt(pa.value()));
-            memset(g_tables[t], 0, vm::kmem::PAGE_SIZE);
+            memset(g_tables[t], 0, PAGE_SIZE);
         }
         set_bit(g_slot_bits, slot);
         g_slot_hint = slot + 1;
@@ -117,8 +117,8 @@ void destroy(Stack* s)
     for (size_t i = 0; i < STACK_PAGES; i++) {
         if (!s->pages[i])
             continue;
-        (void)vm::kmem::unmap_page(bottom + i * PAGE);
-        batch.add(bottom + i * PAGE);
+        (void)vm::kmem::unmap_page(bottom + i * PAGE_SIZE);
+        batch.add(bottom + i * PAGE_SIZE);
     }
     // Other harts may have cached the mapping (they touched objects on this
     // stack): flush before the pages can be reused.
@@ -165,7 +165,7 @@ lib::Result<Stack*> build(bool may_block)
     uintptr_t bottom = LAYOUT.stack_bottom(s->slot);
     for (size_t i = s->mapped_from; i < STACK_PAGES; i++) {
         lib::Result<uint64_t> pa = vm::kmem::alloc_page(vm::kmem::Class::Normal, may_block);
-        if (!pa.ok() || !vm::kmem::map_page(bottom + i * PAGE, pa.value(), vm::kmem::Perm::ReadWrite).ok()) {
+        if (!pa.ok() || !vm::kmem::map_page(bottom + i * PAGE_SIZE, pa.value(), vm::kmem::Perm::ReadWrite).ok()) {
             if (pa.ok())
                 vm::kmem::free_page(pa.value());
             s->state = StackState::Resident;
@@ -368,7 +368,7 @@ void before_switch_in(Stack* s, unsigned hart)
     s->stale_harts.fetch_and(~bit, std::memory_order_acq_rel);
     uintptr_t bottom = LAYOUT.stack_bottom(s->slot);
     for (size_t p = s->mapped_from; p < STACK_PAGES; p++)
-        vm::tlb::flush_local(bottom + p * PAGE);
+        vm::tlb::flush_local(bottom + p * PAGE_SIZE);
 }
 
 namespace detail {

@@ -2,6 +2,8 @@
 // See kstack/kstack.h for the picture.
 #pragma once
 
+#include "lib/page.h"
+
 #include <cstddef>
 #include <cstdint>
 
@@ -11,13 +13,12 @@
 
 namespace kstack {
 
-constexpr size_t PAGE = 4096;
 constexpr size_t STACK_SIZE = ZEST_KSTACK_SIZE;
-constexpr size_t STACK_PAGES = STACK_SIZE / PAGE;
+constexpr size_t STACK_PAGES = STACK_SIZE / PAGE_SIZE;
 constexpr size_t SLOT_SIZE = 2 * STACK_SIZE;
 constexpr size_t GUARD_SIZE = SLOT_SIZE - STACK_SIZE;
 
-static_assert(STACK_SIZE >= 2 * PAGE && (STACK_SIZE & (STACK_SIZE - 1)) == 0,
+static_assert(STACK_SIZE >= 2 * PAGE_SIZE && (STACK_SIZE & (STACK_SIZE - 1)) == 0,
               "kernel stack size must be a power of two of at least two pages");
 
 // A region of `nslots` slots starting at `base` (SLOT_SIZE-aligned).
@@ -39,7 +40,7 @@ public:
     // Inside a slot: the guard half, or the stack half?
     [[nodiscard]] static constexpr bool in_guard(uintptr_t va) { return (va & STACK_SIZE) == 0; }
     // The page index within the stack (0 = lowest page), for a stack-half address.
-    [[nodiscard]] static constexpr size_t page_in_stack(uintptr_t va) { return (va & (STACK_SIZE - 1)) / PAGE; }
+    [[nodiscard]] static constexpr size_t page_in_stack(uintptr_t va) { return (va & (STACK_SIZE - 1)) / PAGE_SIZE; }
 
     // The stack object's page index: no holes for guards.
     [[nodiscard]] static constexpr size_t object_index(size_t slot, size_t page) { return slot * STACK_PAGES + page; }
@@ -50,7 +51,7 @@ public:
     [[nodiscard]] static constexpr size_t slot_of_index(size_t index) { return index / STACK_PAGES; }
     [[nodiscard]] constexpr uintptr_t va_of_index(size_t index) const
     {
-        return stack_bottom(index / STACK_PAGES) + (index % STACK_PAGES) * PAGE;
+        return stack_bottom(index / STACK_PAGES) + (index % STACK_PAGES) * PAGE_SIZE;
     }
 
 private:

@@ -82,8 +82,8 @@ GiveBackResult give_back(swap::Scratch&, uint64_t need_pages, uint64_t idle_us)
     for (size_t i = 0; i < m; i++) {
         uintptr_t bottom = LAYOUT.stack_bottom(claimed[i]->slot);
         for (size_t p = claimed[i]->mapped_from; p < keep[i]; p++) {
-            (void)vm::kmem::unmap_stack_page(bottom + p * PAGE);
-            batch.add(bottom + p * PAGE);
+            (void)vm::kmem::unmap_stack_page(bottom + p * PAGE_SIZE);
+            batch.add(bottom + p * PAGE_SIZE);
         }
     }
     batch.flush();

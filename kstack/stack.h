@@ -49,7 +49,7 @@ struct Stack {
 // Lowest mapped address of a stack.
 [[nodiscard]] inline uintptr_t mapped_bottom(const Stack* s)
 {
-    return LAYOUT.stack_bottom(s->slot) + uintptr_t(s->mapped_from) * PAGE;
+    return LAYOUT.stack_bottom(s->slot) + uintptr_t(s->mapped_from) * PAGE_SIZE;
 }
 
 namespace detail {

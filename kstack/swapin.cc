@@ -90,7 +90,7 @@ bool read_back(kern::Thread* t, const SwapMeta* meta, const uint64_t* pa)
 {
     dev::BlockSegment segs[STACK_PAGES];
     for (size_t p = 0; p < meta->pages; p++)
-        segs[p] = {vm::kmem::phys_to_virt(pa[meta->first + p]), uint32_t(PAGE)};
+        segs[p] = {vm::kmem::phys_to_virt(pa[meta->first + p]), uint32_t(PAGE_SIZE)};
     for (unsigned attempt = 1; attempt <= READ_TRIES; attempt++) {
         lib::Status st = vm::swap::read_run(meta->block, segs, meta->pages);
         if (!st.ok()) {
@@ -132,7 +132,7 @@ namespace detail {
 size_t first_bad_page(const SwapMeta* meta, const dev::BlockSegment* segs)
 {
     for (size_t p = 0; p < meta->pages; p++)
-        if (page_checksum(segs[p].buf, PAGE) != meta->sum[meta->first + p])
+        if (page_checksum(segs[p].buf, PAGE_SIZE) != meta->sum[meta->first + p])
             return p;
     return meta->pages;
 }
@@ -175,7 +175,7 @@ void install(kern::Thread* t, Stack* s, SwapMeta* meta, const uint64_t* pa, bool
     for (size_t p = meta->first; p < STACK_PAGES; p++) {
         // Page tables for the slot were built with its chunk and kept: mapping
         // cannot fail for want of memory, and takes no lock.
-        if (!vm::kmem::map_stack_page(bottom + p * PAGE, pa[p]).ok())
+        if (!vm::kmem::map_stack_page(bottom + p * PAGE_SIZE, pa[p]).ok())
             panic("kstack: cannot remap stack page %zu of slot %u", p, s->slot);
         s->pages[p] = pa[p];
     }
@@ -259,7 +259,7 @@ bool swap_in(kern::Thread* t, bool early)
         // The stack is lost. Give the slot fresh zeroed pages, on which the
         // thread runs only its way out (die_of_lost_stack).
         for (size_t p = meta->first; p < STACK_PAGES; p++)
-            memset(vm::kmem::phys_to_virt(pa[p]), 0, PAGE);
+            memset(vm::kmem::phys_to_virt(pa[p]), 0, PAGE_SIZE);
         kprintf("swap: thread %lu (%s) killed: its kernel stack could not be read back from swap\n", t->id,
                 t->name);
         g_count.killed.fetch_add(1, std::memory_order_relaxed);

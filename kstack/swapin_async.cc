@@ -142,7 +142,7 @@ bool start_async_swap_in(kern::Thread* t)
     if (low)
         kick(); // the swapper tops the pool up
     for (size_t p = 0; p < meta->pages; p++)
-        meta->segs[p] = {vm::kmem::phys_to_virt(meta->pa[meta->first + p]), uint32_t(PAGE)};
+        meta->segs[p] = {vm::kmem::phys_to_virt(meta->pa[meta->first + p]), uint32_t(PAGE_SIZE)};
     meta->thread = t;
     new (&meta->req) dev::BlockRequest();
     meta->req.op = dev::BlockOp::Read;

@@ -251,8 +251,8 @@ bool prepare(Cluster& cl, kern::Thread* const* threads, const uint64_t* seqs, si
         meta->pages = uint32_t(STACK_PAGES - s->mapped_from);
         uintptr_t bottom = LAYOUT.stack_bottom(s->slot);
         for (size_t p = meta->first; p < STACK_PAGES; p++)
-            meta->sum[p] = page_checksum(reinterpret_cast<const void*>(bottom + p * PAGE), PAGE);
-        cl.segs[i] = {reinterpret_cast<void*>(mapped_bottom(s)), uint32_t(meta->pages * PAGE)};
+            meta->sum[p] = page_checksum(reinterpret_cast<const void*>(bottom + p * PAGE_SIZE), PAGE_SIZE);
+        cl.segs[i] = {reinterpret_cast<void*>(mapped_bottom(s)), uint32_t(meta->pages * PAGE_SIZE)};
         block += meta->pages;
     }
     cl.blocks = block - cl.run;
@@ -413,8 +413,8 @@ void wave(Scratch& sc, size_t& i, size_t k, uint64_t need_pages, uint64_t cutoff
                 continue;
             uintptr_t bottom = LAYOUT.stack_bottom(it.s->slot);
             for (size_t p = it.meta->first; p < STACK_PAGES; p++) {
-                (void)vm::kmem::unmap_stack_page(bottom + p * PAGE);
-                batch.add(bottom + p * PAGE);
+                (void)vm::kmem::unmap_stack_page(bottom + p * PAGE_SIZE);
+                batch.add(bottom + p * PAGE_SIZE);
             }
         }
     }

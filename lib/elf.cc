@@ -31,7 +31,7 @@ Error fail(ParseError& err, const char* what, int phdr = -1)
     return Error::Invalid;
 }
 
-uint64_t page_down(uint64_t x) { return x & ~(PAGE - 1); }
+uint64_t page_down(uint64_t x) { return x & ~(PAGE_SIZE - 1); }
 
 } // namespace
 

@@ -5,6 +5,7 @@
 // a bad image is refused, never half-loaded and never a fault.
 #pragma once
 
+#include "lib/page.h"
 #include "lib/result.h"
 
 #include <cstddef>
@@ -24,7 +25,6 @@ struct Segment {
 
 constexpr size_t MAX_SEGMENTS = 8;
 constexpr size_t MAX_PHDRS = 64;
-constexpr uint64_t PAGE = 4096;
 
 struct Image {
     uint64_t entry = 0;

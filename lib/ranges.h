@@ -6,14 +6,13 @@
 // inward to `align` so a page allocator can use it whole.
 #pragma once
 
+#include "lib/page.h"
 #include "lib/result.h"
 
 #include <cstddef>
 #include <cstdint>
 
 namespace fdt {
-
-inline constexpr uint64_t kPageSize = 4096;
 
 // [base, base + size). A range that would wrap is clamped at the top of memory.
 struct Range {
@@ -35,7 +34,7 @@ static_assert(sizeof(Range) == 16);
 // `out` must not alias a or b.
 [[nodiscard]] lib::Status subtract_ranges(const Range* a, size_t na, const Range* b, size_t nb,
                                           Range* out, size_t cap, size_t& nout,
-                                          uint64_t align = kPageSize);
+                                          uint64_t align = PAGE_SIZE);
 
 // Adds r to the sorted, merged list out[0..n), keeping it sorted and merged.
 // Error::NoSpace if it needs a new slot and n == cap.

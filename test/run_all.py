@@ -45,6 +45,16 @@ class Tally:
                 print(f"FAIL {name}{(': ' + detail) if detail else ''}", flush=True)
 
 
+def run_layers(tally):
+    """make check-layers as one test: every #include against docs/layers.md."""
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "check-layers.py"), "--self-test"],
+                       capture_output=True, text=True)
+    out = (p.stdout + p.stderr).strip()
+    if p.returncode != 0:
+        print(out, flush=True)
+    tally.record(p.returncode == 0, "layers/check-layers", "" if p.returncode == 0 else out.splitlines()[-1])
+
+
 def run_host(build, names, tally):
     for name in names:
         path = os.path.join(build, "host", name)
@@ -269,6 +279,7 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--host", nargs="*", default=None, help="host test binaries to run")
     ap.add_argument("--kernel", action="store_true", help="boot the kernel configurations")
+    ap.add_argument("--layers", action="store_true", help="run make check-layers as one test")
     ap.add_argument("--only", default=None, help="regex: kernel configurations to boot")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--soak", type=int, default=None, metavar="SECONDS",
@@ -277,6 +288,8 @@ def main():
     build = os.path.join(ROOT, args.build) if not os.path.isabs(args.build) else args.build
 
     tally = Tally()
+    if args.layers:
+        run_layers(tally)
     if args.host is not None:
         run_host(build, args.host, tally)
         run_check("check/doc-paths", [sys.executable, os.path.join(ROOT, "tools/check-doc-paths.py")], tally)

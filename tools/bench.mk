@@ -3,7 +3,7 @@
 #
 # Three binaries from one source: mimalloc and jemalloc each replace malloc when
 # linked, so they get binaries of their own (test/bench/alloc_bench.cc).
-BENCH_CXXFLAGS := -std=c++20 -O2 -g -DZEST_HOST -DZALLOC_DEBUG=0 -I. -Wall -Wextra -fno-omit-frame-pointer
+BENCH_CXXFLAGS := -std=c++20 -O2 -g -DZEST_HOST -DZALLOC_DEBUG=0 -I. -Itest/host -Wall -Wextra -fno-omit-frame-pointer
 BENCH_ZALLOC_SRCS := zalloc/backend.cc zalloc/debug.cc zalloc/kmalloc.cc zalloc/kmalloc_obj.cc zalloc/registry.cc \
 	zalloc/reserve.cc zalloc/stats.cc zalloc/zone.cc kern/sync/spinlock.cc test/host/fake_kernel.cc
 BENCH_DEPS := test/bench/alloc_bench.cc $(BENCH_ZALLOC_SRCS) $(wildcard zalloc/*.h) test/host/zalloc_fake_backend.h

@@ -1,6 +1,7 @@
 #include "vm/arena.h"
 
-#include "kern/console/panic.h"
+#include "kern/seam/panic.h"
+#include "lib/page.h"
 
 namespace vm {
 
@@ -102,7 +103,7 @@ uintptr_t Arena::place_locked(const Segment& s, size_t size, size_t align, Pass 
 
 lib::Result<uintptr_t> Arena::alloc(size_t size, size_t align, Placement where)
 {
-    if (size == 0 || align < 4096 || (align & (align - 1)) || (size & 4095))
+    if (size == 0 || align < PAGE_SIZE || (align & (align - 1)) || (size & (PAGE_SIZE - 1)))
         return lib::Error::Invalid;
     ksync::SpinGuard g(lock_);
     // Ordinary ranges keep out of populated spans while anything else fits:

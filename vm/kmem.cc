@@ -253,9 +253,9 @@ void init(const fdt::MachineInfo& m)
 
     // 4. Paging on.
     g_satp = g_pt->satp();
-    asm volatile("sfence.vma zero, zero" ::: "memory");
+    tlb::flush_local_all();
     csr_write(satp, g_satp);
-    asm volatile("sfence.vma zero, zero" ::: "memory");
+    tlb::flush_local_all();
     kern::this_hart().satp = g_satp;
     g_paging = true;
 
@@ -279,9 +279,9 @@ void init(const fdt::MachineInfo& m)
 
 void init_secondary()
 {
-    asm volatile("sfence.vma zero, zero" ::: "memory");
+    tlb::flush_local_all();
     csr_write(satp, g_satp);
-    asm volatile("sfence.vma zero, zero" ::: "memory");
+    tlb::flush_local_all();
     kern::this_hart().satp = g_satp;
 }
 

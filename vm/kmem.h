@@ -11,6 +11,7 @@
 // (phys, sv39, arena) need from the machine is supplied here.
 #pragma once
 
+#include "lib/page.h"
 #include "lib/result.h"
 #include "vm/arena.h"
 #include "vm/phys.h"
@@ -28,7 +29,6 @@ class WaitQueue;
 
 namespace vm::kmem {
 
-constexpr size_t PAGE_SIZE = 4096;
 
 enum class Class : uint8_t { Normal, System, Interrupt };
 enum class Perm : uint8_t { Read, ReadWrite };

@@ -43,6 +43,8 @@
 // stays complete.
 #pragma once
 
+#include "lib/page.h"
+
 #include <cstddef>
 #include <cstdint>
 
@@ -69,7 +71,6 @@ constexpr size_t KSTACK_SIZE = 4ul << 30;
 constexpr uintptr_t KERNEL_LOAD = 0x80200000ul;
 constexpr uintptr_t RAM_BASE = 0x80000000ul; // every supported board
 
-constexpr size_t PAGE = 4096;
 constexpr size_t MEGAPAGE = 2ul << 20; // Sv39 level-1 leaf and one level-0 table's reach
 constexpr size_t GIGAPAGE = 1ul << 30; // Sv39 level-2 leaf
 

@@ -5,13 +5,14 @@
 // (2^32 pages = 16 TiB, far beyond any Sv39 machine).
 #pragma once
 
+#include "lib/page.h"
+
 #include <cstddef>
 #include <cstdint>
 
 namespace vm {
 
 using PhysAddr = uint64_t;
-constexpr size_t PAGE_SIZE = 4096;
 
 enum class PageState : uint8_t {
     Hole,      // not RAM (a gap between usable ranges): never allocated

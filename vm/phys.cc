@@ -1,6 +1,6 @@
 #include "vm/phys.h"
 
-#include "kern/console/panic.h"
+#include "kern/seam/panic.h"
 
 namespace vm {
 

@@ -22,7 +22,7 @@
 // otherwise exceed the whole reserve.
 #pragma once
 
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "kern/sync/spinlock.h"
 #include "lib/result.h"
 #include "vm/page.h"

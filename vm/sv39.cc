@@ -1,6 +1,6 @@
 #include "vm/sv39.h"
 
-#include "kern/console/panic.h"
+#include "kern/seam/panic.h"
 
 namespace vm::sv39 {
 

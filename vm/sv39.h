@@ -7,6 +7,7 @@
 // uses ordinary memory.
 #pragma once
 
+#include "lib/page.h"
 #include "lib/result.h"
 
 #include <cstddef>
@@ -28,13 +29,12 @@ enum PteBit : uint64_t {
     D = 1u << 7,
 };
 
-constexpr size_t PAGE = 4096;
 constexpr size_t ENTRIES = 512;
-constexpr uint64_t LEVEL_SIZE[3] = {4096, 2ul << 20, 1ul << 30};
+constexpr uint64_t LEVEL_SIZE[3] = {PAGE_SIZE, 2ul << 20, 1ul << 30};
 
 [[nodiscard]] constexpr unsigned index(uint64_t va, unsigned level) { return (va >> (12 + 9 * level)) & 511; }
-[[nodiscard]] constexpr PhysAddr pte_pa(Pte p) { return (p >> 10) << 12; }
-[[nodiscard]] constexpr Pte make_pte(PhysAddr pa, uint64_t flags) { return ((pa >> 12) << 10) | flags; }
+[[nodiscard]] constexpr PhysAddr pte_pa(Pte p) { return (p >> 10) << PAGE_SHIFT; }
+[[nodiscard]] constexpr Pte make_pte(PhysAddr pa, uint64_t flags) { return ((pa >> PAGE_SHIFT) << 10) | flags; }
 [[nodiscard]] constexpr bool is_leaf(Pte p) { return (p & V) && (p & (R | W | X)); }
 // Sv39 addresses are sign-extended from bit 38.
 [[nodiscard]] constexpr bool canonical(uint64_t va)
@@ -98,7 +98,7 @@ public:
 
     [[nodiscard]] PhysAddr root() const { return root_; }
     // satp value: Sv39 mode with this root (ASID 0).
-    [[nodiscard]] uint64_t satp() const { return (8ull << 60) | (root_ >> 12); }
+    [[nodiscard]] uint64_t satp() const { return (8ull << 60) | (root_ >> PAGE_SHIFT); }
 
 private:
     // The entry for va at `level`, creating tables above it if allowed.

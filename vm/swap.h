@@ -3,6 +3,7 @@
 // through it.
 #pragma once
 
+#include "lib/page.h"
 #include "lib/result.h"
 #include "vm/swap_alloc.h"
 
@@ -16,7 +17,7 @@ enum class BlockOp : uint8_t;
 
 namespace vm::swap {
 
-constexpr uint32_t SECTORS_PER_BLOCK = 4096 / 512;
+constexpr uint32_t SECTORS_PER_BLOCK = PAGE_SIZE / 512;
 
 // Pick the device (bootarg swap=NAME, else the first virtio disk; an SD card
 // only when named, since a board's card holds its boot partitions; swap=none

@@ -1,6 +1,6 @@
 #include "vm/swap_alloc.h"
 
-#include "kern/console/panic.h"
+#include "kern/seam/panic.h"
 #include "lib/string.h"
 
 namespace vm {

@@ -2,13 +2,13 @@
 
 #include "kern/arch/riscv/hart.h"
 #include "kern/arch/riscv/sbi.h"
+#include "lib/page.h"
 
 #include <atomic>
 
 namespace vm::tlb {
 namespace {
 
-constexpr size_t PAGE = 4096;
 std::atomic<uint64_t> g_shootdowns, g_pages, g_full;
 
 // Every online hart but this one, as an SBI hart mask. SBI masks are relative
@@ -38,8 +38,8 @@ void remote(uintptr_t start, size_t size)
 void shootdown(uintptr_t va, size_t npages)
 {
     for (size_t i = 0; i < npages; i++)
-        flush_local(va + i * PAGE);
-    remote(va, npages * PAGE);
+        flush_local(va + i * PAGE_SIZE);
+    remote(va, npages * PAGE_SIZE);
     g_pages.fetch_add(npages, std::memory_order_relaxed);
 }
 
@@ -73,13 +73,13 @@ void Batch::flush()
             hi = va_[i] > hi ? va_[i] : hi;
             flush_local(va_[i]);
         }
-        size_t span = (hi - lo) / PAGE + 1;
+        size_t span = (hi - lo) / PAGE_SIZE + 1;
         if (span > 4 * MAX) {
             flush_local_all();
             remote(0, ~size_t(0));
             g_full.fetch_add(1, std::memory_order_relaxed);
         } else {
-            remote(lo, span * PAGE);
+            remote(lo, span * PAGE_SIZE);
         }
         g_pages.fetch_add(n_, std::memory_order_relaxed);
     }

@@ -22,9 +22,6 @@ static_assert(vm::uspace::ProtRead == PROT_READ && vm::uspace::ProtWrite == PROT
 namespace vm::uspace {
 namespace {
 
-constexpr size_t PAGE = layout::PAGE;
-constexpr unsigned SATP_ASID_SHIFT = 44;
-constexpr uint64_t SATP_ASID_MASK = 0xffffull << SATP_ASID_SHIFT;
 
 // ASIDs 1..g_nasids-1 (0 is the kernel's and the fallback). At most 4096.
 unsigned g_asid_bits;
@@ -74,7 +71,7 @@ void init()
     csr_write(satp, old | SATP_ASID_MASK);
     uint64_t got = csr_read(satp);
     csr_write(satp, old);
-    asm volatile("sfence.vma zero, zero" ::: "memory");
+    tlb::flush_local_all();
     cpu::irq_restore(irq);
     g_asid_bits = static_cast<unsigned>(__builtin_popcountll(got & SATP_ASID_MASK));
     // Bootarg noasid: behave as a hart without ASIDs (tests the flush path).
@@ -98,7 +95,7 @@ lib::Result<uint64_t> AddressSpace::alloc_table()
         return st.error();
     lib::Result<uint64_t> pa = kmem::alloc_page(kmem::Class::Normal, kmem::Wait::Bounded, wait_deadline_);
     if (pa.ok()) {
-        memset(kmem::phys_to_virt(pa.value()), 0, PAGE);
+        memset(kmem::phys_to_virt(pa.value()), 0, PAGE_SIZE);
         tables_++;
     } else {
         uncharge(1);
@@ -191,7 +188,7 @@ void AddressSpace::destroy()
 
 bool AddressSpace::any_mapped(uintptr_t va, size_t len)
 {
-    for (uintptr_t a = va; a < va + len; a += PAGE) {
+    for (uintptr_t a = va; a < va + len; a += PAGE_SIZE) {
         uint64_t pa, flags;
         if (pt().lookup(a, pa, flags))
             return true;
@@ -201,14 +198,14 @@ bool AddressSpace::any_mapped(uintptr_t va, size_t len)
 
 lib::Status AddressSpace::map_anon(uintptr_t va, size_t len, uint32_t prot, size_t max_pages)
 {
-    if ((va | len) % PAGE || !len || !layout::is_user_range(va, len))
+    if ((va | len) % PAGE_SIZE || !len || !layout::is_user_range(va, len))
         return lib::Error::Invalid;
     if ((prot & ProtWrite) && (prot & ProtExec))
         return lib::Error::Invalid;
     if (!(prot & (ProtRead | ProtWrite | ProtExec)) || (prot & ~7u))
         return lib::Error::Invalid;
     kern::MutexGuard g(lock_);
-    size_t n = len / PAGE;
+    size_t n = len / PAGE_SIZE;
     if (n > max_pages || pages_ > max_pages - n)
         return lib::Error::NoSpace;
     // Checking first is enough: the lock keeps anyone else from mapping here.
@@ -225,13 +222,13 @@ lib::Status AddressSpace::map_anon(uintptr_t va, size_t len, uint32_t prot, size
         lib::Result<uint64_t> pa = kmem::alloc_page(kmem::Class::Normal, kmem::Wait::Bounded, wait_deadline_);
         lib::Status st = pa.ok() ? lib::Status() : lib::Status(pa.error());
         if (pa.ok()) {
-            memset(kmem::phys_to_virt(pa.value()), 0, PAGE);
-            st = pt().map(va + i * PAGE, pa.value(), flags);
+            memset(kmem::phys_to_virt(pa.value()), 0, PAGE_SIZE);
+            st = pt().map(va + i * PAGE_SIZE, pa.value(), flags);
             if (!st.ok())
                 kmem::free_page(pa.value());
         }
         if (!st.ok()) {
-            (void)unmap_locked(va, i * PAGE); // uncharges the i mapped
+            (void)unmap_locked(va, i * PAGE_SIZE); // uncharges the i mapped
             uncharge(n - i);
             return st;
         }
@@ -255,7 +252,7 @@ size_t AddressSpace::unmap_locked(uintptr_t va, size_t len)
             kmem::free_page(pas[i]);
         n = 0;
     };
-    for (uintptr_t a = va; a < va + len; a += PAGE) {
+    for (uintptr_t a = va; a < va + len; a += PAGE_SIZE) {
         uint64_t pa = pt().unmap(a, sv39::Prune::EmptyTables);
         if (!pa)
             continue;
@@ -273,7 +270,7 @@ size_t AddressSpace::unmap_locked(uintptr_t va, size_t len)
 
 size_t AddressSpace::unmap(uintptr_t va, size_t len)
 {
-    if ((va | len) % PAGE || !layout::is_user_range(va, len))
+    if ((va | len) % PAGE_SIZE || !layout::is_user_range(va, len))
         return 0;
     kern::MutexGuard g(lock_);
     return unmap_locked(va, len);

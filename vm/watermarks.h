@@ -16,6 +16,8 @@
 // still ordered, growing with P, never above P/2.
 #pragma once
 
+#include "lib/page.h"
+
 #include <cstdint>
 
 namespace vm {
@@ -35,7 +37,7 @@ struct Watermarks {
 // under 1% of RAM, yet still enough for a pageout cluster and its metadata.
 // Below this the kernel's own needs plus the reserves leave too little to run
 // programs, so kmem refuses to boot rather than thrash.
-constexpr uint64_t MIN_RAM_PAGES = (32ul << 20) / 4096 - 1024;
+constexpr uint64_t MIN_RAM_PAGES = (32ul << 20) / PAGE_SIZE - 1024;
 
 constexpr Watermarks compute_watermarks(uint64_t ram_pages)
 {

@@ -36,6 +36,7 @@
 // allocation failure in the first test, not as a link error.
 #pragma once
 
+#include "lib/page.h"
 #include "zalloc/flags.h"
 
 #include <cstddef>
@@ -43,7 +44,6 @@
 
 namespace zalloc {
 
-constexpr size_t PAGE_SIZE = 4096;
 
 // vm/'s page classes, in the order of how deep into the free pages they may go.
 enum class PageClass : uint8_t {

@@ -1,7 +1,7 @@
 // kmalloc over size-class kmalloc_obj zones and page runs; see kmalloc.h.
 #include "zalloc/kmalloc.h"
 
-#include "kern/console/panic.h"
+#include "kern/seam/panic.h"
 #include "kern/sync/spinlock.h"
 #include "lib/string.h"
 #include "zalloc/kmalloc_obj.h"

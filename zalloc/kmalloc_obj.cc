@@ -2,7 +2,7 @@
 // lives in reserve.cc. Design and guarantee: kmalloc_obj.h.
 #include "zalloc/kmalloc_obj.h"
 
-#include "kern/console/panic.h"
+#include "kern/seam/panic.h"
 #include "lib/string.h"
 #include "zalloc/debug.h"
 

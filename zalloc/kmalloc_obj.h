@@ -68,7 +68,7 @@
 // pointer it holds always points at memory of this type.
 #pragma once
 
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "kern/sync/spinlock.h"
 #include "lib/list.h"
 #include "zalloc/backend.h"

@@ -13,7 +13,7 @@
 // short peak between samples can be missed.
 #pragma once
 
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "lib/list.h"
 #include "zalloc/counter.h"
 

@@ -1,7 +1,7 @@
 // The kmalloc_obj slab reserve: how a zone gets new slabs under the caller's
 // flags, who may take reserve slabs, and how the reserve is refilled.
 // The guarantee it implements is stated in kmalloc_obj.h.
-#include "kern/console/panic.h"
+#include "kern/seam/panic.h"
 #include "zalloc/kmalloc_obj.h"
 
 namespace zalloc {

@@ -23,6 +23,7 @@
 // is aligned to the largest power of two dividing its size (up to 64).
 #pragma once
 
+#include "lib/page.h"
 #include "lib/list.h"
 
 #include <atomic>
@@ -32,7 +33,7 @@
 namespace zalloc {
 
 constexpr size_t SLAB_SIZE = 32 * 1024;
-constexpr size_t SLAB_PAGES = SLAB_SIZE / 4096;
+constexpr size_t SLAB_PAGES = SLAB_SIZE / PAGE_SIZE;
 constexpr size_t SLAB_HEADER = 128;
 constexpr size_t OBJ_ALIGN = 8;
 constexpr size_t SLAB_MAX_OBJ = 4096; // bigger objects belong in page runs

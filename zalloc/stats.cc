@@ -1,7 +1,7 @@
 // vmstat -z / vmstat -m text, through ksnprintf one line at a time.
 #include "zalloc/stats.h"
 
-#include "kern/console/printf.h"
+#include "kern/seam/printf.h"
 
 namespace zalloc {
 

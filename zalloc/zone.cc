@@ -1,7 +1,7 @@
 // zalloc zones: see zone.h for the design and the progress guarantee.
 #include "zalloc/zone.h"
 
-#include "kern/console/panic.h"
+#include "kern/seam/panic.h"
 #include "lib/string.h"
 #include "zalloc/debug.h"
 

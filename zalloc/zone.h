@@ -38,14 +38,14 @@
 //   - an "interrupt" zone reserves its whole VA range, with page tables, when it
 //     is created (Backend::reserve_va), so growing needs exactly one physical page
 //     and nothing else. With the page class of M_USE_INTERRUPT_RESERVE that page
-//     may be the last free one: ONE FREED PAGE ALWAYS SUFFICES TO REFILL A STUCK
+//     may be the last free one: ONE FREED PAGE_SIZE ALWAYS SUFFICES TO REFILL A STUCK
 //     INTERRUPT ZONE. Interrupt zones never sleep to grow, whatever the flags;
 //   - boot zones are seeded from static, page-aligned arrays (boot_seed) before
 //     the page allocator exists.
 // Tests: test/host/zalloc_zone_test.cc, zalloc_exhaustion_test.cc.
 #pragma once
 
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "kern/sync/spinlock.h"
 #include "zalloc/backend.h"
 #include "zalloc/counter.h"

@@ -1,7 +1,7 @@
 #include "kern/console/console.h"
 
 #include "dev/uart.h"
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "kern/arch/riscv/csr.h"
 #include "kern/arch/riscv/sbi.h"
 #include "kern/sync/spinlock.h"

@@ -5,7 +5,7 @@
 
 #include "kern/console/backtrace.h"
 #include "kern/console/console.h"
-#include "kern/arch/riscv/cpu.h"
+#include "kern/arch/riscv/csr.h"
 #include "kern/arch/riscv/hart.h"
 #include "kern/arch/riscv/ipi.h"
 #include "kern/arch/riscv/power.h"
@@ -48,7 +48,7 @@ bool panicking() { return g_panicking.load(std::memory_order_relaxed) >= 0; }
     cpu::irq_save();
     g_halted.fetch_add(1);
     for (;;)
-        asm volatile("wfi");
+        csr::wfi();
 }
 } // namespace kern
 

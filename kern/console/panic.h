@@ -1,8 +1,9 @@
-// panic(): report and stop every hart. In host tests it throws HostPanic instead,
-// so a test can check that a double free or a corrupt structure is detected.
+// panic(): report and stop every hart. panic() and kassert are declared in the
+// seam (kern/seam/panic.h), so hardware-free code can use them; this header
+// adds what only the kernel has.
 #pragma once
 
-[[noreturn]] void panic(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+#include "kern/seam/panic.h"
 
 namespace kern {
 // Stop this hart for good: interrupts off, wfi forever (panic, stop IPIs).
@@ -20,14 +21,3 @@ public:
     FatalReport& operator=(const FatalReport&) = delete;
 };
 } // namespace kern
-
-#define ZEST_STR2(x) #x
-#define ZEST_STR(x) ZEST_STR2(x)
-
-// assert that stays on in every build: kernel invariants are cheap to check
-// and expensive to debug.
-#define kassert(cond)                                                                   \
-    do {                                                                                \
-        if (!(cond)) [[unlikely]]                                                       \
-            panic("assertion failed: %s at %s:%d", #cond, __FILE__, __LINE__);         \
-    } while (0)

@@ -1,10 +1,5 @@
-// Kernel printf. The format attribute makes GCC check every call's arguments
-// at compile time; -Werror turns a mismatch into a build failure.
+// Kernel printf, declared in the seam (kern/seam/printf.h) so that
+// hardware-free code can print too; kern/console/printf.cc implements it.
 #pragma once
 
-#include <cstdarg>
-#include <cstddef>
-
-int kprintf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-int kvprintf(const char* fmt, va_list ap) __attribute__((format(printf, 1, 0)));
-int ksnprintf(char* buf, size_t size, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+#include "kern/seam/printf.h"

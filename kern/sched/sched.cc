@@ -603,8 +603,7 @@ void tick()
 void preempt_from_trap(const TrapFrame& tf)
 {
     RunQueue& rq = g_rq[cpu::id()];
-    constexpr uint64_t SSTATUS_SPIE_BIT = 1ul << 5;
-    if (!g_started.load(std::memory_order_relaxed) || !rq.need_resched || !(tf.sstatus & SSTATUS_SPIE_BIT))
+    if (!g_started.load(std::memory_order_relaxed) || !rq.need_resched || !(tf.sstatus & SSTATUS_SPIE))
         return;
     // Interrupts are off (we are in the trap handler); switching here keeps
     // the trap frame on this thread's stack until it runs again.
@@ -651,9 +650,8 @@ void leave_timeouts_of(Thread* t) { leave_timeouts(t); }
 void preempt_from_overflow(const TrapFrame& tf)
 {
     RunQueue& rq = g_rq[cpu::id()];
-    constexpr uint64_t SSTATUS_SPIE_BIT = 1ul << 5;
     Thread* me = rq.current;
-    if (!g_started.load(std::memory_order_relaxed) || !rq.need_resched || !(tf.sstatus & SSTATUS_SPIE_BIT) ||
+    if (!g_started.load(std::memory_order_relaxed) || !rq.need_resched || !(tf.sstatus & SSTATUS_SPIE) ||
         !me || !me->stack || (me->flags & TF_IDLE))
         return;
     park_from_trap(tf, nullptr, nullptr, 0);

@@ -1,5 +1,6 @@
 #include "kern/sched/thread.h"
 
+#include "kern/arch/riscv/csr.h"
 #include "kern/arch/riscv/hart.h"
 #include "vm/kmem.h"
 #include "kern/console/panic.h"
@@ -107,7 +108,7 @@ void idle_main(void*)
         unsigned long irq = cpu::irq_save();
         sched::HartStats s = sched::stats(cpu::id());
         if (s.queued == 0)
-            asm volatile("wfi");
+            csr::wfi();
         cpu::irq_restore(irq);
         sched::yield();
     }

@@ -1,5 +1,5 @@
 // Shell: ps (threads) and the thread statistics.
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "kern/console/printf.h"
 #include "kern/sched/sched.h"
 #include "kern/shell/shell.h"

@@ -12,7 +12,7 @@
 #include "kern/stress/soak.h"
 #include "kern/stress/soak_internal.h"
 
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "kern/arch/riscv/timer.h"
 #include "kern/console/printf.h"
 #include "kern/sched/sched.h"

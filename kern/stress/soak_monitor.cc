@@ -4,7 +4,7 @@
 // prints progress, and at the end winds everything down.
 #include "kern/stress/soak_internal.h"
 
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "kern/arch/riscv/timer.h"
 #include "kern/sched/sched.h"
 #include "kern/task/task.h"

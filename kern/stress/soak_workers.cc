@@ -3,7 +3,7 @@
 // joins and replaces them.
 #include "kern/stress/soak_internal.h"
 
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "kern/arch/riscv/timer.h"
 #include "kern/sched/sched.h"
 #include "kern/stress/stress.h"

@@ -3,7 +3,7 @@
 // command is in kern/shell/stress_commands.cc).
 #include "kern/stress/stress.h"
 
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "kern/console/printf.h"
 #include "kern/sched/sched.h"
 #include "kern/sched/thread.h"

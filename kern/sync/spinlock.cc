@@ -1,12 +1,9 @@
 #include "kern/sync/spinlock.h"
 
-#include "kern/console/panic.h"
+#include "kern/seam/lock_watch.h"
+#include "kern/seam/panic.h"
 
-#ifndef ZEST_HOST
-#include "kern/sync/lockcheck.h"
-#include "kern/sync/spinwatch.h"
 #define ACQUIRER reinterpret_cast<uintptr_t>(__builtin_return_address(0))
-#endif
 
 namespace ksync {
 
@@ -15,12 +12,10 @@ void SpinLock::lock()
     unsigned long irq = cpu::irq_save();
     if (held_by_me())
         panic("spinlock %s: recursive acquire on hart %u", name_, cpu::id());
-#ifndef ZEST_HOST
     // Checked before spinning: an order that can deadlock is reported even
     // on the boot where it does.
-    if (lockcheck::enabled())
-        lockcheck::spin_acquire(this, name_, class_, ACQUIRER, false);
-#endif
+    if (lockwatch::checking())
+        lockwatch::acquired(this, name_, class_, ACQUIRER, false);
     while (locked_.exchange(1, std::memory_order_acquire) != 0)
         wait_until_free();
     owner_.store(cpu::id(), std::memory_order_relaxed);
@@ -30,15 +25,10 @@ void SpinLock::lock()
 // Out of line: the contended path.
 void SpinLock::wait_until_free()
 {
-#ifndef ZEST_HOST
-    kern::spinwatch::Spinning watch(this);
+    lockwatch::Spinning watch(this);
     for (unsigned i = 1; locked_.load(std::memory_order_relaxed) != 0; i++)
-        if ((i % kern::spinwatch::POLL_EVERY) == 0)
+        if ((i % lockwatch::POLL_EVERY) == 0)
             watch.poll();
-#else
-    while (locked_.load(std::memory_order_relaxed) != 0) {
-    }
-#endif
 }
 
 bool SpinLock::try_lock()
@@ -50,10 +40,8 @@ bool SpinLock::try_lock()
     }
     owner_.store(cpu::id(), std::memory_order_relaxed);
     saved_irq_ = irq;
-#ifndef ZEST_HOST
-    if (lockcheck::enabled())
-        lockcheck::spin_acquire(this, name_, class_, ACQUIRER, true);
-#endif
+    if (lockwatch::checking())
+        lockwatch::acquired(this, name_, class_, ACQUIRER, true);
     return true;
 }
 
@@ -62,10 +50,8 @@ void SpinLock::unlock()
     if (!held_by_me())
         panic("spinlock %s: released by hart %u, which does not hold it", name_, cpu::id());
     unsigned long irq = saved_irq_;
-#ifndef ZEST_HOST
-    if (lockcheck::enabled())
-        lockcheck::spin_release(this);
-#endif
+    if (lockwatch::checking())
+        lockwatch::released(this);
     owner_.store(NO_OWNER, std::memory_order_relaxed);
     locked_.store(0, std::memory_order_release);
     cpu::irq_restore(irq);

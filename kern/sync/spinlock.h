@@ -15,11 +15,12 @@
 // hart are caught (a panic naming the lock) instead of deadlocking silently.
 // In the kernel, every acquisition is also seen by the lock checker when it is
 // on (kern/sync/lockcheck.h), and a hart that spins too long is reported by the
-// spin watchdog (kern/sync/spinwatch.h). The same class compiles on the host,
-// where cpu:: is the fake in test/host and neither is built.
+// spin watchdog (kern/sync/spinwatch.h), both reached through the hardware
+// seam (kern/seam/lock_watch.h). The same class compiles on the host, where
+// the seam is test/host's and neither is built.
 #pragma once
 
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 
 #include <atomic>
 

@@ -2,7 +2,7 @@
 // (kern/task/ipc.h says why messages live in Records and not on kernel stacks).
 #include "kern/task/ipc.h"
 
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "kern/task/ipc_args.h"
 #include "kern/sched/sched.h"
 #include "kern/sync/spinlock.h"
@@ -28,7 +28,7 @@ struct Endpoint {
     unsigned refs = 1; // handles (any task's) and spawn_ep in flight
     bool dead = false; // destroyed: every operation fails with EIDRM
 };
-static_assert(sizeof(Endpoint) <= account::ENDPOINT_PAGES * vm::layout::PAGE, "what a handle is charged");
+static_assert(sizeof(Endpoint) <= account::ENDPOINT_PAGES * PAGE_SIZE, "what a handle is charged");
 
 namespace {
 

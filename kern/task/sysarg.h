@@ -12,7 +12,6 @@
 
 namespace kern::sysarg {
 
-constexpr uint64_t PAGE = vm::layout::PAGE;
 
 // A kernel Error as a syscall result.
 constexpr long to_errno(lib::Error e)
@@ -61,11 +60,11 @@ constexpr long check_prot(uint64_t prot)
 // the whole range in user space.
 constexpr long check_mmap(uint64_t addr, uint64_t len, uint64_t prot)
 {
-    if (!len || len % PAGE || len > MMAP_MAX)
+    if (!len || len % PAGE_SIZE || len > MMAP_MAX)
         return -EINVAL;
     if (long e = check_prot(prot))
         return e;
-    if (addr % PAGE)
+    if (addr % PAGE_SIZE)
         return -EINVAL;
     if (addr && !vm::layout::is_user_range(addr, len))
         return -EFAULT;
@@ -74,7 +73,7 @@ constexpr long check_mmap(uint64_t addr, uint64_t len, uint64_t prot)
 
 constexpr long check_munmap(uint64_t addr, uint64_t len)
 {
-    if (!len || len % PAGE || addr % PAGE || len > MMAP_MAX)
+    if (!len || len % PAGE_SIZE || addr % PAGE_SIZE || len > MMAP_MAX)
         return -EINVAL;
     return vm::layout::is_user_range(addr, len) ? 0 : -EFAULT;
 }

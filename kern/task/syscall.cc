@@ -160,7 +160,7 @@ long sys_mmap(Call& c)
             at = c.task->mmap_next;
             if (at + len > vm::layout::USER_MMAP_END)
                 at = vm::layout::USER_MMAP_BASE;
-            c.task->mmap_next = at + len + vm::layout::PAGE;
+            c.task->mmap_next = at + len + PAGE_SIZE;
         }
         lib::Status st = c.task->as.map_anon(at, len, uint32_t(prot), TASK_MAX_PAGES);
         if (st.ok())

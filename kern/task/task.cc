@@ -32,7 +32,6 @@ lib::List<Task, &Task::all_node> g_all;
 std::atomic<uint64_t> g_next_id {1};
 std::atomic<uint64_t> g_live {0};
 std::atomic<uint64_t> g_spawned {0};
-constexpr size_t PAGE = vm::layout::PAGE;
 
 void set_name(char* dst, size_t cap, const char* name)
 {
@@ -60,7 +59,7 @@ lib::Status load(Task* t, const lib::elf::Image& img, const uint8_t* file)
 {
     for (size_t i = 0; i < img.nsegments; i++) {
         const lib::elf::Segment& s = img.seg[i];
-        uint64_t lo = s.vaddr & ~(PAGE - 1), hi = (s.vaddr + s.memsz + PAGE - 1) & ~(PAGE - 1);
+        uint64_t lo = s.vaddr & ~(PAGE_SIZE - 1), hi = (s.vaddr + s.memsz + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
         lib::Status st = t->as.map_anon(lo, hi - lo, prot_of(s.flags), TASK_MAX_PAGES);
         if (!st.ok())
             return st;
@@ -69,7 +68,7 @@ lib::Status load(Task* t, const lib::elf::Image& img, const uint8_t* file)
             uint64_t pa, flags;
             if (!t->as.lookup(va, pa, flags))
                 return lib::Error::Fault;
-            uint64_t n = PAGE - (va & (PAGE - 1));
+            uint64_t n = PAGE_SIZE - (va & (PAGE_SIZE - 1));
             if (n > s.filesz - done)
                 n = s.filesz - done;
             memcpy(vm::kmem::phys_to_virt(pa), file + s.offset + done, n);

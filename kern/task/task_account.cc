@@ -10,7 +10,7 @@
 namespace kern::account {
 namespace {
 
-constexpr size_t pages_for(size_t bytes) { return (bytes + vm::layout::PAGE - 1) / vm::layout::PAGE; }
+constexpr size_t pages_for(size_t bytes) { return (bytes + PAGE_SIZE - 1) / PAGE_SIZE; }
 
 Limits g_limits {};
 std::atomic<size_t> g_user_pages {0};

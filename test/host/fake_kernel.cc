@@ -1,9 +1,9 @@
-// Host stand-ins for the kernel services hardware-free code calls: the current
-// hart (a thread-local index), interrupt sections (a thread-local flag),
-// kprintf (stdout) and panic (throws HostPanic).
-#include "kern/arch/riscv/cpu.h"
-#include "kern/console/panic.h"
-#include "kern/console/printf.h"
+// Host stand-ins for the seam's out-of-line functions (kern/seam/): the hart
+// count, kprintf (stdout) and panic (throws HostPanic). The inline ones (the
+// current hart, interrupt sections) are in test/host/seam_impl/.
+#include "kern/seam/cpu.h"
+#include "kern/seam/panic.h"
+#include "kern/seam/printf.h"
 #include "test/host/host_kernel.h"
 
 #include <atomic>

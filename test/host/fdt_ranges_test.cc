@@ -11,7 +11,7 @@ using fdt::Range;
 namespace {
 
 std::vector<Range> sub(std::vector<Range> a, std::vector<Range> b, size_t cap = 16,
-                       uint64_t align = fdt::kPageSize, lib::Error want = lib::Error::None)
+                       uint64_t align = PAGE_SIZE, lib::Error want = lib::Error::None)
 {
     std::vector<Range> out(cap);
     size_t n = 99;
@@ -87,7 +87,7 @@ TEST_CASE("ranges: too many pieces is NoSpace, not a silent cut")
         holes.push_back({0x10000 + i * 0x2000, 0x1000});
     V full = sub({{0x10000, 0x10000}}, holes, 16);
     CHECK(full.size() == 8);
-    V cut = sub({{0x10000, 0x10000}}, holes, 4, fdt::kPageSize, lib::Error::NoSpace);
+    V cut = sub({{0x10000, 0x10000}}, holes, 4, PAGE_SIZE, lib::Error::NoSpace);
     CHECK(cut.size() == 4);
 }
 

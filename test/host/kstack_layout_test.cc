@@ -48,10 +48,10 @@ TEST_CASE("kstack layout: the stack object has no holes and round-trips")
     std::set<size_t> seen;
     for (size_t s = 0; s < L.nslots(); s++) {
         for (size_t p = 0; p < STACK_PAGES; p++) {
-            uintptr_t va = L.stack_bottom(s) + p * PAGE + 123;
+            uintptr_t va = L.stack_bottom(s) + p * PAGE_SIZE + 123;
             size_t idx = L.object_index_of(va);
             CHECK(idx == s * STACK_PAGES + p);
-            CHECK(L.va_of_index(idx) == L.stack_bottom(s) + p * PAGE);
+            CHECK(L.va_of_index(idx) == L.stack_bottom(s) + p * PAGE_SIZE);
             CHECK(SlotLayout::slot_of_index(idx) == s);
             seen.insert(idx);
         }

@@ -1,6 +1,6 @@
 // The kernel VA arena: alignment, coalescing, exhaustion, record exhaustion.
 #include "vm/arena.h"
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "test/host/host_kernel.h"
 
 #include <doctest/doctest.h>

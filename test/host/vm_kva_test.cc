@@ -22,13 +22,13 @@ public:
         for (void* p : pages_)
             std::free(p);
     }
-    Pte* table(PhysAddr pa) override { return static_cast<Pte*>(pages_.at((pa - BASE) / PAGE)); }
+    Pte* table(PhysAddr pa) override { return static_cast<Pte*>(pages_.at((pa - BASE) / PAGE_SIZE)); }
     lib::Result<PhysAddr> alloc_table() override
     {
-        void* p = std::aligned_alloc(PAGE, PAGE);
-        std::memset(p, 0, PAGE);
+        void* p = std::aligned_alloc(PAGE_SIZE, PAGE_SIZE);
+        std::memset(p, 0, PAGE_SIZE);
         pages_.push_back(p);
-        return BASE + (pages_.size() - 1) * PAGE;
+        return BASE + (pages_.size() - 1) * PAGE_SIZE;
     }
     size_t used() const { return pages_.size(); }
 

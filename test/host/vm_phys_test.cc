@@ -1,7 +1,7 @@
 // vm/phys: the buddy allocator, its per-hart caches and the reserve classes,
 // over fake RAM. Ranges are just numbers; the page array is a vector.
 #include "test/host/host_kernel.h"
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "vm/phys.h"
 
 #include <doctest/doctest.h>

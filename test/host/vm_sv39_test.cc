@@ -26,7 +26,7 @@ public:
     }
     Pte* table(PhysAddr pa) override
     {
-        size_t i = (pa - BASE) / PAGE;
+        size_t i = (pa - BASE) / PAGE_SIZE;
         REQUIRE(i < pages_.size());
         return static_cast<Pte*>(pages_[i]);
     }
@@ -34,10 +34,10 @@ public:
     {
         if (pages_.size() == max_)
             return lib::Error::NoMemory;
-        void* p = std::aligned_alloc(PAGE, PAGE);
-        std::memset(p, 0, PAGE);
+        void* p = std::aligned_alloc(PAGE_SIZE, PAGE_SIZE);
+        std::memset(p, 0, PAGE_SIZE);
         pages_.push_back(p);
-        return BASE + (pages_.size() - 1) * PAGE;
+        return BASE + (pages_.size() - 1) * PAGE_SIZE;
     }
     size_t used() const { return pages_.size(); }
     void free_table(PhysAddr pa) override
@@ -46,7 +46,7 @@ public:
         Pte* t = table(pa);
         for (size_t i = 0; i < ENTRIES; i++)
             CHECK(t[i] == 0);
-        std::memset(t, 0xa5, PAGE);
+        std::memset(t, 0xa5, PAGE_SIZE);
         freed.push_back(pa);
     }
     std::vector<PhysAddr> freed;

@@ -24,7 +24,7 @@
 
 struct FakeBackend final : zalloc::Backend {
     using PageClass = zalloc::PageClass;
-    static constexpr size_t PG = zalloc::PAGE_SIZE;
+    static constexpr size_t PG = PAGE_SIZE;
 
     size_t avail = 1u << 20; // free pages
     size_t normal_floor = 0;

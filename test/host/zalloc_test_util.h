@@ -1,7 +1,7 @@
 // Helpers shared by the zalloc host tests.
 #pragma once
 
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "test/host/host_kernel.h"
 #include "zalloc/kmalloc_obj.h"
 #include "zalloc/stats.h"

@@ -11,7 +11,7 @@
 // (a caller pays them), and are reported separately as "call floor": the same
 // loop calling two noinline functions that do nothing. A bare free list (the
 // floor) is measured both out of line and inlined into the loop.
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "test/kernel/kbench.h"
 #include "kern/console/printf.h"
 #include "vm/kmem.h"

@@ -2,6 +2,7 @@
 // printf, bootargs and the shell.
 #include "boot/bootargs.h"
 #include "kern/arch/riscv/fixup.h"
+#include "kern/arch/riscv/csr.h"
 #include "kern/arch/riscv/hart.h"
 #include "test/kernel/ktest.h"
 #include "boot/platform.h"
@@ -29,7 +30,7 @@ KTEST(timer_ticks_on_every_hart)
     // 50 ms is 5 ticks at 100 Hz; wait long enough for a few even on a slow host.
     uint64_t end = timer::now_us() + 100000;
     while (timer::now_us() < end)
-        asm volatile("wfi");
+        csr::wfi();
     for (unsigned i = 0; i < cpu::MAX_HARTS; i++) {
         if (!hart(i).online.load())
             continue;

@@ -2,7 +2,7 @@
 // that exit mid-call, destroyed endpoints, argument errors, a failed copy-out
 // beside a reused reply slot, a client whose kernel stack is swapped out
 // while it waits, and nothing leaked.
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "kern/arch/riscv/hart.h"
 #include "kern/task/ipc.h"
 #include "test/kernel/ktest.h"

@@ -1,7 +1,7 @@
 // Kernel-stack growth: resident stack memory per blocked thread with
 // stacks that grow on demand against fixed 16 KiB stacks, measured in the same
 // boot on the same workload, and the cost of one growth fault.
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "test/kernel/kbench.h"
 #include "kern/console/printf.h"
 #include "kern/sched/sched.h"

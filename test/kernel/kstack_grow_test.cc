@@ -2,7 +2,7 @@
 // (kstack/shrink.h): deep recursion in many threads at once, faults right at
 // a context switch charged to the right stack, pages given back and grown
 // again with the data above them intact.
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "kern/arch/riscv/fixup.h"
 #include "kern/arch/riscv/hart.h"
 #include "test/kernel/ktest.h"
@@ -444,7 +444,7 @@ void stale_limit_body(void* arg)
     deep[0] = 1;
     unsigned long irq = cpu::irq_save();
     uintptr_t real = this_hart().stack_limit;
-    this_hart().stack_limit = sp_now() & ~uintptr_t(kstack::PAGE - 1); // stale: above sp's own page
+    this_hart().stack_limit = sp_now() & ~uintptr_t(PAGE_SIZE - 1); // stale: above sp's own page
     uint64_t v;
     r->probe = probe_read_u64(0x10, &v);
     r->corrected = this_hart().stack_limit == real && real == kstack::limit(me->stack);

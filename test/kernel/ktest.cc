@@ -63,6 +63,7 @@ uint64_t g_limit_us = 120ull * 1000000; // per test; bootarg ktest_timeout=SECON
 unsigned run(const char* pattern)
 {
     unsigned passed = 0, failed = 0;
+    kern::timer::set_tick_hook(watchdog_tick);
     for (const Test* t = _ktests_start; t < _ktests_end; t++) {
         if (!lib::name_matches(t->name, pattern, t->explicit_only))
             continue;

@@ -2,7 +2,7 @@
 // (kern/sync/spinwatch.h): wrong orders and the other rules reported (under
 // ReportOnly, or as the panic an expected-panic boot checks), the cost of a
 // lock/unlock pair, and two harts deadlocked on purpose.
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "kern/arch/riscv/csr.h"
 #include "test/kernel/ktest.h"
 #include "kern/sync/lockcheck.h"

@@ -13,7 +13,7 @@
 // each prints an error line and returns.
 #include "test/kernel/swap_bench.h"
 #include "dev/block.h"
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "kern/arch/riscv/ipi.h"
 #include "test/kernel/kbench.h"
 #include "kern/console/printf.h"
@@ -44,7 +44,7 @@ namespace {
 
 constexpr unsigned TP_STACKS = 1024;
 constexpr uint64_t TP_BYTES = uint64_t(TP_STACKS) * kstack::STACK_SIZE; // 16 MiB
-constexpr uint64_t TP_BLOCKS = TP_BYTES / PAGE;
+constexpr uint64_t TP_BLOCKS = TP_BYTES / PAGE_SIZE;
 constexpr uint32_t TP_REQ_BYTES = 8 * kstack::STACK_SIZE; // swap-out cluster: 8 stacks, 128 KiB
 constexpr unsigned TP_FRAMES = 24; // ~13 KiB in use: all four pages of each stack mapped
 constexpr unsigned TP_REPS = 3;
@@ -172,7 +172,7 @@ TpResult swap_out_once(ktest::Sleepers& sl, uint64_t seed)
     res.phase_ns[5] = ticks_to_ns(tm1.out_shootdown - tm0.out_shootdown);
     res.phase_ns[6] = ticks_to_ns(tm1.out_free - tm0.out_free);
     res.total_ns = ns;
-    uint64_t bytes = (kstack::swap::stats().pages_out - pages0) * PAGE; // what was really written
+    uint64_t bytes = (kstack::swap::stats().pages_out - pages0) * PAGE_SIZE; // what was really written
     res.us = ns / 1000;
     unsigned swapped = res.swapped = sl.in_state(StackState::Swapped);
     sl.wake_all();
@@ -235,12 +235,12 @@ void throughput_driver(void*)
     uint64_t t0 = timer::now_ticks();
     uint64_t sink = 0;
     for (uint64_t off = 0; off < TP_BYTES; off += TP_REQ_BYTES)
-        for (uint64_t p = 0; p < TP_REQ_BYTES; p += PAGE)
-            sink += kstack::page_checksum(reinterpret_cast<const void*>(buf.va + p), PAGE);
+        for (uint64_t p = 0; p < TP_REQ_BYTES; p += PAGE_SIZE)
+            sink += kstack::page_checksum(reinterpret_cast<const void*>(buf.va + p), PAGE_SIZE);
     uint64_t sum_ns = ticks_to_ns(timer::now_ticks() - t0);
     t0 = timer::now_ticks();
     for (uint64_t off = 0; off < TP_BYTES; off += TP_REQ_BYTES)
-        vm::tlb::shootdown(buf.va, TP_REQ_BYTES / PAGE);
+        vm::tlb::shootdown(buf.va, TP_REQ_BYTES / PAGE_SIZE);
     uint64_t sd_ns = ticks_to_ns(timer::now_ticks() - t0);
     kbench::info("swap_throughput_parts", "Alone: checksums of 16 MiB %lu ms; %lu shootdowns of 32 pages (one per "
                  "cluster, which swap-out avoids: it shoots down once per pass) would take %lu ms (sum %lx)",
@@ -471,8 +471,8 @@ void latency_driver(void*)
     uint64_t sink = 0;
     for (unsigned i = 0; i < LAT_N; i++) {
         uint64_t c0 = timer::now_ticks();
-        for (uint64_t p = 0; p < kstack::STACK_SIZE; p += PAGE)
-            sink += kstack::page_checksum(reinterpret_cast<const void*>(buf.va + p), PAGE);
+        for (uint64_t p = 0; p < kstack::STACK_SIZE; p += PAGE_SIZE)
+            sink += kstack::page_checksum(reinterpret_cast<const void*>(buf.va + p), PAGE_SIZE);
         samples[i] = timer::now_ticks() - c0;
     }
     kbench::info("swap_in_latency_parts", "Alone: checksums of one 16 KiB stack %lu us (median; sum %lx)",

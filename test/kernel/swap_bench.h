@@ -8,6 +8,7 @@
 #include "kern/console/printf.h"
 #include "kern/sched/sched.h"
 #include "kern/sched/thread.h"
+#include "lib/page.h"
 #include "vm/kmem.h"
 #include "vm/swap.h"
 #include "vm/tlb.h"
@@ -16,8 +17,7 @@
 
 namespace kbench::swapbench {
 
-inline constexpr uint64_t PAGE = 4096;
-inline constexpr uint32_t SECTORS_PER_PAGE = uint32_t(PAGE / dev::SECTOR_SIZE);
+inline constexpr uint32_t SECTORS_PER_PAGE = uint32_t(PAGE_SIZE / dev::SECTOR_SIZE);
 inline constexpr uint64_t LONG_SLEEP_US = 3600ull * 1000000; // an hour: only a wakeup ends it
 
 // Pages mapped contiguously in the kernel VA arena (buffers, and objects too
@@ -29,8 +29,8 @@ struct KBuf {
 
     bool make(size_t bytes)
     {
-        want = (bytes + PAGE - 1) / PAGE;
-        auto r = vm::kmem::kva().alloc(want * PAGE, PAGE);
+        want = (bytes + PAGE_SIZE - 1) / PAGE_SIZE;
+        auto r = vm::kmem::kva().alloc(want * PAGE_SIZE, PAGE_SIZE);
         if (!r.ok())
             return false;
         va = r.value();
@@ -38,7 +38,7 @@ struct KBuf {
             auto pa = vm::kmem::alloc_page(vm::kmem::Class::Normal, true);
             if (!pa.ok())
                 return false;
-            if (!vm::kmem::map_page(va + pages * PAGE, pa.value(), vm::kmem::Perm::ReadWrite).ok()) {
+            if (!vm::kmem::map_page(va + pages * PAGE_SIZE, pa.value(), vm::kmem::Perm::ReadWrite).ok()) {
                 vm::kmem::free_page(pa.value());
                 return false;
             }
@@ -53,15 +53,15 @@ struct KBuf {
         size_t i = 0;
         while (i < pages) {
             size_t k = 0;
-            uintptr_t first = va + i * PAGE;
+            uintptr_t first = va + i * PAGE_SIZE;
             for (; k < 64 && i < pages; k++, i++)
-                pa[k] = vm::kmem::unmap_page(va + i * PAGE);
+                pa[k] = vm::kmem::unmap_page(va + i * PAGE_SIZE);
             vm::tlb::shootdown(first, k);
             for (size_t j = 0; j < k; j++)
                 if (pa[j])
                     vm::kmem::free_page(pa[j]);
         }
-        vm::kmem::kva().free(va, want * PAGE);
+        vm::kmem::kva().free(va, want * PAGE_SIZE);
     }
     template <typename T>
     T* as() const

@@ -6,7 +6,7 @@
 // Interrupts stay on (the scheduler needs them), so a timer tick can fall into
 // a sample: each figure is the median of many samples, minus the median of the
 // same sample with the measured work left out.
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "test/kernel/kbench.h"
 #include "kern/console/printf.h"
 #include "kern/sched/sched.h"

@@ -139,7 +139,7 @@ __attribute__((noinline)) void stack_io(StackJob& j)
     uint8_t buf[12 * SECTOR]; // 6 KiB: always crosses a page boundary
     auto va = reinterpret_cast<uintptr_t>(buf);
     j.in_stack = vm::layout::is_kstack(va);
-    j.crosses = (va / vm::layout::PAGE) != ((va + sizeof buf - 1) / vm::layout::PAGE);
+    j.crosses = (va / PAGE_SIZE) != ((va + sizeof buf - 1) / PAGE_SIZE);
     j.err = nullptr;
     for (unsigned i = 0; i < 8 && !j.err; i++)
         j.err = round_trip(j.d, buf, 7000 + i * 16, 12, 0x5eed + i);

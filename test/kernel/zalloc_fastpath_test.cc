@@ -13,7 +13,7 @@
 // compiler cannot hoist loads of zone fields out of the loop: each pair pays
 // what a caller holding the zone pointer in a register pays. Interrupts stay on
 // (the fast path turns them off and on again, as for a real caller).
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "kern/arch/riscv/csr.h"
 #include "test/kernel/ktest.h"
 #include "kern/console/printf.h"

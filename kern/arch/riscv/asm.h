@@ -1,11 +1,34 @@
-/* Constants shared by assembly and C++ (kept in sync by static_asserts in kern/arch/riscv/hart.h). */
+/* Constants shared by assembly and C++, each defined here only: the CSR bits
+ * (C++ also reaches them through kern/arch/riscv/csr.h), boot stack sizes, and
+ * the offsets assembly uses into kern::HartLocal and the trap frame (kept in
+ * sync by static_asserts in kern/arch/riscv/hart.h and trap.h). */
 #pragma once
 
-#define SSTATUS_SIE     (1 << 1)
-#define SSTATUS_SPIE    (1 << 5)
-#define SSTATUS_SPP     (1 << 8)
-#define SSTATUS_FS      (3 << 13)
-#define SSTATUS_SUM     (1 << 18)
+/* 64-bit constants: unsigned long in C++, plain numbers for the assembler. */
+#ifdef __ASSEMBLY__
+#define ZEST_UL(x) x
+#else
+#define ZEST_UL(x) x##ul
+#endif
+
+/* sstatus */
+#define SSTATUS_SIE     (ZEST_UL(1) << 1)   /* interrupts on in S-mode */
+#define SSTATUS_SPIE    (ZEST_UL(1) << 5)   /* SIE before the trap */
+#define SSTATUS_SPP     (ZEST_UL(1) << 8)   /* the trap came from S-mode */
+#define SSTATUS_FS      (ZEST_UL(3) << 13)  /* floating-point state (off in the kernel) */
+#define SSTATUS_SUM     (ZEST_UL(1) << 18)  /* S-mode may touch user pages */
+
+/* sie and sip: one bit per interrupt source */
+#define SIE_SSIE        (ZEST_UL(1) << 1)   /* software (IPI) */
+#define SIE_STIE        (ZEST_UL(1) << 5)   /* timer */
+#define SIE_SEIE        (ZEST_UL(1) << 9)   /* external (PLIC) */
+
+/* scause: set for interrupts, clear for exceptions */
+#define SCAUSE_INTERRUPT (ZEST_UL(1) << 63)
+
+/* satp: the address-space id field */
+#define SATP_ASID_SHIFT 44
+#define SATP_ASID_MASK  (ZEST_UL(0xffff) << SATP_ASID_SHIFT)
 
 #define BOOT_STACK_SIZE 16384
 

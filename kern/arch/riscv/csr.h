@@ -1,5 +1,9 @@
 // Supervisor CSR access and the few privileged instructions the kernel uses.
+// The CSR bits (SSTATUS_*, SIE_*, SCAUSE_INTERRUPT, SATP_*) are in
+// kern/arch/riscv/asm.h, shared with the assembly.
 #pragma once
+
+#include "kern/arch/riscv/asm.h"
 
 #include <cstdint>
 
@@ -14,12 +18,6 @@
 #define csr_clear(name, v) asm volatile("csrc " #name ", %0" ::"r"(v) : "memory")
 
 namespace csr {
-
-constexpr unsigned long SIE_SSIE = 1ul << 1; // software (IPI)
-constexpr unsigned long SIE_STIE = 1ul << 5; // timer
-constexpr unsigned long SIE_SEIE = 1ul << 9; // external (PLIC)
-
-constexpr unsigned long SCAUSE_INTERRUPT = 1ul << 63;
 
 inline uint64_t rdtime() { return csr_read(time); }
 inline uint64_t rdinstret() { return csr_read(instret); }

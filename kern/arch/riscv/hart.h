@@ -3,7 +3,7 @@
 #pragma once
 
 #include "kern/arch/riscv/asm.h"
-#include "kern/arch/riscv/cpu.h"
+#include "kern/seam/cpu.h"
 #include "kern/sync/lockorder.h"
 
 #include <atomic>

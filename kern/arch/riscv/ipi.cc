@@ -26,7 +26,7 @@ void broadcast_stop()
 
 void handle()
 {
-    csr_clear(sip, csr::SIE_SSIE);
+    csr_clear(sip, SIE_SSIE);
     HartLocal& h = this_hart();
     h.irqs_soft++;
     unsigned pending = h.ipi_pending.exchange(0, std::memory_order_acquire);

@@ -1,10 +1,8 @@
-// Starting secondary harts, and running a function on another hart.
+// Running a function on another hart (IPIs). Starting the harts is boot's
+// (boot/harts.h).
 #pragma once
 
 namespace kern::smp {
-
-// Start every other hart the device tree lists as okay with an MMU.
-void start_secondaries();
 
 // Run fn(arg) on hart `index` from its IPI handler (interrupts off) and wait
 // for it to finish. Calls to one hart are serialised.

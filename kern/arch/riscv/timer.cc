@@ -2,15 +2,17 @@
 
 #include "kern/arch/riscv/csr.h"
 #include "kern/arch/riscv/hart.h"
-#include "test/kernel/ktest.h"
 #include "kern/arch/riscv/sbi.h"
 #include "kern/sched/sched.h"
 #include "kstack/grow.h"
+
+#include <atomic>
 
 namespace kern::timer {
 namespace {
 uint64_t g_hz = 10000000;
 uint64_t g_interval;
+std::atomic<TickHook> g_tick_hook {nullptr};
 } // namespace
 
 void init(uint64_t hz)
@@ -35,7 +37,7 @@ void delay_us(uint64_t us)
 void start_hart()
 {
     sbi::set_timer(now_ticks() + g_interval);
-    csr_set(sie, csr::SIE_STIE);
+    csr_set(sie, SIE_STIE);
 }
 
 void interrupt()
@@ -48,7 +50,10 @@ void interrupt()
     sched::tick();
     kstack::refill_grow_cache(); // outside the growth fault, which never allocates
     if (h.index == 0)
-        ktest::watchdog_tick();
+        if (TickHook fn = g_tick_hook.load(std::memory_order_acquire))
+            fn();
 }
+
+void set_tick_hook(TickHook fn) { g_tick_hook.store(fn, std::memory_order_release); }
 
 } // namespace kern::timer

@@ -20,4 +20,10 @@ uint64_t now_us();
 uint64_t deadline_after_us(uint64_t us);
 void delay_us(uint64_t us);
 
+// Called from every tick on hart 0, after the scheduler's work, with
+// interrupts off (the ktest watchdog: test/kernel/ktest.cc). A plain function
+// pointer: it is stored and called long after set_tick_hook returns.
+using TickHook = void (*)();
+void set_tick_hook(TickHook fn);
+
 } // namespace kern::timer

@@ -31,13 +31,13 @@ void init_hart()
     csr_write(sscratch, 0);
     // User mode may read cycle, time and instret (rdtime, benchmarks).
     csr_write(scounteren, 7);
-    csr_set(sie, csr::SIE_SSIE | csr::SIE_SEIE);
+    csr_set(sie, SIE_SSIE | SIE_SEIE);
 }
 
 const char* cause_name(uint64_t scause)
 {
-    if (scause & csr::SCAUSE_INTERRUPT) {
-        switch (scause & ~csr::SCAUSE_INTERRUPT) {
+    if (scause & SCAUSE_INTERRUPT) {
+        switch (scause & ~SCAUSE_INTERRUPT) {
         case IRQ_SOFT: return "software interrupt";
         case IRQ_TIMER: return "timer interrupt";
         case IRQ_EXTERNAL: return "external interrupt";
@@ -81,7 +81,7 @@ void handle_interrupt(const TrapFrame& tf)
 {
     // The lock checker refuses sleeping and NO_IRQ locks in here.
     lockcheck::irq_enter();
-    switch (tf.scause & ~csr::SCAUSE_INTERRUPT) {
+    switch (tf.scause & ~SCAUSE_INTERRUPT) {
     case IRQ_SOFT: ipi::handle(); break;
     case IRQ_TIMER: timer::interrupt(); break;
     case IRQ_EXTERNAL: irq::handle_external(); break;
@@ -96,7 +96,6 @@ using namespace kern;
 
 namespace {
 
-constexpr uint64_t SSTATUS_SPIE_BIT = 1ul << 5;
 // How long a thread that found no page to grow into sleeps before it retries
 // (the retry also refills the hart's cache, kstack/grow.h).
 constexpr uint64_t GROW_RETRY_US = 5000;
@@ -110,7 +109,7 @@ char g_grow_channel; // what such a thread waits on (ps shows "stack growth")
 kstack::Grow grow_or_wait(const TrapFrame& tf, uintptr_t sp, uintptr_t need)
 {
     Thread* me = this_hart().current;
-    bool can_wait = (tf.sstatus & SSTATUS_SPIE_BIT) && me && me->stack && !(me->flags & TF_IDLE);
+    bool can_wait = (tf.sstatus & SSTATUS_SPIE) && me && me->stack && !(me->flags & TF_IDLE);
     for (;;) {
         kstack::Grow g = kstack::grow_on_fault(sp, need, !can_wait);
         if (g != kstack::Grow::NoPage || !can_wait)
@@ -164,7 +163,7 @@ kstack::Grow grow_or_wait(const TrapFrame& tf, uintptr_t sp, uintptr_t need)
 // overflow into the guard, reported here.
 extern "C" void stack_overflow_trap(TrapFrame* tf)
 {
-    if (tf->scause & csr::SCAUSE_INTERRUPT) {
+    if (tf->scause & SCAUSE_INTERRUPT) {
         trap::handle_interrupt(*tf);
         sched::preempt_from_overflow(*tf);
         return;
@@ -192,7 +191,7 @@ extern "C" void grow_below_sp_trap(TrapFrame* tf)
 // Called from trap_entry with the saved frame.
 extern "C" void trap_dispatch(TrapFrame* tf)
 {
-    if (tf->scause & csr::SCAUSE_INTERRUPT) {
+    if (tf->scause & SCAUSE_INTERRUPT) {
         trap::handle_interrupt(*tf);
         sched::preempt_from_trap(*tf);
         return;

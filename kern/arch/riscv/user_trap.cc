@@ -60,7 +60,7 @@ void user_fault(Thread* me, TrapFrame& tf)
 extern "C" void user_trap(TrapFrame* tf)
 {
     Thread* me = thread::current();
-    if (tf->scause & csr::SCAUSE_INTERRUPT) {
+    if (tf->scause & SCAUSE_INTERRUPT) {
         trap::handle_interrupt(*tf);
     } else if (tf->scause == trap::ECALL_U) {
         tf->sepc += 4; // return after the ecall

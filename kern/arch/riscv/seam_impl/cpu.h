@@ -1,0 +1,57 @@
+// The RISC-V side of kern/seam/cpu.h: tp points at the running hart's
+// kern::HartLocal (kern/arch/riscv/hart.h), whose first word is the dense
+// index; interrupts are sstatus.SIE.
+#pragma once
+
+#include "kern/arch/riscv/asm.h"
+
+namespace kern {
+struct HartLocal;
+}
+
+namespace cpu {
+
+inline kern::HartLocal* local()
+{
+    kern::HartLocal* p;
+    asm volatile("mv %0, tp" : "=r"(p));
+    return p;
+}
+
+// First member of HartLocal is the dense index (static_assert in kern/arch/riscv/hart.h).
+inline unsigned id() { return *reinterpret_cast<const unsigned*>(local()); }
+
+constexpr unsigned long IRQS_ON = SSTATUS_SIE;
+
+inline unsigned long irq_save()
+{
+    unsigned long old;
+    asm volatile("csrrc %0, sstatus, %1" : "=r"(old) : "r"(IRQS_ON) : "memory");
+    return old & IRQS_ON;
+}
+
+inline void irq_restore(unsigned long saved)
+{
+    if (saved)
+        asm volatile("csrs sstatus, %0" ::"r"(IRQS_ON) : "memory");
+}
+
+inline bool irqs_enabled()
+{
+    unsigned long s;
+    asm volatile("csrr %0, sstatus" : "=r"(s));
+    return s & IRQS_ON;
+}
+
+// One instruction each: csrrc clears SIE and returns the old sstatus; csrs of
+// that old value sets SIE back if it was set and changes nothing else (the
+// section writes no sstatus bit, so every other bit it sets is already set).
+inline unsigned long fast_irq_save()
+{
+    unsigned long old;
+    asm volatile("csrrc %0, sstatus, %1" : "=r"(old) : "r"(IRQS_ON) : "memory");
+    return old;
+}
+inline void fast_irq_restore(unsigned long old) { asm volatile("csrs sstatus, %0" ::"r"(old) : "memory"); }
+
+} // namespace cpu
