@@ -39,7 +39,7 @@ void check_timer_and_ipi(unsigned long hartid)
     // A deadline already past: the firmware raises the supervisor timer
     // interrupt at once. timer::start_hart() arms the real one later.
     sbi::set_timer(timer::now_ticks());
-    if (!pending_within_a_second(csr::SIE_STIE))
+    if (!pending_within_a_second(SIE_STIE))
         panic("platform: no timer interrupt within a second of arming it on hart %lu: the SBI firmware has no timer "
               "(does the device tree have a CLINT or ACLINT?); stopping",
               hartid);
@@ -49,18 +49,18 @@ void check_timer_and_ipi(unsigned long hartid)
     // every time, and the kernel spends its life in the timer handler.
     uint64_t deadline = timer::now_ticks() + timer::timebase_hz() / 10;
     sbi::set_timer(deadline);
-    if ((csr_read(sip) & csr::SIE_STIE) && timer::now_ticks() < deadline)
+    if ((csr_read(sip) & SIE_STIE) && timer::now_ticks() < deadline)
         panic("platform: the timer interrupt on hart %lu fires at once for a deadline 100 ms away: the SBI firmware "
               "cannot program the timer (does the device tree have a CLINT or ACLINT?); stopping",
               hartid);
     sbi::set_timer(~uint64_t(0));
 
     sbi::Ret r = sbi::send_ipi(1, hartid);
-    if (r.error || !pending_within_a_second(csr::SIE_SSIE))
+    if (r.error || !pending_within_a_second(SIE_SSIE))
         panic("platform: no IPI within a second of sending one to hart %lu (SBI error %ld): the SBI firmware cannot "
               "interrupt harts (does the device tree have a CLINT or ACLINT?); stopping",
               hartid, r.error);
-    csr_clear(sip, csr::SIE_SSIE);
+    csr_clear(sip, SIE_SSIE);
 }
 
 } // namespace kern::platform

@@ -4,28 +4,44 @@
 #include "kern/arch/riscv/hart.h"
 #include "kern/console/printf.h"
 
+#include <cstdint>
+
 namespace kern::irq {
 namespace {
-constexpr unsigned MAX_IRQ = 128;
+// The PLIC numbers its sources 1..1023 (the P550's has 520), but a machine
+// attaches a handful: a byte per source says which of the few slots serves it.
+constexpr unsigned MAX_SOURCES = 1024;
+constexpr unsigned MAX_HANDLERS = 32;
 
 struct Slot {
     Handler handler;
     void* ctx;
     const char* name;
+    unsigned irq;
     unsigned hart;
     unsigned long count;
 };
-Slot g_slots[MAX_IRQ];
+Slot g_slots[MAX_HANDLERS];
+unsigned g_nslots;
+uint8_t g_slot_of[MAX_SOURCES]; // slot index + 1; 0: no handler
 unsigned long g_spurious;
 } // namespace
 
 void attach(unsigned irq, Handler h, void* ctx, const char* name, unsigned hart_index)
 {
-    if (irq == 0 || irq >= MAX_IRQ || !dev::plic::present()) {
-        kprintf("irq: cannot attach %s to irq %u (no PLIC or out of range)\n", name, irq);
+    if (irq == 0 || irq >= MAX_SOURCES || !dev::plic::present() || (dev::plic::ndev() && irq > dev::plic::ndev())) {
+        kprintf("irq: cannot attach %s to irq %u (no PLIC, or the PLIC has no such source)\n", name, irq);
         return;
     }
-    g_slots[irq] = {h, ctx, name, hart_index, 0};
+    unsigned i = g_slot_of[irq] ? g_slot_of[irq] - 1u : g_nslots;
+    if (i == MAX_HANDLERS) {
+        kprintf("irq: cannot attach %s to irq %u (all %u handler slots taken)\n", name, irq, MAX_HANDLERS);
+        return;
+    }
+    g_slots[i] = {h, ctx, name, irq, hart_index, 0};
+    if (i == g_nslots)
+        g_nslots++;
+    g_slot_of[irq] = uint8_t(i + 1);
     int ctx_no = hart(hart_index).plic_context;
     dev::plic::set_priority(irq, 1);
     if (ctx_no >= 0)
@@ -49,9 +65,10 @@ void handle_external()
         unsigned irq = dev::plic::claim(h.plic_context);
         if (irq == 0)
             break;
-        if (irq < MAX_IRQ && g_slots[irq].handler) {
-            g_slots[irq].count++;
-            g_slots[irq].handler(g_slots[irq].ctx);
+        if (unsigned i = irq < MAX_SOURCES ? g_slot_of[irq] : 0) {
+            Slot& sl = g_slots[i - 1];
+            sl.count++;
+            sl.handler(sl.ctx);
         } else {
             g_spurious++;
         }
@@ -61,15 +78,9 @@ void handle_external()
 
 unsigned list(Info* out, unsigned max)
 {
-    unsigned n = 0;
-    for (unsigned i = 0; i < MAX_IRQ; i++) {
-        if (!g_slots[i].handler)
-            continue;
-        if (n < max)
-            out[n] = {i, g_slots[i].name, g_slots[i].hart, g_slots[i].count};
-        n++;
-    }
-    return n;
+    for (unsigned i = 0; i < g_nslots && i < max; i++)
+        out[i] = {g_slots[i].irq, g_slots[i].name, g_slots[i].hart, g_slots[i].count};
+    return g_nslots;
 }
 
 } // namespace kern::irq
