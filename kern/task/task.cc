@@ -486,11 +486,11 @@ unsigned kill_subtree(Task* root, int code, const char* why)
     return killed;
 }
 
-void for_each(void (*fn)(Task&, void*), void* ctx)
+void for_each(lib::FunctionRef<void(Task&)> fn)
 {
     ksync::SpinGuard g(g_all_lock);
     for (Task& t : g_all)
-        fn(t, ctx);
+        fn(t);
 }
 
 uint64_t count() { return g_live.load(); }

@@ -18,6 +18,7 @@
 #include "kern/sync/spinlock.h"
 #include "kern/task/task_account.h"
 #include "kern/sched/thread.h"
+#include "lib/function_ref.h"
 #include "lib/list.h"
 #include "lib/result.h"
 #include "user/abi.h"
@@ -97,7 +98,7 @@ Task* find(uint64_t id);
 // or, once it is reaped, gives the slot back (so a timed-out task_wait can
 // always put it back without passing the limit).
 Task* take_child(Task* parent, uint64_t id);
-void for_each(void (*fn)(Task&, void*), void* ctx);
+void for_each(lib::FunctionRef<void(Task&)> fn);
 uint64_t count();         // tasks not yet freed
 uint64_t spawned_total();
 
