@@ -20,6 +20,7 @@
 #include "kern/sched/thread.h"
 #include "lib/function_ref.h"
 #include "lib/list.h"
+#include "lib/owned.h"
 #include "lib/result.h"
 #include "user/abi.h"
 #include "vm/uspace.h"
@@ -74,6 +75,13 @@ void init();
 [[nodiscard]] lib::Result<Task*> spawn_image(const char* name, const uint8_t* image, size_t size, uint64_t arg,
                                              Task* parent = nullptr, ipc::Endpoint* ep0 = nullptr);
 void put(Task* t);
+// One reference on a task, put() when its owner goes unless release()d.
+struct RefTraits {
+    using Handle = Task*;
+    static constexpr Handle null = nullptr;
+    static void free(Task* t) { put(t); }
+};
+using Ref = lib::Owned<RefTraits>;
 // Wait until the task is done (timeout_us 0: forever). TimedOut otherwise.
 [[nodiscard]] lib::Status wait(Task* t, uint64_t timeout_us = 0);
 // Kill: exit code `code`, `why` recorded and printed. First ending wins:
