@@ -277,7 +277,7 @@ void free(Stack* s)
 
 namespace {
 // On each hart in turn (smp::call_on_all): move its own cache to the global one.
-void spill_hart_cache(void*)
+void spill_hart_cache()
 {
     cpu::IrqGuard irq;
     HartCache& c = g_hart_cache[cpu::id()];
@@ -292,7 +292,7 @@ void spill_hart_cache(void*)
 
 size_t drop_caches()
 {
-    kern::smp::call_on_all(spill_hart_cache, nullptr);
+    kern::smp::call_on_all(spill_hart_cache);
     return trim_cache(0);
 }
 
