@@ -46,9 +46,7 @@ lib::Status run_sync(BlockDevice& d, BlockOp op, uint64_t sector, void* buf, uin
     req.nsegs = nsegs;
     req.done = sync_done;
     req.ctx = &w;
-    lib::Status st = d.submit(req);
-    if (!st.ok())
-        return st;
+    TRY(d.submit(req));
     w.lock.lock();
     while (!w.done)
         (void)kern::sleep_on(&w, &w.lock, 0, "block I/O");

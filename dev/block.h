@@ -36,7 +36,9 @@ struct BlockRequest {
     uint32_t nsectors = 0;
     void* buf = nullptr;      // kernel virtual address (direct map, KVA or a stack); any alignment of 512
     // Called once, from interrupt context (or from submit() on an immediate
-    // error), with the request's result. Must not sleep.
+    // error), with the request's result. Must not sleep. A function pointer
+    // plus context, not a lib::FunctionRef: it runs after submit() returned,
+    // so what it refers to must live with the request.
     void (*done)(BlockRequest* req, lib::Status st, void* ctx) = nullptr;
     void* ctx = nullptr;
     // The driver's own use while the request is in flight.

@@ -100,14 +100,14 @@ bool guid_equal(const Guid a, const Guid b) { return memcmp(a, b, sizeof(Guid)) 
 
 namespace {
 
-Result parse_into(ReadSector read, void* ctx, uint64_t disk_sectors, Table& out)
+Result parse_into(ReadSector read, uint64_t disk_sectors, Table& out)
 {
     if (disk_sectors < 3)
         return fail(Error::DiskTooSmall, disk_sectors);
     uint8_t sec[SECTOR];
 
     // The header first: without its signature there is no GPT to talk about.
-    if (!read(ctx, 1, sec))
+    if (!read(1, sec))
         return fail(Error::ReadFailed, 1);
     if (memcmp(sec, "EFI PART", 8) != 0)
         return fail(Error::NoGpt);
@@ -126,7 +126,7 @@ Result parse_into(ReadSector read, void* ctx, uint64_t disk_sectors, Table& out)
         return fail(Error::HeaderCrc, crc);
 
     // The protective MBR, loosely.
-    if (!read(ctx, 0, sec))
+    if (!read(0, sec))
         return fail(Error::ReadFailed, 0);
     bool protective = sec[510] == 0x55 && sec[511] == 0xaa;
     if (protective) {
@@ -165,7 +165,7 @@ Result parse_into(ReadSector read, void* ctx, uint64_t disk_sectors, Table& out)
     Result first_error;
     uint64_t off = 0; // byte offset in the array
     for (uint64_t s = 0; s < array_sectors; s++) {
-        if (!read(ctx, array_lba + s, sec))
+        if (!read(array_lba + s, sec))
             return fail(Error::ReadFailed, array_lba + s);
         uint64_t n = array_bytes - off < SECTOR ? array_bytes - off : SECTOR;
         acrc = lib::crc32(sec, size_t(n), acrc);
@@ -197,10 +197,10 @@ Result parse_into(ReadSector read, void* ctx, uint64_t disk_sectors, Table& out)
 
 } // namespace
 
-Result parse(ReadSector read, void* ctx, uint64_t disk_sectors, Table& out)
+Result parse(ReadSector read, uint64_t disk_sectors, Table& out)
 {
     out = Table {};
-    Result r = parse_into(read, ctx, disk_sectors, out);
+    Result r = parse_into(read, disk_sectors, out);
     if (!r.ok())
         out.count = 0; // nothing half-parsed is ever handed out
     return r;

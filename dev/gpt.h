@@ -22,6 +22,8 @@
 // matched, so a corrupt array is always "GPT partition entries CRC mismatch".
 #pragma once
 
+#include "lib/function_ref.h"
+
 #include <cstddef>
 #include <cstdint>
 
@@ -88,10 +90,10 @@ struct Result {
 };
 
 // Reads one 512-byte sector; false on an I/O error.
-using ReadSector = bool (*)(void* ctx, uint64_t lba, uint8_t* buf);
+using ReadSector = lib::FunctionRef<bool(uint64_t lba, uint8_t* buf)>;
 
 // Parse the disk's primary GPT into `out`. `disk_sectors`: the disk's size.
-Result parse(ReadSector read, void* ctx, uint64_t disk_sectors, Table& out);
+Result parse(ReadSector read, uint64_t disk_sectors, Table& out);
 
 // One line without a newline: "GPT header CRC mismatch",
 // "partition 3 ends beyond the disk (last LBA 40000, disk 32768 sectors)", ...

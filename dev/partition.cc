@@ -22,11 +22,6 @@ unsigned g_ndisks;
 
 gpt::Table g_table; // scan_partitions runs once, on one thread
 
-bool read_sector(void* ctx, uint64_t lba, uint8_t* buf)
-{
-    return static_cast<BlockDevice*>(ctx)->read(lba, buf, 1).ok();
-}
-
 // Linux's rule: "vda" + 1 -> "vda1", "mmcblk0" + 4 -> "mmcblk0p4".
 void partition_name(const char* disk, unsigned n, char* buf, size_t size)
 {
@@ -37,7 +32,8 @@ void partition_name(const char* disk, unsigned n, char* buf, size_t size)
 
 void scan_disk(BlockDevice* d)
 {
-    gpt::Result r = gpt::parse(read_sector, d, d->sectors(), g_table);
+    gpt::Result r =
+        gpt::parse([d](uint64_t lba, uint8_t* buf) { return d->read(lba, buf, 1).ok(); }, d->sectors(), g_table);
     // The header (LBA 1) is read first: a disk that fails that read may or
     // may not have a GPT, and is treated as having none (as before this scan
     // existed); once the signature was seen, any failure is a malformed GPT.

@@ -8,6 +8,7 @@
 #include "lib/format.h"
 #include "lib/string.h"
 #include "vm/kmem.h"
+#include "vm/owned_page.h"
 
 #include <atomic>
 #include <new>
@@ -448,18 +449,15 @@ lib::Status VirtioBlk::init(uintptr_t base, unsigned irq, unsigned index)
     auto ring = vm::kmem::phys().alloc_run(ring_order_, vm::PageClass::System);
     if (!ring.ok())
         return fail("no memory for the rings");
-    auto hdr = vm::kmem::alloc_page(vm::kmem::Class::System, false);
-    auto meta = vm::kmem::alloc_page(vm::kmem::Class::System, false);
+    // Owned until the driver keeps them: a page that came goes back if the other did not.
+    auto hdr = vm::kmem::alloc_owned_page(vm::kmem::Class::System, false);
+    auto meta = vm::kmem::alloc_owned_page(vm::kmem::Class::System, false);
     if (!hdr.ok() || !meta.ok()) {
         vm::kmem::phys().free_run(ring.value(), ring_order_);
-        if (hdr.ok())
-            vm::kmem::free_page(hdr.value());
-        if (meta.ok())
-            vm::kmem::free_page(meta.value());
         return fail("no memory for the request headers");
     }
     ring_pa_ = ring.value();
-    hdr_pa_ = hdr.value();
+    hdr_pa_ = hdr->release();
     auto* rv = static_cast<uint8_t*>(vm::kmem::phys_to_virt(ring_pa_));
     memset(rv, 0, PAGE_SIZE << ring_order_);
     desc_ = reinterpret_cast<Desc*>(rv);
@@ -467,7 +465,7 @@ lib::Status VirtioBlk::init(uintptr_t base, unsigned irq, unsigned index)
     used_ = reinterpret_cast<volatile uint16_t*>(rv + used_off);
     hdr_page_ = static_cast<uint8_t*>(vm::kmem::phys_to_virt(hdr_pa_));
     memset(hdr_page_, 0, PAGE_SIZE);
-    auto* mv = static_cast<uint8_t*>(vm::kmem::phys_to_virt(meta.value()));
+    auto* mv = static_cast<uint8_t*>(vm::kmem::phys_to_virt(meta->release()));
     memset(mv, 0, PAGE_SIZE);
     static_assert(MAX_QUEUE * (sizeof(Slot) + 2 * sizeof(uint16_t)) <= PAGE_SIZE);
     static_assert(MAX_QUEUE * (sizeof(Header) + 1) <= PAGE_SIZE);

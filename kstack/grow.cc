@@ -8,6 +8,7 @@
 #include "kern/arch/riscv/hart.h"
 #include "kern/sched/thread.h"
 #include "vm/kmem.h"
+#include "vm/owned_page.h"
 #include "vm/tlb.h"
 
 #include <atomic>
@@ -79,14 +80,10 @@ lib::Status map_all(Stack* s, bool may_block)
     uintptr_t bottom = LAYOUT.stack_bottom(s->slot);
     while (s->mapped_from > 0) {
         size_t i = s->mapped_from - 1;
-        lib::Result<uint64_t> pa = vm::kmem::alloc_page(vm::kmem::Class::Normal, may_block);
-        if (!pa.ok())
-            return pa.error();
-        if (!vm::kmem::map_stack_page(bottom + i * PAGE_SIZE, pa.value()).ok()) {
-            vm::kmem::free_page(pa.value());
+        vm::kmem::OwnedPage pa = TRY(vm::kmem::alloc_owned_page(vm::kmem::Class::Normal, may_block));
+        if (!vm::kmem::map_stack_page(bottom + i * PAGE_SIZE, pa.get()).ok())
             return lib::Error::NoMemory;
-        }
-        s->pages[i] = pa.value();
+        s->pages[i] = pa.release();
         detail::fill(bottom + i * PAGE_SIZE, bottom + (i + 1) * PAGE_SIZE);
         detail::account_pages(1);
         s->mapped_from = uint32_t(i);

@@ -22,39 +22,25 @@ bool address_ok(uintptr_t addr, char* why, unsigned why_size)
     return false;
 }
 
-namespace {
-struct Walk {
-    unsigned violations;
-    const char* queue;
-};
-} // namespace
-
 unsigned verify()
 {
-    Walk w {0, nullptr};
-    for_each_wait_queue(
-        [](WaitQueue& q, void* ctx) {
-            auto* walk = static_cast<Walk*>(ctx);
-            walk->queue = q.name();
-            // The queue itself: others link into it and wake through it.
-            char qwhy[160];
-            if (!address_ok(reinterpret_cast<uintptr_t>(&q), qwhy, sizeof qwhy)) {
-                kprintf("holdcheck: wait queue %s itself: %s\n", walk->queue, qwhy);
-                walk->violations++;
+    unsigned violations = 0;
+    for_each_wait_queue([&](WaitQueue& q) {
+        // The queue itself: others link into it and wake through it.
+        char qwhy[160];
+        if (!address_ok(reinterpret_cast<uintptr_t>(&q), qwhy, sizeof qwhy)) {
+            kprintf("holdcheck: wait queue %s itself: %s\n", q.name(), qwhy);
+            violations++;
+        }
+        q.for_each_waiter([&](const Waiter& waiter) {
+            char why[160];
+            if (!address_ok(reinterpret_cast<uintptr_t>(&waiter), why, sizeof why)) {
+                kprintf("holdcheck: wait queue %s: %s\n", q.name(), why);
+                violations++;
             }
-            q.for_each_waiter(
-                [](const Waiter& waiter, void* c) {
-                    auto* wk = static_cast<Walk*>(c);
-                    char why[160];
-                    if (!address_ok(reinterpret_cast<uintptr_t>(&waiter), why, sizeof why)) {
-                        kprintf("holdcheck: wait queue %s: %s\n", wk->queue, why);
-                        wk->violations++;
-                    }
-                },
-                walk);
-        },
-        &w);
-    return w.violations;
+        });
+    });
+    return violations;
 }
 
 void verify_or_panic()

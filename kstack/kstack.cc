@@ -15,6 +15,7 @@
 #include "lib/list.h"
 #include "lib/string.h"
 #include "vm/kmem.h"
+#include "vm/owned_page.h"
 #include "vm/layout.h"
 #include "vm/tlb.h"
 #include "zalloc/zone.h"
@@ -164,15 +165,13 @@ lib::Result<Stack*> build(bool may_block)
     s->mapped_from = uint32_t(STACK_PAGES - g_initial_pages);
     uintptr_t bottom = LAYOUT.stack_bottom(s->slot);
     for (size_t i = s->mapped_from; i < STACK_PAGES; i++) {
-        lib::Result<uint64_t> pa = vm::kmem::alloc_page(vm::kmem::Class::Normal, may_block);
-        if (!pa.ok() || !vm::kmem::map_page(bottom + i * PAGE_SIZE, pa.value(), vm::kmem::Perm::ReadWrite).ok()) {
-            if (pa.ok())
-                vm::kmem::free_page(pa.value());
+        auto pa = vm::kmem::alloc_owned_page(vm::kmem::Class::Normal, may_block);
+        if (!pa.ok() || !vm::kmem::map_page(bottom + i * PAGE_SIZE, pa->get(), vm::kmem::Perm::ReadWrite).ok()) {
             s->state = StackState::Resident;
             destroy(s);
             return lib::Error::NoMemory;
         }
-        s->pages[i] = pa.value();
+        s->pages[i] = pa->release();
         g_pages.fetch_add(1, std::memory_order_relaxed);
     }
     detail::fill(mapped_bottom(s), bottom + STACK_SIZE);
@@ -231,10 +230,7 @@ lib::Result<Stack*> alloc(bool may_block)
         g_hits.fetch_add(1, std::memory_order_relaxed);
     } else {
         g_misses.fetch_add(1, std::memory_order_relaxed);
-        lib::Result<Stack*> r = build(may_block);
-        if (!r.ok())
-            return r;
-        s = r.value();
+        s = TRY(build(may_block));
     }
     s->state = StackState::Resident;
     s->owner = nullptr;
@@ -280,7 +276,7 @@ void free(Stack* s)
 
 namespace {
 // On each hart in turn (smp::call_on_all): move its own cache to the global one.
-void spill_hart_cache(void*)
+void spill_hart_cache()
 {
     cpu::IrqGuard irq;
     HartCache& c = g_hart_cache[cpu::id()];
@@ -295,7 +291,7 @@ void spill_hart_cache(void*)
 
 size_t drop_caches()
 {
-    kern::smp::call_on_all(spill_hart_cache, nullptr);
+    kern::smp::call_on_all(spill_hart_cache);
     return trim_cache(0);
 }
 

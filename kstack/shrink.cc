@@ -32,9 +32,8 @@ struct Found {
 
 // Each hart's swap candidates, oldest first (sched::for_each_sleeper): the
 // walk ends at a sleep too recent, or with a full batch.
-bool find(kern::Thread& t, void* ctx)
+bool find(Found& f, kern::Thread& t)
 {
-    auto& f = *static_cast<Found*>(ctx);
     if (f.n == MAX_BATCH || t.sleep_since > f.cutoff || ++f.visits > MAX_VISITS)
         return false;
     if (!t.stack || (t.flags & kern::TF_NO_SWAP) || t.state != kern::ThreadState::Sleeping ||
@@ -57,7 +56,7 @@ GiveBackResult give_back(swap::Scratch&, uint64_t need_pages, uint64_t idle_us)
     f.cutoff = cutoff;
     for (unsigned h = 0; h < cpu::MAX_HARTS && f.n < MAX_BATCH && f.visits <= MAX_VISITS; h++)
         if (kern::hart(h).online.load(std::memory_order_relaxed))
-            kern::sched::for_each_sleeper(h, find, &f);
+            kern::sched::for_each_sleeper(h, [&f](kern::Thread& t) { return find(f, t); });
     Stack* claimed[MAX_BATCH];
     size_t keep[MAX_BATCH];
     size_t m = 0;

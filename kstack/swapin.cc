@@ -276,9 +276,8 @@ struct EarlyScan {
     unsigned n;
 };
 
-bool find_swapped(kern::Thread& t, void* ctx)
+bool find_swapped(EarlyScan& sc, kern::Thread& t)
 {
-    auto& sc = *static_cast<EarlyScan*>(ctx);
     if (sc.n == EARLY_BATCH)
         return false;
     if (t.stack && t.stack->state == StackState::Swapped && !t.stack->wanted)
@@ -336,7 +335,7 @@ void swapper_main(void*)
         EarlyScan sc {};
         for (unsigned h = 0; h < cpu::MAX_HARTS && sc.n < EARLY_BATCH; h++)
             if (kern::hart(h).online.load(std::memory_order_relaxed))
-                kern::sched::for_each_swapped(h, find_swapped, &sc);
+                kern::sched::for_each_swapped(h, [&sc](kern::Thread& t) { return find_swapped(sc, t); });
         for (unsigned i = 0; i < sc.n && early_due() && queue_empty(); i++)
             (void)swap_in(sc.t[i], true); // a wakeup that came meanwhile goes first
         if (sc.n == 0)

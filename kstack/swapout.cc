@@ -117,9 +117,8 @@ void sift_up(vm::swap_policy::Candidate* c, size_t i)
     }
 }
 
-bool consider(kern::Thread& t, void* ctx)
+bool consider(Scratch& sc, kern::Thread& t)
 {
-    auto& sc = *static_cast<Scratch*>(ctx);
     detail::g_time.scan_visits.fetch_add(1, std::memory_order_relaxed);
     if (t.sleep_since > sc.cutoff || (sc.n == MAX_SCAN && sc.cand[0].sleep_since <= t.sleep_since))
         return false; // this one and every later one on this hart are more recent
@@ -447,7 +446,7 @@ OutResult swap_out(Scratch& sc, uint64_t need_pages, uint64_t idle)
     sc.cutoff = now >= idle_ticks ? now - idle_ticks : 0;
     for (unsigned h = 0; h < cpu::MAX_HARTS; h++)
         if (kern::hart(h).online.load(std::memory_order_relaxed))
-            kern::sched::for_each_sleeper(h, consider, &sc);
+            kern::sched::for_each_sleeper(h, [&sc](kern::Thread& t) { return consider(sc, t); });
     size_t k = vm::swap_policy::select(sc.cand, sc.n, now, idle_ticks, need_pages, sc.chosen, MAX_SCAN);
     (void)detail::charge(detail::g_time.out_scan, scan0);
     if (k == 0) {

@@ -15,11 +15,11 @@ enum class Length { Int, Char, Short, Long, LongLong, Size, Ptrdiff, Max };
 
 class Writer {
 public:
-    Writer(FormatSink sink, void* ctx) : sink_(sink), ctx_(ctx) {}
+    explicit Writer(FormatSink sink) : sink_(sink) {}
     void put(const char* s, size_t n)
     {
         if (n) {
-            sink_(ctx_, s, n);
+            sink_(s, n);
             count_ += n;
         }
     }
@@ -38,7 +38,6 @@ public:
 
 private:
     FormatSink sink_;
-    void* ctx_;
     size_t count_ = 0;
 };
 
@@ -119,9 +118,9 @@ uint64_t unsigned_arg(va_list& ap, Length l)
 
 } // namespace
 
-size_t vformat(FormatSink sink, void* ctx, const char* fmt, va_list ap_in)
+size_t vformat(FormatSink sink, const char* fmt, va_list ap_in)
 {
-    Writer w(sink, ctx);
+    Writer w(sink);
     va_list ap;
     va_copy(ap, ap_in);
     while (*fmt) {
@@ -257,30 +256,18 @@ size_t vformat(FormatSink sink, void* ctx, const char* fmt, va_list ap_in)
     return w.count();
 }
 
-namespace {
-struct BufSink {
-    char* buf;
-    size_t size;
-    size_t used;
-};
-
-void buf_sink(void* ctx, const char* s, size_t n)
-{
-    auto* b = static_cast<BufSink*>(ctx);
-    for (size_t i = 0; i < n; i++) {
-        if (b->used + 1 < b->size)
-            b->buf[b->used] = s[i];
-        b->used++;
-    }
-}
-} // namespace
-
 size_t vformat_buf(char* buf, size_t size, const char* fmt, va_list ap)
 {
-    BufSink b {buf, size, 0};
-    size_t n = vformat(buf_sink, &b, fmt, ap);
+    size_t used = 0;
+    size_t n = vformat(
+        [&](const char* s, size_t len) {
+            for (size_t i = 0; i < len; i++, used++)
+                if (used + 1 < size)
+                    buf[used] = s[i];
+        },
+        fmt, ap);
     if (size)
-        buf[b.used < size ? b.used : size - 1] = '\0';
+        buf[used < size ? used : size - 1] = '\0';
     return n;
 }
 

@@ -6,6 +6,8 @@
 // modifiers hh h l ll z t j. No floating point: the kernel has none.
 #pragma once
 
+#include "lib/function_ref.h"
+
 #include <cstdarg>
 #include <cstddef>
 #include <cstdint>
@@ -13,10 +15,10 @@
 namespace lib {
 
 // Called for each run of output characters.
-using FormatSink = void (*)(void* ctx, const char* s, size_t n);
+using FormatSink = lib::FunctionRef<void(const char* s, size_t n)>;
 
 // Returns the number of characters produced.
-size_t vformat(FormatSink sink, void* ctx, const char* fmt, va_list ap);
+size_t vformat(FormatSink sink, const char* fmt, va_list ap);
 
 // snprintf semantics: always NUL-terminates when size > 0, returns the length
 // the full output would have had.

@@ -56,6 +56,17 @@ private:
     Error error_;
 };
 
+namespace detail {
+// TRY's value: the Result's value (moved out when the Result was a temporary),
+// nothing for a Status.
+template <typename T>
+T try_value(Result<T>& r) { return r.value(); }
+template <typename T>
+T try_value(Result<T>&& r) { return std::move(r.value()); }
+inline void try_value(Status&) {}
+inline void try_value(Status&&) {}
+} // namespace detail
+
 inline const char* error_name(Error e)
 {
     switch (e) {
@@ -77,3 +88,15 @@ inline const char* error_name(Error e)
 }
 
 } // namespace lib
+
+// TRY(expr): evaluates a Result<T> or Status; on failure returns its error from
+// the enclosing function (which must return a Result or a Status), otherwise
+// yields the value: `auto page = TRY(alloc_page());`, `TRY(map(...));`.
+// A GCC statement expression, so it is an expression and can initialise.
+#define TRY(expr)                                                                                                      \
+    ({                                                                                                                 \
+        auto&& try_result_ = (expr);                                                                                   \
+        if (!try_result_.ok())                                                                                         \
+            return try_result_.error();                                                                                \
+        ::lib::detail::try_value(static_cast<decltype(try_result_)&&>(try_result_));                                   \
+    })

@@ -15,11 +15,9 @@ lib::Result<Pte*> PageTable::walk(uint64_t va, unsigned level, Alloc alloc)
             if (l == 2 && root_frozen_)
                 panic("sv39: mapping 0x%lx needs a new root entry after boot; task page tables copied the root "
                       "and would miss it (pre-create it in vm/kmem.cc)", va);
-            lib::Result<PhysAddr> pa = src_.alloc_table();
-            if (!pa.ok())
-                return pa.error();
+            PhysAddr pa = TRY(src_.alloc_table());
             tables_++;
-            e = make_pte(pa.value(), V);
+            e = make_pte(pa, V);
         } else if (is_leaf(e)) {
             return lib::Error::Exists; // a larger leaf already covers va
         }
@@ -38,12 +36,10 @@ lib::Status PageTable::map(uint64_t va, PhysAddr pa, uint64_t flags, unsigned le
         return lib::Error::Invalid; // W^X: never both
     if (!(flags & (R | X)))
         return lib::Error::Invalid; // W alone is reserved by the spec
-    lib::Result<Pte*> e = walk(va, level, alloc);
-    if (!e.ok())
-        return e.error();
-    if (*e.value() & V)
+    Pte* e = TRY(walk(va, level, alloc));
+    if (*e & V)
         return lib::Error::Exists;
-    *e.value() = make_pte(pa, (flags & (R | W | X | U | G)) | V | A | D);
+    *e = make_pte(pa, (flags & (R | W | X | U | G)) | V | A | D);
     return {};
 }
 
@@ -58,9 +54,7 @@ lib::Status PageTable::map_range(uint64_t va, PhysAddr pa, uint64_t len, uint64_
                 break;
             }
         }
-        lib::Status st = map(va, pa, flags, level);
-        if (!st.ok())
-            return st;
+        TRY(map(va, pa, flags, level));
         va += LEVEL_SIZE[level];
         pa += LEVEL_SIZE[level];
     }
@@ -134,11 +128,9 @@ lib::Status PageTable::ensure_root_entries(uint64_t va, uint64_t len)
         Pte& e = src_.table(root_)[index(va, 2)];
         if (e & V)
             continue;
-        lib::Result<PhysAddr> pa = src_.alloc_table();
-        if (!pa.ok())
-            return pa.error();
+        PhysAddr pa = TRY(src_.alloc_table());
         tables_++;
-        e = make_pte(pa.value(), V);
+        e = make_pte(pa, V);
     }
     return {};
 }
@@ -147,9 +139,7 @@ lib::Status PageTable::populate(uint64_t va, uint64_t len)
 {
     uint64_t end = va + len;
     for (va &= ~(LEVEL_SIZE[1] - 1); va < end; va += LEVEL_SIZE[1]) {
-        lib::Result<Pte*> e = walk(va, 0, Alloc::Allowed);
-        if (!e.ok())
-            return e.error();
+        TRY(walk(va, 0, Alloc::Allowed));
     }
     return {};
 }

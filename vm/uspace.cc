@@ -9,6 +9,7 @@
 #include "kern/arch/riscv/timer.h"
 #include "lib/string.h"
 #include "vm/kmem.h"
+#include "vm/owned_page.h"
 #include "vm/layout.h"
 #include "vm/tlb.h"
 #include "user/abi.h"
@@ -91,8 +92,7 @@ sv39::Pte* AddressSpace::table(uint64_t pa) { return static_cast<sv39::Pte*>(kme
 
 lib::Result<uint64_t> AddressSpace::alloc_table()
 {
-    if (lib::Status st = charge(1); !st.ok())
-        return st.error();
+    TRY(charge(1));
     lib::Result<uint64_t> pa = kmem::alloc_page(kmem::Class::Normal, kmem::Wait::Bounded, wait_deadline_);
     if (pa.ok()) {
         memset(kmem::phys_to_virt(pa.value()), 0, PAGE_SIZE);
@@ -115,8 +115,7 @@ void AddressSpace::free_table(uint64_t pa)
 
 lib::Status AddressSpace::create()
 {
-    if (lib::Status st = charge(1); !st.ok())
-        return st;
+    TRY(charge(1));
     lib::Result<uint64_t> root = kmem::alloc_page(kmem::Class::Normal, kmem::Wait::Bounded);
     if (!root.ok()) {
         uncharge(1);
@@ -212,22 +211,21 @@ lib::Status AddressSpace::map_anon(uintptr_t va, size_t len, uint32_t prot, size
     if (any_mapped(va, len))
         return lib::Error::Exists;
     // Charged first, all of it (the tables are charged as they are made).
-    if (lib::Status st = charge(n); !st.ok())
-        return st;
+    TRY(charge(n));
     uint64_t flags = pte_flags(prot);
     // One bound for the whole request, tables included: an mmap of many pages
     // fails within memwait_us() however slowly pages trickle in.
     wait_deadline_ = kern::timer::now_us() + kmem::memwait_us();
+    // One page, zeroed and mapped at `at`, or given back.
+    auto map_one = [&](uintptr_t at) -> lib::Status {
+        kmem::OwnedPage page = TRY(kmem::alloc_owned_page(kmem::Class::Normal, kmem::Wait::Bounded, wait_deadline_));
+        memset(kmem::phys_to_virt(page.get()), 0, PAGE_SIZE);
+        TRY(pt().map(at, page.get(), flags));
+        (void)page.release(); // the page table's now
+        return {};
+    };
     for (size_t i = 0; i < n; i++) {
-        lib::Result<uint64_t> pa = kmem::alloc_page(kmem::Class::Normal, kmem::Wait::Bounded, wait_deadline_);
-        lib::Status st = pa.ok() ? lib::Status() : lib::Status(pa.error());
-        if (pa.ok()) {
-            memset(kmem::phys_to_virt(pa.value()), 0, PAGE_SIZE);
-            st = pt().map(va + i * PAGE_SIZE, pa.value(), flags);
-            if (!st.ok())
-                kmem::free_page(pa.value());
-        }
-        if (!st.ok()) {
+        if (lib::Status st = map_one(va + i * PAGE_SIZE); !st.ok()) {
             (void)unmap_locked(va, i * PAGE_SIZE); // uncharges the i mapped
             uncharge(n - i);
             return st;

@@ -5,6 +5,8 @@
 // but not across zones, which is all a statistics display needs.
 #pragma once
 
+#include "lib/function_ref.h"
+
 #include <cstddef>
 #include <cstdint>
 
@@ -55,9 +57,9 @@ size_t snapshot_types(TypeStats* out, size_t max);
 // Text for vmstat: a header line and one line per entry, each ending in '\n'.
 // The line callback gets a NUL-terminated line; the buffer versions write as much
 // as fits (always NUL-terminated) and return the length the whole text needs.
-using LineSink = void (*)(void* ctx, const char* line);
-void format_zone_stats(const ZoneStats* z, size_t n, LineSink sink, void* ctx);
-void format_type_stats(const TypeStats* t, size_t n, LineSink sink, void* ctx);
+using LineSink = lib::FunctionRef<void(const char* line)>;
+void format_zone_stats(const ZoneStats* z, size_t n, LineSink sink);
+void format_type_stats(const TypeStats* t, size_t n, LineSink sink);
 size_t format_zone_stats(const ZoneStats* z, size_t n, char* buf, size_t size);
 size_t format_type_stats(const TypeStats* t, size_t n, char* buf, size_t size);
 

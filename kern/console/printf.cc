@@ -3,14 +3,10 @@
 #include "kern/console/console.h"
 #include "lib/format.h"
 
-namespace {
-void console_sink(void*, const char* s, size_t n) { console::write(s, n); }
-} // namespace
-
 int kvprintf(const char* fmt, va_list ap)
 {
     console::lock();
-    size_t n = lib::vformat(console_sink, nullptr, fmt, ap);
+    size_t n = lib::vformat(console::write, fmt, ap);
     console::unlock();
     return static_cast<int>(n);
 }

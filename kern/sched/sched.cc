@@ -1,11 +1,16 @@
+// Run queues and the switch, with the sleep and wakeup paths that switch
+// (prepare_sleep, block, the IPC hand-off, wake): one file, so that the
+// compiler sees the fast paths whole. The pager's candidate lists are in
+// candidates.cc, timeouts in timeout.cc, parking from a trap in park.cc,
+// reports in report.cc.
 #include "kern/sched/sched.h"
 
+#include "kern/sched/runqueue.h"
 #include "kern/arch/riscv/csr.h"
 #include "kern/arch/riscv/hart.h"
 #include "kern/arch/riscv/ipi.h"
 #include "kern/sync/lockcheck.h"
 #include "kern/console/panic.h"
-#include "kern/console/printf.h"
 #include "kern/sync/spinlock.h"
 #include "kern/arch/riscv/timer.h"
 #include "kern/arch/riscv/trap.h"
@@ -19,45 +24,12 @@ extern "C" void switch_context(kern::Context* from, kern::Context* to);
 extern "C" void overflow_resume();
 
 namespace kern::sched {
+
+using namespace detail;
+
 namespace {
 
-using RunList = lib::List<Thread, &Thread::run_node>;
-using SleepList = lib::List<Thread, &Thread::sleep_node>;
-using SwappedList = lib::List<Thread, &Thread::swapped_node>;
-
-struct alignas(64) RunQueue {
-    ksync::SpinLock lock {"runqueue"};
-    RunList prio[PRIO_LEVELS];
-    uint32_t bitmap = 0;      // bit p set: prio[p] is not empty
-    unsigned queued = 0;
-    Thread* current = nullptr;
-    Thread* idle = nullptr;
-    Thread* switched_from = nullptr; // for finish_switch on the other side
-    bool need_resched = false;
-    uint64_t switches = 0;
-    uint64_t steals = 0;
-    uint64_t idle_switches = 0;
-    // The swap candidates among this hart's sleepers, oldest sleep first:
-    // asleep with a resident stack, unheld, swappable. The pagedaemon reads
-    // the oldest (for_each_sleeper) instead of walking every thread.
-    SleepList sleepers;
-    // This hart's sleepers whose stacks are on swap and not yet wanted, in
-    // the order they went out: what the swapper brings back early once
-    // memory has recovered (for_each_swapped).
-    SwappedList swapped;
-};
-
-RunQueue g_rq[cpu::MAX_HARTS];
-std::atomic<bool> g_started {false};
 std::atomic<uint64_t> g_sleep_seq {0};
-
-// Timed sleeps, sorted by deadline. Taken after the run-queue lock
-// (prepare_sleep links a timed sleeper under it, the wait-queue lock held
-// too) or alone (the tick, retire, leave_timeouts); nothing is taken under it
-// (kern/sync/lockorder.cc).
-using TimeoutList = lib::List<Thread, &Thread::timeout_node>;
-ksync::SpinLock g_timeout_lock {"timeouts"};
-TimeoutList g_timeouts;
 
 void enqueue(RunQueue& rq, Thread* t)
 {
@@ -120,12 +92,20 @@ Thread* steal(unsigned me)
     return found;
 }
 
+} // namespace
+
+RunQueue detail::g_rq[cpu::MAX_HARTS];
+std::atomic<bool> detail::g_started {false};
+// Here rather than in timeout.cc: prepare_sleep and block reach them.
+ksync::SpinLock detail::g_timeout_lock {"timeouts"};
+TimeoutList detail::g_timeouts;
+
 // The lock of t's run queue. t may be a stale pointer to a Thread that has
 // exited (kern/sched/thread.cc keeps the memory a Thread): then its state is not
 // what the caller looks for, and with zalloc's debug poison its hart is not
 // a hart at all, which takes hart 0's lock rather than indexing past the
 // queues or chasing a value that never settles.
-RunQueue& lock_rq_of(Thread* t)
+RunQueue& detail::lock_rq_of(Thread* t)
 {
     for (;;) {
         unsigned h = t->hart;
@@ -139,8 +119,6 @@ RunQueue& lock_rq_of(Thread* t)
         rq.lock.unlock();
     }
 }
-
-} // namespace
 
 namespace {
 
@@ -159,11 +137,15 @@ Thread* finish_switch(RunQueue& rq)
     return prev->state == ThreadState::Dead ? prev : nullptr;
 }
 
-void hand_over_dead(Thread* dead)
+} // namespace
+
+void detail::hand_over_dead(Thread* dead)
 {
     if (dead)
         thread::dead_and_switched_out(dead);
 }
+
+namespace {
 
 // The second half of a switch: next (Running, its stack checked by
 // before_switch_in) takes this hart from prev. Same contract as
@@ -197,10 +179,12 @@ void hand_over_dead(Thread* dead)
     return finish_switch(g_rq[cpu::id()]);
 }
 
+} // namespace
+
 // The core: pick the next thread and switch to it. Interrupts are off and the
 // run-queue lock is held; both stay so across the switch and are released by
 // the code the next thread returns into.
-[[nodiscard]] Thread* schedule_locked(RunQueue& rq, Context* save = nullptr)
+Thread* detail::schedule_locked(RunQueue& rq, Context* save)
 {
     Thread* prev = rq.current;
     rq.need_resched = false;
@@ -230,6 +214,8 @@ void hand_over_dead(Thread* dead)
     return switch_locked(rq, prev, next, save);
 }
 
+namespace {
+
 // Whether the running thread `me` may hand this hart straight to `next` in
 // sleep `seq` (sleep_handing_off()). Only a thread that is this hart's to run
 // (it sleeps on this queue, fully switched out, so no other hart can touch it
@@ -245,15 +231,6 @@ bool can_hand_off_locked(RunQueue& rq, Thread* me, Thread* next, uint64_t seq)
            !next->on_cpu.load(std::memory_order_acquire) && next->stack &&
            kstack::state(next->stack) == kstack::StackState::Resident && !next->wait_deadline &&
            !(next->flags & TF_IDLE) && !(rq.bitmap & ((1u << next->priority) - 1));
-}
-
-// Whether a sleeping thread is a swap candidate: its stack resident and
-// unheld (a thread with a Waiter on its stack holds it for the whole sleep),
-// and not a no-swap thread.
-bool swap_candidate(const Thread* t)
-{
-    return t->stack && !(t->flags & TF_NO_SWAP) && !t->stack_holds.held() &&
-           kstack::state(t->stack) == kstack::StackState::Resident;
 }
 
 // The current thread's sleep (prepare_sleep), with its run-queue lock held.
@@ -274,10 +251,12 @@ uint64_t mark_sleeping_locked(RunQueue& rq, Thread* me, const void* channel, con
     return me->sleep_seq;
 }
 
+} // namespace
+
 // The sleep ends (woken, handed the hart, restarted): off the sleepers, and
 // off the swapped ones (a woken thread's stack is wanted: the swapper's
 // queue or the wake-time read takes it from here).
-void leave_sleepers(RunQueue& rq, Thread* t)
+void detail::leave_sleepers(RunQueue& rq, Thread* t)
 {
     if (t->sleep_node.linked()) // resident, so not on the swapped list too
         rq.sleepers.remove(*t);
@@ -287,7 +266,7 @@ void leave_sleepers(RunQueue& rq, Thread* t)
 
 // Off the timeout list after a sleep, whether the timeout fired or a wakeup
 // came first.
-void leave_timeouts(Thread* me)
+void detail::leave_timeouts(Thread* me)
 {
     if (me->timeout_node.linked()) {
         ksync::SpinGuard tg(g_timeout_lock);
@@ -295,8 +274,6 @@ void leave_timeouts(Thread* me)
             g_timeouts.remove(*me);
     }
 }
-
-} // namespace
 
 // The running thread, read with one load relative to tp. Reading tp into a
 // register first and then loading through it would not do: a preemption in
@@ -494,71 +471,14 @@ bool wake(Thread* t, uint64_t seq, bool timed_out)
     return true;
 }
 
-void with_thread_locked(Thread* t, void (*fn)(Thread*, void*), void* ctx)
+void with_thread_locked(Thread* t, lib::FunctionRef<void(Thread*)> fn)
 {
     RunQueue& rq = lock_rq_of(t);
-    fn(t, ctx);
+    fn(t);
     rq.lock.unlock();
 }
 
-// One of a hart's sleeper lists, under its run-queue lock, until fn says stop.
-template <typename L>
-void walk_list(unsigned hart, L RunQueue::*list, bool (*fn)(Thread&, void*), void* ctx)
-{
-    RunQueue& rq = g_rq[hart];
-    ksync::SpinGuard g(rq.lock);
-    for (Thread& t : rq.*list)
-        if (!fn(t, ctx))
-            return;
-}
-
-void for_each_sleeper(unsigned hart, bool (*fn)(Thread&, void*), void* ctx)
-{
-    walk_list(hart, &RunQueue::sleepers, fn, ctx);
-}
-
-void drop_sleeper_locked(Thread* t) { leave_sleepers(g_rq[t->hart], t); }
-
-void for_each_swapped(unsigned hart, bool (*fn)(Thread&, void*), void* ctx)
-{
-    walk_list(hart, &RunQueue::swapped, fn, ctx);
-}
-
-void add_swapped_locked(Thread* t)
-{
-    if (t->state == ThreadState::Sleeping && !t->swapped_node.linked())
-        g_rq[t->hart].swapped.push_back(*t);
-}
-
-void add_sleeper_locked(Thread* t)
-{
-    if (t->state != ThreadState::Sleeping || t->sleep_node.linked() || !swap_candidate(t))
-        return;
-    // Back in its place by sleep_since. Those put back (a stack kept
-    // resident by the pager, or swapped in before its wakeup) have slept
-    // long: their place is near the front.
-    SleepList& l = g_rq[t->hart].sleepers;
-    Thread* pos = l.front();
-    while (pos && pos->sleep_since <= t->sleep_since)
-        pos = l.next(*pos);
-    if (pos)
-        l.insert_before(*pos, *t);
-    else
-        l.push_back(*t);
-}
-
-void restart_locked(Thread* t, void (*entry)(void*), void* arg)
-{
-    if (t->on_cpu.load(std::memory_order_acquire) || t->run_node.linked() ||
-        (t->state != ThreadState::Sleeping && t->state != ThreadState::Runnable))
-        panic("sched: restart of thread %lu (%s) in state %s", t->id, t->name, state_name(t->state));
-    leave_sleepers(g_rq[t->hart], t);
-    leave_timeouts(t); // the timeout lock under the run-queue lock, as prepare_sleep takes it
-    t->state = ThreadState::Runnable;
-    t->wait_timed_out = false;
-    thread::set_entry(t, entry, arg, 0);
-}
-
+// Timer tick on this hart: time slice accounting here, then the timeouts.
 void tick()
 {
     RunQueue& rq = g_rq[cpu::id()];
@@ -577,27 +497,7 @@ void tick()
             cur->slice_left = SLICE_TICKS;
         }
     }
-    // Expired timeouts: wake each with its sleep's sequence number, outside
-    // the timeout lock (the thread is type-stable memory; the sequence check
-    // makes a stale entry harmless).
-    uint64_t now = timer::now_ticks();
-    for (int batch = 0; batch < 16; batch++) {
-        Thread* t;
-        uint64_t seq;
-        {
-            if (!g_timeout_lock.try_lock())
-                return;
-            t = g_timeouts.front();
-            if (!t || t->wait_deadline > now) {
-                g_timeout_lock.unlock();
-                return;
-            }
-            g_timeouts.remove(*t);
-            seq = t->sleep_seq;
-            g_timeout_lock.unlock();
-        }
-        wake(t, seq, true);
-    }
+    expire_timeouts();
 }
 
 void preempt_from_trap(const TrapFrame& tf)
@@ -613,97 +513,5 @@ void preempt_from_trap(const TrapFrame& tf)
     hand_over_dead(dead);
 }
 
-namespace {
-// Where park_from_trap's switch saves the context it abandons: never resumed.
-Context g_abandoned[cpu::MAX_HARTS];
-} // namespace
-
-void park_from_trap(const TrapFrame& tf, const void* channel, const char* reason, uint64_t deadline)
-{
-    Thread* me = current_thread();
-    me->parked = tf;
-    // Its live sp is in `parked` until it runs again: no swap-out or give-back
-    // (both read ctx.sp) meanwhile.
-    me->stack_holds.acquire();
-    if (channel)
-        (void)prepare_sleep(channel, reason, deadline);
-    RunQueue& rq = g_rq[cpu::id()];
-    rq.lock.lock();
-    if (!channel || me->state == ThreadState::Sleeping) {
-        // The next switch to it resumes in overflow_resume (kern/arch/riscv/trapentry.S);
-        // sp and s0 as interrupted, for backtraces of the sleeping thread.
-        me->ctx = {};
-        me->ctx.ra = reinterpret_cast<uint64_t>(&overflow_resume);
-        me->ctx.sp = tf.x[1];
-        me->ctx.s[0] = tf.x[7];
-        (void)schedule_locked(rq, &g_abandoned[cpu::id()]);
-        // Back here only if nothing else could run: carry on at once.
-    }
-    me->state = ThreadState::Running;
-    g_rq[cpu::id()].lock.unlock();
-    me->stack_holds.release();
-    leave_timeouts(me);
-}
-
-void leave_timeouts_of(Thread* t) { leave_timeouts(t); }
-
-void preempt_from_overflow(const TrapFrame& tf)
-{
-    RunQueue& rq = g_rq[cpu::id()];
-    Thread* me = rq.current;
-    if (!g_started.load(std::memory_order_relaxed) || !rq.need_resched || !(tf.sstatus & SSTATUS_SPIE) ||
-        !me || !me->stack || (me->flags & TF_IDLE))
-        return;
-    park_from_trap(tf, nullptr, nullptr, 0);
-}
-
-void sleep_us(uint64_t us)
-{
-    uint64_t deadline = timer::now_ticks() + us * timer::timebase_hz() / 1000000 + 1;
-    prepare_sleep(&g_timeouts, "sleep", deadline);
-    block();
-}
-
-void dump()
-{
-    for (unsigned h = 0; h < cpu::MAX_HARTS; h++) {
-        RunQueue& rq = g_rq[h];
-        if (!rq.current)
-            continue;
-        kprintf("  hart %u: current %s, %u queued (bitmap 0x%x), need_resched %d, lock %s\n", h, rq.current->name,
-                rq.queued, rq.bitmap, rq.need_resched, rq.lock.held_by_me() ? "mine" : "-");
-    }
-    thread::for_each(
-        [](Thread& t, void*) {
-            kprintf("  thread %lu %-12s %-8s hart %u on_cpu %d wait %s deadline %lu seq %lu holds %u%s\n", t.id,
-                    t.name, state_name(t.state), t.hart, t.on_cpu.load() ? 1 : 0,
-                    t.wait_reason ? t.wait_reason : "-", t.wait_deadline, t.sleep_seq, t.stack_holds.count(),
-                    t.timeout_node.linked() ? " (on timeout list)" : "");
-        },
-        nullptr);
-    kprintf("  now %lu, first timeout %lu\n", timer::now_ticks(),
-            g_timeouts.front() ? g_timeouts.front()->wait_deadline : 0);
-}
-
-HartStats stats(unsigned h)
-{
-    RunQueue& rq = g_rq[h];
-    return {rq.queued, rq.switches, rq.steals, rq.idle_switches, rq.current};
-}
-
 } // namespace kern::sched
 
-// A parked thread's first code when it runs again (from overflow_resume, on
-// this hart's overflow stack, interrupts off, the run-queue lock held as
-// after any switch): finish the switch and hand its registers back for
-// overflow_resume to restore. The retried instruction grows the stack (or
-// parks it again), or the interrupted code simply carries on.
-extern "C" void overflow_resume_c(kern::TrapFrame* tf)
-{
-    using namespace kern;
-    sched::finish_first_switch();
-    Thread* me = sched::current_thread();
-    *tf = me->parked;
-    me->stack_holds.release();
-    sched::leave_timeouts_of(me);
-}

@@ -12,6 +12,7 @@
 
 #include "kern/sync/spinlock.h"
 #include "kern/sched/thread.h"
+#include "lib/function_ref.h"
 
 #include <cstdint>
 
@@ -66,12 +67,7 @@ bool wake(Thread* t, uint64_t seq = 0, bool timed_out = false);
 // The lock that orders a thread's state against wake(): the stack swapper
 // changes a stack's residency only under it (kstack/swap.h). fn runs with it
 // held and interrupts off; it must not sleep or take another run-queue lock.
-void with_thread_locked(Thread* t, void (*fn)(Thread*, void*), void* ctx);
-template <typename F>
-void with_thread_locked(Thread* t, F& f)
-{
-    with_thread_locked(t, [](Thread* th, void* c) { (*static_cast<F*>(c))(th); }, &f);
-}
+void with_thread_locked(Thread* t, lib::FunctionRef<void(Thread*)> fn);
 // A thread whose frames are gone (its swapped-out stack could not be read
 // back, kstack/swapin.cc), with its run-queue lock held (inside
 // with_thread_locked): out of its sleep if it is in one (off the sleeper
@@ -79,7 +75,8 @@ void with_thread_locked(Thread* t, F& f)
 // top of its stack, so that it can still leave the way any thread of its
 // kind does. It must be Sleeping or Runnable-but-unqueued, and not on a
 // hart; enqueue_new() it once the lock is dropped (a wake() meanwhile finds
-// it Runnable and leaves it alone).
+// it Runnable and leaves it alone). An entry point plus argument, not a
+// FunctionRef: the thread runs it later, long after this call returns.
 void restart_locked(Thread* t, void (*entry)(void*), void* arg);
 
 // Swap candidates (kstack/swapout.cc, kstack/shrink.cc): the threads asleep
@@ -89,7 +86,7 @@ void restart_locked(Thread* t, void (*entry)(void*), void* arg);
 // drop_sleeper_locked(); one that gives a stack back resident to a thread
 // still asleep puts it back with add_sleeper_locked(). Both with the
 // thread's run-queue lock held (inside with_thread_locked).
-void for_each_sleeper(unsigned hart, bool (*fn)(Thread&, void*), void* ctx);
+void for_each_sleeper(unsigned hart, lib::FunctionRef<bool(Thread&)> fn);
 void drop_sleeper_locked(Thread* t);
 void add_sleeper_locked(Thread* t);
 // The sleepers of `hart` whose stacks are on swap and not yet wanted, in the
@@ -98,7 +95,7 @@ void add_sleeper_locked(Thread* t);
 // (add_swapped_locked, with its run-queue lock held); it comes off when it
 // is woken, restarted, or its stack is claimed for a swap-in
 // (drop_sleeper_locked takes it off either list).
-void for_each_swapped(unsigned hart, bool (*fn)(Thread&, void*), void* ctx);
+void for_each_swapped(unsigned hart, lib::FunctionRef<bool(Thread&)> fn);
 void add_swapped_locked(Thread* t);
 
 // Timer tick on this hart: time slice accounting and expired timeouts.

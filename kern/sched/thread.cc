@@ -230,11 +230,11 @@ uint64_t count() { return g_live.load(); }
 uint64_t created_total() { return g_created.load(); }
 uint64_t reaped_total() { return g_reaped.load(); }
 
-void for_each(void (*fn)(Thread&, void*), void* ctx)
+void for_each(lib::FunctionRef<void(Thread&)> fn)
 {
     ksync::SpinGuard g(g_all_lock);
     for (Thread& t : g_all)
-        fn(t, ctx);
+        fn(t);
 }
 
 void init_boot_hart()

@@ -9,6 +9,7 @@
 #include "kern/arch/riscv/trap.h"
 #include "kern/sync/lockorder.h"
 #include "kstack/hold.h"
+#include "lib/function_ref.h"
 #include "lib/list.h"
 #include "lib/result.h"
 
@@ -99,7 +100,8 @@ struct Thread {
     kstack::Stack* stack;
     kstack::HoldCount stack_holds; // >0: the stack must stay resident (kstack/hold.h)
 
-    // Start and end.
+    // Start and end. A function pointer plus argument rather than a
+    // FunctionRef: the thread calls it after spawn() has returned.
     void (*entry)(void*);
     void* arg;
     int exit_code;
@@ -131,7 +133,7 @@ static_assert(offsetof(Thread, stack_limit) == THREAD_STACK_LIMIT_OFFSET, "kern/
 
 struct ThreadParams {
     const char* name;
-    void (*entry)(void*);
+    void (*entry)(void*); // called once the thread runs, so not a FunctionRef (Thread::entry)
     void* arg = nullptr;
     int priority = PRIO_DEFAULT;
     uint32_t flags = 0;
@@ -173,7 +175,7 @@ uint64_t reaped_total();
 void dead_and_switched_out(Thread* t);
 
 // Visit every live thread under the thread-list lock (ps, debug checks).
-void for_each(void (*fn)(Thread&, void*), void* ctx);
+void for_each(lib::FunctionRef<void(Thread&)> fn);
 
 } // namespace thread
 } // namespace kern

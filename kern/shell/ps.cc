@@ -12,7 +12,7 @@
 using namespace kern;
 
 namespace {
-void print_thread(Thread& t, void*)
+void print_thread(Thread& t)
 {
     const char* sstate = t.stack ? kstack::state_name(kstack::state(t.stack)) : "boot";
     size_t hw = t.stack ? kstack::high_water(t.stack) : 0;
@@ -36,7 +36,7 @@ SHELL_COMMAND(ps, "", "threads: id, name, state, hart, priority, wait channel, s
         return 1;
     kprintf("%5s %-16s %-9s %4s %4s  %-14s %6s %-9s %5s %s\n", "id", "name", "state", "hart", "prio", "wait", "stack",
             "stack-st", "holds", "mode");
-    thread::for_each(print_thread, nullptr);
+    thread::for_each(print_thread);
     kprintf("%lu threads; %lu created, %lu reaped since boot\n", thread::count(), thread::created_total(),
             thread::reaped_total());
     for (unsigned h = 0; h < cpu::count(); h++) {

@@ -29,7 +29,7 @@ bool parse_id(const char* s, uint64_t& out)
     return true;
 }
 
-void print_task(Task& t, void*)
+void print_task(Task& t)
 {
     const char* state = t.done.load() ? "done" : t.exiting.load() ? "exiting" : "running";
     const account::Charges& c = t.charges;
@@ -55,7 +55,7 @@ void print_tasks()
 {
     kprintf("%5s %-16s %-8s %6s %7s %6s %4s %13s %13s %7s %10s  %s\n", "task", "name", "state", "parent", "threads",
             "pages", "pt", "charged/max", "subtree/max", "tasks", "syscalls", "thread ids");
-    task::for_each(print_task, nullptr);
+    task::for_each(print_task);
     account::Limits l = account::defaults();
     kprintf("user tasks charged %zu of %zu pages (their share of RAM); defaults: %zu a task, %zu a subtree, %u tasks "
             "a subtree\n",
@@ -88,12 +88,6 @@ SHELL_COMMAND(kill, "<task id> | -t <task id>",
 
 namespace {
 uint64_t g_free_baseline;
-
-void count_exiting(Task& t, void* n)
-{
-    if (t.exiting.load() && !t.done.load())
-        ++*static_cast<unsigned*>(n);
-}
 } // namespace
 
 SHELL_COMMAND(memcheck, "set | <percent>",
@@ -117,7 +111,7 @@ SHELL_COMMAND(memcheck, "set | <percent>",
     unsigned exiting = 0;
     for (int i = 0; i < 600; i++) {
         exiting = 0;
-        task::for_each(count_exiting, &exiting);
+        task::for_each([&](Task& t) { exiting += t.exiting.load() && !t.done.load(); });
         if (!exiting)
             break;
         sched::sleep_us(100000);

@@ -15,7 +15,7 @@
 
 namespace {
 
-void print_line(void*, const char* line) { kprintf("%s", line); }
+void print_line(const char* line) { kprintf("%s", line); }
 
 // Snapshots are copied out under each zone's lock; static: they are too big for a stack.
 zalloc::ZoneStats g_zs[64];
@@ -63,12 +63,12 @@ SHELL_COMMAND(vmstat, "[-z|-m]", "memory: pages and reserve classes; -z zones; -
         return 1;
     if (strcmp(argv[1], "-z") == 0) {
         size_t n = zalloc::snapshot_zones(g_zs, 64);
-        zalloc::format_zone_stats(g_zs, n < 64 ? n : 64, print_line, nullptr);
+        zalloc::format_zone_stats(g_zs, n < 64 ? n : 64, print_line);
         return 0;
     }
     if (strcmp(argv[1], "-m") == 0) {
         size_t n = zalloc::snapshot_types(g_ts, 64);
-        zalloc::format_type_stats(g_ts, n < 64 ? n : 64, print_line, nullptr);
+        zalloc::format_type_stats(g_ts, n < 64 ? n : 64, print_line);
         return 0;
     }
     kprintf("error: unknown option '%s'\n", argv[1]);

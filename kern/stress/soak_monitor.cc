@@ -320,16 +320,14 @@ struct Monitor {
             return;
         next_look_us = now + 1000000;
         unsigned n = 0;
-        thread::for_each(
-            [](Thread& th, void* ctx) {
-                if (!th.task || !th.stack || th.state != ThreadState::Sleeping || !th.wait_reason ||
-                    strcmp(th.wait_reason, "ipc-call") != 0 || strcmp(th.task->name, "ipcsoak") != 0)
-                    return;
-                kstack::StackState st = kstack::state(th.stack);
-                if (st == kstack::StackState::Swapped || st == kstack::StackState::SwappingOut)
-                    ++*static_cast<unsigned*>(ctx);
-            },
-            &n);
+        thread::for_each([&n](Thread& th) {
+            if (!th.task || !th.stack || th.state != ThreadState::Sleeping || !th.wait_reason ||
+                strcmp(th.wait_reason, "ipc-call") != 0 || strcmp(th.task->name, "ipcsoak") != 0)
+                return;
+            kstack::StackState st = kstack::state(th.stack);
+            if (st == kstack::StackState::Swapped || st == kstack::StackState::SwappingOut)
+                n++;
+        });
         res.ipc_clients_seen_swapped += n;
     }
 

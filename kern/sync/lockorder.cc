@@ -47,7 +47,7 @@ constexpr ClassDef CLASSES[] = {
     {"swapin-kick", 65, S, 0, "kstack/swapin.cc",
      "the swapper's kick flag and the sequence number of its sleep; held across its `prepare_sleep` and a "
      "kick's `wake()` of it (a kick may come from a waker holding a wait queue's lock, hence after `waitqueue`)"},
-    {"runqueue", 70, S, HANDED_OVER, "kern/sched/sched.cc",
+    {"runqueue", 70, S, HANDED_OVER, "kern/sched/runqueue.h",
      "a hart's run queue, thread state, `on_cpu` handoff, the hart's swap candidates and sleepers with "
      "swapped stacks; held across a context switch"},
     {"timeouts", 80, S, 0, "kern/sched/sched.cc", "timed sleeps"},

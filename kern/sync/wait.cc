@@ -91,7 +91,7 @@ lib::Status WaitQueue::wait_channel(const void* chan, ksync::SpinLock* held, uin
     return sleep(w, held, timeout_us);
 }
 
-Thread* WaitQueue::wake_first(void (*before)(Thread*, void*), void* ctx)
+Thread* WaitQueue::wake_first(lib::FunctionRef<void(Thread*)> before)
 {
     ksync::SpinGuard g(lock_);
     Waiter* w = waiters_.pop_front();
@@ -99,15 +99,23 @@ Thread* WaitQueue::wake_first(void (*before)(Thread*, void*), void* ctx)
         return nullptr;
     Thread* t = w->thread;
     w->woken = true;
-    if (before)
-        before(t, ctx);
+    before(t);
     // Wake under the queue lock: once we let go, the waiter's stack frame (and
     // the thread itself) may be gone.
     sched::wake(t);
     return t;
 }
 
-bool WaitQueue::wake_one() { return wake_first() != nullptr; }
+bool WaitQueue::wake_one()
+{
+    ksync::SpinGuard g(lock_);
+    Waiter* w = waiters_.pop_front();
+    if (!w)
+        return false;
+    w->woken = true;
+    sched::wake(w->thread); // under the queue lock, as in wake_first()
+    return true;
+}
 
 unsigned WaitQueue::wake_all()
 {
@@ -144,18 +152,18 @@ bool WaitQueue::empty()
     return waiters_.empty();
 }
 
-void WaitQueue::for_each_waiter(void (*fn)(const Waiter&, void*), void* ctx)
+void WaitQueue::for_each_waiter(lib::FunctionRef<void(const Waiter&)> fn)
 {
     ksync::SpinGuard g(lock_);
     for (const Waiter& w : waiters_)
-        fn(w, ctx);
+        fn(w);
 }
 
-void for_each_wait_queue(void (*fn)(WaitQueue&, void*), void* ctx)
+void for_each_wait_queue(lib::FunctionRef<void(WaitQueue&)> fn)
 {
     ksync::SpinGuard g(g_registry_lock);
     for (WaitQueue& q : g_registry)
-        fn(q, ctx);
+        fn(q);
 }
 
 // ---- wait channels: a small hash of shared queues --------------------------------
@@ -229,7 +237,7 @@ void Mutex::unlock()
     if (lockcheck::enabled())
         lockcheck::sleep_release(this);
     owner_ = nullptr;
-    q_.wake_first([](Thread* t, void* self) { static_cast<Mutex*>(self)->owner_ = t; }, this);
+    q_.wake_first([this](Thread* t) { owner_ = t; });
 }
 
 bool Mutex::held_by_me() const { return owner_ == sched::current_thread(); }

@@ -10,6 +10,7 @@
 #include "kern/sync/spinlock.h"
 #include "kern/sched/thread.h"
 #include "kstack/hold.h"
+#include "lib/function_ref.h"
 #include "lib/list.h"
 #include "lib/result.h"
 
@@ -49,17 +50,17 @@ public:
                                            const char* reason);
 
     bool wake_one();
-    // Wake the first waiter and return its thread (nullptr if none). `before`,
-    // if given, runs on that thread under the queue lock before it is woken
-    // (a mutex hands over ownership there).
-    Thread* wake_first(void (*before)(Thread*, void*) = nullptr, void* ctx = nullptr);
+    // Wake the first waiter and return its thread (nullptr if none). `before`
+    // runs on that thread under the queue lock before it is woken (a mutex
+    // hands over ownership there).
+    Thread* wake_first(lib::FunctionRef<void(Thread*)> before);
     unsigned wake_all();
     unsigned wake_channel(const void* chan);
     [[nodiscard]] bool empty();
     [[nodiscard]] const char* name() const { return name_; }
 
     // For the hold checker: visit every linked waiter under the queue's lock.
-    void for_each_waiter(void (*fn)(const Waiter&, void*), void* ctx);
+    void for_each_waiter(lib::FunctionRef<void(const Waiter&)> fn);
     lib::ListNode registry_node;
 
 private:
@@ -77,7 +78,7 @@ private:
 };
 
 // Every WaitQueue registers itself (for the hold checker and `ps`).
-void for_each_wait_queue(void (*fn)(WaitQueue&, void*), void* ctx);
+void for_each_wait_queue(lib::FunctionRef<void(WaitQueue&)> fn);
 
 // Wait channels: sleep on any address, woken by wakeup(address). `reason` is
 // what ps shows as the wait channel.

@@ -610,8 +610,7 @@ Endpoint* take_ref(Task* parent, uint64_t h)
 lib::Status give(Task* child, Endpoint* ep)
 {
     // A handle costs its holder an endpoint (kern/task/task_account.h).
-    if (lib::Status st = account::charge(child, account::ENDPOINT_PAGES); !st.ok())
-        return st;
+    TRY(account::charge(child, account::ENDPOINT_PAGES));
     ksync::SpinGuard g(g_lock);
     child->ipc.handles[0] = ep;
     return {};

@@ -24,6 +24,7 @@
 #pragma once
 
 #include "lib/list.h"
+#include "lib/owned.h"
 #include "lib/result.h"
 #include "user/abi.h"
 
@@ -101,6 +102,13 @@ FastPathStats fast_path_stats();
 Endpoint* take_ref(Task* parent, uint64_t h);
 [[nodiscard]] lib::Status give(Task* child, Endpoint* ep);
 void drop(Endpoint* ep);
+// One such reference, dropped when its owner goes unless release()d (given).
+struct EndpointRefTraits {
+    using Handle = Endpoint*;
+    static constexpr Handle null = nullptr;
+    static void free(Endpoint* ep) { drop(ep); }
+};
+using EndpointRef = lib::Owned<EndpointRefTraits>;
 
 // Task life: a kill wakes the task's threads blocked in IPC (they return
 // -EINTR); a thread's exit frees its record (giving up a call it never came

@@ -186,7 +186,7 @@ long sys_task_wait(Call& c)
     uint64_t timeout = c.a[1];
     if (long e = sysarg::check_sleep(timeout))
         return e;
-    Task* child = task::take_child(c.task, c.a[0]);
+    task::Ref child(task::take_child(c.task, c.a[0]));
     if (!child)
         return -ESRCH;
     uint64_t waited = 0;
@@ -198,14 +198,12 @@ long sys_task_wait(Call& c)
         ksync::SpinGuard g(c.task->lock);
         if (!child->done.load()) {
             // Still the parent's to wait for: back in the slot it kept meanwhile.
-            c.task->children.push_back(*child);
+            c.task->children.push_back(*child.release());
             return -ETIMEDOUT;
         }
         c.task->nchildren--; // reaped: its slot is free
     }
-    long code = child->exit_code;
-    task::put(child);
-    return code;
+    return child->exit_code;
 }
 
 // A parent ends a child it has not reaped, and everything under it (a kill
@@ -213,21 +211,19 @@ long sys_task_wait(Call& c)
 // the child with task_wait.
 long sys_task_kill(Call& c)
 {
-    Task* child = nullptr;
+    task::Ref child;
     {
         ksync::SpinGuard g(c.task->lock);
         for (Task& t : c.task->children)
             if (t.id == c.a[0]) {
-                child = &t;
-                child->refs.fetch_add(1, std::memory_order_relaxed); // the list's may go meanwhile
+                t.refs.fetch_add(1, std::memory_order_relaxed); // the list's may go meanwhile
+                child.reset(&t);
                 break;
             }
     }
     if (!child)
         return -ESRCH;
-    long n = long(task::kill_subtree(child, EXIT_KILLED, "killed by its parent"));
-    task::put(child);
-    return n;
+    return long(task::kill_subtree(child.get(), EXIT_KILLED, "killed by its parent"));
 }
 
 using Handler = long (*)(Call&);

@@ -60,9 +60,7 @@ lib::Status load(Task* t, const lib::elf::Image& img, const uint8_t* file)
     for (size_t i = 0; i < img.nsegments; i++) {
         const lib::elf::Segment& s = img.seg[i];
         uint64_t lo = s.vaddr & ~(PAGE_SIZE - 1), hi = (s.vaddr + s.memsz + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-        lib::Status st = t->as.map_anon(lo, hi - lo, prot_of(s.flags), TASK_MAX_PAGES);
-        if (!st.ok())
-            return st;
+        TRY(t->as.map_anon(lo, hi - lo, prot_of(s.flags), TASK_MAX_PAGES));
         for (uint64_t done = 0; done < s.filesz;) {
             uint64_t va = s.vaddr + done;
             uint64_t pa, flags;
@@ -145,33 +143,29 @@ void init()
 
 namespace {
 lib::Result<Task*> spawn_image_inner(const char* program, const uint8_t* image, size_t size, uint64_t arg,
-                                     Task* parent, ipc::Endpoint*& ep0);
+                                     Task* parent, ipc::EndpointRef& ep0);
 } // namespace
 
 lib::Result<Task*> spawn(const char* program, uint64_t arg, Task* parent, ipc::Endpoint* ep0)
 {
+    ipc::EndpointRef ref(ep0); // dropped unless the child takes it
     const programs::Program* prog = programs::find(program);
-    if (!prog) {
-        if (ep0)
-            ipc::drop(ep0);
+    if (!prog)
         return lib::Error::NotFound;
-    }
-    return spawn_image(program, prog->image, prog->size, arg, parent, ep0);
+    return spawn_image_inner(program, prog->image, prog->size, arg, parent, ref);
 }
 
 lib::Result<Task*> spawn_image(const char* program, const uint8_t* image, size_t size, uint64_t arg, Task* parent,
                                ipc::Endpoint* ep0)
 {
-    lib::Result<Task*> r = spawn_image_inner(program, image, size, arg, parent, ep0);
-    if (!r.ok() && ep0)
-        ipc::drop(ep0);
-    return r;
+    ipc::EndpointRef ref(ep0);
+    return spawn_image_inner(program, image, size, arg, parent, ref);
 }
 
 namespace {
 
 lib::Result<Task*> spawn_image_inner(const char* program, const uint8_t* image, size_t size, uint64_t arg,
-                                     Task* parent, ipc::Endpoint*& ep0)
+                                     Task* parent, ipc::EndpointRef& ep0)
 {
     lib::elf::ParseError perr;
     lib::Result<lib::elf::Image> img =
@@ -209,9 +203,9 @@ lib::Result<Task*> spawn_image_inner(const char* program, const uint8_t* image, 
         g_all.push_back(*t);
     }
     // Before the first thread runs, so handle 0 is there from its first instruction.
-    lib::Status given = ep0 ? ipc::give(t, ep0) : lib::Status();
+    lib::Status given = ep0 ? ipc::give(t, ep0.get()) : lib::Status();
     if (given.ok())
-        ep0 = nullptr; // the child's now (else spawn_image() drops it)
+        (void)ep0.release(); // the child's now (else its owner drops it)
     lib::Result<Thread*> th = given.ok() ? create_thread(t, img->entry, vm::layout::USER_STACK_TOP, arg)
                                          : lib::Result<Thread*>(given.error());
     if (!th.ok()) {
@@ -485,11 +479,11 @@ unsigned kill_subtree(Task* root, int code, const char* why)
     return killed;
 }
 
-void for_each(void (*fn)(Task&, void*), void* ctx)
+void for_each(lib::FunctionRef<void(Task&)> fn)
 {
     ksync::SpinGuard g(g_all_lock);
     for (Task& t : g_all)
-        fn(t, ctx);
+        fn(t);
 }
 
 uint64_t count() { return g_live.load(); }

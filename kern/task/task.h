@@ -25,7 +25,9 @@
 #include "kern/sync/spinlock.h"
 #include "kern/task/task_account.h"
 #include "kern/sched/thread.h"
+#include "lib/function_ref.h"
 #include "lib/list.h"
+#include "lib/owned.h"
 #include "lib/result.h"
 #include "user/abi.h"
 #include "vm/uspace.h"
@@ -80,6 +82,13 @@ void init();
 [[nodiscard]] lib::Result<Task*> spawn_image(const char* name, const uint8_t* image, size_t size, uint64_t arg,
                                              Task* parent = nullptr, ipc::Endpoint* ep0 = nullptr);
 void put(Task* t);
+// One reference on a task, put() when its owner goes unless release()d.
+struct RefTraits {
+    using Handle = Task*;
+    static constexpr Handle null = nullptr;
+    static void free(Task* t) { put(t); }
+};
+using Ref = lib::Owned<RefTraits>;
 // Wait until the task is done (timeout_us 0: forever). TimedOut otherwise.
 [[nodiscard]] lib::Status wait(Task* t, uint64_t timeout_us = 0);
 // Kill: exit code `code`, `why` recorded and printed. First ending wins:
@@ -104,7 +113,7 @@ Task* find(uint64_t id);
 // or, once it is reaped, gives the slot back (so a timed-out task_wait can
 // always put it back without passing the limit).
 Task* take_child(Task* parent, uint64_t id);
-void for_each(void (*fn)(Task&, void*), void* ctx);
+void for_each(lib::FunctionRef<void(Task&)> fn);
 uint64_t count();         // tasks not yet freed
 uint64_t spawned_total();
 

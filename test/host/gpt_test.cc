@@ -87,14 +87,14 @@ struct Disk {
     }
     Result parse(Table& t, uint64_t disk_sectors = 0)
     {
-        return dev::gpt::parse(&Disk::read, this, disk_sectors ? disk_sectors : sectors, t);
+        return dev::gpt::parse([this](uint64_t lba, uint8_t* buf) { return read(lba, buf); },
+                               disk_sectors ? disk_sectors : sectors, t);
     }
-    static bool read(void* ctx, uint64_t lba, uint8_t* buf)
+    bool read(uint64_t lba, uint8_t* buf)
     {
-        auto* d = static_cast<Disk*>(ctx);
-        if (int64_t(lba) == d->fail_read_at || lba >= d->img.size() / 512)
+        if (int64_t(lba) == fail_read_at || lba >= img.size() / 512)
             return false;
-        memcpy(buf, &d->img[lba * 512], 512);
+        memcpy(buf, &img[lba * 512], 512);
         return true;
     }
 };

@@ -86,9 +86,7 @@ TEST_CASE("stats: vmstat -z snapshot of both zone kinds, and its text")
     CHECK(std::string(buf).compare(0, sizeof small - 1, small) == 0);
     // Through a callback, one line at a time.
     std::vector<std::string> lines;
-    format_zone_stats(
-        v.data(), v.size(), [](void* ctx, const char* line) { static_cast<std::vector<std::string>*>(ctx)->push_back(line); },
-        &lines);
+    format_zone_stats(v.data(), v.size(), [&lines](const char* line) { lines.push_back(line); });
     CHECK(lines.size() == v.size() + 1);
     for (const std::string& l : lines)
         CHECK(l.back() == '\n');

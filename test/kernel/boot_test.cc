@@ -41,13 +41,13 @@ KTEST(timer_ticks_on_every_hart)
 
 namespace {
 std::atomic<unsigned> g_called_mask;
-void mark_called(void*) { g_called_mask.fetch_or(1u << cpu::id()); }
+void mark_called() { g_called_mask.fetch_or(1u << cpu::id()); }
 } // namespace
 
 KTEST(ipi_call_reaches_every_hart)
 {
     g_called_mask = 0;
-    smp::call_on_all(mark_called, nullptr);
+    smp::call_on_all(mark_called);
     unsigned expect = 0;
     for (unsigned i = 0; i < cpu::MAX_HARTS; i++)
         if (hart(i).online.load())
@@ -61,12 +61,11 @@ struct LockTest {
     uint64_t counter = 0; // plain: only the lock protects it
     unsigned per_hart = 20000;
 };
-void hammer(void* arg)
+void hammer(LockTest& lt)
 {
-    auto* lt = static_cast<LockTest*>(arg);
-    for (unsigned i = 0; i < lt->per_hart; i++) {
-        ksync::SpinGuard g(lt->lock);
-        lt->counter++;
+    for (unsigned i = 0; i < lt.per_hart; i++) {
+        ksync::SpinGuard g(lt.lock);
+        lt.counter++;
     }
 }
 } // namespace
@@ -75,7 +74,7 @@ KTEST(spinlock_counts_exactly_on_all_harts)
 {
     static LockTest lt;
     lt.counter = 0;
-    smp::run_concurrently(hammer, &lt);
+    smp::run_concurrently([] { hammer(lt); });
     KEXPECT_EQ(lt.counter, uint64_t(lt.per_hart) * online_count());
 }
 

@@ -189,16 +189,13 @@ KTEST(ipc_client_stack_swapped_while_blocked)
     uint64_t deadline = timer::now_us() + 1000000;
     while (!b.th && timer::now_us() < deadline) {
         sched::sleep_us(10000);
-        thread::for_each(
-            [](Thread& th, void* ctx) {
-                auto* out = static_cast<Blocked*>(ctx);
-                if (th.task && strcmp(th.task->name, "ipcswap") == 0 && th.state == ThreadState::Sleeping &&
-                    th.wait_reason && strcmp(th.wait_reason, "ipc-call") == 0) {
-                    out->th = &th;
-                    out->holds = th.stack_holds.count();
-                }
-            },
-            &b);
+        thread::for_each([&b](Thread& th) {
+            if (th.task && strcmp(th.task->name, "ipcswap") == 0 && th.state == ThreadState::Sleeping &&
+                th.wait_reason && strcmp(th.wait_reason, "ipc-call") == 0) {
+                b.th = &th;
+                b.holds = th.stack_holds.count();
+            }
+        });
     }
     bool found = b.th != nullptr;
     bool out = false;

@@ -366,12 +366,10 @@ KTEST(kgrow_at_zero_free_pages_waits)
     // The paging threads, the reaper and the idle threads never grow.
     static unsigned full, short_;
     full = short_ = 0;
-    thread::for_each(
-        [](Thread& t, void*) {
-            if (t.flags & TF_FULL_STACK)
-                (kstack::mapped_pages(t.stack) == kstack::STACK_PAGES ? full : short_)++;
-        },
-        nullptr);
+    thread::for_each([](Thread& t) {
+        if (t.flags & TF_FULL_STACK)
+            (kstack::mapped_pages(t.stack) == kstack::STACK_PAGES ? full : short_)++;
+    });
     KEXPECT(full >= 4u); // pagedaemon, emergency pager, reaper, idle0 (+ the swapper with a disk)
     KEXPECT_EQ(short_, 0u);
 }

@@ -83,13 +83,11 @@ KTEST(kswap_exhaustion_recovers)
             kprintf("ktest: kswap_exhaustion_recovers: pagedaemon %lu wakeups, %lu swap passes, %lu emergency; "
                     "%u sleepers resident\n",
                     po.wakeups, po.swap_passes, po.emergency_passes, g_sl.in_state(StackState::Resident));
-            kern::thread::for_each(
-                [](kern::Thread& t, void*) {
-                    if (t.flags & kern::TF_SYSTEM)
-                        kprintf("ktest:   %s: state %u, waiting on %s\n", t.name, unsigned(t.state),
-                                t.wait_reason ? t.wait_reason : "-");
-                },
-                nullptr);
+            kern::thread::for_each([](kern::Thread& t) {
+                if (t.flags & kern::TF_SYSTEM)
+                    kprintf("ktest:   %s: state %u, waiting on %s\n", t.name, unsigned(t.state),
+                            t.wait_reason ? t.wait_reason : "-");
+            });
         }
         hog.free_all();
         // Wake in a random order.

@@ -205,16 +205,13 @@ void swap_out_the_blocked_client(ktest::Context&, kern::Task* server)
     uint64_t deadline = kern::timer::now_us() + 1000000;
     while (!f.th && kern::timer::now_us() < deadline) {
         kern::sched::sleep_us(10000);
-        kern::thread::for_each(
-            [](kern::Thread& th, void* ctx) {
-                auto* f = static_cast<Find*>(ctx);
-                if (th.task && th.task != f->server && th.state == kern::ThreadState::Sleeping &&
-                    !th.on_cpu.load() && th.wait_reason && !strcmp(th.wait_reason, "ipc-call")) {
-                    f->th = &th;
-                    f->task_id = th.task->id;
-                }
-            },
-            &f);
+        kern::thread::for_each([&f](kern::Thread& th) {
+            if (th.task && th.task != f.server && th.state == kern::ThreadState::Sleeping && !th.on_cpu.load() &&
+                th.wait_reason && !strcmp(th.wait_reason, "ipc-call")) {
+                f.th = &th;
+                f.task_id = th.task->id;
+            }
+        });
     }
     kern::Task* client = f.th ? kern::task::find(f.task_id) : nullptr;
     g_lost.found = client != nullptr;

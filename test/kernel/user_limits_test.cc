@@ -399,18 +399,21 @@ struct TreeState {
 
 // Tasks, those not yet asleep for good (running or waiting for pages), and
 // those exiting.
-void tree_state(Task& t, void* ctx)
+TreeState tree_state()
 {
-    auto* s = static_cast<TreeState*>(ctx);
-    s->tasks++;
-    if (t.exiting.load() && !t.done.load())
-        s->exiting++;
-    ksync::SpinGuard g(t.lock);
-    for (Thread& th : t.threads)
-        if (th.state != ThreadState::Sleeping || !th.wait_reason || strcmp(th.wait_reason, "usleep") != 0) {
-            s->busy++;
-            break;
-        }
+    TreeState s;
+    task::for_each([&s](Task& t) {
+        s.tasks++;
+        if (t.exiting.load() && !t.done.load())
+            s.exiting++;
+        ksync::SpinGuard g(t.lock);
+        for (Thread& th : t.threads)
+            if (th.state != ThreadState::Sleeping || !th.wait_reason || strcmp(th.wait_reason, "usleep") != 0) {
+                s.busy++;
+                break;
+            }
+    });
+    return s;
 }
 } // namespace
 
@@ -431,8 +434,7 @@ KTEST_EXPLICIT(limits_hogtree)
     // sleeps half a second before it maps: that sleep must not count).
     for (; timer::now_us() - t0 < 20000000;) {
         sched::sleep_us(100000);
-        s = {};
-        task::for_each(tree_state, &s);
+        s = tree_state();
         uint64_t pages = vm::uspace::total_pages();
         bool still = pages == last_pages;
         last_pages = pages;
@@ -449,8 +451,7 @@ KTEST_EXPLICIT(limits_hogtree)
     task::put(tk);
     for (int i = 0; i < 3000 && task::count() != 0; i++)
         sched::sleep_us(10000);
-    TreeState after;
-    task::for_each(tree_state, &after);
+    TreeState after = tree_state();
     uint64_t free1 = vm::kmem::free_pages();
     kprintf("ktest: hogtree killed: %u tasks left (%u exiting), free pages %lu (before %lu)\n", after.tasks,
             after.exiting, free1, free0);

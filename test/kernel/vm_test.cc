@@ -83,14 +83,13 @@ struct PingPong {
     std::atomic<unsigned> stale;
     std::atomic<unsigned> faults;
 };
-void read_and_check(void* arg)
+void read_and_check(PingPong& pp)
 {
-    auto* pp = static_cast<PingPong*>(arg);
     uint64_t v;
-    if (probe_read_u64(pp->va, &v) != 0)
-        pp->faults.fetch_add(1);
-    else if (v != pp->expect)
-        pp->stale.fetch_add(1);
+    if (probe_read_u64(pp.va, &v) != 0)
+        pp.faults.fetch_add(1);
+    else if (v != pp.expect)
+        pp.stale.fetch_add(1);
 }
 } // namespace
 
@@ -112,7 +111,7 @@ KTEST(tlb_shootdown_ping_pong)
         *static_cast<uint64_t*>(vm::kmem::phys_to_virt(pa.value())) = i;
         KEXPECT(vm::kmem::map_page(pp.va, pa.value(), vm::kmem::Perm::ReadWrite).ok());
         pp.expect = i;
-        kern::smp::call_on_all(read_and_check, &pp);
+        kern::smp::call_on_all([] { read_and_check(pp); });
         uint64_t old = vm::kmem::unmap_page(pp.va);
         vm::tlb::shootdown(pp.va, 1);
         KEXPECT_EQ(old, pa.value());
@@ -121,7 +120,7 @@ KTEST(tlb_shootdown_ping_pong)
     KEXPECT_EQ(pp.stale.load(), 0u);
     KEXPECT_EQ(pp.faults.load(), 0u);
     // Unmapped now: every hart's read must fault, none may hit a stale entry.
-    kern::smp::call_on_all(read_and_check, &pp);
+    kern::smp::call_on_all([] { read_and_check(pp); });
     KEXPECT_EQ(pp.faults.load(), cpu::count());
     vm::kmem::kva().free(pp.va, 4096);
 }

@@ -30,20 +30,19 @@ struct Grab {
     uint64_t per_hart;
 };
 
-void grab(void* arg)
+void grab(Grab& g)
 {
-    auto* g = static_cast<Grab*>(arg);
-    for (uint64_t i = 0; i < g->per_hart; i++) {
-        void* p = g->zone->alloc(g->flags);
+    for (uint64_t i = 0; i < g.per_hart; i++) {
+        void* p = g.zone->alloc(g.flags);
         if (!p) {
-            g->failed.fetch_add(1);
+            g.failed.fetch_add(1);
             continue;
         }
-        g->got.fetch_add(1);
-        void* head = g->list.load();
+        g.got.fetch_add(1);
+        void* head = g.list.load();
         do {
             *static_cast<void**>(p) = head;
-        } while (!g->list.compare_exchange_weak(head, p));
+        } while (!g.list.compare_exchange_weak(head, p));
     }
 }
 
@@ -80,7 +79,7 @@ KTEST(zalloc_paging_path_guarantee_at_zero_free_pages)
     normal.got = 0;
     normal.failed = 0;
     normal.per_hart = 8;
-    kern::smp::run_concurrently(grab, &normal);
+    kern::smp::run_concurrently([] { grab(normal); });
 
     static Grab pager;
     pager.zone = &zone;
@@ -88,7 +87,7 @@ KTEST(zalloc_paging_path_guarantee_at_zero_free_pages)
     pager.got = 0;
     pager.failed = 0;
     pager.per_hart = PAGER_K; // every hart asks for all of K: together they ask for more
-    kern::smp::run_concurrently(grab, &pager);
+    kern::smp::run_concurrently([] { grab(pager); });
     uint64_t got = pager.got.load();
     uint64_t reserve_left = zone.reserve_count();
 

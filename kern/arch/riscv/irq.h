@@ -3,6 +3,9 @@
 
 namespace kern::irq {
 
+// A function pointer plus context, not a lib::FunctionRef: the handler is
+// kept and called on every interrupt long after attach() has returned, so
+// nothing it refers to may live in attach()'s caller's frame.
 using Handler = void (*)(void* ctx);
 
 // Register a handler for PLIC source `irq` and route it to hart `hart_index`.

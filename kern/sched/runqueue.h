@@ -1,0 +1,75 @@
+// The scheduler's own state, shared by its files (kern/sched/*.cc) and by no
+// one else: the per-hart run queues with their sleeper lists, and the list of
+// timed sleeps. sched.h is the interface.
+#pragma once
+
+#include "kern/arch/riscv/hart.h"
+#include "kern/sched/thread.h"
+#include "kern/sync/spinlock.h"
+#include "lib/list.h"
+
+#include <atomic>
+#include <cstdint>
+
+namespace kern {
+struct Context;
+}
+
+namespace kern::sched::detail {
+
+using RunList = lib::List<Thread, &Thread::run_node>;
+using SleepList = lib::List<Thread, &Thread::sleep_node>;
+using SwappedList = lib::List<Thread, &Thread::swapped_node>;
+
+struct alignas(64) RunQueue {
+    ksync::SpinLock lock {"runqueue"};
+    RunList prio[PRIO_LEVELS];
+    uint32_t bitmap = 0;      // bit p set: prio[p] is not empty
+    unsigned queued = 0;
+    Thread* current = nullptr;
+    Thread* idle = nullptr;
+    Thread* switched_from = nullptr; // for finish_switch on the other side
+    bool need_resched = false;
+    uint64_t switches = 0;
+    uint64_t steals = 0;
+    uint64_t idle_switches = 0;
+    // The swap candidates among this hart's sleepers, oldest sleep first:
+    // asleep with a resident stack, unheld, swappable. The pagedaemon reads
+    // the oldest (for_each_sleeper) instead of walking every thread.
+    SleepList sleepers;
+    // This hart's sleepers whose stacks are on swap and not yet wanted, in
+    // the order they went out: what the swapper brings back early once
+    // memory has recovered (for_each_swapped).
+    SwappedList swapped;
+};
+
+extern RunQueue g_rq[cpu::MAX_HARTS];
+extern std::atomic<bool> g_started;
+
+// Timed sleeps, sorted by deadline: prepare_sleep links them, the tick
+// expires them (kern/sched/timeout.cc). Taken after the run-queue lock
+// (prepare_sleep links a timed sleeper under it, the wait-queue lock held
+// too) or alone (the tick, retire, leave_timeouts); nothing is taken under it
+// (kern/sync/lockorder.cc).
+using TimeoutList = lib::List<Thread, &Thread::timeout_node>;
+extern ksync::SpinLock g_timeout_lock;
+extern TimeoutList g_timeouts;
+
+// kern/sched/sched.cc: the lock of t's run queue (t may be a stale pointer to
+// an exited Thread); the switch to the best runnable thread with that lock
+// held and interrupts off (save: where the abandoned context goes, for
+// park_from_trap), which returns an exited previous thread for
+// hand_over_dead() once the lock is dropped.
+RunQueue& lock_rq_of(Thread* t);
+[[nodiscard]] Thread* schedule_locked(RunQueue& rq, Context* save = nullptr);
+void hand_over_dead(Thread* dead);
+// A sleep ends (woken, handed the hart, restarted): off the sleeper lists.
+void leave_sleepers(RunQueue& rq, Thread* t);
+// Off the timeout list after a sleep, whether the timeout fired or not.
+void leave_timeouts(Thread* me);
+
+// kern/sched/timeout.cc: from the tick, wake the timed sleeps whose deadline
+// has passed.
+void expire_timeouts();
+
+} // namespace kern::sched::detail
