@@ -51,7 +51,7 @@ extern "C" [[noreturn]] void kmain(unsigned long hartid, uintptr_t fdt_pa)
 
     trap::init_hart();
     platform::setup(hartid, fdt_pa);
-    lockcheck::init_from_bootargs(); // as soon as the bootargs are known
+    ksync::lockcheck::init_from_bootargs(); // as soon as the bootargs are known
     vm::kmem::init(platform::machine());
     irq::init_hart();
     timer::start_hart();

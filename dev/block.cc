@@ -27,7 +27,7 @@ void sync_done(BlockRequest*, lib::Status st, void* ctx)
     ksync::SpinGuard g(w->lock);
     w->status = st;
     w->done = true;
-    kern::wakeup(w);
+    ksync::wakeup(w);
 }
 
 lib::Status run_sync(BlockDevice& d, BlockOp op, uint64_t sector, void* buf, uint32_t n,
@@ -49,7 +49,7 @@ lib::Status run_sync(BlockDevice& d, BlockOp op, uint64_t sector, void* buf, uin
     TRY(d.submit(req));
     w.lock.lock();
     while (!w.done)
-        (void)kern::sleep_on(&w, &w.lock, 0, "block I/O");
+        (void)ksync::sleep_on(&w, &w.lock, 0, "block I/O");
     lib::Status result = w.status;
     w.lock.unlock();
     return result;

@@ -264,13 +264,13 @@ lib::Status SdCardSpi::submit(BlockRequest& req)
         bad = lib::Error::Invalid;
     }
     if (bad != lib::Error::None) {
-        kern::MutexGuard g(lock_);
+        ksync::MutexGuard g(lock_);
         st_.refused++;
         return bad;
     }
     lib::Status s;
     {
-        kern::MutexGuard g(lock_);
+        ksync::MutexGuard g(lock_);
         st_.requests++;
         // Flush: a single-block write is on the card once its busy time ends.
         uint64_t sector = req.sector;
@@ -305,7 +305,7 @@ lib::Status SdCardSpi::submit(BlockRequest& req)
 
 SdCardStats SdCardSpi::stats()
 {
-    kern::MutexGuard g(lock_);
+    ksync::MutexGuard g(lock_);
     return st_;
 }
 

@@ -54,7 +54,7 @@ private:
     [[nodiscard]] lib::Status fail(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 
     SifiveSpi spi_;
-    kern::Mutex lock_ {"sdcard"};
+    ksync::Mutex lock_ {"sdcard"};
     char name_[12] = {};
     char where_[24] = {};      // "spi@10050000"
     uint64_t sectors_ = 0;

@@ -25,14 +25,14 @@ bool address_ok(uintptr_t addr, char* why, unsigned why_size)
 unsigned verify()
 {
     unsigned violations = 0;
-    for_each_wait_queue([&](WaitQueue& q) {
+    ksync::for_each_wait_queue([&](ksync::WaitQueue& q) {
         // The queue itself: others link into it and wake through it.
         char qwhy[160];
         if (!address_ok(reinterpret_cast<uintptr_t>(&q), qwhy, sizeof qwhy)) {
             kprintf("holdcheck: wait queue %s itself: %s\n", q.name(), qwhy);
             violations++;
         }
-        q.for_each_waiter([&](const Waiter& waiter) {
+        q.for_each_waiter([&](const ksync::Waiter& waiter) {
             char why[160];
             if (!address_ok(reinterpret_cast<uintptr_t>(&waiter), why, sizeof why)) {
                 kprintf("holdcheck: wait queue %s: %s\n", q.name(), why);

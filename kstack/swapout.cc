@@ -266,7 +266,7 @@ void write_done(dev::BlockRequest*, lib::Status st, void* ctx)
     ksync::SpinGuard g(cl.sc->io_lock);
     cl.status = st;
     cl.done = true;
-    kern::wakeup(cl.sc);
+    ksync::wakeup(cl.sc);
 }
 
 void submit(Scratch& sc, Cluster& cl)
@@ -294,7 +294,7 @@ void wait(Scratch& sc, Cluster& cl)
 {
     ksync::SpinGuard g(sc.io_lock);
     while (!cl.done)
-        (void)kern::sleep_on(&sc, &sc.io_lock, 0, "swap-out I/O");
+        (void)ksync::sleep_on(&sc, &sc.io_lock, 0, "swap-out I/O");
 }
 
 // A written cluster: a stack whose thread was woken during the write stays

@@ -87,7 +87,7 @@ size_t g_kva_populated; // bytes of KVA whose page tables exist
 
 // ---- waiting for memory ---------------------------------------------------------
 
-kern::WaitQueue* g_memwait;
+ksync::WaitQueue* g_memwait;
 void (*g_wake_pageout)() = nullptr;
 std::atomic<uint64_t> g_memwaits;
 std::atomic<uint64_t> g_memwait_us;
@@ -392,7 +392,7 @@ void set_pageout_hook(void (*fn)()) { g_wake_pageout = fn; }
 
 void init_waiting()
 {
-    static kern::WaitQueue memwait("memwait");
+    static ksync::WaitQueue memwait("memwait");
     g_memwait = &memwait;
     uint64_t v;
     if (kern::bootargs::get_number("memwait_ms", v))

@@ -23,7 +23,7 @@
 namespace fdt {
 struct MachineInfo;
 }
-namespace kern {
+namespace ksync {
 class WaitQueue;
 }
 
@@ -102,7 +102,7 @@ uint64_t memwait_us();
 // wake_memory_waiters() after marking the task); false if it is ending.
 struct UserWaitHooks {
     bool (*is_user)();
-    bool (*sleep)(kern::WaitQueue& q, uint64_t timeout_us);
+    bool (*sleep)(ksync::WaitQueue& q, uint64_t timeout_us);
 };
 void set_user_wait_hooks(const UserWaitHooks& h);
 // Every thread waiting for pages re-checks (a kill: its task's waits end).

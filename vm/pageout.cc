@@ -80,7 +80,7 @@ void wait_for_kick(uint64_t timeout_us)
 {
     ksync::SpinGuard g(g_kick_lock);
     if (!g_kick)
-        (void)kern::sleep_on(&g_kick, &g_kick_lock, timeout_us, "pageout");
+        (void)ksync::sleep_on(&g_kick, &g_kick_lock, timeout_us, "pageout");
     g_kick = false;
 }
 
@@ -193,7 +193,7 @@ void wake()
         return; // already kicked, and the daemon will look before it sleeps
     g_kick = true;
     if (g_thread)
-        kern::wakeup(&g_kick);
+        ksync::wakeup(&g_kick);
 }
 
 void start()

@@ -203,7 +203,7 @@ lib::Status AddressSpace::map_anon(uintptr_t va, size_t len, uint32_t prot, size
         return lib::Error::Invalid;
     if (!(prot & (ProtRead | ProtWrite | ProtExec)) || (prot & ~7u))
         return lib::Error::Invalid;
-    kern::MutexGuard g(lock_);
+    ksync::MutexGuard g(lock_);
     size_t n = len / PAGE_SIZE;
     if (n > max_pages || pages_ > max_pages - n)
         return lib::Error::NoSpace;
@@ -270,7 +270,7 @@ size_t AddressSpace::unmap(uintptr_t va, size_t len)
 {
     if ((va | len) % PAGE_SIZE || !layout::is_user_range(va, len))
         return 0;
-    kern::MutexGuard g(lock_);
+    ksync::MutexGuard g(lock_);
     return unmap_locked(va, len);
 }
 
@@ -278,7 +278,7 @@ bool AddressSpace::lookup(uintptr_t va, uint64_t& pa, uint64_t& flags)
 {
     if (!layout::is_user_range(va, 1))
         return false;
-    kern::MutexGuard g(lock_);
+    ksync::MutexGuard g(lock_);
     return pt().lookup(va, pa, flags);
 }
 

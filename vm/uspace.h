@@ -84,7 +84,7 @@ private:
     sv39::PageTable& pt() { return *reinterpret_cast<sv39::PageTable*>(pt_storage_); }
     size_t unmap_locked(uintptr_t va, size_t len);
 
-    kern::Mutex lock_ {"uspace"};
+    ksync::Mutex lock_ {"uspace"};
     alignas(sv39::PageTable) unsigned char pt_storage_[sizeof(sv39::PageTable)] = {};
     uint64_t root_ = 0;
     uint64_t satp_ = 0;

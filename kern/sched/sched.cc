@@ -172,8 +172,8 @@ namespace {
     vm::uspace::activate(next->satp ? next->satp : vm::kmem::kernel_satp());
     // Only the run-queue lock crosses a switch (finish_switch releases it on
     // the other side): any other spinlock held here is a sleep under a spinlock.
-    if (lockcheck::enabled())
-        lockcheck::before_switch();
+    if (ksync::lockcheck::enabled())
+        ksync::lockcheck::before_switch();
     switch_context(save ? save : &prev->ctx, &next->ctx);
     // Now running as prev again, possibly on another hart: use that hart's queue.
     return finish_switch(g_rq[cpu::id()]);

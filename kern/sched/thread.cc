@@ -58,7 +58,7 @@ std::atomic<uint64_t> g_live {0};
 // Exited threads, waiting for the reaper (or for join()).
 ksync::SpinLock g_zombie_lock {"zombies"};
 lib::List<Thread, &Thread::run_node> g_zombies;
-WaitQueue* g_reaper_wq;
+ksync::WaitQueue* g_reaper_wq;
 
 void set_name(Thread* t, const char* name)
 {
@@ -206,7 +206,7 @@ void dead_and_switched_out(Thread* t)
 {
     t->exited.store(true, std::memory_order_release);
     if (t->joinable) {
-        wakeup(&t->exited);
+        ksync::wakeup(&t->exited);
         return;
     }
     ksync::SpinGuard g(g_zombie_lock);
@@ -220,7 +220,7 @@ int join(Thread* t)
         panic("join: thread %lu (%s) is not joinable", t->id, t->name);
     ksync::SpinLock* none = nullptr;
     while (!t->exited.load(std::memory_order_acquire))
-        (void)sleep_on(&t->exited, none, 10000, "join"); // re-check: the exit may race the sleep
+        (void)ksync::sleep_on(&t->exited, none, 10000, "join"); // re-check: the exit may race the sleep
     int code = t->exit_code;
     destroy(t);
     return code;
@@ -240,7 +240,7 @@ void for_each(lib::FunctionRef<void(Thread&)> fn)
 void init_boot_hart()
 {
     g_thread_zone.init(THREAD_ZONE, vm::kmem::backend());
-    static WaitQueue reaper_wq("reaper");
+    static ksync::WaitQueue reaper_wq("reaper");
     g_reaper_wq = &reaper_wq;
     Thread* boot = init_boot_context(0, "main");
     sched::init_hart(boot, nullptr);

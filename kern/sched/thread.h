@@ -126,7 +126,7 @@ struct Thread {
     // interrupted registers, restored when it runs again.
     TrapFrame parked;
     // Sleeping locks (kern::Mutex) it holds, for the lock checker (kern/sync/lockcheck.h).
-    lockcheck::ThreadHeld held_sleep_locks;
+    ksync::lockcheck::ThreadHeld held_sleep_locks;
 };
 
 static_assert(offsetof(Thread, stack_limit) == THREAD_STACK_LIMIT_OFFSET, "kern/arch/riscv/switch.S");

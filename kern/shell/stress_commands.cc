@@ -89,7 +89,7 @@ SHELL_COMMAND(soak, "[seconds] [-part] [seed=N]",
             p.seconds, s.wakes_verified, s.walks_verified, s.swap_outs, s.swap_ins, s.kills, s.tasks, s.threads,
             s.ipc_calls, s.ipc_clients_seen_swapped, s.write_errors, s.read_errors, s.stacks_lost, s.refused_memory, s.min_free_pages);
     // With bootarg lockcheck, what the checker saw while everything ran at once.
-    if (lockcheck::enabled())
-        lockcheck::print_summary();
+    if (ksync::lockcheck::enabled())
+        ksync::lockcheck::print_summary();
     return 0;
 }

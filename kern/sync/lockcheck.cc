@@ -9,7 +9,7 @@
 #include "kern/sched/thread.h"
 #include "lib/string.h"
 
-namespace lockcheck {
+namespace ksync::lockcheck {
 
 bool g_enabled = false;
 
@@ -259,4 +259,4 @@ void print_hart_held(const kern::HartLocal& h)
     print_held("spinlocks it holds, oldest first", h.held_locks.e, h.held_locks.n, h.held_locks.dropped);
 }
 
-} // namespace lockcheck
+} // namespace ksync::lockcheck

@@ -20,7 +20,7 @@ namespace kern {
 struct HartLocal;
 }
 
-namespace lockcheck {
+namespace ksync::lockcheck {
 
 extern bool g_enabled;
 
@@ -64,4 +64,4 @@ public:
 // report on a holder, read from another hart).
 void print_hart_held(const kern::HartLocal& h);
 
-} // namespace lockcheck
+} // namespace ksync::lockcheck

@@ -2,7 +2,7 @@
 
 #include "lib/string.h"
 
-namespace lockcheck {
+namespace ksync::lockcheck {
 namespace {
 
 constexpr Kind S = Kind::Spin;
@@ -254,4 +254,4 @@ void Pairs::first(uint16_t held, uint16_t taken, uintptr_t& held_at, uintptr_t& 
     taken_at = seen(held, taken) ? at_[idx][1] : 0;
 }
 
-} // namespace lockcheck
+} // namespace ksync::lockcheck

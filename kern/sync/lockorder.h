@@ -14,7 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace lockcheck {
+namespace ksync::lockcheck {
 
 enum class Kind : uint8_t {
     Spin,  // ksync::SpinLock: interrupts off while held
@@ -146,4 +146,4 @@ private:
     std::atomic<unsigned> classes_ {0};
 };
 
-} // namespace lockcheck
+} // namespace ksync::lockcheck

@@ -13,7 +13,10 @@ namespace kern {
 bool panicking(); // kern/console/panic.cc
 }
 
-namespace kern::spinwatch {
+namespace ksync::spinwatch {
+
+using namespace kern;
+
 namespace {
 
 std::atomic<unsigned> g_fired {0};
@@ -103,4 +106,4 @@ void Spinning::poll()
     deadline_ = ~0ull;
 }
 
-} // namespace kern::spinwatch
+} // namespace ksync::spinwatch

@@ -18,7 +18,7 @@ namespace ksync {
 class SpinLock;
 }
 
-namespace kern::spinwatch {
+namespace ksync::spinwatch {
 
 constexpr unsigned POLL_EVERY = 1024; // spin iterations between two looks at the time
 constexpr uint64_t LIMIT_MS = 1000;
@@ -39,4 +39,4 @@ private:
     uint64_t deadline_; // rdtime ticks; 0: no timer yet, no watchdog
 };
 
-} // namespace kern::spinwatch
+} // namespace ksync::spinwatch

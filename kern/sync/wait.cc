@@ -6,7 +6,11 @@
 #include "kern/arch/riscv/timer.h"
 #include "kstack/kstack.h"
 
-namespace kern {
+namespace ksync {
+
+using kern::Thread;
+namespace sched = kern::sched;
+namespace timer = kern::timer;
 namespace {
 
 // Registry of every wait queue, for the stack-hold checker.
@@ -268,4 +272,4 @@ void CondVar::broadcast()
     q_.wake_all();
 }
 
-} // namespace kern
+} // namespace ksync

@@ -16,15 +16,15 @@
 
 #include <cstdint>
 
-namespace kern {
+namespace ksync {
 
 struct Waiter {
-    explicit Waiter(Thread* t, const void* chan = nullptr, const char* why = nullptr);
+    explicit Waiter(kern::Thread* t, const void* chan = nullptr, const char* why = nullptr);
     Waiter(const Waiter&) = delete;
     Waiter& operator=(const Waiter&) = delete;
 
     lib::ListNode node;
-    Thread* thread;
+    kern::Thread* thread;
     const void* channel; // wait channels share hashed queues
     const char* reason;  // what ps shows; the queue's name if null
     kstack::Hold hold;   // keeps the stack resident while linked
@@ -53,7 +53,7 @@ public:
     // Wake the first waiter and return its thread (nullptr if none). `before`
     // runs on that thread under the queue lock before it is woken (a mutex
     // hands over ownership there).
-    Thread* wake_first(lib::FunctionRef<void(Thread*)> before);
+    kern::Thread* wake_first(lib::FunctionRef<void(kern::Thread*)> before);
     unsigned wake_all();
     unsigned wake_channel(const void* chan);
     [[nodiscard]] bool empty();
@@ -95,11 +95,11 @@ public:
     [[nodiscard]] bool try_lock();
     void unlock();
     [[nodiscard]] bool held_by_me() const;
-    [[nodiscard]] Thread* owner() const { return owner_; }
+    [[nodiscard]] kern::Thread* owner() const { return owner_; }
 
 private:
     ksync::SpinLock guard_ {"mutex-guard"};
-    Thread* owner_ = nullptr;
+    kern::Thread* owner_ = nullptr;
     WaitQueue q_;
     uint16_t class_ = 0; // the lock checker's class (kern/sync/lockcheck.h), + 1
 };
@@ -128,4 +128,4 @@ private:
     WaitQueue q_;
 };
 
-} // namespace kern
+} // namespace ksync

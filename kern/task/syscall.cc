@@ -62,7 +62,7 @@ long sys_sleep(Call& c)
     // sets it before it wakes the channel: the kill cannot fall in between.
     ksync::SpinGuard g(c.task->lock);
     if (!c.task->exiting.load())
-        (void)sleep_on(&c.task->exiting, &c.task->lock, c.a[0], "usleep");
+        (void)ksync::sleep_on(&c.task->exiting, &c.task->lock, c.a[0], "usleep");
     return 0;
 }
 
@@ -191,7 +191,7 @@ long sys_task_wait(Call& c)
         return -ESRCH;
     uint64_t waited = 0;
     while (!child->done.load() && !c.task->exiting.load() && (!timeout || waited < timeout)) {
-        (void)sleep_on(&child->done, nullptr, 10000, "task-wait");
+        (void)ksync::sleep_on(&child->done, nullptr, 10000, "task-wait");
         waited += 10000;
     }
     {

@@ -117,7 +117,7 @@ void user_thread_main(void*)
 // lock before it wakes the memory waiters, so the kill is never missed.
 bool user_caller() { return thread::current()->task != nullptr; }
 
-bool sleep_for_memory(WaitQueue& q, uint64_t timeout_us)
+bool sleep_for_memory(ksync::WaitQueue& q, uint64_t timeout_us)
 {
     Task* t = thread::current()->task;
     ksync::SpinGuard g(t->lock);
@@ -293,7 +293,7 @@ void poke(uint32_t mask)
 void wake_ending(Task* t, uint32_t harts)
 {
     // Sleepers in the sleep syscall sleep on this channel.
-    wakeup(&t->exiting);
+    ksync::wakeup(&t->exiting);
     ipc::wake_task(t); // threads blocked in IPC return -EINTR
     vm::kmem::wake_memory_waiters(); // threads waiting for pages give up (ENOMEM)
     poke(harts);
@@ -386,7 +386,7 @@ void exit_thread(int code)
             put(c);
         }
         t->done.store(true, std::memory_order_release);
-        wakeup(&t->done);
+        ksync::wakeup(&t->done);
     }
     put(t);
     thread::exit(code);
@@ -414,7 +414,7 @@ lib::Status wait(Task* t, uint64_t timeout_us)
         if (timeout_us && timer::now_us() - start >= timeout_us)
             return lib::Error::TimedOut;
         // Short sleeps: the wakeup may race the check.
-        (void)sleep_on(&t->done, nullptr, 10000, "task-wait");
+        (void)ksync::sleep_on(&t->done, nullptr, 10000, "task-wait");
     }
     return {};
 }

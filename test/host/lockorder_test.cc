@@ -17,7 +17,7 @@
 #include <sstream>
 #include <string>
 
-using namespace lockcheck;
+using namespace ksync::lockcheck;
 
 namespace {
 

@@ -37,7 +37,7 @@ void demo_waiter(void*)
 {
     g_blocked.fetch_add(1);
     while (!g_release.load())
-        (void)sleep_on(&g_chan, nullptr, 0, "demo msg");
+        (void)ksync::sleep_on(&g_chan, nullptr, 0, "demo msg");
 }
 
 // Resident stack pages per thread for DEMO_THREADS blocked threads whose
@@ -64,7 +64,7 @@ uint64_t pages_per_thread_x100(size_t initial)
     g_release.store(true);
     for (unsigned i = 0; i < n; i++)
         (void)sched::wake(g_demo[i]);
-    (void)wakeup(&g_chan);
+    (void)ksync::wakeup(&g_chan);
     for (unsigned i = 0; i < n; i++)
         thread::join(g_demo[i]);
     if (n != DEMO_THREADS) {

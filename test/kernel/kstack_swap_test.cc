@@ -48,7 +48,7 @@ KTEST(kswap_round_trip)
 // a timed sleep next to it is swapped.
 namespace {
 struct HeldSleep {
-    kern::WaitQueue q {"kswap-held"};
+    ksync::WaitQueue q {"kswap-held"};
     std::atomic<bool> asleep {false};
     lib::Status result;
 };
@@ -93,7 +93,7 @@ KTEST(kswap_never_takes_a_held_stack)
 // at its old sleepers and one more.
 namespace {
 struct HeldCrowd {
-    kern::WaitQueue q {"kswap-crowd"};
+    ksync::WaitQueue q {"kswap-crowd"};
     std::atomic<unsigned> asleep {0};
 };
 void crowd_sleeper(void* arg)

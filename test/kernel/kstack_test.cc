@@ -82,7 +82,7 @@ KTEST(kstack_object_index_has_no_holes)
 
 namespace {
 struct Sleeper {
-    WaitQueue q {"ktest-holds"};
+    ksync::WaitQueue q {"ktest-holds"};
     std::atomic<int> stage {0};
     uint32_t holds_while_waiting = 0;
 };

@@ -85,7 +85,7 @@ unsigned run(const char* pattern)
     if (passed + failed == 0)
         kprintf("ktest: no test matches '%s'\n", pattern);
     // Before the summary line: the runner reads the boot as done at that line.
-    lockcheck::print_summary();
+    ksync::lockcheck::print_summary();
     kprintf("ktest: %u passed, %u failed\n", passed, failed);
     return passed + failed == 0 ? 1 : failed;
 }

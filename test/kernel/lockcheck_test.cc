@@ -18,7 +18,7 @@ using namespace kern;
 namespace {
 ksync::SpinLock g_outer {"lockcheck-outer"};
 ksync::SpinLock g_inner {"lockcheck-inner"};
-Mutex g_mutex {"lockcheck-mutex"};
+ksync::Mutex g_mutex {"lockcheck-mutex"};
 
 // The right order, so the wrong one has another chain to show.
 [[gnu::noinline]] void right_order()
@@ -36,14 +36,14 @@ Mutex g_mutex {"lockcheck-mutex"};
 
 KTEST(lockcheck_reports_each_rule)
 {
-    KEXPECT(lockcheck::enabled());
+    KEXPECT(ksync::lockcheck::enabled());
     cpu::IrqGuard irqs; // ReportOnly is this hart's
-    lockcheck::ReportOnly report;
-    unsigned before = lockcheck::expected_violations();
+    ksync::lockcheck::ReportOnly report;
+    unsigned before = ksync::lockcheck::expected_violations();
     right_order();
-    KEXPECT_EQ(lockcheck::expected_violations(), before);
+    KEXPECT_EQ(ksync::lockcheck::expected_violations(), before);
     wrong_order();
-    KEXPECT_EQ(lockcheck::expected_violations(), before + 1);
+    KEXPECT_EQ(ksync::lockcheck::expected_violations(), before + 1);
     // try_lock cannot deadlock: not order-checked.
     {
         ksync::SpinGuard b(g_inner);
@@ -52,28 +52,28 @@ KTEST(lockcheck_reports_each_rule)
         if (got)
             g_outer.unlock();
     }
-    KEXPECT_EQ(lockcheck::expected_violations(), before + 1);
+    KEXPECT_EQ(ksync::lockcheck::expected_violations(), before + 1);
     // A sleeping lock under a spinlock (uncontended: it does not sleep here).
     {
         ksync::SpinGuard a(g_outer);
         g_mutex.lock();
         g_mutex.unlock();
     }
-    KEXPECT_EQ(lockcheck::expected_violations(), before + 2);
+    KEXPECT_EQ(ksync::lockcheck::expected_violations(), before + 2);
     // A switch with a spinlock other than the run-queue lock held: the hook
     // the scheduler calls before switch_context.
     {
         ksync::SpinGuard a(g_outer);
-        lockcheck::before_switch();
+        ksync::lockcheck::before_switch();
     }
-    KEXPECT_EQ(lockcheck::expected_violations(), before + 3);
+    KEXPECT_EQ(ksync::lockcheck::expected_violations(), before + 3);
     // A sleeping lock in an interrupt handler.
-    lockcheck::irq_enter();
+    ksync::lockcheck::irq_enter();
     g_mutex.lock();
     g_mutex.unlock();
-    lockcheck::irq_exit();
-    KEXPECT_EQ(lockcheck::expected_violations(), before + 4);
-    KEXPECT_EQ(lockcheck::violations(), 0u);
+    ksync::lockcheck::irq_exit();
+    KEXPECT_EQ(ksync::lockcheck::expected_violations(), before + 4);
+    KEXPECT_EQ(ksync::lockcheck::violations(), 0u);
 }
 
 // An expected-panic boot (test/run_all.py): the report shows both chains.
@@ -116,7 +116,7 @@ KTEST_EXPLICIT(lockcheck_cost)
         nested = pair_instructions(l);
     }
     kprintf("lockcheck: lock+unlock pair: %lu instructions with checking %s (%lu with a lock held)\n", alone,
-            lockcheck::enabled() ? "on" : "off", nested);
+            ksync::lockcheck::enabled() ? "on" : "off", nested);
 }
 
 // ---- the spin watchdog -----------------------------------------------------------

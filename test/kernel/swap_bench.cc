@@ -70,7 +70,7 @@ void raw_done(dev::BlockRequest* r, lib::Status st, void*)
     io.busy[r - io.reqs] = false;
     io.in_flight--;
     io.failed = io.failed || !st.ok();
-    kern::wakeup(&io);
+    ksync::wakeup(&io);
 }
 
 uint64_t raw_write_once(const KBuf& buf, unsigned depth)
@@ -92,7 +92,7 @@ uint64_t raw_write_once(const KBuf& buf, unsigned depth)
         {
             ksync::SpinGuard g(io.lock);
             while (io.in_flight >= depth)
-                (void)kern::sleep_on(&io, &io.lock, 0, "bench raw");
+                (void)ksync::sleep_on(&io, &io.lock, 0, "bench raw");
             while (io.busy[slot])
                 slot++; // fewer than depth are busy: one of the first depth slots is free
             io.busy[slot] = true;
@@ -116,7 +116,7 @@ uint64_t raw_write_once(const KBuf& buf, unsigned depth)
     {
         ksync::SpinGuard g(io.lock);
         while (io.in_flight)
-            (void)kern::sleep_on(&io, &io.lock, 0, "bench raw");
+            (void)ksync::sleep_on(&io, &io.lock, 0, "bench raw");
     }
     uint64_t ns = ticks_to_ns(timer::now_ticks() - t0);
     vm::swap::space().free(run.value(), uint32_t(TP_BLOCKS));

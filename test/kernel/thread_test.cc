@@ -165,8 +165,8 @@ namespace {
 // turn. A lost wakeup shows up as a stall (the test times out) or a count
 // mismatch.
 struct PingPong {
-    Mutex m {"pingpong"};
-    CondVar cv {"pingpong"};
+    ksync::Mutex m {"pingpong"};
+    ksync::CondVar cv {"pingpong"};
     uint64_t turn = 0; // even: ping's turn, odd: pong's
     uint64_t rounds = 3000;
     std::atomic<uint64_t> timeouts {0};
@@ -175,7 +175,7 @@ void ping(void* arg)
 {
     auto* p = static_cast<PingPong*>(arg);
     for (uint64_t i = 0; i < p->rounds; i++) {
-        MutexGuard g(p->m);
+        ksync::MutexGuard g(p->m);
         while (p->turn % 2 != 0)
             if (!p->cv.wait(p->m, 2000000).ok())
                 p->timeouts.fetch_add(1);
@@ -187,7 +187,7 @@ void pong(void* arg)
 {
     auto* p = static_cast<PingPong*>(arg);
     for (uint64_t i = 0; i < p->rounds; i++) {
-        MutexGuard g(p->m);
+        ksync::MutexGuard g(p->m);
         while (p->turn % 2 != 1)
             if (!p->cv.wait(p->m, 2000000).ok())
                 p->timeouts.fetch_add(1);
@@ -224,7 +224,7 @@ KTEST(sleep_wakeup_storm_no_lost_wakeup)
 
 namespace {
 struct Counter {
-    Mutex m {"counter"};
+    ksync::Mutex m {"counter"};
     uint64_t value = 0;
     unsigned per_thread = 5000;
 };
@@ -232,7 +232,7 @@ void count_under_mutex(void* arg)
 {
     auto* c = static_cast<Counter*>(arg);
     for (unsigned i = 0; i < c->per_thread; i++) {
-        MutexGuard g(c->m);
+        ksync::MutexGuard g(c->m);
         uint64_t v = c->value;
         if (i % 64 == 0)
             sched::yield(); // hold the mutex across a switch: waiters must sleep
@@ -260,7 +260,7 @@ KTEST(mutex_excludes_across_harts)
 
 KTEST(wait_queue_timeout)
 {
-    WaitQueue q("ktest-timeout");
+    ksync::WaitQueue q("ktest-timeout");
     uint64_t start = timer::now_us();
     lib::Status st = q.wait(nullptr, 30000);
     uint64_t took = timer::now_us() - start;
@@ -343,7 +343,7 @@ KTEST(threads_balance_across_harts)
 // checks each queue's own address, finds nothing wrong.
 namespace {
 struct OnStack {
-    std::atomic<Mutex*> m {nullptr};
+    std::atomic<ksync::Mutex*> m {nullptr};
     std::atomic<unsigned> done {0}, locked {0};
     Thread* owner = nullptr;
 };
@@ -351,7 +351,7 @@ OnStack g_os;
 
 void on_stack_owner(void*)
 {
-    Mutex m("on-stack-mutex");
+    ksync::Mutex m("on-stack-mutex");
     m.lock();
     g_os.m.store(&m);
     sched::sleep_us(60000000); // woken by the test
@@ -362,7 +362,7 @@ void on_stack_owner(void*)
 
 void on_stack_waiter(void*)
 {
-    Mutex* m;
+    ksync::Mutex* m;
     while (!(m = g_os.m.load()))
         sched::sleep_us(1000);
     m->lock();
@@ -432,7 +432,7 @@ struct QueueItself {
 void unheld_queue_body(void* arg)
 {
     auto* r = static_cast<QueueItself*>(arg);
-    WaitQueue q("unheld-queue");
+    ksync::WaitQueue q("unheld-queue");
     r->with = thread::current()->stack_holds.count(); // the queue's own hold
     if (r->with)
         thread::current()->stack_holds.release();

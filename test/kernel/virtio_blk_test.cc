@@ -195,7 +195,7 @@ void batch_done(dev::BlockRequest* r, lib::Status st, void* ctx)
     b->done++;
     if (!st.ok())
         b->errors++;
-    wakeup(b);
+    ksync::wakeup(b);
 }
 
 void batch_reset()
@@ -212,7 +212,7 @@ bool batch_wait(unsigned n)
 {
     ksync::SpinGuard g(g_batch.lock);
     while (g_batch.done < n)
-        if (!sleep_on(&g_batch, &g_batch.lock, 5000000).ok() && g_batch.done < n)
+        if (!ksync::sleep_on(&g_batch, &g_batch.lock, 5000000).ok() && g_batch.done < n)
             return false;
     return true;
 }

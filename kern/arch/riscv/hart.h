@@ -38,7 +38,7 @@ struct HartLocal {
     // The lock checker (kern/sync/lockcheck.h): spinlocks this hart holds, how
     // deep in interrupt handlers it is, and whether a report is being
     // printed (the checker's own locking is not checked) or only reported.
-    lockcheck::HartHeld held_locks;
+    ksync::lockcheck::HartHeld held_locks;
     uint32_t irq_depth;
     uint32_t lockcheck_busy;
     uint32_t lockcheck_report_only;

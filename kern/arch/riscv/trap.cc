@@ -80,14 +80,14 @@ void report(const TrapFrame& tf, const char* why)
 void handle_interrupt(const TrapFrame& tf)
 {
     // The lock checker refuses sleeping and NO_IRQ locks in here.
-    lockcheck::irq_enter();
+    ksync::lockcheck::irq_enter();
     switch (tf.scause & ~SCAUSE_INTERRUPT) {
     case IRQ_SOFT: ipi::handle(); break;
     case IRQ_TIMER: timer::interrupt(); break;
     case IRQ_EXTERNAL: irq::handle_external(); break;
     default: panic("unexpected interrupt, scause 0x%lx", tf.scause);
     }
-    lockcheck::irq_exit();
+    ksync::lockcheck::irq_exit();
 }
 
 } // namespace kern::trap

@@ -7,16 +7,16 @@
 
 namespace lockwatch {
 
-inline bool checking() { return lockcheck::enabled(); }
+inline bool checking() { return ksync::lockcheck::enabled(); }
 
 inline void acquired(const void* lock, const char* name, uint16_t& cls, uintptr_t where, bool trylock)
 {
-    lockcheck::spin_acquire(lock, name, cls, where, trylock);
+    ksync::lockcheck::spin_acquire(lock, name, cls, where, trylock);
 }
 
-inline void released(const void* lock) { lockcheck::spin_release(lock); }
+inline void released(const void* lock) { ksync::lockcheck::spin_release(lock); }
 
-using Spinning = kern::spinwatch::Spinning;
-constexpr unsigned POLL_EVERY = kern::spinwatch::POLL_EVERY;
+using Spinning = ksync::spinwatch::Spinning;
+constexpr unsigned POLL_EVERY = ksync::spinwatch::POLL_EVERY;
 
 } // namespace lockwatch
