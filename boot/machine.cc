@@ -26,10 +26,7 @@ lib::Status parse_reserved_memory(Parser& p, Node rm)
         if (!p.b.enabled(c))
             continue;
         // A child with only "size" asks the OS to allocate; nothing fixed to avoid.
-        lib::Status s = add_regs(p, rm, c, p.m.reserved, p.m.nreserved, kMaxReserved,
-                                 "reserved ranges");
-        if (!s.ok())
-            return s;
+        TRY(add_regs(p, rm, c, p.m.reserved, p.m.nreserved, kMaxReserved, "reserved ranges"));
     }
     return {};
 }
@@ -53,8 +50,7 @@ Mmu mmu_type(const Blob& b, Node cpu)
 lib::Status cpu_hart_id(Parser& p, const Cells& c, Node n, uint32_t& id)
 {
     uint32_t nreg;
-    if (lib::Status s = reg_count(p, n, c, nreg); !s.ok())
-        return s;
+    TRY(reg_count(p, n, c, nreg));
     Range r = reg_entry(p, n, c, 0);
     if (nreg == 0 || r.base > 0xffffffff) {
         MsgWriter w = p.msg();
@@ -117,8 +113,7 @@ lib::Status parse_cpus(Parser& p, Node cpus)
     if (p.b.find_prop(cpus, "timebase-frequency", prop) && prop.number(tb))
         p.m.timebase_hz = tb;
     Cells c;
-    if (lib::Status s = bus_cells(p, cpus, c); !s.ok())
-        return s;
+    TRY(bus_cells(p, cpus, c));
     size_t count = 0, boot_at = 0;
     bool boot_listed = false;
     Node n;
@@ -126,8 +121,7 @@ lib::Status parse_cpus(Parser& p, Node cpus)
         if (!is_cpu(p.b, n))
             continue;
         uint32_t id;
-        if (lib::Status s = cpu_hart_id(p, c, n, id); !s.ok())
-            return s;
+        TRY(cpu_hart_id(p, c, n, id));
         if (id == p.boot_hart && !boot_listed) {
             boot_listed = true;
             boot_at = count;
@@ -218,8 +212,7 @@ lib::Status parse(const void* blob, size_t max_len, uint64_t blob_phys, MachineI
     out.poweroff.mask = out.reboot.mask = 0xffffffff;
 
     Blob b;
-    if (lib::Status s = b.open(blob, max_len, out.error); !s.ok())
-        return s;
+    TRY(b.open(blob, max_len, out.error));
     Parser p {b, out, boot_hart};
     out.fdt_phys = blob_phys;
     out.fdt_size = b.total_size();
@@ -228,17 +221,14 @@ lib::Status parse(const void* blob, size_t max_len, uint64_t blob_phys, MachineI
     // Reservations: the /memreserve/ block, the blob itself, then /reserved-memory.
     for (uint32_t i = 0; i < b.reserve_count(); i++) {
         ReserveEntry e = b.reserve(i);
-        if (lib::Status s = add_reserved(p, Range {e.address, e.size}, "/memreserve/"); !s.ok())
-            return s;
+        TRY(add_reserved(p, Range {e.address, e.size}, "/memreserve/"));
     }
     if (lib::Status s = add_reserved(p, Range {blob_phys, b.total_size()}, "the FDT blob");
         !s.ok())
         return s;
 
-    if (lib::Status s = parse_root_nodes(p); !s.ok())
-        return s;
-    if (lib::Status s = walk_devices(p, b.root()); !s.ok())
-        return s;
+    TRY(parse_root_nodes(p));
+    TRY(walk_devices(p, b.root()));
     resolve_stdout(p);
 
     if (!subtract_ranges(out.memory, out.nmemory, out.reserved, out.nreserved, out.usable,

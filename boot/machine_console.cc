@@ -39,8 +39,7 @@ lib::Status parse_uart(Parser& p, Node bus, Node n, UartKind kind)
     if (p.m.nuarts == kMaxUarts)
         return too_many(p, "UARTs", kMaxUarts, n);
     Range r;
-    if (lib::Status s = device_reg(p, bus, n, "UART", r); !s.ok())
-        return s;
+    TRY(device_reg(p, bus, n, "UART", r));
     Uart layout;
     if (kind != UartKind::SifiveUart0 && !ns16550_layout(p, n, layout)) {
         p.m.nuarts_ignored++;

@@ -91,8 +91,7 @@ lib::Status parse_plic(Parser& p, Node bus, Node n)
         return lib::Error::Unsupported;
     }
     Range r;
-    if (lib::Status s = device_reg(p, bus, n, "PLIC", r); !s.ok())
-        return s;
+    TRY(device_reg(p, bus, n, "PLIC", r));
     plic.present = true;
     plic.base = r.base;
     plic.size = r.size;
@@ -107,8 +106,7 @@ lib::Status parse_virtio(Parser& p, Node bus, Node n)
     if (p.m.nvirtio == kMaxVirtio)
         return too_many(p, "virtio,mmio devices", kMaxVirtio, n);
     Range r;
-    if (lib::Status s = device_reg(p, bus, n, "virtio,mmio device", r); !s.ok())
-        return s;
+    TRY(device_reg(p, bus, n, "virtio,mmio device", r));
     p.m.virtio[p.m.nvirtio++] = Mmio {r.base, r.size, first_irq(p.b, n)};
     return {};
 }
@@ -118,8 +116,7 @@ lib::Status parse_spi(Parser& p, Node bus, Node n)
     if (p.m.nspi == kMaxSpi)
         return too_many(p, "SPI controllers", kMaxSpi, n);
     Range r;
-    if (lib::Status s = device_reg(p, bus, n, "SPI controller", r); !s.ok())
-        return s;
+    TRY(device_reg(p, bus, n, "SPI controller", r));
     Spi& spi = p.m.spi[p.m.nspi++];
     spi = Spi {r.base, r.size, first_irq(p.b, n), false};
     Node c;
@@ -136,8 +133,7 @@ lib::Status parse_finisher(Parser& p, Node bus, Node n, FinisherKind kind)
         (kind == FinisherKind::Syscon || p.m.finisher.kind != FinisherKind::Syscon))
         return {};
     Range r;
-    if (lib::Status s = device_reg(p, bus, n, "test finisher", r); !s.ok())
-        return s;
+    TRY(device_reg(p, bus, n, "test finisher", r));
     p.m.finisher = Finisher {kind, r.base, r.size};
     return {};
 }
@@ -156,8 +152,7 @@ lib::Status parse_syscon_action(Parser& p, Node n, SysconAction& out)
         return lib::Error::Corrupt;
     }
     Range r;
-    if (lib::Status s = device_reg(p, regmap_bus, regmap, "syscon", r); !s.ok())
-        return s;
+    TRY(device_reg(p, regmap_bus, regmap, "syscon", r));
     out = SysconAction {};
     out.regmap_base = r.base;
     out.offset = p.b.u32_or(n, "offset", 0);
@@ -201,8 +196,7 @@ lib::Status parse_device(Parser& p, Node bus, Node n)
         return parse_syscon_action(p, n, p.m.reboot);
     if (has_compat(b, n, "riscv,clint0") || has_compat(b, n, "sifive,clint0")) {
         Range r;
-        if (lib::Status s = device_reg(p, bus, n, "CLINT", r); !s.ok())
-            return s;
+        TRY(device_reg(p, bus, n, "CLINT", r));
         p.m.has_clint = true;
         p.m.clint = r;
     }
@@ -219,10 +213,8 @@ lib::Status walk_devices(Parser& p, Node bus)
     for (bool more = p.b.first_child(bus, n); more; more = p.b.next_sibling(n, n)) {
         if (!p.b.enabled(n))
             continue;
-        if (lib::Status s = parse_device(p, bus, n); !s.ok())
-            return s;
-        if (lib::Status s = walk_devices(p, n); !s.ok())
-            return s;
+        TRY(parse_device(p, bus, n));
+        TRY(walk_devices(p, n));
     }
     return {};
 }

@@ -64,10 +64,8 @@ lib::Status translate(Parser& p, Node bus, Node dev, uint64_t& addr)
         Property r;
         if (p.b.find_prop(child, "ranges", r) && r.len > 0) {
             Cells cc, pc;
-            if (lib::Status s = bus_cells(p, child, cc); !s.ok())
-                return s;
-            if (lib::Status s = bus_cells(p, parent, pc); !s.ok())
-                return s;
+            TRY(bus_cells(p, child, cc));
+            TRY(bus_cells(p, parent, pc));
             uint32_t cells = cc.addr + pc.addr + cc.size;
             bool hit = cc.size == 0; // no sizes: nothing to match against, keep as is
             for (uint32_t i = 0; !hit && (i + 1) * cells * 4 <= r.len; i++) {
@@ -98,10 +96,8 @@ lib::Status device_reg(Parser& p, Node bus, Node n, const char* what, Range& r)
 {
     Cells c;
     uint32_t count;
-    if (lib::Status s = bus_cells(p, bus, c); !s.ok())
-        return s;
-    if (lib::Status s = reg_count(p, n, c, count); !s.ok())
-        return s;
+    TRY(bus_cells(p, bus, c));
+    TRY(reg_count(p, n, c, count));
     if (count == 0) {
         MsgWriter w = p.msg();
         w.str("fdt: ").str(what).str(" ");
@@ -126,16 +122,13 @@ lib::Status add_regs(Parser& p, Node bus, Node n, Range* list, size_t& count, si
 {
     Cells c;
     uint32_t nreg;
-    if (lib::Status s = bus_cells(p, bus, c); !s.ok())
-        return s;
-    if (lib::Status s = reg_count(p, n, c, nreg); !s.ok())
-        return s;
+    TRY(bus_cells(p, bus, c));
+    TRY(reg_count(p, n, c, nreg));
     for (uint32_t i = 0; i < nreg; i++) {
         Range r = reg_entry(p, n, c, i);
         if (r.size == 0)
             continue;
-        if (lib::Status s = translate(p, bus, n, r.base); !s.ok())
-            return s;
+        TRY(translate(p, bus, n, r.base));
         if (r.base + r.size < r.base) {
             MsgWriter w = p.msg();
             w.str("fdt: reg of ");

@@ -16,15 +16,10 @@ constexpr unsigned MAX_HANDLERS = 32;
 struct Slot {
     Handler handler;
     void* ctx;
-    const char* name;
-    unsigned irq;
-    unsigned hart;
-    unsigned long count;
 };
 Slot g_slots[MAX_HANDLERS];
 unsigned g_nslots;
 uint8_t g_slot_of[MAX_SOURCES]; // slot index + 1; 0: no handler
-unsigned long g_spurious;
 } // namespace
 
 void attach(unsigned irq, Handler h, void* ctx, const char* name, unsigned hart_index)
@@ -38,7 +33,7 @@ void attach(unsigned irq, Handler h, void* ctx, const char* name, unsigned hart_
         kprintf("irq: cannot attach %s to irq %u (all %u handler slots taken)\n", name, irq, MAX_HANDLERS);
         return;
     }
-    g_slots[i] = {h, ctx, name, irq, hart_index, 0};
+    g_slots[i] = {h, ctx};
     if (i == g_nslots)
         g_nslots++;
     g_slot_of[irq] = uint8_t(i + 1);
@@ -66,21 +61,10 @@ void handle_external()
         if (irq == 0)
             break;
         if (unsigned i = irq < MAX_SOURCES ? g_slot_of[irq] : 0) {
-            Slot& sl = g_slots[i - 1];
-            sl.count++;
-            sl.handler(sl.ctx);
-        } else {
-            g_spurious++;
+            g_slots[i - 1].handler(g_slots[i - 1].ctx);
         }
         dev::plic::complete(h.plic_context, irq);
     }
-}
-
-unsigned list(Info* out, unsigned max)
-{
-    for (unsigned i = 0; i < g_nslots && i < max; i++)
-        out[i] = {g_slots[i].irq, g_slots[i].name, g_slots[i].hart, g_slots[i].count};
-    return g_nslots;
 }
 
 } // namespace kern::irq

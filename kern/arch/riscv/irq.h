@@ -15,13 +15,4 @@ void init_hart();
 // The S-mode external interrupt handler: claim, dispatch, complete until none pending.
 void handle_external();
 
-struct Info {
-    unsigned irq;
-    const char* name;
-    unsigned hart;
-    unsigned long count;
-};
-// Copy out up to max registered handlers; returns how many there are.
-unsigned list(Info* out, unsigned max);
-
 } // namespace kern::irq
