@@ -45,13 +45,15 @@ _start_kernel:
 
     /*
      * Only one hart may boot the kernel. OpenSBI starts just one, but a boot
-     * loader that releases every hart (some U-Boot setups do) must not run two
-     * copies of early boot: losers park here forever.
+     * loader may release every hart (some U-Boot setups do), and OpenSBI 1.1
+     * sends a hart here instead of to _secondary_start when its hart_start
+     * finds the hart not yet waiting (it marks the start pending before it
+     * writes the address). Losers wait for their release.
      */
     la      t0, boot_lottery
     li      t1, 1
     amoswap.w t1, t1, (t0)
-    bnez    t1, park
+    bnez    t1, wait_for_release
 
     /* Clear BSS before anything reads a global. */
     la      t0, _bss_start
@@ -87,7 +89,40 @@ park:
     wfi
     j       park
 
+/*
+ * A hart that lost the boot lottery, with a0 = its hart id: it waits until
+ * the boot hart publishes a HartLocal with that hart id in hart_release
+ * (boot/harts.cc), then goes on as if SBI had started it there. The boot hart
+ * sends IPIs while it waits, which end the wfi (sie.SSIE on, sstatus.SIE off:
+ * a pending IPI wakes the hart without trapping).
+ */
+wait_for_release:
+    li      t0, SIE_SSIE
+    csrw    sie, t0
+1:  la      t0, hart_release
+    li      t1, HART_SLOTS
+2:  ld      t2, 0(t0)
+    fence   r, rw
+    beqz    t2, 3f
+    lwu     t3, HARTLOCAL_HARTID(t2)
+    beq     t3, a0, 4f
+3:  addi    t0, t0, 8
+    addi    t1, t1, -1
+    bnez    t1, 2b
+    wfi
+    csrw    sip, zero
+    j       1b
+4:  sd      zero, 0(t0)         /* taken: tells the boot hart which way it came */
+    mv      a1, t2
+    j       _secondary_start
+
     .section .data
-    .balign 4
+    .balign 8
+/* HartLocal pointers the boot hart has released (boot/harts.cc); in .data,
+ * not .bss, so a hart that waits before the boot hart clears .bss reads
+ * zeros from the image. */
+    .globl hart_release
+hart_release:
+    .zero   8 * HART_SLOTS
 boot_lottery:
     .word   0

@@ -140,6 +140,14 @@ KERNEL_CONFIGS = [
     Config("virt-virtio-ioerror-modern", "virt", 2, "128M", "ktest=virtio_blk_ioerror", disk="modern",
            blkdebug=True),
     Config("virt-smp8-2G", "virt", 8, "2G", "ktest=all", timeout=240),
+    # Secondaries that arrive at the kernel's entry instead of _secondary_start
+    # (OpenSBI 1.1 does that when hart_start finds a hart not yet waiting):
+    # they lose the boot lottery and must still be released and come online.
+    Config("virt-smp4-start-at-entry", "virt", 4, "256M", "ktest=harts_all_online,ipi_call_reaches_every_hart smp_start=entry",
+           must_show=[r"4 of 4 harts online", r"smp: hart 3 \(hartid \d+\) arrived at the kernel's entry"]),
+    Config("sifive_u-smp5-start-at-entry", "sifive_u", 5, "512M",
+           "ktest=harts_all_online,ipi_call_reaches_every_hart smp_start=entry",
+           must_show=[r"4 of 4 harts online", r"smp: hart 3 \(hartid \d+\) arrived at the kernel's entry"]),
     # The smallest and a large memory size, and one below the minimum, which
     # must stop with a message saying what the minimum is.
     Config("virt-smp2-32M", "virt", 2, "32M", "ktest=all"),

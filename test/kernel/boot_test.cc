@@ -1,6 +1,7 @@
 // Kernel tests of the boot layer: harts, timer, IPIs, spinlocks, probes,
 // printf, bootargs and the shell.
 #include "boot/bootargs.h"
+#include "boot/harts.h"
 #include "kern/arch/riscv/fixup.h"
 #include "kern/arch/riscv/csr.h"
 #include "kern/arch/riscv/hart.h"
@@ -17,6 +18,15 @@ using namespace kern;
 
 KTEST(harts_all_online)
 {
+    // A missing hart says how its bring-up went (boot/harts.h), so one
+    // failure tells a hart SBI never started from a hang in secondary_main.
+    for (unsigned i = 0; i < platform::info().nharts; i++) {
+        if (hart(i).online.load())
+            continue;
+        const harts::Bringup& b = harts::bringup(i);
+        t.failf("hart %u offline: SBI error %ld, SBI state %ld, reached \"%s\"", i, b.start_error, b.sbi_state,
+                harts::step_name(b.step));
+    }
     KEXPECT_EQ(online_count(), platform::info().nharts);
     KEXPECT(cpu::count() >= 1);
     KEXPECT_EQ(cpu::id(), 0u);

@@ -32,7 +32,11 @@
 
 #define BOOT_STACK_SIZE 16384
 
+/* Slots for harts (cpu::MAX_HARTS; hart.h checks the two agree). */
+#define HART_SLOTS 8
+
 /* Offsets into kern::HartLocal. */
+#define HARTLOCAL_HARTID 4
 #define HARTLOCAL_BOOT_STACK_TOP 8
 #define HARTLOCAL_STACK_LIMIT 16
 #define HARTLOCAL_OVERFLOW_TOP 24

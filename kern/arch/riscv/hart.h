@@ -50,6 +50,8 @@ struct HartLocal {
 };
 
 static_assert(offsetof(HartLocal, index) == 0, "cpu::id() reads the first word");
+static_assert(offsetof(HartLocal, hartid) == HARTLOCAL_HARTID, "kern/arch/riscv/asm.h");
+static_assert(cpu::MAX_HARTS == HART_SLOTS, "kern/arch/riscv/asm.h");
 static_assert(offsetof(HartLocal, boot_stack_top) == HARTLOCAL_BOOT_STACK_TOP, "kern/arch/riscv/asm.h");
 static_assert(offsetof(HartLocal, stack_limit) == HARTLOCAL_STACK_LIMIT, "kern/arch/riscv/asm.h");
 static_assert(offsetof(HartLocal, overflow_stack_top) == HARTLOCAL_OVERFLOW_TOP, "kern/arch/riscv/asm.h");
