@@ -212,8 +212,34 @@ def boot(build, cfg, logdir):
     return "".join(text), code, timed_out, slow
 
 
+DURATIONS = "durations.txt"  # in the log folder: "NAME SECONDS" per boot of the last run
+_durations_lock = threading.Lock()
+
+
+def longest_first(configs, logdir):
+    """Boots in order of their last run's time, longest first, so that two
+    workers finish together instead of one waiting on a long boot started last
+    (a fresh tree has no times: then the order of the timeouts). The times file
+    starts anew for this run."""
+    path = os.path.join(logdir, DURATIONS)
+    last = {}
+    if os.path.exists(path):
+        for line in open(path):
+            name, _, secs = line.rpartition(" ")
+            try:
+                last[name] = float(secs)
+            except ValueError:
+                pass
+        os.remove(path)
+    return sorted(configs, key=lambda c: -last.get(c.name, c.timeout))
+
+
 def judge(build, cfg, logdir, tally):
+    started = time.time()
     text, code, timed_out, slow = boot(build, cfg, logdir)
+    with _durations_lock:
+        with open(os.path.join(logdir, DURATIONS), "a") as f:
+            f.write(f"{cfg.name} {time.time() - started:.1f}\n")
     prefix = f"kernel/{cfg.name}"
     for m in re.finditer(r"^ktest: (PASS|FAIL) (\S+?)(?:: (.*?))?(?: \(\d+ ms\))?\r?$", text, re.M):
         tally.record(m.group(1) == "PASS", f"{prefix}/{m.group(2)}", m.group(3) or "")
@@ -322,6 +348,7 @@ def main():
                                   script=d.get("script", ()), cmd=d["cmd"],
                                   must_not_show=d.get("must_not_show", ()), side_logs=d.get("side_logs")))
         configs = [c for c in configs if not args.only or re.search(args.only, c.name)]
+        configs = longest_first(configs, logdir)
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as ex:
             for f in [ex.submit(judge, build, c, logdir, tally) for c in configs]:
                 f.result()
