@@ -24,6 +24,7 @@ struct Stack;
 namespace kern {
 
 struct Task;
+struct FpContext;
 namespace ipc {
 struct Record;
 }
@@ -120,6 +121,9 @@ struct Thread {
     // Its IPC record (kern/task/ipc.h), made by its first IPC call and freed when
     // it exits; only the thread itself sets or reads it.
     ipc::Record* ipc_record = nullptr;
+    // Its user FP registers, from its first FP instruction until it exits
+    // (kern/arch/riscv/fpu.h); null: it never used FP, and runs with FS Off.
+    FpContext* fpu = nullptr;
 
     // Parked from a trap (sched::park_from_trap: waiting for a page to grow
     // into, or preempted by an interrupt handled on the overflow stack): the

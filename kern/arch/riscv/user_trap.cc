@@ -3,6 +3,7 @@
 // which kill the task with a message naming task, thread, cause, pc and
 // address. On the way back, a thread whose task is ending leaves instead.
 #include "kern/arch/riscv/csr.h"
+#include "kern/arch/riscv/fpu.h"
 #include "kern/console/printf.h"
 #include "kern/sched/sched.h"
 #include "kern/task/syscall.h"
@@ -68,9 +69,11 @@ extern "C" void user_trap(TrapFrame* tf)
         tf->x[9] = static_cast<uint64_t>(syscall::dispatch(*tf));
         (void)cpu::irq_save();
     } else {
-        // Interrupts on: the stale-TLB check takes the address space's mutex.
+        // Interrupts on: the stale-TLB check takes the address space's mutex,
+        // a first FP instruction allocates the thread's FP context.
         cpu::irq_restore(cpu::IRQS_ON);
-        user_fault(me, *tf);
+        if (!(tf->scause == trap::ILLEGAL_INSN && fpu::first_use(me, *tf)))
+            user_fault(me, *tf);
         (void)cpu::irq_save();
     }
     if (me->task->exiting.load(std::memory_order_acquire))
