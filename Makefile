@@ -57,8 +57,8 @@ UCXXFLAGS := -std=c++20 -march=rv64gc -mabi=lp64d -mcmodel=medany -O2 -ffreestan
 ULDFLAGS := -static -no-pie -nostdlib -z max-page-size=4096 -Wl,--gc-sections -Wl,--build-id=none -Wl,-T,user/user.ld -s
 # The user library: its own code, and lib/'s string functions and printf engine
 # built for user mode (lib/ has no kernel dependency).
-ULIB_OBJ := $(BUILD)/u/user/lib/crt0.S.o $(BUILD)/u/user/lib/ulib.cc.o $(BUILD)/u/lib/string.cc.o \
-	$(BUILD)/u/lib/format.cc.o
+ULIB_OBJ := $(BUILD)/u/user/lib/crt0.S.o $(BUILD)/u/user/lib/ulib.cc.o $(BUILD)/u/user/lib/format_float.cc.o \
+	$(BUILD)/u/lib/string.cc.o $(BUILD)/u/lib/format.cc.o
 USER_PROGS := $(sort $(basename $(notdir $(wildcard user/progs/*.cc))))
 USER_ELFS := $(addprefix $(BUILD)/user/,$(addsuffix .elf,$(USER_PROGS)))
 
