@@ -121,9 +121,6 @@ struct Thread {
     // Its IPC record (kern/task/ipc.h), made by its first IPC call and freed when
     // it exits; only the thread itself sets or reads it.
     ipc::Record* ipc_record = nullptr;
-    // Its user FP registers, from its first FP instruction until it exits
-    // (kern/arch/riscv/fpu.h); null: it never used FP, and runs with FS Off.
-    FpContext* fpu = nullptr;
 
     // Parked from a trap (sched::park_from_trap: waiting for a page to grow
     // into, or preempted by an interrupt handled on the overflow stack): the
@@ -131,6 +128,10 @@ struct Thread {
     TrapFrame parked;
     // Sleeping locks (kern::Mutex) it holds, for the lock checker (kern/sync/lockcheck.h).
     ksync::lockcheck::ThreadHeld held_sleep_locks;
+    // Its user FP registers, from its first FP instruction until it exits
+    // (kern/arch/riscv/fpu.h); null: it never used FP, and runs with FS Off.
+    // Last: no other field moves for it.
+    FpContext* fpu = nullptr;
 };
 
 static_assert(offsetof(Thread, stack_limit) == THREAD_STACK_LIMIT_OFFSET, "kern/arch/riscv/switch.S");

@@ -45,6 +45,9 @@ void user_fault(Thread* me, TrapFrame& tf)
     Task* t = me->task;
     if (stale_tlb(t, tf))
         return;
+    // A thread's first FP instruction: retried with FP on (kern/arch/riscv/fpu.h).
+    if (tf.scause == trap::ILLEGAL_INSN && fpu::first_use(me, tf))
+        return;
     char why[160];
     if (tf.scause == trap::ILLEGAL_INSN)
         ksnprintf(why, sizeof why, "%s at pc 0x%lx (instruction bits 0x%lx), in thread %lu (%s)",
@@ -72,8 +75,7 @@ extern "C" void user_trap(TrapFrame* tf)
         // Interrupts on: the stale-TLB check takes the address space's mutex,
         // a first FP instruction allocates the thread's FP context.
         cpu::irq_restore(cpu::IRQS_ON);
-        if (!(tf->scause == trap::ILLEGAL_INSN && fpu::first_use(me, *tf)))
-            user_fault(me, *tf);
+        user_fault(me, *tf);
         (void)cpu::irq_save();
     }
     if (me->task->exiting.load(std::memory_order_acquire))
