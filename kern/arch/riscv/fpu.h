@@ -41,13 +41,23 @@ namespace fpu {
 // Boot: the context zone.
 void init();
 
-// The two halves of a context switch from prev to next. Interrupts off, on
-// prev's stack, before the registers and stack switch (switch_context). Every
-// switch between threads must call both, in this order: the scheduler's does
-// (sched.cc, switch_locked); a path that switches threads directly without it
-// must call switch_out(prev) and then switch_in(next) as well, with next's
-// address space or not yet loaded (neither touches user memory). The checks are
-// inline: a thread that never used FP costs one load and a branch in each.
+// The two halves of a context switch from prev to next (both threads, kernel
+// or user; prev the one running on this hart). Every switch between threads
+// must call both, in this order, with interrupts off, while still running on
+// prev's kernel stack (prev's user frame at its top is read and written),
+// before the switch of registers and stack (switch_context):
+//
+//     fpu::switch_out(prev);   // saves prev's registers if its FS is Dirty
+//     fpu::switch_in(next);    // loads next's registers if it has a context
+//     switch_context(&prev->ctx, &next->ctx);
+//
+// The scheduler's switch does (sched.cc, switch_locked, which the IPC
+// hand-off uses too); a path that switches threads any other way (a direct
+// switch into another thread, or returning into another thread's user frame)
+// must make the same two calls at the same point. Neither touches user
+// memory, so which address space is loaded does not matter, and neither
+// sleeps or takes a lock. The checks are inline: a thread that never used FP
+// costs a load and a branch in each.
 void save_if_dirty(Thread* prev);
 void load(const FpContext* ctx);
 
