@@ -4,6 +4,7 @@
 // kernel runs with FS Off throughout; printf formats doubles.
 #include "kern/arch/riscv/asm.h"
 #include "kern/arch/riscv/csr.h"
+#include "kern/arch/riscv/fpu.h"
 #include "kern/sched/sched.h"
 #include "kern/seam/cpu.h"
 #include "kern/task/task.h"
@@ -48,20 +49,27 @@ int run_for_code(ktest::Context& t, const char* program, uint64_t arg)
 } // namespace
 
 // Three fpmix tasks at once, twice: four threads each, recurrences checked
-// against values known without switches; tasks, threads, zone objects (the
-// FP contexts among them) and pages back to baseline after each round.
+// against values known without switches; tasks, threads, zones and pages
+// back to baseline after each round, and every FP context freed.
 KTEST(user_fp_recurrences_across_switches)
 {
     g_fs_on_in_kernel.store(0);
+    uint64_t live_before = fpu::live();
     user_check_baseline(t, "fpmix", 1, 2, 0, 120000000, 3, watch_fs);
     KEXPECT_EQ(g_fs_on_in_kernel.load(), 0u);
+    KEXPECT_EQ(fpu::live(), live_before); // 30 contexts made, all freed at exit
 }
 
 // A filler task per hart keeps the registers full of its pattern; readers
-// started among them must find their fresh registers zero every time.
+// started among them must find their fresh registers zero every time. A
+// program without FP gets no context; every context is freed at exit and kill.
 KTEST(user_fp_registers_start_zeroed)
 {
     constexpr unsigned MAX_FILLERS = 8;
+    uint64_t live_before = fpu::live();
+    // Lazy: a program without FP instructions gets no context.
+    KEXPECT_EQ(run_for_code(t, "exit42", 0), 42);
+    KEXPECT_EQ(fpu::live(), live_before);
     Task* fillers[MAX_FILLERS];
     unsigned n = cpu::count() < MAX_FILLERS ? cpu::count() : MAX_FILLERS;
     unsigned made = 0;
@@ -73,7 +81,11 @@ KTEST(user_fp_registers_start_zeroed)
         }
         fillers[made] = r.value();
     }
-    sched::sleep_us(20000); // the fillers are running: the registers hold their patterns
+    // Each filler has a context once it ran its first FP instruction; from
+    // then on the registers of the harts it runs on hold its pattern.
+    for (int i = 0; i < 2000 && fpu::live() < live_before + made; i++)
+        sched::sleep_us(1000);
+    KEXPECT_EQ(fpu::live(), live_before + made);
     for (int i = 0; i < 16; i++) {
         int code = run_for_code(t, "fpleak", 0);
         if (code != 0)
@@ -86,6 +98,8 @@ KTEST(user_fp_registers_start_zeroed)
         KEXPECT_EQ(fillers[i]->exit_code, EXIT_KILLED);
         task::put(fillers[i]);
     }
+    // Every context freed: the readers' at their exit, the fillers' at the kill.
+    KEXPECT_EQ(fpu::live(), live_before);
 }
 
 // printf's %f, %e and %g (user/lib/format_float.cc) against expected strings.

@@ -8,6 +8,8 @@
 #include "vm/kmem.h"
 #include "zalloc/zone.h"
 
+#include <atomic>
+
 extern "C" void fpu_save(kern::FpContext* ctx);
 extern "C" void fpu_load(const kern::FpContext* ctx);
 
@@ -20,6 +22,7 @@ constexpr uint64_t FS_CLEAN = uint64_t(2) << 13;
 constexpr uint64_t FS_DIRTY = uint64_t(3) << 13;
 
 zalloc::Zone g_zone;
+std::atomic<uint64_t> g_live {0};
 
 // A user thread's saved user registers: the frame trap entry built at the top
 // of its kernel stack (mapped while it runs, kstack/). Its sstatus is what the
@@ -58,6 +61,7 @@ bool first_use(Thread* me, TrapFrame& tf)
     fpu_load(ctx);
     tf.sstatus |= FS_INITIAL;
     cpu::irq_restore(irq);
+    g_live.fetch_add(1, std::memory_order_relaxed);
     return true;
 }
 
@@ -67,8 +71,12 @@ void release(Thread* me)
     FpContext* ctx = me->fpu;
     me->fpu = nullptr;
     cpu::irq_restore(irq);
-    if (ctx)
+    if (ctx) {
         g_zone.free(ctx);
+        g_live.fetch_sub(1, std::memory_order_relaxed);
+    }
 }
+
+uint64_t live() { return g_live.load(std::memory_order_relaxed); }
 
 } // namespace kern::fpu

@@ -82,5 +82,8 @@ inline void switch_in(Thread* next)
 // it never enters U-mode again.
 void release(Thread* me);
 
+// Contexts allocated and not yet released (tests: laziness and freeing).
+[[nodiscard]] uint64_t live();
+
 } // namespace fpu
 } // namespace kern
