@@ -2,7 +2,9 @@
 #
 # The kernel is built with Debian's riscv64-linux-gnu cross compiler, freestanding,
 # without floating point (sstatus.FS stays off in the kernel, so a stray FP
-# instruction traps instead of silently corrupting user state).
+# instruction traps instead of silently corrupting user state); only
+# kern/arch/riscv/fpu_regs.S touches the FP registers, to save and load
+# user threads' state.
 # Host tests build the hardware-free sources with the host g++ and sanitizers.
 
 PLATFORM ?= virt
@@ -44,8 +46,10 @@ KOBJ := $(patsubst %,$(BUILD)/k/%.o,$(KSRC)) $(BUILD)/user_programs.o
 # ---- user programs (user/): built with the same cross compiler, linked at the
 # bottom of user space by user/user.ld, and embedded in the kernel image by a
 # generated $(BUILD)/user_programs.S (tools/gen-user-programs.py). Each
-# user/progs/NAME.cc becomes the program NAME.
-UCXXFLAGS := -std=c++20 -march=rv64imac_zicsr -mabi=lp64 -mcmodel=medany -O2 -ffreestanding -fno-exceptions \
+# user/progs/NAME.cc becomes the program NAME. User code is rv64gc with the
+# lp64d ABI: it may use floating point, which the kernel switches lazily
+# (kern/arch/riscv/fpu.h, docs/user.md).
+UCXXFLAGS := -std=c++20 -march=rv64gc -mabi=lp64d -mcmodel=medany -O2 -ffreestanding -fno-exceptions \
 	-ffunction-sections -fdata-sections \
 	-fno-rtti -fno-pie -fno-stack-protector -fno-asynchronous-unwind-tables -fno-threadsafe-statics \
 	-fno-tree-loop-distribute-patterns -fno-builtin -mno-relax -nostdlib -nostdinc++ -Wall -Wextra -Werror -I. \
@@ -53,8 +57,8 @@ UCXXFLAGS := -std=c++20 -march=rv64imac_zicsr -mabi=lp64 -mcmodel=medany -O2 -ff
 ULDFLAGS := -static -no-pie -nostdlib -z max-page-size=4096 -Wl,--gc-sections -Wl,--build-id=none -Wl,-T,user/user.ld -s
 # The user library: its own code, and lib/'s string functions and printf engine
 # built for user mode (lib/ has no kernel dependency).
-ULIB_OBJ := $(BUILD)/u/user/lib/crt0.S.o $(BUILD)/u/user/lib/ulib.cc.o $(BUILD)/u/lib/string.cc.o \
-	$(BUILD)/u/lib/format.cc.o
+ULIB_OBJ := $(BUILD)/u/user/lib/crt0.S.o $(BUILD)/u/user/lib/ulib.cc.o $(BUILD)/u/user/lib/format_float.cc.o \
+	$(BUILD)/u/lib/string.cc.o $(BUILD)/u/lib/format.cc.o
 USER_PROGS := $(sort $(basename $(notdir $(wildcard user/progs/*.cc))))
 USER_ELFS := $(addprefix $(BUILD)/user/,$(addsuffix .elf,$(USER_PROGS)))
 

@@ -86,6 +86,27 @@ void emit_number(Writer& w, const Spec& spec, uint64_t value, unsigned base, boo
         w.pad(' ', padding);
 }
 
+// A floating-point conversion's digits from the caller's formatter, with
+// sign and width (zero padding after the sign, and only for numbers).
+void emit_float(Writer& w, const Spec& spec, char conv, va_list& ap, FloatFormatter ff)
+{
+    char buf[80];
+    FloatDigits d = ff(ap, {conv, spec.precision, spec.alt}, buf, sizeof buf);
+    const char* sign = d.negative ? "-" : spec.plus ? "+" : spec.space ? " " : "";
+    int signlen = int(length_of(sign, -1));
+    int body = signlen + int(d.len);
+    int padding = spec.width > body ? spec.width - body : 0;
+    bool zero_pad = spec.zero && !spec.left && d.finite;
+    if (!spec.left && !zero_pad)
+        w.pad(' ', padding);
+    w.put(sign, signlen);
+    if (zero_pad)
+        w.pad('0', padding);
+    w.put(buf, d.len);
+    if (spec.left)
+        w.pad(' ', padding);
+}
+
 int64_t signed_arg(va_list& ap, Length l)
 {
     switch (l) {
@@ -118,7 +139,7 @@ uint64_t unsigned_arg(va_list& ap, Length l)
 
 } // namespace
 
-size_t vformat(FormatSink sink, const char* fmt, va_list ap_in)
+size_t vformat(FormatSink sink, const char* fmt, va_list ap_in, FloatFormatter ff)
 {
     Writer w(sink);
     va_list ap;
@@ -246,6 +267,17 @@ size_t vformat(FormatSink sink, const char* fmt, va_list ap_in)
         case '%':
             w.put("%", 1);
             break;
+        case 'f':
+        case 'F':
+        case 'e':
+        case 'E':
+        case 'g':
+        case 'G':
+            if (ff) {
+                emit_float(w, spec, c, ap, ff);
+                break;
+            }
+            [[fallthrough]];
         default:
             // Unknown conversion: print it as written so the mistake is visible.
             w.put(conv_start, fmt - conv_start);
@@ -256,7 +288,7 @@ size_t vformat(FormatSink sink, const char* fmt, va_list ap_in)
     return w.count();
 }
 
-size_t vformat_buf(char* buf, size_t size, const char* fmt, va_list ap)
+size_t vformat_buf(char* buf, size_t size, const char* fmt, va_list ap, FloatFormatter ff)
 {
     size_t used = 0;
     size_t n = vformat(
@@ -265,7 +297,7 @@ size_t vformat_buf(char* buf, size_t size, const char* fmt, va_list ap)
                 if (used + 1 < size)
                     buf[used] = s[i];
         },
-        fmt, ap);
+        fmt, ap, ff);
     if (size)
         buf[used < size ? used : size - 1] = '\0';
     return n;

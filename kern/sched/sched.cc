@@ -7,6 +7,7 @@
 
 #include "kern/sched/runqueue.h"
 #include "kern/arch/riscv/csr.h"
+#include "kern/arch/riscv/fpu.h"
 #include "kern/arch/riscv/hart.h"
 #include "kern/arch/riscv/ipi.h"
 #include "kern/sync/lockcheck.h"
@@ -174,6 +175,10 @@ namespace {
     // the other side): any other spinlock held here is a sleep under a spinlock.
     if (ksync::lockcheck::enabled())
         ksync::lockcheck::before_switch();
+    // User FP registers: prev's saved if it changed them, next's loaded if it
+    // has any (kern/arch/riscv/fpu.h); a thread that never used FP costs a test.
+    fpu::switch_out(prev);
+    fpu::switch_in(next);
     switch_context(save ? save : &prev->ctx, &next->ctx);
     // Now running as prev again, possibly on another hart: use that hart's queue.
     return finish_switch(g_rq[cpu::id()]);

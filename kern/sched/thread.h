@@ -24,6 +24,7 @@ struct Stack;
 namespace kern {
 
 struct Task;
+struct FpContext;
 namespace ipc {
 struct Record;
 }
@@ -127,6 +128,10 @@ struct Thread {
     TrapFrame parked;
     // Sleeping locks (kern::Mutex) it holds, for the lock checker (kern/sync/lockcheck.h).
     ksync::lockcheck::ThreadHeld held_sleep_locks;
+    // Its user FP registers, from its first FP instruction until it exits
+    // (kern/arch/riscv/fpu.h); null: it never used FP, and runs with FS Off.
+    // Last: no other field moves for it.
+    FpContext* fpu = nullptr;
 };
 
 static_assert(offsetof(Thread, stack_limit) == THREAD_STACK_LIMIT_OFFSET, "kern/arch/riscv/switch.S");

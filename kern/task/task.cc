@@ -2,6 +2,7 @@
 
 #include "kern/arch/riscv/asm.h"
 #include "kern/arch/riscv/csr.h"
+#include "kern/arch/riscv/fpu.h"
 #include "kern/arch/riscv/ipi.h"
 #include "kern/console/panic.h"
 #include "kern/console/printf.h"
@@ -134,6 +135,7 @@ void init()
     vm::kmem::set_user_wait_hooks({.is_user = user_caller, .sleep = sleep_for_memory});
     account::init();
     g_task_zone.init(TASK_ZONE, vm::kmem::backend());
+    fpu::init();
     vm::uspace::init();
     kprintf("user: %zu programs embedded:", programs::count());
     for (size_t i = 0; i < programs::count(); i++)
@@ -356,6 +358,7 @@ void exit_thread(int code)
     cpu::irq_restore(cpu::IRQS_ON);
 
     ipc::thread_exit(t, me);
+    fpu::release(me);
     account::uncharge(t, account::thread_pages()); // its stack and Thread go with thread::exit()
     bool last;
     {

@@ -1,4 +1,5 @@
 #include "kern/task/task_account.h"
+#include "kern/arch/riscv/fpu.h"
 
 #include "kern/task/ipc.h"
 #include "kern/task/task.h"
@@ -48,7 +49,14 @@ void init()
 
 Limits defaults() { return g_limits; }
 size_t user_pages() { return g_user_pages.load(std::memory_order_relaxed); }
-size_t thread_pages() { return kstack::STACK_PAGES + pages_for(sizeof(Thread)) + pages_for(sizeof(ipc::Record)); }
+// The FP context is charged with the thread although only a thread that uses
+// FP gets one (kern/arch/riscv/fpu.h): its first FP instruction cannot fail
+// for a charge.
+size_t thread_pages()
+{
+    return kstack::STACK_PAGES + pages_for(sizeof(Thread)) + pages_for(sizeof(ipc::Record)) +
+           pages_for(sizeof(FpContext));
+}
 size_t task_pages() { return pages_for(sizeof(Task)); }
 
 lib::Status Charges::charge(size_t n)

@@ -4,7 +4,7 @@
 // Every page a task causes is charged to it and to the subtree of every
 // ancestor (the task that spawned it, that one's parent, ...): its user pages
 // and page tables (through vm::uspace::PageAccount), a fixed cost per thread
-// (its whole kernel stack, its Thread object and IPC record), per endpoint
+// (its whole kernel stack, its Thread object, IPC record and FP context), per endpoint
 // handle it holds and for the Task itself. A charge is refused (NoMemory) when
 // it would take the task over its own limit, any ancestor's subtree over its
 // limit, or all user tasks together over the user share of RAM, which keeps

@@ -1,9 +1,10 @@
 // The user library's own code: thread start, the median, and console printf
-// over lib/format (lib/string.cc and lib/format.cc are linked in as they are:
+// over lib/format, with doubles from format_float.cc (lib/string.cc and lib/format.cc are linked in as they are:
 // the Makefile builds them for user mode too).
 #include "user/lib/zest.h"
 
 #include "lib/format.h"
+#include "user/lib/format_float.h"
 
 #include <cstdarg>
 
@@ -32,7 +33,7 @@ int snprintf(char* buf, size_t size, const char* fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    size_t n = lib::vformat_buf(buf, size, fmt, ap);
+    size_t n = lib::vformat_buf(buf, size, fmt, ap, format_double);
     va_end(ap);
     return int(n);
 }
@@ -42,7 +43,7 @@ int printf(const char* fmt, ...)
     char buf[512];
     va_list ap;
     va_start(ap, fmt);
-    size_t n = lib::vformat_buf(buf, sizeof buf, fmt, ap);
+    size_t n = lib::vformat_buf(buf, sizeof buf, fmt, ap, format_double);
     va_end(ap);
     write(buf, strlen(buf));
     return int(n);

@@ -112,7 +112,8 @@ using ::memcpy;
 using ::memset;
 using ::strcmp;
 using ::strlen;
-// printf to the console, lib/format's conversions (lib/format.h: C's, without floating point).
+// printf to the console, lib/format's conversions (lib/format.h: C's), with %f %e %g from
+// user/lib/format_float.h.
 int printf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 int snprintf(char* buf, size_t size, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
 void puts(const char* s);

@@ -10,7 +10,11 @@
 // unmaps only in the mmap area (not its own text, data or stack), lets new
 // threads start only at an entry that exits at once without touching memory,
 // keeps console writes from valid buffers empty, and keeps its sleeps short.
+// Now and then it loads every FP register and fcsr with random bits across a
+// yield, a gettid or a spin (user/lib/fpregs.h), so FP state is switched
+// among all the rest; they must come back unchanged (else it exits 2).
 // It exits 0 after the last call, having printed a summary.
+#include "user/lib/fpregs.h"
 #include "user/lib/zest.h"
 
 using namespace zest;
@@ -67,7 +71,7 @@ uint64_t pick(Random& r, uint64_t sp)
 }
 
 struct Stats {
-    uint64_t calls, ok, ipc, errors[128];
+    uint64_t calls, ok, ipc, fp, errors[128];
 };
 Stats g_stats;
 
@@ -163,12 +167,24 @@ int main(long arg)
             printf("fuzz: getpid changed\n");
             return 1;
         }
+        if (r.below(64) == 0) {
+            FpRegs in, out;
+            fp_pattern(in, r.next());
+            static constexpr long HOW[] = {SYS_YIELD, SYS_GETTID, -1};
+            fp_round_trip(in, out, HOW[r.below(3)], 0, long(r.below(100000)) + 1);
+            g_stats.fp++;
+            if (!fp_equal(in, out)) {
+                printf("fuzz: FP registers changed across a switch\n");
+                return 2;
+            }
+        }
     }
     printf("fuzz %ld: seed %lu, %lu calls: %lu succeeded, EFAULT %lu, EINVAL %lu, ENOSYS %lu, ENOMEM %lu, "
-           "EEXIST %lu, ESRCH %lu, ENOENT %lu, EAGAIN %lu; IPC %lu: EBADF %lu, EMSGSIZE %lu, ETIMEDOUT %lu\n",
+           "EEXIST %lu, ESRCH %lu, ENOENT %lu, EAGAIN %lu; IPC %lu: EBADF %lu, EMSGSIZE %lu, ETIMEDOUT %lu; "
+           "FP checks %lu\n",
            me, seed, g_stats.calls, g_stats.ok, g_stats.errors[EFAULT], g_stats.errors[EINVAL],
            g_stats.errors[ENOSYS], g_stats.errors[ENOMEM], g_stats.errors[EEXIST], g_stats.errors[ESRCH],
            g_stats.errors[ENOENT], g_stats.errors[EAGAIN], g_stats.ipc, g_stats.errors[EBADF],
-           g_stats.errors[EMSGSIZE], g_stats.errors[ETIMEDOUT]);
+           g_stats.errors[EMSGSIZE], g_stats.errors[ETIMEDOUT], g_stats.fp);
     return 0;
 }

@@ -2,7 +2,8 @@
  * switch_context(from, to): save the callee-saved registers and sp of the
  * running thread into *from and resume the thread saved in *to. Everything
  * else was saved by the C++ caller per the calling convention. The kernel has
- * no floating point, so there is no FP state to switch.
+ * no floating point; user threads' FP registers are saved and loaded by the
+ * caller just before (fpu::switch_out/switch_in, kern/arch/riscv/fpu.h).
  */
 #include "kern/arch/riscv/asm.h"
 

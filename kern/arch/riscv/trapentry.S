@@ -27,7 +27,10 @@
  *
  * Both paths clear sstatus.SUM for the handler (the saved sstatus keeps it
  * for the interrupted code): a user copy preempted with SUM set must not
- * hand SUM to the thread that runs next.
+ * hand SUM to the thread that runs next. From U-mode, FS is cleared too: the
+ * kernel runs with FP off (a stray FP instruction in it traps), and the
+ * user's FS, Dirty if it wrote FP registers, stays in the saved sstatus for
+ * the scheduler (kern/arch/riscv/fpu.h) and comes back with it on return.
  */
 #include "kern/arch/riscv/asm.h"
 
@@ -251,7 +254,7 @@ from_user:
     sd      t0, 1*8(sp)
     csrrw   t0, sscratch, zero
     sd      t0, 3*8(sp)
-    li      t0, SSTATUS_SUM
+    li      t0, SSTATUS_SUM | SSTATUS_FS
     csrc    sstatus, t0
     mv      s0, zero                /* backtraces end here */
     mv      a0, sp

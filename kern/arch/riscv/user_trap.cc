@@ -3,6 +3,7 @@
 // which kill the task with a message naming task, thread, cause, pc and
 // address. On the way back, a thread whose task is ending leaves instead.
 #include "kern/arch/riscv/csr.h"
+#include "kern/arch/riscv/fpu.h"
 #include "kern/console/printf.h"
 #include "kern/sched/sched.h"
 #include "kern/task/syscall.h"
@@ -44,6 +45,9 @@ void user_fault(Thread* me, TrapFrame& tf)
     Task* t = me->task;
     if (stale_tlb(t, tf))
         return;
+    // A thread's first FP instruction: retried with FP on (kern/arch/riscv/fpu.h).
+    if (tf.scause == trap::ILLEGAL_INSN && fpu::first_use(me, tf))
+        return;
     char why[160];
     if (tf.scause == trap::ILLEGAL_INSN)
         ksnprintf(why, sizeof why, "%s at pc 0x%lx (instruction bits 0x%lx), in thread %lu (%s)",
@@ -68,7 +72,8 @@ extern "C" void user_trap(TrapFrame* tf)
         tf->x[9] = static_cast<uint64_t>(syscall::dispatch(*tf));
         (void)cpu::irq_save();
     } else {
-        // Interrupts on: the stale-TLB check takes the address space's mutex.
+        // Interrupts on: the stale-TLB check takes the address space's mutex,
+        // a first FP instruction allocates the thread's FP context.
         cpu::irq_restore(cpu::IRQS_ON);
         user_fault(me, *tf);
         (void)cpu::irq_save();
