@@ -4,6 +4,7 @@
 #include "boot/bootargs.h"
 #include "boot/harts.h"
 #include "kern/console/console.h"
+#include "kern/debug/debugdemo.h"
 #include "kern/arch/riscv/csr.h"
 #include "kern/arch/riscv/hart.h"
 #include "kern/arch/riscv/irq.h"
@@ -83,6 +84,7 @@ extern "C" [[noreturn]] void kmain(unsigned long hartid, uintptr_t fdt_pa)
     if (bootargs::get("bench", pattern, sizeof pattern))
         kbench::run_from_bootargs(pattern);
 
+    debugdemo::run_from_bootargs();
     start_init();
     kprintf("Type 'help' for commands.\n");
     if (vm::swap::enabled())
