@@ -81,7 +81,7 @@ $(BUILD)/user_programs.o: $(USER_ELFS)
 -include $(ULIB_OBJ:.o=.d) $(patsubst %,$(BUILD)/u/user/progs/%.cc.d,$(USER_PROGS))
 .SECONDARY: $(ULIB_OBJ) $(patsubst %,$(BUILD)/u/user/progs/%.cc.o,$(USER_PROGS))
 
-.PHONY: all kernel run test host-test kernel-test check-layers qemu-gdb soak bench setup help clean compile_commands.json
+.PHONY: all kernel run test host-test kernel-test check-layers gdb-check qemu-gdb soak bench setup help clean compile_commands.json
 .DEFAULT_GOAL := all
 
 all: kernel
@@ -157,9 +157,9 @@ run: setup kernel $(if $(filter virt,$(PLATFORM)),$(SWAP_IMG))
 	@echo "Booting Zest on QEMU $(PLATFORM), $(SMP) harts, $(MEM). Quit with Ctrl-A X."
 	$(QEMU) $(QEMU_ARGS) $(QEMU_SWAP_$(PLATFORM))
 
-qemu-gdb: setup kernel
+qemu-gdb: setup kernel $(if $(filter virt,$(PLATFORM)),$(SWAP_IMG))
 	@echo "QEMU waits for gdb on localhost:1234. In another terminal: gdb-multiarch -x tools/gdbinit"
-	$(QEMU) $(QEMU_ARGS) -S -gdb tcp:127.0.0.1:1234
+	$(QEMU) $(QEMU_ARGS) $(QEMU_SWAP_$(PLATFORM)) -S -gdb tcp:127.0.0.1:1234
 
 # ---- tests ----------------------------------------------------------------------------
 
@@ -200,7 +200,11 @@ check-layers:
 
 # Everything; the last line is "N passed, N failed".
 test: setup kernel host-build
-	$(Q)python3 test/run_all.py --build $(BUILD) --layers --host $(HOST_TESTS) --kernel
+	$(Q)python3 test/run_all.py --build $(BUILD) --layers --gdb --host $(HOST_TESTS) --kernel
+
+# gdb's zest commands (tools/gdb/zest.py) against a live debugdemo boot, a few seconds.
+gdb-check: setup kernel
+	$(Q)python3 test/gdb_check.py --build $(BUILD)
 
 # The long soak (kern/stress/soak.h, docs/swap.md): SOAK_SECONDS on each of several
 # machines, swap I/O errors injected by blkdebug on two of them.
@@ -236,7 +240,8 @@ help:
 	@echo "  make soak           everything at once, SOAK_SECONDS (600) on 48M/3 harts, 256M/4, 96M/2, with swap I/O errors"
 	@echo "  make bench          benchmarks, written to docs/benchmarks.md"
 	@echo "  make sdcard         build/sdcard.img for a HiFive board (docs/hifive.md)"
-	@echo "  make qemu-gdb       boot halted, waiting for gdb-multiarch -x tools/gdbinit"
+	@echo "  make qemu-gdb       boot halted, waiting for gdb-multiarch -x tools/gdbinit (docs/debugging.md)"
+	@echo "  make gdb-check      gdb's zest commands against a debugdemo boot with a swapped stack"
 	@echo "  make compile_commands.json   for clangd"
 	@echo "  make setup          install missing Debian packages"
 	@echo "  make clean"

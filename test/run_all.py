@@ -280,6 +280,8 @@ def main():
     ap.add_argument("--host", nargs="*", default=None, help="host test binaries to run")
     ap.add_argument("--kernel", action="store_true", help="boot the kernel configurations")
     ap.add_argument("--layers", action="store_true", help="run make check-layers as one test")
+    ap.add_argument("--gdb", action="store_true",
+                    help="gdb-multiarch against the debugdemo boot (test/gdb_check.py), one test per check")
     ap.add_argument("--only", default=None, help="regex: kernel configurations to boot")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--soak", type=int, default=None, metavar="SECONDS",
@@ -290,6 +292,9 @@ def main():
     tally = Tally()
     if args.layers:
         run_layers(tally)
+    if args.gdb:
+        import gdb_check
+        gdb_check.run(build, tally.record)
     if args.host is not None:
         run_host(build, args.host, tally)
         run_check("check/doc-paths", [sys.executable, os.path.join(ROOT, "tools/check-doc-paths.py")], tally)

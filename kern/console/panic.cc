@@ -1,7 +1,8 @@
 // panic(): print the message and a backtrace on the hart that panicked, stop
 // every other hart with an IPI, then power off with a failure status (so a
-// test run under QEMU ends at once) or, without a way to power off, halt. Before powering off it calls
-// kern::debug_stop(), where gdb stops (tools/gdbinit).
+// test run under QEMU ends at once) or, without a way to power off, halt.
+// Just before powering off it calls kern::debug_stop(), where gdb stops
+// (tools/gdbinit).
 #include "kern/console/panic.h"
 
 #include "kern/console/backtrace.h"

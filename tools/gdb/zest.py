@@ -1,0 +1,615 @@
+# gdb commands that know Zest's threads, stacks (swapped ones included) and
+# memory counters. Loaded by tools/gdbinit; docs/debugging.md describes them.
+#
+#   zest threads            every thread, as the shell's `ps` lists them
+#   zest bt ID|NAME         backtrace of a thread from its saved context (or
+#                           its hart's registers while it runs); a swapped
+#                           stack is read from the swap image and checksummed
+#   zest swapfile PATH [SECTOR]  the host file behind the swap device (and the
+#                           partition's first sector, if gdb cannot tell)
+#   zest vmstat | zones | stacks   the shell's vmstat, vmstat -z and kstack
+#
+# Everything is read from memory through gdb's type information: fields by
+# name, sizes and constants from the debug info. What this script knows of the
+# kernel's structures is in the one section below ("Kernel structures"); the
+# rest works on the dictionaries it returns.
+import os
+import re
+
+import gdb
+
+# ---- Kernel structures -------------------------------------------------------
+# Every field name, global and constant of the kernel this script reads. When
+# a structure changes, this is the section to edit.
+
+THREAD_TYPE = "kern::Thread"
+THREAD_LIST = "kern::g_all"                    # kern/sched/thread.cc: every live thread
+THREAD_LIST_NODE = "all_node"                  # Thread's link on it
+STACK_GLOBALS = "kstack"                       # kstack/kstack.cc counters (namespace)
+SWAP_COUNTERS = "kstack::swap::detail::g_count"
+SWAP_DEVICE = "vm::swap::g_dev"
+
+
+def thread_fields(t):
+    """A Thread (gdb.Value, not a pointer) as a dict."""
+    task = t["task"]
+    return {
+        "addr": int(t.address),
+        "id": num(t["id"]),
+        "name": t["name"].string(length=t["name"].type.sizeof).split("\0")[0],
+        "state": enum_name(t["state"]),
+        "hart": num(t["hart"]),
+        "priority": num(t["priority"]),
+        "wait_reason": cstr(t["wait_reason"]),
+        "stack": int(t["stack"]),
+        "holds": num(t["stack_holds"]),
+        "task_id": num(task.dereference()["id"]) if int(task) else None,
+        "on_cpu": bool(num(t["on_cpu"])),
+        # switch_context's record (kern/arch/riscv/switch.S): ra, sp, s0..s11.
+        "ra": num(t["ctx"]["ra"]),
+        "sp": num(t["ctx"]["sp"]),
+        "s0": num(t["ctx"]["s"][0]),
+    }
+
+
+def stack_fields(addr):
+    """A kstack::Stack at addr as a dict, its swap record (SwapMeta) included."""
+    s = gdb.Value(addr).cast(gdb.lookup_type("kstack::Stack").pointer()).dereference()
+    npages = s["pages"].type.range()[1] + 1
+    d = {
+        "state": stack_state_name(s["state"]),
+        "slot": num(s["slot"]),
+        "pages": [num(s["pages"][i]) for i in range(npages)],
+        "mapped_from": num(s["mapped_from"]),
+        "high_water": num(s["high_water"]),
+        "meta": None,
+    }
+    if int(s["meta"]) and d["state"] in ("swapped", "swap-in", "swap-out"):
+        m = s["meta"].dereference()
+        d["meta"] = {"block": num(m["block"]), "first": num(m["first"]), "pages": num(m["pages"]),
+                     "sum": [num(m["sum"][i]) for i in range(npages)]}
+    return d
+
+
+def stack_geometry():
+    """Where slot n's stack lies: kstack/layout.h's arithmetic on its constants."""
+    return {"base": const("vm::layout::KSTACK_BASE"), "size": const("kstack::STACK_SIZE"),
+            "slot": const("kstack::SLOT_SIZE"), "guard": const("kstack::GUARD_SIZE"),
+            "page": const("PAGE_SIZE", "lib::PAGE_SIZE", default=4096),
+            "direct_map": const("vm::layout::DIRECT_MAP_BASE"),
+            "fill": const("kstack::FILL", default=0x5a5a5a5a5a5a5a5a)}
+
+
+def swap_partition_start():
+    """The swap device's first sector on its disk: a dev::Partition's start_, else 0."""
+    dev = glob(SWAP_DEVICE)
+    if dev is None or int(dev) == 0:
+        return None
+    v = dev.dereference()
+    dyn = v.dynamic_type
+    if "Partition" in str(dyn):
+        return num(v.cast(dyn)["start_"])
+    return 0
+
+
+def trap_frame_regs(addr):
+    """sepc, s0 and ra of the TrapFrame at addr (kern/arch/riscv/trap.h: x[] holds x1..x31)."""
+    tf = gdb.Value(addr).cast(gdb.lookup_type("kern::TrapFrame").pointer()).dereference()
+    return num(tf["sepc"]), num(tf["x"][7]), num(tf["x"][0])
+
+
+def hart_current(tp):
+    """The thread a hart runs: HartLocal::current (kern/arch/riscv/hart.h), tp pointing at its HartLocal."""
+    try:
+        h = gdb.Value(tp).cast(gdb.lookup_type("kern::HartLocal").pointer()).dereference()
+        return int(h["current"])
+    except (gdb.MemoryError, gdb.error):
+        return None
+
+
+def swap_sectors_per_block():
+    return const("vm::swap::SECTORS_PER_BLOCK", default=8)
+
+# ---- Reading values ----------------------------------------------------------
+
+
+def num(v):
+    """An integer from a scalar, an enum, a std::atomic or a one-member wrapper (HoldCount)."""
+    t = v.type.strip_typedefs()
+    while t.code == gdb.TYPE_CODE_STRUCT:
+        if any(f.name == "_M_i" for f in t.fields()):
+            v = v["_M_i"]
+        else:
+            # The first non-static member (or base class) holds the value.
+            v = v[next(f for f in t.fields() if hasattr(f, "bitpos"))]
+        t = v.type.strip_typedefs()
+    if t.code == gdb.TYPE_CODE_BOOL:
+        return int(bool(v))
+    return int(v)
+
+
+def enum_name(v):
+    return str(v).split("::")[-1].lower()
+
+
+def stack_state_name(v):
+    n = enum_name(v)
+    return {"swappingout": "swap-out", "swappingin": "swap-in"}.get(n, n)
+
+
+def cstr(v):
+    return v.string() if int(v) else None
+
+
+def glob(name):
+    """A global by name, also when it is in an anonymous namespace of a .cc file."""
+    ns, _, base = name.rpartition("::")
+    for cand in (name, f"{ns}::(anonymous namespace)::{base}" if ns else f"(anonymous namespace)::{base}"):
+        sym = gdb.lookup_global_symbol(cand) or gdb.lookup_static_symbol(cand)
+        if sym is not None:
+            return sym.value()
+        try:
+            return gdb.parse_and_eval(f"'{cand}'")
+        except gdb.error:
+            pass
+    return None
+
+
+def const(*names, default=None):
+    for n in names:
+        v = glob(n)
+        if v is not None:
+            try:
+                return int(v)
+            except gdb.error:
+                pass
+    if default is None:
+        raise gdb.GdbError(f"zest: {names[0]} not found in the debug info")
+    return default
+
+
+def read(addr, size):
+    return bytes(gdb.selected_inferior().read_memory(addr, size))
+
+
+def u64(b, off=0):
+    return int.from_bytes(b[off:off + 8], "little")
+
+# ---- Threads -----------------------------------------------------------------
+
+
+def threads():
+    lst = glob(THREAD_LIST)
+    if lst is None:
+        raise gdb.GdbError("zest: the thread list (kern/sched/thread.cc g_all) is not in the debug info")
+    ttype = gdb.lookup_type(THREAD_TYPE)
+    off = next(f.bitpos for f in ttype.fields() if f.name == THREAD_LIST_NODE) // 8
+    head = lst["head_"].address
+    node = lst["head_"]["next"]
+    out = []
+    for _ in range(100000):
+        if int(node) == int(head):
+            break
+        t = gdb.Value(int(node) - off).cast(ttype.pointer()).dereference()
+        out.append(thread_fields(t))
+        node = node.dereference()["next"]
+    return out
+
+
+def find_thread(key):
+    ts = threads()
+    for t in ts:
+        if key.isdigit() and t["id"] == int(key):
+            return t
+    for t in ts:
+        if t["name"] == key:
+            return t
+    raise gdb.GdbError(f"zest: no thread {key!r}")
+
+
+class StackImage:
+    """A thread's kernel stack, page by page: resident pages from memory,
+    swapped ones from the swap image, checked against the swap record."""
+
+    def __init__(self, t):
+        self.geo = stack_geometry()
+        self.s = stack_fields(t["stack"])
+        g = self.geo
+        self.bottom = g["base"] + self.s["slot"] * g["slot"] + g["guard"]
+        self.top = self.bottom + g["size"]
+        self.data = {}    # page index -> bytes
+        self.source = {}  # page index -> where it came from
+        self._load()
+
+    def _load(self):
+        g, s = self.geo, self.s
+        meta = s["meta"]
+        for p, pa in enumerate(s["pages"]):
+            va = self.bottom + p * g["page"]
+            if pa:
+                try:
+                    self.data[p] = read(va, g["page"])
+                    self.source[p] = f"resident (pa 0x{pa:x})"
+                except gdb.MemoryError:
+                    self.data[p] = read(g["direct_map"] + pa, g["page"])
+                    self.source[p] = f"resident (pa 0x{pa:x}, through the direct map)"
+            elif meta and meta["first"] <= p < meta["first"] + meta["pages"]:
+                block = meta["block"] + p - meta["first"]
+                data, self.source[p] = read_swap_block(block, meta["sum"][p], g["page"])
+                if data is not None:
+                    self.data[p] = data
+            else:
+                self.source[p] = "not mapped"
+
+    def contains(self, addr):
+        return self.bottom <= addr < self.top
+
+    def u64(self, addr):
+        p = (addr - self.bottom) // self.geo["page"]
+        if p not in self.data:
+            raise gdb.MemoryError(f"stack page {p} not available")
+        return u64(self.data[p], (addr - self.bottom) % self.geo["page"])
+
+    def high_water(self):
+        if self.s["state"] != "resident":
+            return self.s["high_water"]
+        start = self.s["mapped_from"]
+        for p in range(start, len(self.s["pages"])):
+            b = self.data.get(p)
+            if b is None:
+                continue
+            for off in range(0, len(b), 8):
+                if u64(b, off) != self.geo["fill"]:
+                    return self.top - (self.bottom + p * self.geo["page"] + off)
+        return 0
+
+
+g_swapfile = {"path": None, "start": None}
+
+
+def default_swapfile():
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return os.path.join(root, "build", "swap.img")
+
+
+def page_checksum(page):
+    """kstack/checksum.h's page_checksum, word for word."""
+    m = (1 << 64) - 1
+    h = 0x9e3779b97f4a7c15 ^ len(page)
+    for i in range(len(page) // 8):
+        h ^= (u64(page, i * 8) + i) & m
+        h = (h * 0xff51afd7ed558ccd) & m
+        h ^= h >> 29
+    return h
+
+
+def read_swap_block(block, want, page_size):
+    path = g_swapfile["path"] or default_swapfile()
+    start = g_swapfile["start"]
+    if start is None:
+        start = swap_partition_start() or 0
+    off = (start + block * swap_sectors_per_block()) * 512
+    try:
+        with open(path, "rb") as f:
+            f.seek(off)
+            data = f.read(page_size)
+    except OSError as e:
+        return None, f"swap block {block}: cannot read {path}: {e.strerror}"
+    if len(data) != page_size:
+        return None, f"swap block {block}: {path} ends before it"
+    got = page_checksum(data)
+    if got != want:
+        return None, (f"swap block {block} of {path}, CHECKSUM BAD (0x{got:016x}, swap record says 0x{want:016x}):"
+                      " not used")
+    return data, f"swap block {block} of {path}, checksum ok (0x{got:016x})"
+
+# ---- Backtraces (the algorithm of kern/console/backtrace.cc) -------------------
+
+
+def text_range():
+    return int(gdb.parse_and_eval("(unsigned long)&_text_start")), int(gdb.parse_and_eval("(unsigned long)&_text_end"))
+
+
+def symbol(pc):
+    """(name, offset) as the kernel's ksyms table has them (tools/gen-ksyms.py)."""
+    out = gdb.execute(f"info symbol 0x{pc:x}", to_string=True).strip()
+    m = re.match(r"^(.*?)(?: \+ (\d+))? in section", out)
+    if not m:
+        return None, 0
+    name = m.group(1).replace("(anonymous namespace)::", "")
+    if " [clone" in name:
+        name = name[:name.find(" [clone")]
+    if name.find("(") > 0:
+        name = name[:name.find("(")]
+    return name, int(m.group(2) or 0)
+
+
+def frame_line(n, pc, is_return_address):
+    name, off = symbol(pc - 1 if is_return_address else pc)
+    if name is None:
+        return f"  #{n:<2} 0x{pc:016x} ?"
+    return f"  #{n:<2} 0x{pc:016x} {name}+0x{off + (1 if is_return_address else 0):x}"
+
+
+def backtrace(pc, fp, ra, mem, max_frames=32, at_entry=False):
+    lo, hi = text_range()
+    is_text = lambda a: lo <= a < hi  # noqa: E731
+    te = int(gdb.parse_and_eval("(unsigned long)&trap_entry"))
+    te_end = int(gdb.parse_and_eval("(unsigned long)&trap_entry_end"))
+    lines = [frame_line(0, pc, False)]
+    last_pc, repeats, printed = 0, 0, 1
+    n = 1
+    if at_entry:
+        lines.append(frame_line(1, ra, True))
+        last_pc, ra, printed, n = ra, 0, 2, 2
+
+    def flush():
+        if repeats:
+            lines.append(f"       ... the frame above {repeats} more time{'' if repeats == 1 else 's'}")
+
+    while n < 4096 and printed < max_frames and fp != 0 and fp & 7 == 0:
+        try:
+            w1, w0 = mem(fp - 8), mem(fp - 16)
+        except (gdb.MemoryError, gdb.error):
+            break
+        if ra and not is_text(w1) and w1 > fp and w1 & 7 == 0:
+            next_pc, next_fp = ra, w1
+        else:
+            next_pc, next_fp = w1, w0
+        ra = 0
+        if not is_text(next_pc):
+            break
+        if te < next_pc <= te_end:
+            try:
+                sepc, s0, tra = trap_frame_regs(next_fp)
+            except (gdb.MemoryError, gdb.error):
+                break
+            flush()
+            repeats, last_pc = 0, 0
+            lines.append("  -- trap --")
+            lines.append(frame_line(n, sepc, False))
+            printed += 1
+            pc, fp, ra = sepc, s0, tra
+            n += 1
+            continue
+        if next_pc == last_pc:
+            repeats += 1
+        else:
+            flush()
+            repeats = 0
+            lines.append(frame_line(n, next_pc, True))
+            printed += 1
+        last_pc = next_pc
+        if next_fp <= fp:
+            break
+        fp = next_fp
+        n += 1
+    flush()
+    return lines
+
+
+def running_regs(t):
+    """pc, s0, ra and gdb thread of the hart running thread t: the one whose
+    HartLocal (at tp) names it as current."""
+    cur = gdb.selected_thread()
+    try:
+        for th in gdb.selected_inferior().threads():
+            th.switch()
+            f = gdb.newest_frame()
+            tp = int(f.read_register("tp"))
+            if tp and hart_current(tp) == t["addr"]:
+                return (int(f.read_register("pc")), int(f.read_register("s0")), int(f.read_register("ra")),
+                        th.num)
+    finally:
+        if cur is not None:
+            cur.switch()
+    return None
+
+
+# ---- Commands ----------------------------------------------------------------
+
+
+class Zest(gdb.Command):
+    """Zest kernel commands: zest threads | bt ID|NAME | swapfile PATH [SECTOR] | vmstat | zones | stacks"""
+
+    def __init__(self):
+        super().__init__("zest", gdb.COMMAND_USER, gdb.COMPLETE_NONE, True)
+
+
+class Threads(gdb.Command):
+    """Every live thread, as the shell's ps lists them."""
+
+    def __init__(self):
+        super().__init__("zest threads", gdb.COMMAND_USER)
+
+    def invoke(self, arg, from_tty):
+        print(f"{'id':>5} {'name':<16} {'state':<9} {'hart':>4} {'prio':>4}  {'wait':<14} {'stack':>6} "
+              f"{'stack-st':<9} {'holds':>5} mode")
+        ts = threads()
+        for t in ts:
+            if t["stack"]:
+                img = StackImage(t)
+                sstate, hw = img.s["state"], img.high_water()
+            else:
+                sstate, hw = "boot", 0
+            wait = t["wait_reason"] if t["state"] == "sleeping" and t["wait_reason"] else "-"
+            mode = f"user, task {t['task_id']}" if t["task_id"] is not None else "kernel"
+            print(f"{t['id']:>5} {t['name']:<16} {t['state']:<9} {t['hart']:>4} {t['priority']:>4}  {wait:<14} "
+                  f"{hw:>6} {sstate:<9} {t['holds']:>5} {mode}")
+        print(f"{len(ts)} threads")
+
+
+class Bt(gdb.Command):
+    """zest bt ID|NAME: backtrace of a thread, from its saved context or its hart."""
+
+    def __init__(self):
+        super().__init__("zest bt", gdb.COMMAND_USER)
+
+    def invoke(self, arg, from_tty):
+        if not arg.strip():
+            raise gdb.GdbError("usage: zest bt ID|NAME")
+        t = find_thread(arg.strip())
+        print(f"thread {t['id']} ({t['name']}), {t['state']}")
+        img = StackImage(t) if t["stack"] else None
+        if img:
+            print(f"stack: slot {img.s['slot']}, 0x{img.bottom:x}-0x{img.top:x}, {img.s['state']}")
+            for p in sorted(img.source):
+                print(f"  page {p} (0x{img.bottom + p * img.geo['page']:x}): {img.source[p]}")
+        regs = running_regs(t) if t["on_cpu"] or t["state"] == "running" else None
+        if regs:
+            pc, fp, ra, hart = regs
+            print(f"running: registers of gdb thread {hart}")
+        else:
+            pc, fp, ra = t["ra"], t["s0"], 0
+            print("from its saved context (switch_context)")
+
+        def mem(addr):
+            if img and img.contains(addr):
+                return img.u64(addr)
+            return u64(read(addr, 8))
+
+        print("backtrace:")
+        # Stopped at a function's first instruction (a breakpoint): its frame
+        # record is not built yet, so its caller is only in ra.
+        at_entry = bool(regs) and symbol(pc)[1] == 0
+        lines = backtrace(pc, fp, ra, mem, at_entry=at_entry)
+        for line in lines:
+            print(line)
+
+
+class Swapfile(gdb.Command):
+    """zest swapfile PATH [SECTOR]: the host file behind the swap device (default build/swap.img)."""
+
+    def __init__(self):
+        super().__init__("zest swapfile", gdb.COMMAND_USER, gdb.COMPLETE_FILENAME)
+
+    def invoke(self, arg, from_tty):
+        parts = gdb.string_to_argv(arg)
+        if not parts:
+            print(f"swap image: {g_swapfile['path'] or default_swapfile()}")
+            return
+        g_swapfile["path"] = os.path.abspath(parts[0])
+        g_swapfile["start"] = int(parts[1], 0) if len(parts) > 1 else None
+        print(f"swap image: {g_swapfile['path']}")
+
+
+def counters(prefix, names):
+    return {n: num(glob(f"{prefix}::{n}")) for n in names}
+
+
+class Vmstat(gdb.Command):
+    """The figures of the shell's vmstat, from memory."""
+
+    def __init__(self):
+        super().__init__("zest vmstat", gdb.COMMAND_USER)
+
+    def invoke(self, arg, from_tty):
+        p = glob("vm::kmem::g_phys")
+        total, free, cached = num(p["total_"]), num(p["free_"]), num(p["cached_"])
+        w = p["wm_"]
+        wm = {f.name: num(w[f.name]) for f in w.type.strip_typedefs().fields()}
+        print(f"pages: {total} total, {free} free ({cached} in per-hart caches), {total - free} wired "
+              f"({free * 4} KiB free)")
+        print("watermarks: " + ", ".join(f"{k} {v}" for k, v in wm.items()))
+        names = ["normal", "system", "interrupt"]
+        for c in range(p["allocs_"].type.range()[1] + 1):
+            print(f"  {names[c] if c < 3 else c:<9} {num(p['allocs_'][c]):>10} allocations "
+                  f"{num(p['failures_'][c]):>8} failures")
+        print(f"per-hart page caches: {num(p['cache_hits_'])} hits, {num(p['cache_misses_'])} misses")
+        print(f"waits for memory: {num(glob('vm::kmem::g_memwaits'))} "
+              f"({num(glob('vm::kmem::g_memwait_us')) // 1000} ms waiting in all)")
+        c = glob(SWAP_COUNTERS)
+        sw = {f.name: num(c[f.name]) for f in c.type.strip_typedefs().fields()}
+        print(f"paging: {sw['swap_outs']} stack swap-outs ({sw['pages_out']} pages freed), {sw['swap_ins']} swap-ins "
+              f"({sw['at_wakeup']} at the wakeup, {sw['early']} early), {sw['swapped']} now swapped")
+        print(f"  {sw['cancelled']} cancelled by a wakeup; woken threads waited {sw['wait_us'] // 1000} ms for their "
+              f"stacks ({sw['waits']} waits)")
+        po = counters("vm::pageout", ["g_wakeups", "g_swap_passes", "g_emergency_passes", "g_given_back"])
+        idle = num(glob("kstack::swap::g_idle_us"))
+        print(f"  pagedaemon: {po['g_wakeups']} wakeups, {po['g_swap_passes']} swap passes; emergency pager passes "
+              f"{po['g_emergency_passes']}; idle threshold {idle // 1000} ms")
+        t = counters("vm::tlb", ["g_shootdowns", "g_pages", "g_full"])
+        print(f"tlb shootdowns: {t['g_shootdowns']} ({t['g_pages']} pages, {t['g_full']} full flushes)")
+
+
+class Stacks(gdb.Command):
+    """The figures of the shell's kstack command, from memory."""
+
+    def __init__(self):
+        super().__init__("zest stacks", gdb.COMMAND_USER)
+
+    def invoke(self, arg, from_tty):
+        g = stack_geometry()
+        npages = g["size"] // g["page"]
+        s = counters(STACK_GLOBALS, ["g_in_use", "g_cached_hart", "g_cached_global", "g_pages", "g_built",
+                                     "g_destroyed", "g_hits", "g_misses", "g_guard_faults", "g_max_hw",
+                                     "g_grow_faults", "g_grown", "g_given_back", "g_grow_waits"])
+        print(f"kernel stacks: {g['size'] // 1024} KiB slots of stack, guard {g['guard'] // 1024} KiB below; "
+              f"new stacks map {num(glob('kstack::g_initial_pages'))} page(s) and grow on demand")
+        print(f"  in use {s['g_in_use']}, cached {s['g_cached_hart']} per-hart + {s['g_cached_global']} global")
+        hist = [0] * (npages + 1)
+        for t in threads():
+            if t["stack"]:
+                hist[sum(1 for pa in stack_fields(t["stack"])["pages"] if pa)] += 1
+        print("  live threads by resident pages: " + " ".join(f"{k}:{v}" for k, v in enumerate(hist)) +
+              " (0 = on swap)")
+        th = sum(hist)
+        pages = sum(k * v for k, v in enumerate(hist))
+        if th:
+            fixed = th * npages
+            print(f"  their stacks: {pages * 4} KiB resident, {fixed * 4} KiB with fixed {g['size'] // 1024} KiB "
+                  f"stacks: {(fixed - pages) * 100 // fixed}% saved")
+        print(f"  stack object: {s['g_pages']} resident pages ({s['g_pages'] * 4} KiB, cached stacks included)")
+        print(f"  growth: {s['g_grow_faults']} faults, {s['g_grown']} pages mapped, {s['g_grow_waits']} waits for "
+              f"memory; {s['g_given_back']} pages given back by the pagedaemon")
+        look = s["g_hits"] + s["g_misses"]
+        print(f"  built {s['g_built']}, destroyed {s['g_destroyed']}; cache hits {s['g_hits']} of {look} "
+              f"({s['g_hits'] * 100 // look if look else 0}%)")
+        print(f"  guard faults {s['g_guard_faults']}; deepest use seen {s['g_max_hw']} bytes")
+
+
+class Zones(gdb.Command):
+    """The zones the shell's vmstat -z lists: every registered zone, its
+    counters read by name from its dynamic type."""
+
+    def __init__(self):
+        super().__init__("zest zones", gdb.COMMAND_USER)
+
+    def invoke(self, arg, from_tty):
+        lst = glob("zalloc::g_zones")
+        base = gdb.lookup_type("zalloc::ZoneBase")
+        off = next(f.bitpos for f in base.fields() if f.name == "registry_node") // 8
+        head = int(lst["head_"].address)
+        node = lst["head_"]["next"]
+        print(f"{'ZONE':<16} {'KIND':<12} {'SIZE':>5} {'REQUESTS':>10} {'FAIL':>6} {'SLABS':>6}")
+        for _ in range(10000):
+            if int(node) == head:
+                break
+            z = gdb.Value(int(node) - off).cast(base.pointer()).dereference()
+            dyn = z.dynamic_type
+            zv = z.cast(dyn) if dyn.strip_typedefs().code == gdb.TYPE_CODE_STRUCT else z
+            fields = {f.name for f in zv.type.strip_typedefs().fields()} | \
+                {f.name for f in base.fields()}
+
+            def field(*names):
+                for n in names:
+                    if n in fields:
+                        try:
+                            return num(zv[n])
+                        except (gdb.error, StopIteration):
+                            pass
+                return "-"
+            name = cstr(zv["name_"]) if "name_" in fields else "?"
+            kind = str(dyn).split("::")[-1]
+            print(f"{name:<16} {kind:<12} {field('obj_size_', 'item_size_', 'size_'):>5} "
+                  f"{field('allocs_', 'requests_'):>10} {field('failures_'):>6} {field('nslabs_'):>6}")
+            node = node.dereference()["next"]
+
+
+Zest()
+Threads()
+Bt()
+Swapfile()
+Vmstat()
+Stacks()
+Zones()
