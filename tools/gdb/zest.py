@@ -581,7 +581,7 @@ class Zones(gdb.Command):
         off = next(f.bitpos for f in base.fields() if f.name == "registry_node") // 8
         head = int(lst["head_"].address)
         node = lst["head_"]["next"]
-        print(f"{'ZONE':<16} {'KIND':<12} {'SIZE':>5} {'REQUESTS':>10} {'FAIL':>6} {'SLABS':>6}")
+        print(f"{'ZONE':<16} {'KIND':<12} {'SIZE':>5} {'FAIL':>6} {'SLABS':>6}")
         for _ in range(10000):
             if int(node) == head:
                 break
@@ -602,7 +602,7 @@ class Zones(gdb.Command):
             name = cstr(zv["name_"]) if "name_" in fields else "?"
             kind = str(dyn).split("::")[-1]
             print(f"{name:<16} {kind:<12} {field('obj_size_', 'item_size_', 'size_'):>5} "
-                  f"{field('allocs_', 'requests_'):>10} {field('failures_'):>6} {field('nslabs_'):>6}")
+                  f"{field('failures_'):>6} {field('nslabs_'):>6}")
             node = node.dereference()["next"]
 
 
