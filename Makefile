@@ -81,7 +81,7 @@ $(BUILD)/user_programs.o: $(USER_ELFS)
 -include $(ULIB_OBJ:.o=.d) $(patsubst %,$(BUILD)/u/user/progs/%.cc.d,$(USER_PROGS))
 .SECONDARY: $(ULIB_OBJ) $(patsubst %,$(BUILD)/u/user/progs/%.cc.o,$(USER_PROGS))
 
-.PHONY: all kernel run test host-test kernel-test check-layers gdb-check qemu-gdb soak bench setup help clean compile_commands.json
+.PHONY: all kernel run test host-test kernel-test check-layers gdb-check stress-plot qemu-gdb soak bench setup help clean compile_commands.json
 .DEFAULT_GOAL := all
 
 all: kernel
@@ -212,6 +212,14 @@ SOAK_SECONDS ?= 600
 soak: setup kernel
 	$(Q)python3 test/run_all.py --build $(BUILD) --soak $(SOAK_SECONDS)
 
+# Memory over time: boot, run `stress ... samples`, draw build/stress.png and .svg
+# (tools/stress-plot.py; the sample line is described in docs/debugging.md).
+# Debian's python3-matplotlib belongs to the system's python3.
+PLOT_PYTHON ?= $(if $(wildcard /usr/bin/python3),/usr/bin/python3,python3)
+STRESS_ARGS ?= 64 8 3
+stress-plot: setup kernel
+	$(Q)$(PLOT_PYTHON) tools/stress-plot.py --build $(BUILD) --stress "$(STRESS_ARGS)"
+
 bench: setup kernel
 	$(Q)python3 test/bench.py --build $(BUILD)
 
@@ -239,6 +247,7 @@ help:
 	@echo "  make check-layers   every #include against docs/layers.md"
 	@echo "  make soak           everything at once, SOAK_SECONDS (600) on 48M/3 harts, 256M/4, 96M/2, with swap I/O errors"
 	@echo "  make bench          benchmarks, written to docs/benchmarks.md"
+	@echo "  make stress-plot    run stress with a sample line every 100 ms, draw build/stress.png and .svg"
 	@echo "  make sdcard         build/sdcard.img for a HiFive board (docs/hifive.md)"
 	@echo "  make qemu-gdb       boot halted, waiting for gdb-multiarch -x tools/gdbinit (docs/debugging.md)"
 	@echo "  make gdb-check      gdb's zest commands against a debugdemo boot with a swapped stack"
