@@ -11,7 +11,9 @@ commands say (docs/debugging.md):
     reports the bad checksum (so the check above can fail);
   - `zest bt resident-demo` prints the frames the kernel's own backtrace
     printer printed for it on the console;
-  - `zest vmstat` and `zest stacks` agree with the boot: one stack swapped.
+  - `zest vmstat` and `zest stacks` agree with the boot: one stack swapped;
+  - a second boot that panics (ktest=kstack_overflow) stops in
+    kern::debug_stop("panic") and `zest threads` still lists its threads.
 Each check is one PASS/FAIL line. Usable alone (exit status) or from
 test/run_all.py --gdb.
 """
@@ -102,25 +104,20 @@ def frames(text):
     return re.findall(r"^  #\d+\s+0x[0-9a-f]+ \S+$", text, re.M)
 
 
-def run(build, record):
-    """Boot, debug, judge; record(ok, name, detail) once per check."""
-    if shutil.which(GDB) is None:
-        record(False, "gdb/debugdemo", f"{GDB} not found (tools/setup.sh installs it)")
-        return
+def session(build, name, bootargs, commands, swap):
+    """Boot halted with bootargs and a swap disk, run the gdb commands until
+    they end; returns (gdb output, console text, seconds)."""
     logdir = os.path.join(build, "test-logs")
-    os.makedirs(logdir, exist_ok=True)
-    swap = os.path.join(build, "test-disk-gdb-debugdemo.img")
-    bad_swap = os.path.join(build, "test-disk-gdb-debugdemo-bad.img")
+    port = free_port()
+    console_log = os.path.join(logdir, f"gdb-{name}.console.log")
+    gdb_log = os.path.join(logdir, f"gdb-{name}.gdb.log")
+    script = os.path.join(logdir, f"gdb-{name}.gdb")
     with open(swap, "wb") as f:
         f.truncate(16 << 20)
-    port = free_port()
-    console_log = os.path.join(logdir, "gdb-debugdemo.console.log")
-    gdb_log = os.path.join(logdir, "gdb-debugdemo.gdb.log")
-    script = os.path.join(logdir, "gdb-debugdemo.gdb")
     with open(script, "w") as f:
-        f.write(gdb_script(build, port, swap, bad_swap))
+        f.write(commands(port))
     qemu = ["qemu-system-riscv64", "-M", "virt", "-smp", "2", "-m", "128M", "-nographic", "-monitor", "none",
-            "-serial", f"file:{console_log}", "-kernel", os.path.join(build, "Image"), "-append", "debugdemo",
+            "-serial", f"file:{console_log}", "-kernel", os.path.join(build, "Image"), "-append", bootargs,
             "-drive", f"file={swap},if=none,format=raw,id=d0", "-device", "virtio-blk-device,drive=d0",
             "-S", "-gdb", f"tcp:127.0.0.1:{port}"]
     start = time.time()
@@ -129,7 +126,7 @@ def run(build, record):
         g = subprocess.run([GDB, "-batch", "-nx", "-x", script], capture_output=True, text=True, timeout=TIMEOUT)
         out = g.stdout + g.stderr
     except subprocess.TimeoutExpired as e:
-        out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
         out += f"\n(gdb timed out after {TIMEOUT} s)"
     finally:
         try:
@@ -141,6 +138,34 @@ def run(build, record):
     with open(gdb_log, "w") as f:
         f.write(out)
     console = open(console_log, errors="replace").read() if os.path.exists(console_log) else ""
+    return out, console, took
+
+
+def panic_script(build, port):
+    """A boot that panics (a kernel stack overflow, as virt-kstack-overflow in
+    test/boots.py): gdb must stop in kern::debug_stop with why = "panic"."""
+    return gdb_script(build, port, "", "").split("zest swapfile")[0] + """echo ==== why\\n
+print why
+echo ==== threads\\n
+zest threads
+echo ==== end\\n
+kill
+"""
+
+
+def run(build, record):
+    """Boot, debug, judge; record(ok, name, detail) once per check."""
+    if shutil.which(GDB) is None:
+        record(False, "gdb/debugdemo", f"{GDB} not found (tools/setup.sh installs it)")
+        return
+    logdir = os.path.join(build, "test-logs")
+    os.makedirs(logdir, exist_ok=True)
+    swap = os.path.join(build, "test-disk-gdb-debugdemo.img")
+    bad_swap = os.path.join(build, "test-disk-gdb-debugdemo-bad.img")
+    gdb_log = os.path.join(logdir, "gdb-debugdemo.gdb.log")
+    console_log = os.path.join(logdir, "gdb-debugdemo.console.log")
+    out, console, took = session(build, "debugdemo", "debugdemo",
+                                 lambda port: gdb_script(build, port, swap, bad_swap), swap)
     s = sections(out)
 
     def check(ok, name, detail):
@@ -183,6 +208,20 @@ def run(build, record):
     check(bool(m1 and m2) and int(m1.group(1)) >= 1 and int(m2.group(1)) >= 1, "vmstat-stacks",
           f"vmstat: {m1.group(0) if m1 else '?'}; stacks on swap: {m2.group(1) if m2 else '?'}")
     check(took < TIMEOUT, "session-time", f"{took:.1f} s")
+
+    # At a panic: stopped in debug_stop("panic"), the threads still readable.
+    gdb_log = os.path.join(logdir, "gdb-panic.gdb.log")
+    console_log = os.path.join(logdir, "gdb-panic.console.log")
+    out, console, took = session(build, "panic", "ktest=kstack_overflow",
+                                 lambda port: panic_script(build, port),
+                                 os.path.join(build, "test-disk-gdb-panic.img"))
+    s = sections(out)
+    why = s.get("why", "")
+    th = s.get("threads", "")
+    check('"panic"' in why and "panic:" in console, "stops-at-panic",
+          why.strip() or "gdb did not stop in kern::debug_stop")
+    check(re.search(r"^\s*\d+ overflower\s", th, re.M) is not None, "threads-at-panic",
+          "overflower listed" if "overflower" in th else "the panicking thread is not in `zest threads`")
 
 
 def main():
