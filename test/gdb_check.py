@@ -11,7 +11,9 @@ commands say (docs/debugging.md):
     reports the bad checksum (so the check above can fail);
   - `zest bt resident-demo` prints the frames the kernel's own backtrace
     printer printed for it on the console;
-  - `zest vmstat` and `zest stacks` agree with the boot: one stack swapped;
+  - `zest threads`, `zest vmstat`, `zest zones` and `zest stacks` print what
+    the shell's ps (its thread rows), vmstat, vmstat -z and kstack printed on
+    the console just before the stop, and vmstat counts the stack on swap;
   - a second boot that panics (ktest=kstack_overflow) stops in
     kern::debug_stop("panic") and `zest threads` still lists its threads.
 Each check is one PASS/FAIL line. Usable alone (exit status) or from
@@ -65,6 +67,9 @@ echo ==== vmstat\\n
 zest vmstat
 echo ==== stacks\\n
 zest stacks
+echo ==== zones\\n
+zest zones
+echo ==== after zones\\n
 python
 import shutil
 shutil.copyfile("{swap}", "{bad_swap}")
@@ -98,6 +103,13 @@ def sections(text):
         elif name:
             out[name].append(line)
     return {k: "\n".join(v) for k, v in out.items()}
+
+
+def shell_output(console, cmd):
+    """The lines a shell command printed between boot/main.cc's debugdemo markers."""
+    m = re.search(rf"debugdemo: shell {re.escape(cmd)}\n(.*?)debugdemo: end of {re.escape(cmd)}\n",
+                  console.replace("\r", ""), re.S)
+    return [ln for ln in m.group(1).splitlines() if ln.strip()] if m else []
 
 
 def frames(text):
@@ -201,12 +213,26 @@ def run(build, record):
           f"{len(gframes)} frames alike" if kframes and kframes == gframes else
           f"kernel {kframes} vs gdb {gframes}")
 
-    vm = s.get("vmstat", "")
-    st = s.get("stacks", "")
-    m1 = re.search(r"(\d+) now swapped", vm)
-    m2 = re.search(r" 0:(\d+) ", st)
-    check(bool(m1 and m2) and int(m1.group(1)) >= 1 and int(m2.group(1)) >= 1, "vmstat-stacks",
-          f"vmstat: {m1.group(0) if m1 else '?'}; stacks on swap: {m2.group(1) if m2 else '?'}")
+    krows = [ln.split() for ln in shell_output(console, "vmstat -z")]
+    grows = [ln.split() for ln in s.get("zones", "").splitlines() if ln.strip()]
+    diff = [f"{a[0]}: kernel {' '.join(a[1:])} / gdb {' '.join(b[1:])}" for a, b in zip(krows, grows) if a != b]
+    check(len(krows) > 1 and len(krows) == len(grows) and not diff, "zones-match-vmstat-z",
+          f"{len(krows) - 1} zones alike" if krows and not diff and len(krows) == len(grows) else
+          (f"{len(krows)} kernel rows, {len(grows)} gdb rows; " + "; ".join(diff[:3])))
+
+    # The shell's own output, which boot/main.cc printed just before the stop.
+    for cmd, section, name in (("ps", "threads", "threads-match-ps"), ("vmstat", "vmstat", "vmstat-matches"),
+                               ("kstack", "stacks", "stacks-match-kstack")):
+        want = shell_output(console, cmd)
+        got = [ln for ln in s.get(section, "").splitlines() if ln.strip()]
+        if cmd == "ps":  # the thread rows and the count; gdb has no run-queue or task lines
+            want = want[:next((i + 1 for i, ln in enumerate(want) if re.match(r"^\d+ threads;", ln)), 0)]
+        diff = [f"shell {a.strip()!r} / gdb {b.strip()!r}" for a, b in zip(want, got) if a != b]
+        check(len(want) > 1 and len(want) == len(got) and not diff, name,
+              f"{len(want)} lines alike" if want and not diff and len(want) == len(got) else
+              f"{len(want)} shell lines, {len(got)} gdb lines; " + "; ".join(diff[:2]))
+    m = re.search(r"(\d+) now swapped", s.get("vmstat", ""))
+    check(bool(m) and int(m.group(1)) >= 1, "vmstat-counts-swapped", m.group(0) if m else "no paging line")
     check(took < TIMEOUT, "session-time", f"{took:.1f} s")
 
     # At a panic: stopped in debug_stop("panic"), the threads still readable.

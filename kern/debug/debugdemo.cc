@@ -3,7 +3,6 @@
 #include "boot/bootargs.h"
 #include "kern/console/backtrace.h"
 #include "kern/console/printf.h"
-#include "kern/debug/debug_stop.h"
 #include "kern/sched/sched.h"
 #include "kern/sched/thread.h"
 #include "kstack/kstack.h"
@@ -61,21 +60,21 @@ bool wait_switched_out(Thread* t)
 
 } // namespace
 
-void run_from_bootargs()
+bool start_from_bootargs()
 {
     if (!bootargs::has("debugdemo"))
-        return;
+        return false;
     auto swapped = thread::spawn({.name = "swapped-demo", .entry = demo_entry});
     auto resident = thread::spawn({.name = "resident-demo", .entry = demo_entry, .flags = TF_NO_SWAP});
     if (!swapped.ok() || !resident.ok()) {
         kprintf("debugdemo: could not start its threads\n");
-        return;
+        return false;
     }
     while (g_asleep.load() < 2)
         sched::sleep_us(1000);
     if (!wait_switched_out(swapped.value()) || !wait_switched_out(resident.value())) {
         kprintf("debugdemo: the demo threads did not go to sleep\n");
-        return;
+        return false;
     }
     if (vm::swap::enabled()) {
         // Every swappable sleeper goes: asleep for at least 0 us, and more
@@ -92,8 +91,7 @@ void run_from_bootargs()
     kprintf("debugdemo: kernel backtrace of thread %lu (%s)\n", t->id, t->name);
     backtrace_from(t->ctx.ra, t->ctx.s[0], 0);
     kprintf("debugdemo: end of backtrace\n");
-    debug_stop("debugdemo");
-    kprintf("debugdemo: resumed\n");
+    return true;
 }
 
 } // namespace kern::debugdemo

@@ -107,6 +107,65 @@ def hart_current(tp):
         return None
 
 
+def cache_figures(caches, hart, cap):
+    """zalloc::HartCaches (zalloc/hart_cache.h): allocations of a hart and objects on its list."""
+    word = num(caches["slots_"][hart]["hot"]["word"])
+    room_bits = const("zalloc::ROOM_BITS", default=10)
+    room = word & ((1 << room_bits) - 1)
+    return word >> room_bits, (0 if room > cap else cap - room)
+
+
+def list_size(lst):
+    return num(lst["size_"])
+
+
+def zone_snapshot(z, dyn):
+    """One zone's vmstat -z row, as its snapshot() (zalloc/zone.cc, zalloc/kmalloc_obj.cc) computes it."""
+    kind = str(dyn).split("::")[-1]
+    nh = z["caches_"]["slots_"].type.range()[1] + 1
+    cap = num(z["cache_cap_"])
+    if kind == "ObjZone":
+        nobjs = num(z["nobjs_"])
+        allocs = taken = not_used = 0
+        for h in range(nh):
+            a, length = cache_figures(z["caches_"], h, cap)
+            allocs += a
+            taken += num(z["harts_"][h]["taken"])
+            not_used += num(z["harts_"][h]["given"]) + length
+        n = num(z["nslabs_"])
+        used = min(0 if not_used > taken else taken - not_used, n * nobjs)
+        rsv = list_size(z["reserve_"])
+        parts = [list_size(z[f]) for f in ("partial_", "free_", "exhausted_")]
+        fails = num(z["failures_"])
+        return {"name": cstr(z["name_"]), "kind": "obj", "size": num(z["obj_size_"]),
+                "limit": num(z["cfg_"]["max_slabs"]) * nobjs, "used": used, "free": n * nobjs - used,
+                "requests": allocs + fails, "failures": fails, "rsv": f"{rsv}/{num(z['reserve_target_'])}",
+                "k": num(z["reserve_target_"]) * nobjs, "hart": n - rsv - sum(parts), "partial": parts[0],
+                "sfree": parts[1], "exh": parts[2], "pages": n * const("zalloc::SLAB_PAGES")}
+    if kind == "Zone":
+        debug = bool(num(z["debug_"]))
+        allocs = taken = out = 0
+        for h in range(nh):
+            a, length = cache_figures(z["caches_"], h, cap)
+            c = z["cold_"][h]
+            allocs += a
+            taken += num(c["taken"])
+            out += num(c["given"]) + (num(c["dcount"]) if debug else length)
+        total = num(z["total_items_"])
+        used = min(0 if out > taken else taken - out, total)
+        gfree, zmin = num(z["global_free_"]), num(z["zfreemin_"])
+        return {"name": cstr(z["name_"]), "kind": "izone" if num(z["interrupt_"]) else "zone",
+                "size": num(z["size_"]), "limit": num(z["max_items_"]), "used": used, "free": total - used,
+                "requests": allocs, "failures": num(z["failures_"]), "rsv": f"{min(gfree, zmin)}/{zmin}",
+                "k": zmin, "hart": num(z["pages_"]), "partial": 0, "sfree": 0, "exh": 0, "pages": num(z["pages_"])}
+    return {"name": cstr(z["name_"]), "kind": kind}
+
+
+ZONE_LIST = "zalloc::g_zones"        # zalloc/registry.cc: every registered zone
+ZONE_BASE = "zalloc::ZoneBase"
+ZONE_LIST_NODE = "registry_node"
+
+
 def swap_sectors_per_block():
     return const("vm::swap::SECTORS_PER_BLOCK", default=8)
 
@@ -436,7 +495,8 @@ class Threads(gdb.Command):
             mode = f"user, task {t['task_id']}" if t["task_id"] is not None else "kernel"
             print(f"{t['id']:>5} {t['name']:<16} {t['state']:<9} {t['hart']:>4} {t['priority']:>4}  {wait:<14} "
                   f"{hw:>6} {sstate:<9} {t['holds']:>5} {mode}")
-        print(f"{len(ts)} threads")
+        print(f"{len(ts)} threads; {num(glob('kern::g_created'))} created, {num(glob('kern::g_reaped'))} reaped "
+              "since boot")
 
 
 class Bt(gdb.Command):
@@ -507,10 +567,12 @@ class Vmstat(gdb.Command):
         p = glob("vm::kmem::g_phys")
         total, free, cached = num(p["total_"]), num(p["free_"]), num(p["cached_"])
         w = p["wm_"]
-        wm = {f.name: num(w[f.name]) for f in w.type.strip_typedefs().fields()}
+        wm = {k: num(w[k]) for k in ("free_min", "free_reserved", "system_min", "interrupt_min", "free_target")}
         print(f"pages: {total} total, {free} free ({cached} in per-hart caches), {total - free} wired "
               f"({free * 4} KiB free)")
         print("watermarks: " + ", ".join(f"{k} {v}" for k, v in wm.items()))
+        print(f"reserve: normal callers stop at {wm['free_reserved']} free pages, system at {wm['interrupt_min']}, "
+              "interrupt may take the last")
         names = ["normal", "system", "interrupt"]
         for c in range(p["allocs_"].type.range()[1] + 1):
             print(f"  {names[c] if c < 3 else c:<9} {num(p['allocs_'][c]):>10} allocations "
@@ -544,7 +606,7 @@ class Stacks(gdb.Command):
         s = counters(STACK_GLOBALS, ["g_in_use", "g_cached_hart", "g_cached_global", "g_pages", "g_built",
                                      "g_destroyed", "g_hits", "g_misses", "g_guard_faults", "g_max_hw",
                                      "g_grow_faults", "g_grown", "g_given_back", "g_grow_waits"])
-        print(f"kernel stacks: {g['size'] // 1024} KiB slots of stack, guard {g['guard'] // 1024} KiB below; "
+        print(f"kernel stacks: {g['size'] // 1024} KiB slots of stack, guard {g['guard'] // 1024} KiB below (and the next slot's above); "
               f"new stacks map {num(glob('kstack::g_initial_pages'))} page(s) and grow on demand")
         print(f"  in use {s['g_in_use']}, cached {s['g_cached_hart']} per-hart + {s['g_cached_global']} global")
         hist = [0] * (npages + 1)
@@ -569,40 +631,31 @@ class Stacks(gdb.Command):
 
 
 class Zones(gdb.Command):
-    """The zones the shell's vmstat -z lists: every registered zone, its
-    counters read by name from its dynamic type."""
+    """The shell's vmstat -z: every registered zone, from memory."""
 
     def __init__(self):
         super().__init__("zest zones", gdb.COMMAND_USER)
 
     def invoke(self, arg, from_tty):
-        lst = glob("zalloc::g_zones")
-        base = gdb.lookup_type("zalloc::ZoneBase")
-        off = next(f.bitpos for f in base.fields() if f.name == "registry_node") // 8
+        lst = glob(ZONE_LIST)
+        base = gdb.lookup_type(ZONE_BASE)
+        off = next(f.bitpos for f in base.fields() if f.name == ZONE_LIST_NODE) // 8
         head = int(lst["head_"].address)
         node = lst["head_"]["next"]
-        print(f"{'ZONE':<16} {'KIND':<12} {'SIZE':>5} {'FAIL':>6} {'SLABS':>6}")
+        print(f"{'ZONE':<16} {'KIND':<5} {'SIZE':>5} {'LIMIT':>8} {'USED':>8} {'FREE':>8} {'REQUESTS':>10} "
+              f"{'FAIL':>6} {'RSV':>7} {'K':>7} {'HART':>4} {'PART':>4} {'FREE':>4} {'EXH':>4} {'PAGES':>6}")
         for _ in range(10000):
             if int(node) == head:
                 break
             z = gdb.Value(int(node) - off).cast(base.pointer()).dereference()
             dyn = z.dynamic_type
-            zv = z.cast(dyn) if dyn.strip_typedefs().code == gdb.TYPE_CODE_STRUCT else z
-            fields = {f.name for f in zv.type.strip_typedefs().fields()} | \
-                {f.name for f in base.fields()}
-
-            def field(*names):
-                for n in names:
-                    if n in fields:
-                        try:
-                            return num(zv[n])
-                        except (gdb.error, StopIteration):
-                            pass
-                return "-"
-            name = cstr(zv["name_"]) if "name_" in fields else "?"
-            kind = str(dyn).split("::")[-1]
-            print(f"{name:<16} {kind:<12} {field('obj_size_', 'item_size_', 'size_'):>5} "
-                  f"{field('failures_'):>6} {field('nslabs_'):>6}")
+            r = zone_snapshot(z.cast(dyn), dyn)
+            if "used" not in r:
+                print(f"{r['name']:<16} {r['kind']} (a zone kind this script does not know)")
+            else:
+                print(f"{r['name']:<16} {r['kind']:<5} {r['size']:>5} {r['limit']:>8} {r['used']:>8} {r['free']:>8} "
+                      f"{r['requests']:>10} {r['failures']:>6} {r['rsv']:>7} {r['k']:>7} {r['hart']:>4} "
+                      f"{r['partial']:>4} {r['sfree']:>4} {r['exh']:>4} {r['pages']:>6}")
             node = node.dereference()["next"]
 
 
