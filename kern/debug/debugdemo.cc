@@ -29,10 +29,16 @@ void debugdemo_level3(std::atomic<int>* asleep)
         sched::sleep_us(3600ull * 1000000);
 }
 
+// Its frame holds 6 KiB, so the chain spans two stack pages (the stack grows
+// into the second on demand) and the swapped stack takes two swap blocks:
+// gdb must find each page's block.
 void debugdemo_level2(std::atomic<int>* asleep)
 {
+    volatile char pad[6144];
+    pad[0] = 1;
+    pad[sizeof pad - 1] = 2;
     debugdemo_level3(asleep);
-    asm volatile("" ::: "memory");
+    asm volatile("" : : "r"(&pad[0]) : "memory");
 }
 
 void debugdemo_level1(std::atomic<int>* asleep)
