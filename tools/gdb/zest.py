@@ -10,9 +10,10 @@
 #   zest vmstat | zones | stacks   the shell's vmstat, vmstat -z and kstack
 #
 # Everything is read from memory through gdb's type information: fields by
-# name, sizes and constants from the debug info. What this script knows of the
-# kernel's structures is in the one section below ("Kernel structures"); the
-# rest works on the dictionaries it returns.
+# name, sizes and constants from the debug info, no offsets. Every field name
+# and global this script knows of (Thread, kstack::Stack, the swap record
+# kstack::SwapMeta, the zones, the counters) is in the one section below
+# ("Kernel structures"); the rest works on the dictionaries it returns.
 import os
 import re
 
@@ -25,7 +26,6 @@ import gdb
 THREAD_TYPE = "kern::Thread"
 THREAD_LIST = "kern::g_all"                    # kern/sched/thread.cc: every live thread
 THREAD_LIST_NODE = "all_node"                  # Thread's link on it
-STACK_GLOBALS = "kstack"                       # kstack/kstack.cc counters (namespace)
 SWAP_COUNTERS = "kstack::swap::detail::g_count"
 SWAP_DEVICE = "vm::swap::g_dev"
 
@@ -107,6 +107,28 @@ def hart_current(tp):
         return None
 
 
+def phys_figures():
+    """The page allocator (vm/phys.h's PhysAllocator; the kernel's is g_phys in vm/kmem.cc)."""
+    p = glob("vm::kmem::g_phys")
+    n = p["allocs_"].type.range()[1] + 1
+    w = p["wm_"]
+    return {"total": num(p["total_"]), "free": num(p["free_"]), "cached": num(p["cached_"]),
+            "allocs": [num(p["allocs_"][c]) for c in range(n)], "failures": [num(p["failures_"][c]) for c in range(n)],
+            "hits": num(p["cache_hits_"]), "misses": num(p["cache_misses_"]),
+            "wm": {k: num(w[k]) for k in ("free_min", "free_reserved", "system_min", "interrupt_min", "free_target")}}
+
+
+# Counters kept in globals, by the namespace of the file that keeps them.
+MEMWAIT_COUNTERS = ("vm::kmem", ["g_memwaits", "g_memwait_us"])
+PAGEOUT_COUNTERS = ("vm::pageout", ["g_wakeups", "g_swap_passes", "g_emergency_passes", "g_given_back"])
+TLB_COUNTERS = ("vm::tlb", ["g_shootdowns", "g_pages", "g_full"])
+KSTACK_COUNTERS = ("kstack", ["g_in_use", "g_cached_hart", "g_cached_global", "g_pages", "g_built", "g_destroyed",
+                              "g_hits", "g_misses", "g_guard_faults", "g_max_hw", "g_grow_faults", "g_grown",
+                              "g_given_back", "g_grow_waits", "g_initial_pages"])
+THREAD_COUNTERS = ("kern", ["g_created", "g_reaped"])
+SWAP_IDLE = "kstack::swap::g_idle_us"
+
+
 def cache_figures(caches, hart, cap):
     """zalloc::HartCaches (zalloc/hart_cache.h): allocations of a hart and objects on its list."""
     word = num(caches["slots_"][hart]["hot"]["word"])
@@ -117,6 +139,20 @@ def cache_figures(caches, hart, cap):
 
 def list_size(lst):
     return num(lst["size_"])
+
+
+def list_items(lst, type_name, node_field, limit=100000):
+    """The objects on a lib::List (lib/list.h: a circular list around head_),
+    each a gdb.Value of type_name found from its node_field."""
+    t = gdb.lookup_type(type_name)
+    off = next(f.bitpos for f in t.fields() if f.name == node_field) // 8
+    head = int(lst["head_"].address)
+    node = lst["head_"]["next"]
+    for _ in range(limit):
+        if int(node) == head:
+            return
+        yield gdb.Value(int(node) - off).cast(t.pointer()).dereference()
+        node = node.dereference()["next"]
 
 
 def zone_snapshot(z, dyn):
@@ -241,18 +277,7 @@ def threads():
     lst = glob(THREAD_LIST)
     if lst is None:
         raise gdb.GdbError("zest: the thread list (kern/sched/thread.cc g_all) is not in the debug info")
-    ttype = gdb.lookup_type(THREAD_TYPE)
-    off = next(f.bitpos for f in ttype.fields() if f.name == THREAD_LIST_NODE) // 8
-    head = lst["head_"].address
-    node = lst["head_"]["next"]
-    out = []
-    for _ in range(100000):
-        if int(node) == int(head):
-            break
-        t = gdb.Value(int(node) - off).cast(ttype.pointer()).dereference()
-        out.append(thread_fields(t))
-        node = node.dereference()["next"]
-    return out
+    return [thread_fields(t) for t in list_items(lst, THREAD_TYPE, THREAD_LIST_NODE)]
 
 
 def find_thread(key):
@@ -495,8 +520,8 @@ class Threads(gdb.Command):
             mode = f"user, task {t['task_id']}" if t["task_id"] is not None else "kernel"
             print(f"{t['id']:>5} {t['name']:<16} {t['state']:<9} {t['hart']:>4} {t['priority']:>4}  {wait:<14} "
                   f"{hw:>6} {sstate:<9} {t['holds']:>5} {mode}")
-        print(f"{len(ts)} threads; {num(glob('kern::g_created'))} created, {num(glob('kern::g_reaped'))} reaped "
-              "since boot")
+        c = counters(*THREAD_COUNTERS)
+        print(f"{len(ts)} threads; {c['g_created']} created, {c['g_reaped']} reaped since boot")
 
 
 class Bt(gdb.Command):
@@ -554,6 +579,7 @@ class Swapfile(gdb.Command):
 
 
 def counters(prefix, names):
+    """Integer globals prefix::name (anonymous namespaces included) as a dict by name."""
     return {n: num(glob(f"{prefix}::{n}")) for n in names}
 
 
@@ -564,33 +590,30 @@ class Vmstat(gdb.Command):
         super().__init__("zest vmstat", gdb.COMMAND_USER)
 
     def invoke(self, arg, from_tty):
-        p = glob("vm::kmem::g_phys")
-        total, free, cached = num(p["total_"]), num(p["free_"]), num(p["cached_"])
-        w = p["wm_"]
-        wm = {k: num(w[k]) for k in ("free_min", "free_reserved", "system_min", "interrupt_min", "free_target")}
-        print(f"pages: {total} total, {free} free ({cached} in per-hart caches), {total - free} wired "
+        p = phys_figures()
+        total, free, wm = p["total"], p["free"], p["wm"]
+        print(f"pages: {total} total, {free} free ({p['cached']} in per-hart caches), {total - free} wired "
               f"({free * 4} KiB free)")
         print("watermarks: " + ", ".join(f"{k} {v}" for k, v in wm.items()))
         print(f"reserve: normal callers stop at {wm['free_reserved']} free pages, system at {wm['interrupt_min']}, "
               "interrupt may take the last")
         names = ["normal", "system", "interrupt"]
-        for c in range(p["allocs_"].type.range()[1] + 1):
-            print(f"  {names[c] if c < 3 else c:<9} {num(p['allocs_'][c]):>10} allocations "
-                  f"{num(p['failures_'][c]):>8} failures")
-        print(f"per-hart page caches: {num(p['cache_hits_'])} hits, {num(p['cache_misses_'])} misses")
-        print(f"waits for memory: {num(glob('vm::kmem::g_memwaits'))} "
-              f"({num(glob('vm::kmem::g_memwait_us')) // 1000} ms waiting in all)")
+        for c, (a, f) in enumerate(zip(p["allocs"], p["failures"])):
+            print(f"  {names[c] if c < 3 else c:<9} {a:>10} allocations {f:>8} failures")
+        print(f"per-hart page caches: {p['hits']} hits, {p['misses']} misses")
+        mw = counters(*MEMWAIT_COUNTERS)
+        print(f"waits for memory: {mw['g_memwaits']} ({mw['g_memwait_us'] // 1000} ms waiting in all)")
         c = glob(SWAP_COUNTERS)
         sw = {f.name: num(c[f.name]) for f in c.type.strip_typedefs().fields()}
         print(f"paging: {sw['swap_outs']} stack swap-outs ({sw['pages_out']} pages freed), {sw['swap_ins']} swap-ins "
               f"({sw['at_wakeup']} at the wakeup, {sw['early']} early), {sw['swapped']} now swapped")
         print(f"  {sw['cancelled']} cancelled by a wakeup; woken threads waited {sw['wait_us'] // 1000} ms for their "
               f"stacks ({sw['waits']} waits)")
-        po = counters("vm::pageout", ["g_wakeups", "g_swap_passes", "g_emergency_passes", "g_given_back"])
-        idle = num(glob("kstack::swap::g_idle_us"))
+        po = counters(*PAGEOUT_COUNTERS)
+        idle = num(glob(SWAP_IDLE))
         print(f"  pagedaemon: {po['g_wakeups']} wakeups, {po['g_swap_passes']} swap passes; emergency pager passes "
               f"{po['g_emergency_passes']}; idle threshold {idle // 1000} ms")
-        t = counters("vm::tlb", ["g_shootdowns", "g_pages", "g_full"])
+        t = counters(*TLB_COUNTERS)
         print(f"tlb shootdowns: {t['g_shootdowns']} ({t['g_pages']} pages, {t['g_full']} full flushes)")
 
 
@@ -603,11 +626,9 @@ class Stacks(gdb.Command):
     def invoke(self, arg, from_tty):
         g = stack_geometry()
         npages = g["size"] // g["page"]
-        s = counters(STACK_GLOBALS, ["g_in_use", "g_cached_hart", "g_cached_global", "g_pages", "g_built",
-                                     "g_destroyed", "g_hits", "g_misses", "g_guard_faults", "g_max_hw",
-                                     "g_grow_faults", "g_grown", "g_given_back", "g_grow_waits"])
+        s = counters(*KSTACK_COUNTERS)
         print(f"kernel stacks: {g['size'] // 1024} KiB slots of stack, guard {g['guard'] // 1024} KiB below (and the next slot's above); "
-              f"new stacks map {num(glob('kstack::g_initial_pages'))} page(s) and grow on demand")
+              f"new stacks map {s['g_initial_pages']} page(s) and grow on demand")
         print(f"  in use {s['g_in_use']}, cached {s['g_cached_hart']} per-hart + {s['g_cached_global']} global")
         hist = [0] * (npages + 1)
         for t in threads():
@@ -637,17 +658,10 @@ class Zones(gdb.Command):
         super().__init__("zest zones", gdb.COMMAND_USER)
 
     def invoke(self, arg, from_tty):
-        lst = glob(ZONE_LIST)
-        base = gdb.lookup_type(ZONE_BASE)
-        off = next(f.bitpos for f in base.fields() if f.name == ZONE_LIST_NODE) // 8
-        head = int(lst["head_"].address)
-        node = lst["head_"]["next"]
+        zones = list_items(glob(ZONE_LIST), ZONE_BASE, ZONE_LIST_NODE, limit=10000)
         print(f"{'ZONE':<16} {'KIND':<5} {'SIZE':>5} {'LIMIT':>8} {'USED':>8} {'FREE':>8} {'REQUESTS':>10} "
               f"{'FAIL':>6} {'RSV':>7} {'K':>7} {'HART':>4} {'PART':>4} {'FREE':>4} {'EXH':>4} {'PAGES':>6}")
-        for _ in range(10000):
-            if int(node) == head:
-                break
-            z = gdb.Value(int(node) - off).cast(base.pointer()).dereference()
+        for z in zones:
             dyn = z.dynamic_type
             r = zone_snapshot(z.cast(dyn), dyn)
             if "used" not in r:
@@ -656,7 +670,6 @@ class Zones(gdb.Command):
                 print(f"{r['name']:<16} {r['kind']:<5} {r['size']:>5} {r['limit']:>8} {r['used']:>8} {r['free']:>8} "
                       f"{r['requests']:>10} {r['failures']:>6} {r['rsv']:>7} {r['k']:>7} {r['hart']:>4} "
                       f"{r['partial']:>4} {r['sfree']:>4} {r['exh']:>4} {r['pages']:>6}")
-            node = node.dereference()["next"]
 
 
 Zest()
