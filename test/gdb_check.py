@@ -56,6 +56,8 @@ for _ in range(100):
 end
 break kern::debug_stop
 continue
+echo ==== default swapfile\\n
+zest swapfile
 zest swapfile {swap}
 echo ==== threads\\n
 zest threads
@@ -184,6 +186,10 @@ def run(build, record):
         if not ok:
             print(f"---- gdb/{name}: see {gdb_log} and {console_log}", flush=True)
         record(ok, f"gdb/{name}", detail)
+
+    want = os.path.join(os.path.dirname(os.path.abspath(os.path.join(build, "zest.elf"))), "swap.img")
+    got = s.get("default swapfile", "").strip().splitlines()
+    check(bool(got) and got[0] == f"swap image: {want}", "swapfile-default", got[0] if got else "no answer")
 
     th = s.get("threads", "")
     m = re.search(r"^\s*\d+ swapped-demo\s.*$", th, re.M)

@@ -352,8 +352,9 @@ g_swapfile = {"path": None, "start": None}
 
 
 def default_swapfile():
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    return os.path.join(root, "build", "swap.img")
+    """swap.img next to the kernel gdb loaded: the disk `make qemu-gdb` attaches (build/swap.img)."""
+    elf = gdb.current_progspace().filename
+    return os.path.join(os.path.dirname(os.path.abspath(elf)) if elf else "build", "swap.img")
 
 
 def page_checksum(page):
