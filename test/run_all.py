@@ -6,8 +6,9 @@ is judged by what it prints: each "ktest: PASS/FAIL name" line counts as one
 test, and the boot itself counts as one more that fails on a timeout, a
 panic, a missing summary line or (on virt, which has the test finisher) a
 QEMU exit status that disagrees with the summary. Boots that are meant to
-panic check the report instead. The last line printed is
-"N passed, N failed".
+panic check the report instead. --gdb runs gdb-multiarch's zest commands
+against a live debugdemo boot (test/gdb_check.py), one test per check. The
+last line printed is "N passed, N failed".
 """
 import argparse
 import concurrent.futures
