@@ -85,7 +85,7 @@ $(BUILD)/user_programs.o: $(USER_ELFS)
 -include $(ULIB_OBJ:.o=.d) $(patsubst %,$(BUILD)/u/user/progs/%.cc.d,$(USER_PROGS))
 .SECONDARY: $(ULIB_OBJ) $(patsubst %,$(BUILD)/u/user/progs/%.cc.o,$(USER_PROGS))
 
-.PHONY: all kernel run test host-test kernel-test check-layers qemu-gdb soak bench setup help clean compile_commands.json
+.PHONY: all kernel run test host-test kernel-test check-layers gdb-check stress-plot qemu-gdb soak bench setup help clean compile_commands.json
 .DEFAULT_GOAL := all
 
 all: kernel
@@ -161,9 +161,9 @@ run: setup kernel $(if $(filter virt,$(PLATFORM)),$(SWAP_IMG))
 	@echo "Booting Zest on QEMU $(PLATFORM), $(SMP) harts, $(MEM). Quit with Ctrl-A X."
 	$(QEMU) $(QEMU_ARGS) $(QEMU_SWAP_$(PLATFORM))
 
-qemu-gdb: setup kernel
+qemu-gdb: setup kernel $(if $(filter virt,$(PLATFORM)),$(SWAP_IMG))
 	@echo "QEMU waits for gdb on localhost:1234. In another terminal: gdb-multiarch -x tools/gdbinit"
-	$(QEMU) $(QEMU_ARGS) -S -gdb tcp:127.0.0.1:1234
+	$(QEMU) $(QEMU_ARGS) $(QEMU_SWAP_$(PLATFORM)) -S -gdb tcp:127.0.0.1:1234
 
 # ---- tests ----------------------------------------------------------------------------
 
@@ -204,13 +204,25 @@ check-layers:
 
 # Everything; the last line is "N passed, N failed".
 test: setup kernel host-build
-	$(Q)python3 test/run_all.py --build $(BUILD) --layers --host $(HOST_TESTS) --kernel
+	$(Q)python3 test/run_all.py --build $(BUILD) --layers --gdb --host $(HOST_TESTS) --kernel
+
+# gdb's zest commands (tools/gdb/zest.py) against a live debugdemo boot, a few seconds.
+gdb-check: setup kernel
+	$(Q)python3 test/gdb_check.py --build $(BUILD)
 
 # The long soak (kern/stress/soak.h, docs/swap.md): SOAK_SECONDS on each of several
 # machines, swap I/O errors injected by blkdebug on two of them.
 SOAK_SECONDS ?= 600
 soak: setup kernel
 	$(Q)python3 test/run_all.py --build $(BUILD) --soak $(SOAK_SECONDS)
+
+# Memory over time: boot, run `stress ... samples`, draw build/stress.png and .svg
+# (tools/stress-plot.py; the sample line is described in docs/debugging.md).
+# Debian's python3-matplotlib belongs to the system's python3.
+PLOT_PYTHON ?= $(if $(wildcard /usr/bin/python3),/usr/bin/python3,python3)
+STRESS_ARGS ?= 64 8 3
+stress-plot: setup kernel
+	$(Q)$(PLOT_PYTHON) tools/stress-plot.py --build $(BUILD) --stress "$(STRESS_ARGS)"
 
 bench: setup kernel
 	$(Q)python3 test/bench.py --build $(BUILD)
@@ -239,8 +251,10 @@ help:
 	@echo "  make check-layers   every #include against docs/layers.md"
 	@echo "  make soak           everything at once, SOAK_SECONDS (600) on 48M/3 harts, 256M/4, 96M/2, with swap I/O errors"
 	@echo "  make bench          benchmarks, written to docs/benchmarks.md"
+	@echo "  make stress-plot    run stress with a sample line every 100 ms, draw build/stress.png and .svg"
 	@echo "  make sdcard         build/sdcard.img for a HiFive board (docs/hifive.md)"
-	@echo "  make qemu-gdb       boot halted, waiting for gdb-multiarch -x tools/gdbinit"
+	@echo "  make qemu-gdb       boot halted, waiting for gdb-multiarch -x tools/gdbinit (docs/debugging.md)"
+	@echo "  make gdb-check      gdb's zest commands against a debugdemo boot with a swapped stack"
 	@echo "  make compile_commands.json   for clangd"
 	@echo "  make setup          install missing Debian packages"
 	@echo "  make clean"

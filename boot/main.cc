@@ -4,6 +4,8 @@
 #include "boot/bootargs.h"
 #include "boot/harts.h"
 #include "kern/console/console.h"
+#include "kern/debug/debug_stop.h"
+#include "kern/debug/debugdemo.h"
 #include "kern/arch/riscv/csr.h"
 #include "kern/arch/riscv/hart.h"
 #include "kern/arch/riscv/irq.h"
@@ -12,6 +14,7 @@
 #include "kern/sync/lockcheck.h"
 #include "boot/platform.h"
 #include "kern/console/printf.h"
+#include "lib/string.h"
 #include "kern/arch/riscv/sbi.h"
 #include "kern/shell/shell.h"
 #include "kern/task/task.h"
@@ -83,6 +86,20 @@ extern "C" [[noreturn]] void kmain(unsigned long hartid, uintptr_t fdt_pa)
     if (bootargs::get("bench", pattern, sizeof pattern))
         kbench::run_from_bootargs(pattern);
 
+    if (debugdemo::start_from_bootargs()) {
+        // The shell's own figures, for gdb's to be compared with, then the
+        // stop gdb breaks on (docs/debugging.md).
+        static const char* const cmds[] = {"ps", "vmstat", "vmstat -z", "kstack"};
+        for (const char* c : cmds) {
+            char line[32]; // execute() splits the line in place
+            memcpy(line, c, strlen(c) + 1);
+            kprintf("debugdemo: shell %s\n", c);
+            (void)shell::execute(line);
+            kprintf("debugdemo: end of %s\n", c);
+        }
+        debug_stop("debugdemo");
+        kprintf("debugdemo: resumed\n");
+    }
     start_init();
     kprintf("Type 'help' for commands.\n");
     if (vm::swap::enabled())

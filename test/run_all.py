@@ -6,8 +6,9 @@ is judged by what it prints: each "ktest: PASS/FAIL name" line counts as one
 test, and the boot itself counts as one more that fails on a timeout, a
 panic, a missing summary line or (on virt, which has the test finisher) a
 QEMU exit status that disagrees with the summary. Boots that are meant to
-panic check the report instead. The last line printed is
-"N passed, N failed".
+panic check the report instead. --gdb runs gdb-multiarch's zest commands
+against a live debugdemo boot (test/gdb_check.py), one test per check. The
+last line printed is "N passed, N failed".
 """
 import argparse
 import concurrent.futures
@@ -306,6 +307,8 @@ def main():
     ap.add_argument("--host", nargs="*", default=None, help="host test binaries to run")
     ap.add_argument("--kernel", action="store_true", help="boot the kernel configurations")
     ap.add_argument("--layers", action="store_true", help="run make check-layers as one test")
+    ap.add_argument("--gdb", action="store_true",
+                    help="gdb-multiarch against the debugdemo boot (test/gdb_check.py), one test per check")
     ap.add_argument("--only", default=None, help="regex: kernel configurations to boot")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--soak", type=int, default=None, metavar="SECONDS",
@@ -316,6 +319,9 @@ def main():
     tally = Tally()
     if args.layers:
         run_layers(tally)
+    if args.gdb:
+        import gdb_check
+        gdb_check.run(build, tally.record)
     if args.host is not None:
         run_host(build, args.host, tally)
         run_check("check/doc-paths", [sys.executable, os.path.join(ROOT, "tools/check-doc-paths.py")], tally)

@@ -6,7 +6,7 @@ set -eu
 
 PKGS="make python3 g++ qemu-system-misc opensbi g++-riscv64-linux-gnu binutils-riscv64-linux-gnu \
 doctest-dev libfdt-dev device-tree-compiler gdb-multiarch u-boot-qemu u-boot-tools \
-mtools dosfstools fdisk gdisk valgrind libbenchmark-dev libmimalloc-dev libjemalloc-dev"
+mtools dosfstools fdisk gdisk valgrind libbenchmark-dev libmimalloc-dev libjemalloc-dev python3-matplotlib"
 
 missing=""
 for p in $PKGS; do

@@ -1,10 +1,13 @@
 // panic(): print the message and a backtrace on the hart that panicked, stop
 // every other hart with an IPI, then power off with a failure status (so a
 // test run under QEMU ends at once) or, without a way to power off, halt.
+// Just before powering off it calls kern::debug_stop(), where gdb stops
+// (tools/gdbinit).
 #include "kern/console/panic.h"
 
 #include "kern/console/backtrace.h"
 #include "kern/console/console.h"
+#include "kern/debug/debug_stop.h"
 #include "kern/arch/riscv/csr.h"
 #include "kern/arch/riscv/hart.h"
 #include "kern/arch/riscv/ipi.h"
@@ -107,5 +110,8 @@ void panic(const char* fmt, ...)
         if ((g_halted.load() >= others && g_reporting.load() <= own_reports) || waited > 3000000)
             break;
     }
+    // Every hart is stopped and the report is out: the moment for a debugger
+    // (tools/gdbinit breaks here). Without one this returns at once.
+    kern::debug_stop("panic");
     kern::power::poweroff_failure(2);
 }

@@ -13,12 +13,30 @@ namespace {
 constexpr unsigned STRESS_MAX_ROUNDS = 1000;
 constexpr uint64_t SOAK_MAX_SECONDS = 7 * 24 * 3600;
 
+// The word `samples` anywhere in the arguments: take it out, say whether it
+// was there (a sample line every 100 ms, kern/stress/samples.h).
+bool take_samples(int& argc, char** argv)
+{
+    bool found = false;
+    int out = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "samples") == 0)
+            found = true;
+        else
+            argv[out++] = argv[i];
+    }
+    argc = out;
+    return found;
+}
+
 } // namespace
 
-SHELL_COMMAND(stress, "[threads [depth_kib [rounds]]]",
+SHELL_COMMAND(stress, "[threads [depth_kib [rounds]]] [samples]",
               "sleepers with deep checksummed stacks under a memory hog (kernel-stack swap workload); "
-              "defaults 64 threads, 8 KiB (max 12), 3 rounds; each sleep lasts the swap idle threshold + 2 s")
+              "defaults 64 threads, 8 KiB (max 12), 3 rounds; each sleep lasts the swap idle threshold + 2 s; "
+              "samples: a machine-readable sample line every 100 ms")
 {
+    bool samples = take_samples(argc, argv);
     if (argc > 4)
         return 1;
     kern::stress::Params p;
@@ -38,6 +56,7 @@ SHELL_COMMAND(stress, "[threads [depth_kib [rounds]]]",
     p.threads = unsigned(threads);
     p.rounds = unsigned(rounds);
     p.depth_bytes = unsigned(kib * 1024);
+    p.samples = samples;
     // The pagedaemon takes only threads idle for the swap idle threshold
     // (swap_idle_ms=, 2 s by default): sleep 2 s past it, and hog memory
     // from half the threshold on, so that the stacks are candidates for
@@ -51,12 +70,13 @@ SHELL_COMMAND(stress, "[threads [depth_kib [rounds]]]",
     return 0;
 }
 
-SHELL_COMMAND(soak, "[seconds] [-part] [seed=N]",
+SHELL_COMMAND(soak, "[seconds] [-part] [seed=N] [samples]",
               "everything at once (sleepers ipc fuzz kill threads grow hog; -name turns one off), default 60 s; "
-              "ends 'soak: PASS ...' or 'soak: FAIL reason'")
+              "ends 'soak: PASS ...' or 'soak: FAIL reason'; samples: a sample line every 100 ms")
 {
     using namespace kern::soak;
     Params p;
+    p.samples = take_samples(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char* a = argv[i];
         if (a[0] == '-') {

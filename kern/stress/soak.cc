@@ -11,6 +11,7 @@
 // chain of pages it holds lives in its frames).
 #include "kern/stress/soak.h"
 #include "kern/stress/soak_internal.h"
+#include "kern/stress/samples.h"
 
 #include "kern/seam/cpu.h"
 #include "kern/arch/riscv/timer.h"
@@ -84,6 +85,7 @@ lib::Result<Result> run(const Params& params)
 {
     if (!(params.parts & ALL_PARTS) || params.seconds == 0)
         return lib::Error::Invalid;
+    stress::samples::Sampler sampler(params.samples || stress::samples::wanted_by_bootargs());
     if (g_running.exchange(1))
         return lib::Error::Busy;
     State& st = g_state;

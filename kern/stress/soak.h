@@ -48,6 +48,7 @@ struct Params {
     uint32_t parts = ALL_PARTS;
     uint64_t seed = 1;
     uint64_t progress_us = 5000000; // 0: no progress lines
+    bool samples = false;           // a sample line every 100 ms (kern/stress/samples.h)
 };
 
 struct Result {

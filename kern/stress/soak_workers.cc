@@ -6,6 +6,7 @@
 #include "kern/seam/cpu.h"
 #include "kern/arch/riscv/timer.h"
 #include "kern/sched/sched.h"
+#include "kern/stress/samples.h"
 #include "kern/stress/stress.h"
 #include "kstack/swap.h"
 #include "lib/random.h"
@@ -23,9 +24,11 @@ uint64_t random_seed(const Shared& sh, uint64_t salt)
     return sh.p->seed * 0x9e3779b97f4a7c15ull ^ salt * 0xbf58476d1ce4e5b9ull ^ timer::now_us();
 }
 
-void sleep_at_bottom(stress::Walk& w, volatile uint64_t*)
+void sleep_at_bottom(stress::Walk& w, volatile uint64_t* deepest)
 {
-    sched::sleep_us(static_cast<Worker*>(w.ctx)->sleep_us);
+    uint64_t us = static_cast<Worker*>(w.ctx)->sleep_us;
+    stress::samples::SleepProbe probe(deepest, us);
+    sched::sleep_us(us);
 }
 
 bool one_walk(Worker& wk, lib::Random& r, unsigned round, unsigned min_depth, uint64_t sleep_us)

@@ -2,6 +2,7 @@
 // checksummed stacks, a memory hog and progress lines (the shell's `stress`
 // command is in kern/shell/stress_commands.cc).
 #include "kern/stress/stress.h"
+#include "kern/stress/samples.h"
 
 #include "kern/seam/cpu.h"
 #include "kern/console/printf.h"
@@ -131,7 +132,10 @@ void sleep_at_bottom(Walk& w, volatile uint64_t* deepest)
         sh->victim_block.store(deepest, std::memory_order_release);
     sh->asleep.fetch_add(1, std::memory_order_relaxed);
     s->sleeps.fetch_add(1, std::memory_order_release);
-    sched::sleep_us(sh->p->sleep_us);
+    {
+        samples::SleepProbe probe(deepest, sh->p->sleep_us);
+        sched::sleep_us(sh->p->sleep_us);
+    }
     // The test hook's victim sleeps on until its frame has been hit (the
     // monitor may be slow to run on a loaded machine), 10 s at most.
     if (sh->p->corrupt_for_test && s->index == 0 && w.round == 0)
@@ -279,6 +283,7 @@ lib::Result<Result> run(const Params& p)
 {
     if (p.threads == 0 || p.threads > MAX_THREADS || p.rounds == 0 || p.depth_bytes > MAX_DEPTH_BYTES)
         return lib::Error::Invalid;
+    samples::Sampler sampler(p.samples || samples::wanted_by_bootargs());
 
     auto* sleepers = static_cast<Sleeper*>(
         zalloc::kmalloc(p.threads * sizeof(Sleeper), g_stress_type, zalloc::M_WAITOK | zalloc::M_NULLOK));

@@ -31,6 +31,7 @@ struct Params {
     uint64_t hog_hold_us = 2000000;  // how long the hog holds its pages each round
     uint64_t seed = 1;
     bool progress = true;            // one progress line per second
+    bool samples = false;            // a sample line every 100 ms (kern/stress/samples.h)
     // Test hook: while sleeper 0 sleeps its first round, another thread flips
     // one byte of its deepest frame (sleeper 0 is made unswappable, so the
     // byte is resident). The checker must then report exactly one mismatch.
