@@ -62,12 +62,18 @@ ULIB_OBJ := $(BUILD)/u/user/lib/crt0.S.o $(BUILD)/u/user/lib/ulib.cc.o $(BUILD)/
 USER_PROGS := $(sort $(basename $(notdir $(wildcard user/progs/*.cc))))
 USER_ELFS := $(addprefix $(BUILD)/user/,$(addsuffix .elf,$(USER_PROGS)))
 
-$(BUILD)/u/%.cc.o: %.cc
+# The flags user objects were built with: when they change (the ABI did once),
+# every user object is rebuilt instead of failing to link with the old ones.
+$(BUILD)/u/flags: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(UCXXFLAGS)' | cmp -s - $@ || echo '$(UCXXFLAGS)' > $@
+
+$(BUILD)/u/%.cc.o: %.cc $(BUILD)/u/flags
 	@mkdir -p $(dir $@)
 	@echo "  UCXX    $<"
 	$(Q)$(KCXX) $(UCXXFLAGS) -c $< -o $@
 
-$(BUILD)/u/%.S.o: %.S
+$(BUILD)/u/%.S.o: %.S $(BUILD)/u/flags
 	@mkdir -p $(dir $@)
 	@echo "  UAS     $<"
 	$(Q)$(KCXX) $(UCXXFLAGS) -D__ASSEMBLY__ -c $< -o $@
@@ -84,6 +90,9 @@ $(BUILD)/user_programs.o: $(USER_ELFS)
 
 -include $(ULIB_OBJ:.o=.d) $(patsubst %,$(BUILD)/u/user/progs/%.cc.d,$(USER_PROGS))
 .SECONDARY: $(ULIB_OBJ) $(patsubst %,$(BUILD)/u/user/progs/%.cc.o,$(USER_PROGS))
+
+.PHONY: FORCE
+FORCE:
 
 .PHONY: all kernel run test host-test kernel-test check-layers gdb-check stress-plot qemu-gdb soak bench setup help clean compile_commands.json
 .DEFAULT_GOAL := all
