@@ -48,8 +48,24 @@ void check_reuse_zeroed(Z& z, unsigned char fill, void* expect_first)
 
 TEST_CASE("hart cache: the word packs allocations and room")
 {
-    CHECK(ALLOC_ONE == ROOM_MASK + 1);
-    CHECK(HART_CACHE_MAX == ROOM_MASK);
+    // Room at the top, below bit 63: the free path tests the sign of word - ROOM_ONE.
+    CHECK(ALLOC_ONE == 1);
+    CHECK(ALLOCS_MASK + 1 == ROOM_ONE);
+    CHECK(((uint64_t(HART_CACHE_MAX) * ROOM_ONE + ALLOCS_MASK) >> 63) == 0);
+    CHECK(HART_CACHE_MAX >= 1023);
+    HartHot h;
+    h.word.set(ALLOCS_MASK); // no room, the most allocations
+    void* x[2] = {};
+    CHECK(!HartCaches::push_locked(h, x));
+    HartCaches::add_room(h, 1);
+    CHECK(HartCaches::room(h) == 1);
+    CHECK((h.word.get() & ALLOCS_MASK) == ALLOCS_MASK);
+    CHECK(HartCaches::push_locked(h, x));
+    CHECK(HartCaches::room(h) == 0);
+    h.word.set(h.word.get() & ~ALLOCS_MASK); // allocs back to 0, room 0
+    CHECK(HartCaches::pop_locked(h) == x);
+    CHECK(HartCaches::room(h) == 1);
+    CHECK((h.word.get() & ALLOCS_MASK) == 1);
     CHECK(HartCaches::STRIDE % 16 == 0);
     CHECK(HartCaches::STRIDE >= 64);
 }
