@@ -44,9 +44,7 @@ void register_type(MallocType& t)
     ksync::SpinGuard g(g_types_lock);
     if (!t.registered.load(std::memory_order_relaxed)) {
         g_types.push_back(t);
-        uintptr_t key = t.slots_key();
-        t.key.store(key, std::memory_order_relaxed);
-        t.fast_key.store(t.limit ? 0 : key, std::memory_order_relaxed);
+        t.fast_key.store(t.limit ? 0 : t.slots_key(), std::memory_order_relaxed);
         t.registered.store(true, std::memory_order_release);
     }
 }
@@ -64,7 +62,7 @@ void account_alloc(MallocType& t, size_t bytes)
 {
     {
         cpu::IrqGuard irq;
-        kmalloc_detail::count_alloc(t, t.key.load(std::memory_order_relaxed), MallocType::delta(bytes));
+        kmalloc_detail::count_alloc(t, t.on(cpu::id()), MallocType::delta(bytes));
     }
     if (t.limit)
         note_high_water(t);
@@ -73,14 +71,14 @@ void account_alloc(MallocType& t, size_t bytes)
 void account_free(MallocType& t, size_t bytes)
 {
     cpu::IrqGuard irq;
-    kmalloc_detail::count_free(t.key.load(std::memory_order_relaxed), MallocType::delta(bytes));
+    kmalloc_detail::count_free(t.on(cpu::id()), MallocType::delta(bytes));
 }
 
 void* fail(MallocType& t, size_t size, MFlags flags, void* caller, const char* why)
 {
     {
         cpu::IrqGuard irq;
-        MallocType::mine(t.key.load(std::memory_order_relaxed)).failures.add(1);
+        t.on(cpu::id()).failures.add(1);
     }
     if (flags.null_ok())
         return nullptr;
@@ -93,14 +91,10 @@ namespace kmalloc_detail {
 
 alignas(ObjZone) unsigned char g_class_storage[KMALLOC_NCLASSES * CLASS_STRIDE];
 
-void sixteenth(MallocType& type, MallocType::Counters& c)
+void sample(MallocType& type, MallocType::Counters& c)
 {
-    c.batched.add(MallocType::BATCH);
-    uint64_t share = c.alloc.get() - c.freed.get();
-    if (static_cast<int64_t>(share - c.sampled.get()) > 0) {
-        c.sampled.set(share);
-        note_high_water(type);
-    }
+    c.sampled.set(c.alloc.get() - c.freed.get());
+    note_high_water(type);
 }
 
 } // namespace kmalloc_detail
@@ -213,7 +207,6 @@ void malloc_type_unregister(MallocType& type)
     if (type.registered.load(std::memory_order_relaxed)) {
         g_types.remove(type);
         type.fast_key.store(0, std::memory_order_relaxed);
-        type.key.store(0, std::memory_order_relaxed);
         type.registered.store(false, std::memory_order_relaxed);
     }
 }

@@ -115,22 +115,23 @@ extern unsigned char g_class_storage[KMALLOC_NCLASSES * CLASS_STRIDE];
            (KMALLOC_NCLASSES - 1) * CLASS_STRIDE;
 }
 
-// The 16th allocation of a hart: batch the request count, sample the
-// high-water mark. Interrupts off.
-void sixteenth(MallocType& type, MallocType::Counters& c);
+// At a hart's 16th allocation whose share (alloc - freed) grew since its last
+// sample: note the share and sample the high-water mark. Interrupts off.
+void sample(MallocType& type, MallocType::Counters& c);
 
 // Interrupts off: account one allocation to the running hart.
-[[gnu::always_inline]] inline void count_alloc(MallocType& type, uintptr_t key, uint64_t delta)
+[[gnu::always_inline]] inline void count_alloc(MallocType& type, MallocType::Counters& c, uint64_t delta)
 {
-    MallocType::Counters& c = MallocType::mine(key);
     uint64_t a = c.alloc.get() + delta;
     c.alloc.set(a);
-    if ((a & (MallocType::BATCH - 1)) == 0) [[unlikely]]
-        sixteenth(type, c);
+    if ((a & (MallocType::BATCH - 1)) == 0) [[unlikely]] {
+        c.batched.add(MallocType::BATCH);
+        if (static_cast<int64_t>(a - c.freed.get() - c.sampled.get()) > 0)
+            sample(type, c);
+    }
 }
-[[gnu::always_inline]] inline void count_free(uintptr_t key, uint64_t delta)
+[[gnu::always_inline]] inline void count_free(MallocType::Counters& c, uint64_t delta)
 {
-    MallocType::Counters& c = MallocType::mine(key);
     c.freed.set(c.freed.get() + delta);
 }
 
@@ -154,7 +155,7 @@ __attribute__((noinline)) void kfree_slow(void* p, MallocType& type);
         ObjZone* z = kmalloc_detail::zone_of(cls);
         uint64_t delta = __builtin_constant_p(cls) ? MallocType::delta(kmalloc_class_size(cls))
                                                    : kmalloc_detail::delta_of(z);
-        void* p = z->alloc_fast([&] { kmalloc_detail::count_alloc(type, key, delta); });
+        void* p = z->alloc_fast([&] { kmalloc_detail::count_alloc(type, MallocType::mine(key), delta); });
         if (p) [[likely]] {
             if (flags.has(MFlag::Zero))
                 memset(p, 0, z->object_size());
@@ -172,7 +173,7 @@ __attribute__((always_inline)) inline void kfree(void* p, MallocType& type)
     uintptr_t key = type.fast_key.load(std::memory_order_relaxed);
     if (kmalloc_detail::is_class_zone(z) && key) [[likely]] {
         uint64_t delta = kmalloc_detail::delta_of(z);
-        if (z->free_fast(p, [&] { kmalloc_detail::count_free(key, delta); })) [[likely]]
+        if (z->free_fast(p, [&] { kmalloc_detail::count_free(MallocType::mine(key), delta); })) [[likely]]
             return;
     }
     kfree_slow(p, type);

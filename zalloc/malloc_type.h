@@ -91,16 +91,18 @@ struct MallocType {
         return static_cast<long>((diff >> BYTES_SHIFT) * 8);
     }
 
-    // The running hart's counters; `k` is key (or fast_key). Interrupts off.
+    // The running hart's counters, interrupts off: through fast_key (the fast
+    // paths, which test it anyway), or by index (the slow paths, which also
+    // serve types that have no key: unused, or freed to with the wrong type).
     [[nodiscard]] static Counters& mine(uintptr_t k) { return *static_cast<Counters*>(cpu::my_hart_slot(k)); }
+    [[nodiscard]] Counters& on(unsigned hart) { return slots_[hart].c; }
     [[nodiscard]] uintptr_t slots_key() const { return cpu::hart_slot_key(&slots_[0]); }
 
     const char* name;
     size_t limit; // bytes; 0: none
-    // Set when the type is first used (kmalloc.cc). key: the slots, for the
-    // slow paths and kfree; fast_key: the same unless the type has a limit
-    // (then 0: every allocation takes the slow path, which checks the limit).
-    std::atomic<uintptr_t> key {0};
+    // Set when the type is first used (kmalloc.cc): the slots' key, unless the
+    // type has a limit (then 0 stays: every allocation takes the slow path,
+    // which checks the limit).
     std::atomic<uintptr_t> fast_key {0};
     std::atomic<size_t> high_water {0};
     std::atomic<bool> registered {false}; // on the vmstat -m list (first use)

@@ -395,3 +395,24 @@ TEST_CASE("kmalloc without debug: every failure path still fails the same way")
     kmalloc_shutdown();
     CHECK(be.pages_out == 0);
 }
+
+TEST_CASE("kmalloc without debug: kfree with a type never used (a caller's bug) is accounted to that type, safely")
+{
+    HartReset hr;
+    NoDebug nd;
+    FakeBackend be;
+    kmalloc_init(be);
+    ZALLOC_MALLOC_DEFINE(M_USED, "fp-used", 0);
+    ZALLOC_MALLOC_DEFINE(M_NEVER, "fp-never", 0);
+    // A type with no key yet takes kfree_slow, which finds its counters by
+    // hart index, not through the (unset) key.
+    void* p = kmalloc(64, M_USED, M_WAITOK);
+    kfree(p, M_NEVER);
+    CHECK(type_stats(M_USED).in_use == 1);
+    CHECK(M_NEVER.totals().in_use == MallocType::OBJS_MASK); // one object less than none, mod 2^32
+    p = kmalloc(64, M_USED, M_WAITOK);
+    kfree(p, M_USED);
+    CHECK(type_stats(M_USED).in_use == 1);
+    malloc_type_unregister(M_USED);
+    kmalloc_shutdown();
+}
