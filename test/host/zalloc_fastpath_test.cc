@@ -232,6 +232,17 @@ TEST_CASE("kmalloc without debug: churn over cached classes returns to baseline"
     CHECK(be.pages_out == 0);
 }
 
+namespace {
+// kmalloc over a fresh backend, debug off, on hart 0 of a one-hart machine
+// (each test calls kmalloc_shutdown() itself, to check what it gives back).
+struct FastKmalloc {
+    HartReset hr;
+    NoDebug nd;
+    FakeBackend be;
+    FastKmalloc() { kmalloc_init(be); }
+};
+} // namespace
+
 TEST_CASE("kmalloc fast path: the class table names the same class as kmalloc_class for every size")
 {
     CHECK(kmalloc_detail::CLASS_OF[0] == 0); // size 0 is served as 1
@@ -249,11 +260,9 @@ TEST_CASE("kmalloc fast path: the class table names the same class as kmalloc_cl
 
 TEST_CASE("kmalloc without debug: per-hart counters add up across harts, requests exact past the batches")
 {
-    HartReset hr;
-    NoDebug nd;
+    FastKmalloc f;
+    FakeBackend& be = f.be;
     cpu::host_set_count(3);
-    FakeBackend be;
-    kmalloc_init(be);
     ZALLOC_MALLOC_DEFINE(M_XH, "fp-crosshart", 0);
     // Hart 0 allocates 100 (64 B and 200 B -> 224 B class, one run), harts 1
     // and 2 free them; hart 1 allocates 37 more.
@@ -298,10 +307,7 @@ TEST_CASE("kmalloc without debug: per-hart counters add up across harts, request
 
 TEST_CASE("kmalloc without debug: the high-water mark is sampled every 16th allocation that grew the hart's share")
 {
-    HartReset hr;
-    NoDebug nd;
-    FakeBackend be;
-    kmalloc_init(be);
+    FastKmalloc f;
     ZALLOC_MALLOC_DEFINE(M_HW, "fp-highwater", 0);
     std::vector<void*> v;
     for (int i = 0; i < 32; i++)
@@ -336,10 +342,8 @@ TEST_CASE("kmalloc without debug: the high-water mark is sampled every 16th allo
 
 TEST_CASE("kmalloc without debug: every failure path still fails the same way")
 {
-    HartReset hr;
-    NoDebug nd;
-    FakeBackend be;
-    kmalloc_init(be);
+    FastKmalloc f;
+    FakeBackend& be = f.be;
     ZALLOC_MALLOC_DEFINE(M_FF, "fp-fail", 0);
     ZALLOC_MALLOC_DEFINE(M_FL, "fp-limited", 128);
     // Zero bytes: the smallest class, through the fast path once warm.
@@ -398,10 +402,7 @@ TEST_CASE("kmalloc without debug: every failure path still fails the same way")
 
 TEST_CASE("kmalloc without debug: kfree with a type never used (a caller's bug) is accounted to that type, safely")
 {
-    HartReset hr;
-    NoDebug nd;
-    FakeBackend be;
-    kmalloc_init(be);
+    FastKmalloc f;
     ZALLOC_MALLOC_DEFINE(M_USED, "fp-used", 0);
     ZALLOC_MALLOC_DEFINE(M_NEVER, "fp-never", 0);
     // A type with no key yet takes kfree_slow, which finds its counters by
