@@ -4,14 +4,23 @@
 // singly linked list of free objects threaded through the objects' first word,
 // and one 64-bit word that holds two things:
 //
-//     word = allocs << ROOM_BITS | room
+//     word = room << ROOM_SHIFT | allocs
 //
-// allocs counts this hart's allocations (the vmstat "requests"); room is how
-// many more objects free() may push before the list is full (cap - length). So
-// an allocation is: pop the list, word += ALLOC_ONE + 1 (one more request, one
-// more room); a free is: room != 0, word -= 1, push. Each touches one counter
+// allocs (the low 53 bits) counts this hart's allocations (the vmstat
+// "requests"); room (bits 53..62) is how many more objects free() may push
+// before the list is full (cap - length); bit 63 stays clear. So an allocation
+// is: pop the list, word += ROOM_ONE + 1 (one more request, one more room); a
+// free is: word - ROOM_ONE, and if that is not negative (room was not zero)
+// store it and push. Room sits at the top so that the free's test is the sign
+// of the value it stores anyway: one branch, no mask. Each touches one counter
 // word with a plain load and store, no atomic, interrupts off. A miss (empty
 // list) or a full list goes to the zone's slow path, which is out of line.
+// allocs wraps into room after 2^53 allocations of one hart (a century at a
+// billion a second).
+//
+// Callers that keep statistics of their own (kmalloc's malloc types) pass a
+// function to pop() and push() that runs in the same interrupt section when the
+// fast path succeeds, so they pay no interrupt toggle of their own.
 //
 // Debug mode keeps every list empty and every room at zero, so both fast paths
 // always miss and the slow paths, which carry the checks, see every call.
@@ -40,11 +49,13 @@
 
 namespace zalloc {
 
-constexpr unsigned ROOM_BITS = 10;
-constexpr uint64_t ROOM_MASK = (uint64_t(1) << ROOM_BITS) - 1;
-constexpr uint64_t ALLOC_ONE = uint64_t(1) << ROOM_BITS;
-// The largest per-hart cache: room must fit its field.
-constexpr uint32_t HART_CACHE_MAX = static_cast<uint32_t>(ROOM_MASK);
+constexpr unsigned ROOM_SHIFT = 53;
+constexpr uint64_t ROOM_ONE = uint64_t(1) << ROOM_SHIFT;
+constexpr uint64_t ALLOCS_MASK = ROOM_ONE - 1;
+constexpr uint64_t ALLOC_ONE = 1;
+// The largest per-hart cache: room must fit bits 53..62.
+constexpr uint32_t HART_CACHE_MAX = (uint32_t(1) << (63 - ROOM_SHIFT)) - 1;
+static_assert((uint64_t(HART_CACHE_MAX) << ROOM_SHIFT) >> 63 == 0, "bit 63 is the free path's test");
 
 // The hot per-hart part of a zone's cache.
 struct HartHot {
@@ -67,7 +78,7 @@ public:
         bypass(false);
         for (Slot& s : slots_) {
             s.hot.head = nullptr;
-            s.hot.word.set(room);
+            s.hot.word.set(uint64_t(room) << ROOM_SHIFT);
         }
     }
 
@@ -87,61 +98,73 @@ public:
     [[nodiscard]] bool bypassed() const { return base_.load(std::memory_order_relaxed) == bypass_slots_; }
     [[nodiscard]] HartHot& of(unsigned hart) { return slots_[hart].hot; }
 
-    // Fast paths: interrupts off for the list operation only.
-    [[nodiscard]] __attribute__((always_inline)) void* pop()
+    // Fast paths: interrupts off for the list operation only. `then` runs in
+    // the same section, only when an object was popped or pushed.
+    struct Nothing {
+        void operator()() const {}
+    };
+    template <typename Then = Nothing>
+    [[nodiscard]] __attribute__((always_inline)) void* pop(Then then = {})
     {
         unsigned long irq = cpu::fast_irq_save();
         HartHot& h = mine();
         void* p = h.head;
         if (p) [[likely]] {
             h.head = *static_cast<void**>(p);
-            h.word.set(h.word.get() + ALLOC_ONE + 1);
+            h.word.set(h.word.get() + ROOM_ONE + ALLOC_ONE);
+            then();
         }
         cpu::fast_irq_restore(irq);
         return p;
     }
-    [[nodiscard]] __attribute__((always_inline)) bool push(void* p)
+    template <typename Then = Nothing>
+    [[nodiscard]] __attribute__((always_inline)) bool push(void* p, Then then = {})
     {
         unsigned long irq = cpu::fast_irq_save();
         HartHot& h = mine();
-        uint64_t w = h.word.get();
-        bool ok = w & ROOM_MASK;
+        uint64_t w = h.word.get() - ROOM_ONE;
+        bool ok = static_cast<int64_t>(w) >= 0;
         if (ok) [[likely]] {
-            h.word.set(w - 1);
+            h.word.set(w);
             *static_cast<void**>(p) = h.head;
             h.head = p;
+            then();
         }
         cpu::fast_irq_restore(irq);
         return ok;
     }
 
     // Slow-path helpers, interrupts off, on the running hart's slot.
+    [[nodiscard]] static uint32_t room(const HartHot& h) { return static_cast<uint32_t>(h.word.get() >> ROOM_SHIFT); }
     static void* pop_locked(HartHot& h)
     {
         void* p = h.head;
         if (p) {
             h.head = *static_cast<void**>(p);
-            h.word.set(h.word.get() + ALLOC_ONE + 1);
+            h.word.set(h.word.get() + ROOM_ONE + ALLOC_ONE);
         }
         return p;
     }
     static bool push_locked(HartHot& h, void* p)
     {
         uint64_t w = h.word.get();
-        if (!(w & ROOM_MASK))
+        if (!(w >> ROOM_SHIFT))
             return false;
-        h.word.set(w - 1);
+        h.word.set(w - ROOM_ONE);
         *static_cast<void**>(p) = h.head;
         h.head = p;
         return true;
     }
+    // An allocation the slow path served without the list; n objects back on it.
+    static void count_alloc(HartHot& h) { h.word.set(h.word.get() + ALLOC_ONE); }
+    static void add_room(HartHot& h, uint32_t n) { h.word.set(h.word.get() + uint64_t(n) * ROOM_ONE); }
 
     // Allocations of hart `hart` (requests), and objects on its list given its cap.
-    [[nodiscard]] uint64_t allocs(unsigned hart) { return slots_[hart].hot.word.get() >> ROOM_BITS; }
+    [[nodiscard]] uint64_t allocs(unsigned hart) { return slots_[hart].hot.word.get() & ALLOCS_MASK; }
     [[nodiscard]] uint32_t length(unsigned hart, uint32_t cap)
     {
-        uint32_t room = static_cast<uint32_t>(slots_[hart].hot.word.get() & ROOM_MASK);
-        return room > cap ? 0 : cap - room;
+        uint32_t r = room(slots_[hart].hot);
+        return r > cap ? 0 : cap - r;
     }
 
 private:

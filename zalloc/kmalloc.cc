@@ -33,11 +33,6 @@ static_assert(sizeof(LargeHeader) == KMALLOC_LARGE_HEADER);
 constexpr uint64_t LARGE_MAGIC = 0x5a6573744c617267ull; // "ZestLarg"
 static_assert(LARGE_MAGIC != Slab::MAGIC);
 
-// Raw storage, constructed in kmalloc_init(): GCC 12 leaves a constinit array of
-// polymorphic objects zero-filled in .bss (no vptr, list heads not self-linked)
-// instead of constant-initialising it, so the zones are built explicitly.
-alignas(ObjZone) unsigned char g_class_storage[KMALLOC_NCLASSES][sizeof(ObjZone)];
-ObjZone* const g_classes = reinterpret_cast<ObjZone*>(g_class_storage);
 Backend* g_backend = nullptr;
 constinit ksync::SpinLock g_types_lock("malloc-types");
 constinit lib::List<MallocType, &MallocType::node> g_types;
@@ -49,47 +44,41 @@ void register_type(MallocType& t)
     ksync::SpinGuard g(g_types_lock);
     if (!t.registered.load(std::memory_order_relaxed)) {
         g_types.push_back(t);
+        t.fast_key.store(t.limit ? 0 : t.slots_key(), std::memory_order_relaxed);
         t.registered.store(true, std::memory_order_release);
     }
 }
 
 void note_high_water(MallocType& t)
 {
-    long now = t.memory_now();
+    size_t now = static_cast<size_t>(t.memory_now());
     size_t hw = t.high_water.load(std::memory_order_relaxed);
-    while (now > 0 && static_cast<size_t>(now) > hw &&
-           !t.high_water.compare_exchange_weak(hw, static_cast<size_t>(now), std::memory_order_relaxed)) {
+    while (now > hw && !t.high_water.compare_exchange_weak(hw, now, std::memory_order_relaxed)) {
     }
 }
 
-// Per-hart counters: interrupts off so the hart cannot change under us. The
-// high-water mark costs a sum over every hart, so it is sampled: on every 16th
-// request of a hart, on every allocation of a type with a limit (which sums
-// anyway), and whenever statistics are read.
-void account(MallocType& t, long objs, long bytes, bool request)
+// The slow paths' accounting, the same counters as the fast paths'.
+void account_alloc(MallocType& t, size_t bytes)
 {
-    uint64_t req = 1;
     {
         cpu::IrqGuard irq;
-        MallocType::PerHart& h = t.per_hart[cpu::id()];
-        h.in_use.add(objs);
-        h.memory.add(bytes);
-        if (request) {
-            req = h.requests.get() + 1;
-            h.requests.set(req);
-        }
+        kmalloc_detail::count_alloc(t, t.on(cpu::id()), MallocType::delta(bytes));
     }
-    if (bytes > 0 && (t.limit || (req & 15) == 0))
+    if (t.limit)
         note_high_water(t);
+}
+
+void account_free(MallocType& t, size_t bytes)
+{
+    cpu::IrqGuard irq;
+    kmalloc_detail::count_free(t.on(cpu::id()), MallocType::delta(bytes));
 }
 
 void* fail(MallocType& t, size_t size, MFlags flags, void* caller, const char* why)
 {
     {
         cpu::IrqGuard irq;
-        MallocType::PerHart& h = t.per_hart[cpu::id()];
-        h.requests.add(1);
-        h.failures.add(1);
+        t.on(cpu::id()).failures.add(1);
     }
     if (flags.null_ok())
         return nullptr;
@@ -98,27 +87,43 @@ void* fail(MallocType& t, size_t size, MFlags flags, void* caller, const char* w
 
 } // namespace
 
+namespace kmalloc_detail {
+
+alignas(ObjZone) unsigned char g_class_storage[KMALLOC_NCLASSES * CLASS_STRIDE];
+
+void sample(MallocType& type, MallocType::Counters& c)
+{
+    c.sampled.set(c.alloc.get() - c.freed.get());
+    note_high_water(type);
+}
+
+} // namespace kmalloc_detail
+
+using kmalloc_detail::zone_of;
+
 void kmalloc_init(Backend& backend)
 {
     g_backend = &backend;
     for (size_t c = 0; c < KMALLOC_NCLASSES; c++) {
-        new (&g_classes[c]) ObjZone();
+        ObjZone* z = new (zone_of(c)) ObjZone();
+        *reinterpret_cast<uint64_t*>(reinterpret_cast<char*>(z) - kmalloc_detail::ZONE_OFFSET) =
+            MallocType::delta(kmalloc_class_size(c));
         ObjZoneSpec spec {CLASS_NAMES[c], kmalloc_class_size(c), {}};
         spec.cfg.reserve_slabs = 1;
-        g_classes[c].init(spec, backend);
+        z->init(spec, backend);
     }
 }
 
 void kmalloc_shutdown()
 {
     for (size_t c = 0; c < KMALLOC_NCLASSES; c++)
-        g_classes[c].destroy();
+        zone_of(c)->destroy();
     g_backend = nullptr;
 }
 
-ObjZone& kmalloc_class_zone(size_t cls) { return g_classes[cls]; }
+ObjZone& kmalloc_class_zone(size_t cls) { return *zone_of(cls); }
 
-void* kmalloc(size_t size, MallocType& type, MFlags flags)
+void* kmalloc_slow(size_t size, MallocType& type, MFlags flags)
 {
     void* caller = __builtin_return_address(0);
     if (!g_backend)
@@ -136,9 +141,9 @@ void* kmalloc(size_t size, MallocType& type, MFlags flags)
         return fail(type, size, flags, caller, "malloc type limit reached");
     void* p;
     if (small) {
-        p = g_classes[cls].alloc_from(flags | M_NULLOK, caller);
+        p = zone_of(cls)->alloc_from(flags | M_NULLOK, caller);
         if (!p)
-            return fail(type, size, flags, caller, g_classes[cls].name());
+            return fail(type, size, flags, caller, zone_of(cls)->name());
     } else {
         void* run = g_backend->alloc_pages(npages, SLAB_PAGES, page_class(flags), false);
         if (!run && flags.may_block())
@@ -152,11 +157,11 @@ void* kmalloc(size_t size, MallocType& type, MFlags flags)
         if (flags.has(MFlag::Zero))
             memset(p, 0, size);
     }
-    account(type, 1, static_cast<long>(bytes), true);
+    account_alloc(type, bytes);
     return p;
 }
 
-void kfree(void* p, MallocType& type)
+void kfree_slow(void* p, MallocType& type)
 {
     void* caller = __builtin_return_address(0);
     if (!p)
@@ -164,12 +169,12 @@ void kfree(void* p, MallocType& type)
     Slab* s = Slab::of(p);
     if (s->magic == Slab::MAGIC) {
         ObjZone* z = s->zone;
-        if (z < &g_classes[0] || z >= &g_classes[KMALLOC_NCLASSES])
+        if (!kmalloc_detail::is_class_zone(z))
             panic("kfree(%p, %s): pointer of kmalloc_obj zone %s, not of kmalloc (caller %p)", p, type.name,
                   z ? z->name() : "?", caller);
         size_t bytes = z->object_size();
         z->free_from(p, caller);
-        account(type, -1, -static_cast<long>(bytes), false);
+        account_free(type, bytes);
         return;
     }
     auto* h = reinterpret_cast<LargeHeader*>(s);
@@ -179,7 +184,7 @@ void kfree(void* p, MallocType& type)
         size_t npages = h->npages;
         h->magic = 0;
         g_backend->free_pages(h, npages);
-        account(type, -1, -static_cast<long>(npages * PAGE_SIZE), false);
+        account_free(type, npages * PAGE_SIZE);
         return;
     }
     panic("kfree(%p, %s): foreign pointer, neither a kmalloc object nor a kmalloc run (caller %p)", p, type.name,
@@ -201,6 +206,7 @@ void malloc_type_unregister(MallocType& type)
     ksync::SpinGuard g(g_types_lock);
     if (type.registered.load(std::memory_order_relaxed)) {
         g_types.remove(type);
+        type.fast_key.store(0, std::memory_order_relaxed);
         type.registered.store(false, std::memory_order_relaxed);
     }
 }
@@ -214,15 +220,11 @@ size_t snapshot_types(TypeStats* out, size_t max)
             TypeStats& s = out[i];
             s = TypeStats {};
             s.name = t.name;
-            long in_use = 0, mem = 0;
-            for (const MallocType::PerHart& h : t.per_hart) {
-                in_use += h.in_use.get();
-                mem += h.memory.get();
-                s.requests += h.requests.get();
-                s.failures += h.failures.get();
-            }
-            s.in_use = in_use > 0 ? static_cast<size_t>(in_use) : 0;
-            s.memory = mem > 0 ? static_cast<size_t>(mem) : 0;
+            MallocType::Totals tot = t.totals();
+            s.in_use = tot.in_use;
+            s.memory = tot.memory;
+            s.requests = tot.requests;
+            s.failures = tot.failures;
             note_high_water(t);
             s.high_water = t.high_water.load(std::memory_order_relaxed);
             s.limit = t.limit;

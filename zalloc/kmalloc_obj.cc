@@ -98,7 +98,7 @@ void ObjZone::refill(HartSlabs& h, HartHot& hot)
 {
     Slab* a = h.active;
     uint32_t n = 0;
-    while (n + 1 < burst_ && a->nfree && (hot.word.get() & ROOM_MASK)) {
+    while (n + 1 < burst_ && a->nfree && HartCaches::room(hot)) {
         bool ok = HartCaches::push_locked(hot, pop(a));
         (void)ok;
         n++;
@@ -192,7 +192,7 @@ void* ObjZone::alloc_slow(MFlags flags, void* caller)
         got = HartCaches::pop_locked(hot);
         if (!got && (got = alloc_cached(h))) {
             h.taken.add(1);
-            hot.word.set(hot.word.get() + ALLOC_ONE);
+            HartCaches::count_alloc(hot);
             if (!debug_)
                 refill(h, hot);
         }
@@ -213,7 +213,7 @@ void* ObjZone::alloc_slow(MFlags flags, void* caller)
         install_locked(h, s);
         p = pop(s);
         h.taken.add(1);
-        hot.word.set(hot.word.get() + ALLOC_ONE);
+        HartCaches::count_alloc(hot);
     }
     if (from_reserve) {
         reserve_takes_.fetch_add(1, std::memory_order_relaxed);
@@ -272,7 +272,7 @@ void ObjZone::free_slow(void* p, void* caller)
 // them if fewer) back to their slabs.
 void ObjZone::flush_list(HartSlabs& h, HartHot& hot, uint32_t n)
 {
-    uint32_t len = cache_cap_ - static_cast<uint32_t>(hot.word.get() & ROOM_MASK);
+    uint32_t len = cache_cap_ - HartCaches::room(hot);
     if (n > len)
         n = len;
     for (uint32_t i = 0; i < n; i++) {
@@ -280,7 +280,7 @@ void ObjZone::flush_list(HartSlabs& h, HartHot& hot, uint32_t n)
         hot.head = *static_cast<void**>(o);
         give_back(h, o);
     }
-    hot.word.set(hot.word.get() + n);
+    HartCaches::add_room(hot, n);
 }
 
 void ObjZone::foreign(const void* p, void* caller, const char* why)

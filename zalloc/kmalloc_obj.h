@@ -143,6 +143,20 @@ public:
             free_slow(p, caller);
     }
 
+    // The bare fast paths for wrappers with accounting of their own (kmalloc):
+    // `then` runs in the same interrupt section, only on success. No M_ZERO; a
+    // nullptr or false says take the slow path (alloc_from, free_from).
+    template <typename Then>
+    [[nodiscard]] __attribute__((always_inline)) void* alloc_fast(Then then)
+    {
+        return caches_.pop(then);
+    }
+    template <typename Then>
+    [[nodiscard]] __attribute__((always_inline)) bool free_fast(void* p, Then then)
+    {
+        return caches_.push(p, then);
+    }
+
     [[nodiscard]] size_t object_size() const { return obj_size_; }
     [[nodiscard]] size_t objs_per_slab() const { return nobjs_; }
     [[nodiscard]] size_t k_guarantee() const { return size_t(reserve_target_) * nobjs_; }

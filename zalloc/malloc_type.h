@@ -4,16 +4,37 @@
 //   void* p = zalloc::kmalloc(n, M_VMSWAP, zalloc::M_WAITOK);
 //   zalloc::kfree(p, M_VMSWAP);
 //
-// Counters are per hart, written only by their hart with interrupts off
-// (a plain load and store: counter.h), and summed when read: a free on
-// another hart than the allocation makes one hart's count negative and the sum
-// right. The limit check sums the harts' memory (MAX_HARTS loads) on each
-// allocation of a type with a limit; the high-water mark is sampled (every 16th
-// request of a hart, every limited allocation, every statistics read), so a
-// short peak between samples can be missed.
+// Counters are per hart, written only by their hart with interrupts off (a
+// plain load and store: counter.h), inside the interrupt section kmalloc's
+// fast path already has for the class zone's list (kmalloc.h), and summed when
+// read. A hart's counters sit in a slot of its own, HART_SLOT_STRIDE apart
+// (kern/seam/hart_slot.h), so the running hart's are one add away from the
+// type's key, as a zone's hart caches are.
+//
+// Two words per hart carry objects and bytes, each a plain add per call:
+//     alloc += (bytes / 8) << 32 | 1      (kmalloc)
+//     freed += (bytes / 8) << 32 | 1      (kfree)
+// Each word wraps freely; only the difference of the sums is read:
+//     sum(alloc) - sum(freed) = (memory / 8) << 32 | in_use   (mod 2^64)
+// which is exact while a type holds under 2^32 objects and under 32 GiB
+// (memory is backed by RAM, and Zest's boards have at most 16 GiB; every size
+// is a multiple of 8). A free on another hart than the allocation makes one
+// hart's difference "negative" and the sum right.
+// Requests: the low 4 bits of a hart's alloc word are its allocations mod 16;
+// whenever they come back to 0 the hart adds 16 to `batched` (same section), so
+// allocations = sum(batched + (alloc & 15)), exactly, in 64 bits; requests add
+// the failures. At those same 16th allocations the high-water mark is sampled
+// (a sum over every hart) if this hart's own share (alloc - freed) grew since
+// its previous sample: a sum to which no hart added since it last summed is not
+// a new peak, and a loop that allocates and frees as much as it allocates (the
+// common case) does not pay a sum every 16 calls. It is also sampled on every
+// allocation of a type with a limit
+// (which sums anyway: such types always take kmalloc's slow path), and
+// whenever statistics are read; so a short peak between samples can be missed.
 #pragma once
 
 #include "kern/seam/cpu.h"
+#include "kern/seam/hart_slot.h"
 #include "lib/list.h"
 #include "zalloc/counter.h"
 
@@ -24,31 +45,76 @@
 namespace zalloc {
 
 struct MallocType {
-    struct alignas(64) PerHart {
-        OwnerCounter<long> in_use;
-        OwnerCounter<long> memory;
-        OwnerCounter<uint64_t> requests;
-        OwnerCounter<uint64_t> failures;
+    // One hart's counters (see above).
+    struct Counters {
+        OwnerCounter<uint64_t> alloc;
+        OwnerCounter<uint64_t> freed;
+        OwnerCounter<uint64_t> batched;  // allocations, 16 at a time
+        OwnerCounter<uint64_t> failures; // failed requests
+        OwnerCounter<uint64_t> sampled;  // alloc - freed at this hart's last sample
+    };
+    static constexpr unsigned BYTES_SHIFT = 32;
+    static constexpr uint64_t OBJS_MASK = (uint64_t(1) << BYTES_SHIFT) - 1;
+    static constexpr uint64_t BATCH = 16;
+    // What one object of `bytes` (a multiple of 8) adds to alloc or freed.
+    [[nodiscard]] static constexpr uint64_t delta(size_t bytes) { return (uint64_t(bytes / 8) << BYTES_SHIFT) | 1; }
+
+    struct Totals {
+        uint64_t in_use;
+        uint64_t memory;
+        uint64_t requests;
+        uint64_t failures;
     };
 
     constexpr explicit MallocType(const char* n, size_t lim = 0) : name(n), limit(lim) {}
     MallocType(const MallocType&) = delete;
     MallocType& operator=(const MallocType&) = delete;
 
+    // The sums over every hart (racing writers: each counter old or new).
+    [[nodiscard]] Totals totals() const
+    {
+        uint64_t diff = 0, allocs = 0, failures = 0;
+        for (const Slot& s : slots_) {
+            uint64_t a = s.c.alloc.get();
+            diff += a - s.c.freed.get();
+            allocs += s.c.batched.get() + (a & (BATCH - 1));
+            failures += s.c.failures.get();
+        }
+        return Totals {diff & OBJS_MASK, (diff >> BYTES_SHIFT) * 8, allocs + failures, failures};
+    }
+    // Memory alone (the high-water samples and the limit check: fewer loads).
     [[nodiscard]] long memory_now() const
     {
-        long m = 0;
-        for (const PerHart& h : per_hart)
-            m += h.memory.get();
-        return m;
+        uint64_t diff = 0;
+        for (const Slot& s : slots_)
+            diff += s.c.alloc.get() - s.c.freed.get();
+        return static_cast<long>((diff >> BYTES_SHIFT) * 8);
     }
+
+    // The running hart's counters, interrupts off: through fast_key (the fast
+    // paths, which test it anyway), or by index (the slow paths, which also
+    // serve types that have no key: unused, or freed to with the wrong type).
+    [[nodiscard]] static Counters& mine(uintptr_t k) { return *static_cast<Counters*>(cpu::my_hart_slot(k)); }
+    [[nodiscard]] Counters& on(unsigned hart) { return slots_[hart].c; }
+    [[nodiscard]] uintptr_t slots_key() const { return cpu::hart_slot_key(&slots_[0]); }
 
     const char* name;
     size_t limit; // bytes; 0: none
-    PerHart per_hart[cpu::MAX_HARTS];
+    // Set when the type is first used (kmalloc.cc): the slots' key, unless the
+    // type has a limit (then 0 stays: every allocation takes the slow path,
+    // which checks the limit).
+    std::atomic<uintptr_t> fast_key {0};
     std::atomic<size_t> high_water {0};
     std::atomic<bool> registered {false}; // on the vmstat -m list (first use)
     lib::ListNode node;
+
+private:
+    struct Slot {
+        Counters c;
+        unsigned char pad[cpu::HART_SLOT_STRIDE - sizeof(Counters)];
+    };
+    static_assert(sizeof(Slot) == cpu::HART_SLOT_STRIDE && sizeof(Counters) <= 64);
+    alignas(64) Slot slots_[cpu::MAX_HARTS] {};
 };
 
 #define ZALLOC_MALLOC_DEFINE(var, desc, lim) ::zalloc::MallocType var {desc, lim}

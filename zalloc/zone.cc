@@ -118,7 +118,7 @@ void* Zone::take_burst_locked(unsigned hart, size_t n)
             c.dhead = it;
             dcount++;
         } else {
-            if (!(h.word.get() & ROOM_MASK))
+            if (!HartCaches::room(h))
                 break;
             global_head_ = *static_cast<void**>(it);
             bool ok = HartCaches::push_locked(h, it);
@@ -129,7 +129,7 @@ void* Zone::take_burst_locked(unsigned hart, size_t n)
     }
     c.dcount.set(dcount);
     c.taken.add(moved);
-    h.word.set(h.word.get() + ALLOC_ONE);
+    HartCaches::count_alloc(h);
     return first;
 }
 
@@ -222,7 +222,7 @@ void* Zone::alloc_slow(MFlags flags, void* caller)
                 c.dhead = *static_cast<void**>(item);
                 c.dcount.add(uint32_t(-1));
                 HartHot& h = caches_.of(hart);
-                h.word.set(h.word.get() + ALLOC_ONE);
+                HartCaches::count_alloc(h);
             }
         } else {
             item = HartCaches::pop_locked(caches_.of(hart));
@@ -380,7 +380,7 @@ void Zone::free_slow(void* item, void* caller)
         h.head = *static_cast<void**>(it);
         push_global_locked(it);
     }
-    h.word.set(h.word.get() + n);
+    HartCaches::add_room(h, n);
     c.given.add(1 + n);
 }
 

@@ -48,8 +48,24 @@ void check_reuse_zeroed(Z& z, unsigned char fill, void* expect_first)
 
 TEST_CASE("hart cache: the word packs allocations and room")
 {
-    CHECK(ALLOC_ONE == ROOM_MASK + 1);
-    CHECK(HART_CACHE_MAX == ROOM_MASK);
+    // Room at the top, below bit 63: the free path tests the sign of word - ROOM_ONE.
+    CHECK(ALLOC_ONE == 1);
+    CHECK(ALLOCS_MASK + 1 == ROOM_ONE);
+    CHECK(((uint64_t(HART_CACHE_MAX) * ROOM_ONE + ALLOCS_MASK) >> 63) == 0);
+    CHECK(HART_CACHE_MAX >= 1023);
+    HartHot h;
+    h.word.set(ALLOCS_MASK); // no room, the most allocations
+    void* x[2] = {};
+    CHECK(!HartCaches::push_locked(h, x));
+    HartCaches::add_room(h, 1);
+    CHECK(HartCaches::room(h) == 1);
+    CHECK((h.word.get() & ALLOCS_MASK) == ALLOCS_MASK);
+    CHECK(HartCaches::push_locked(h, x));
+    CHECK(HartCaches::room(h) == 0);
+    h.word.set(h.word.get() & ~ALLOCS_MASK); // allocs back to 0, room 0
+    CHECK(HartCaches::pop_locked(h) == x);
+    CHECK(HartCaches::room(h) == 1);
+    CHECK((h.word.get() & ALLOCS_MASK) == 1);
     CHECK(HartCaches::STRIDE % 16 == 0);
     CHECK(HartCaches::STRIDE >= 64);
 }
@@ -214,4 +230,190 @@ TEST_CASE("kmalloc without debug: churn over cached classes returns to baseline"
     malloc_type_unregister(M_FP);
     kmalloc_shutdown();
     CHECK(be.pages_out == 0);
+}
+
+namespace {
+// kmalloc over a fresh backend, debug off, on hart 0 of a one-hart machine
+// (each test calls kmalloc_shutdown() itself, to check what it gives back).
+struct FastKmalloc {
+    HartReset hr;
+    NoDebug nd;
+    FakeBackend be;
+    FastKmalloc() { kmalloc_init(be); }
+};
+} // namespace
+
+TEST_CASE("kmalloc fast path: the class table names the same class as kmalloc_class for every size")
+{
+    CHECK(kmalloc_detail::CLASS_OF[0] == 0); // size 0 is served as 1
+    for (size_t size = 1; size <= KMALLOC_MAX_CLASS; size++)
+        REQUIRE(kmalloc_detail::CLASS_OF[(size + 7) / 8] == kmalloc_class(size));
+    for (size_t c = 0; c < KMALLOC_NCLASSES; c++) {
+        CHECK(kmalloc_detail::is_class_zone(kmalloc_detail::zone_of(c)));
+        CHECK(MallocType::delta(kmalloc_class_size(c)) == ((kmalloc_class_size(c) / 8) << 32 | 1));
+    }
+    CHECK(!kmalloc_detail::is_class_zone(nullptr));
+    CHECK(!kmalloc_detail::is_class_zone(
+        reinterpret_cast<ObjZone*>(reinterpret_cast<char*>(kmalloc_detail::zone_of(KMALLOC_NCLASSES - 1)) +
+                                   kmalloc_detail::CLASS_STRIDE)));
+}
+
+TEST_CASE("kmalloc without debug: per-hart counters add up across harts, requests exact past the batches")
+{
+    FastKmalloc f;
+    FakeBackend& be = f.be;
+    cpu::host_set_count(3);
+    ZALLOC_MALLOC_DEFINE(M_XH, "fp-crosshart", 0);
+    // Hart 0 allocates 100 (64 B and 200 B -> 224 B class, one run), harts 1
+    // and 2 free them; hart 1 allocates 37 more.
+    std::vector<void*> v;
+    size_t bytes = 0;
+    for (int i = 0; i < 100; i++) {
+        size_t n = i == 50 ? 5000 : (i % 2 ? 64 : 200);
+        v.push_back(kmalloc(n, M_XH, M_WAITOK));
+        REQUIRE(v.back());
+        bytes += n == 5000 ? 2 * 4096 : kmalloc_class_size(kmalloc_class(n));
+    }
+    TypeStats s = type_stats(M_XH);
+    CHECK(s.in_use == 100);
+    CHECK(s.memory == bytes);
+    CHECK(s.requests == 100);
+    CHECK(s.high_water == bytes);
+    cpu::host_bind(1);
+    for (size_t i = 0; i < v.size(); i += 2)
+        kfree(v[i], M_XH);
+    std::vector<void*> w;
+    for (int i = 0; i < 37; i++)
+        w.push_back(kmalloc(8, M_XH, M_WAITOK));
+    cpu::host_bind(2);
+    for (size_t i = 1; i < v.size(); i += 2)
+        kfree(v[i], M_XH);
+    s = type_stats(M_XH);
+    CHECK(s.in_use == 37);
+    CHECK(s.memory == 37 * 8);
+    CHECK(s.requests == 137);
+    CHECK(s.failures == 0);
+    CHECK(s.high_water == bytes);
+    for (void* p : w)
+        kfree(p, M_XH);
+    s = type_stats(M_XH);
+    CHECK(s.in_use == 0);
+    CHECK(s.memory == 0);
+    CHECK(M_XH.memory_now() == 0);
+    malloc_type_unregister(M_XH);
+    kmalloc_shutdown();
+    CHECK(be.pages_out == 0);
+}
+
+TEST_CASE("kmalloc without debug: the high-water mark is sampled every 16th allocation that grew the hart's share")
+{
+    FastKmalloc f;
+    ZALLOC_MALLOC_DEFINE(M_HW, "fp-highwater", 0);
+    std::vector<void*> v;
+    for (int i = 0; i < 32; i++)
+        v.push_back(kmalloc(64, M_HW, M_WAITOK));
+    // Sampled at the 16th and the 32nd allocation: the peak is exact.
+    CHECK(M_HW.high_water.load() == 32 * 64);
+    for (void* p : v)
+        kfree(p, M_HW);
+    // Steady alloc/free at 16 live: the share never grows past its last
+    // sample, so no sum is taken, and the mark stays at the peak.
+    for (int r = 0; r < 10; r++) {
+        v.clear();
+        for (int i = 0; i < 16; i++)
+            v.push_back(kmalloc(64, M_HW, M_WAITOK));
+        for (void* p : v)
+            kfree(p, M_HW);
+    }
+    CHECK(M_HW.high_water.load() == 32 * 64);
+    TypeStats s = type_stats(M_HW);
+    CHECK(s.requests == 32 + 160);
+    CHECK(s.high_water == 32 * 64);
+    // A new peak is seen at the next 16th allocation.
+    v.clear();
+    for (int i = 0; i < 48; i++)
+        v.push_back(kmalloc(64, M_HW, M_WAITOK));
+    CHECK(M_HW.high_water.load() == 48 * 64);
+    for (void* p : v)
+        kfree(p, M_HW);
+    malloc_type_unregister(M_HW);
+    kmalloc_shutdown();
+}
+
+TEST_CASE("kmalloc without debug: every failure path still fails the same way")
+{
+    FastKmalloc f;
+    FakeBackend& be = f.be;
+    ZALLOC_MALLOC_DEFINE(M_FF, "fp-fail", 0);
+    ZALLOC_MALLOC_DEFINE(M_FL, "fp-limited", 128);
+    // Zero bytes: the smallest class, through the fast path once warm.
+    void* z = kmalloc(0, M_FF, M_WAITOK);
+    CHECK(kmalloc_usable_size(z) == 8);
+    kfree(z, M_FF);
+    z = kmalloc(0, M_FF, M_WAITOK);
+    CHECK(kmalloc_usable_size(z) == 8);
+    kfree(z, M_FF);
+    // Above the largest class: a page run; above KMALLOC_MAX: failure.
+    void* r = kmalloc(KMALLOC_MAX_CLASS + 1, M_FF, M_WAITOK);
+    CHECK(kmalloc_usable_size(r) == 4096 - 64);
+    kfree(r, M_FF);
+    CHECK(kmalloc(KMALLOC_MAX + 1, M_FF, M_NOWAIT) == nullptr);
+    CHECK(panic_message([&] { (void)kmalloc(KMALLOC_MAX + 1, M_FF, M_WAITOK); }).find("too large") !=
+          std::string::npos);
+    // A limited type never takes the fast path: the limit holds exactly.
+    void* a = kmalloc(64, M_FL, M_WAITOK);
+    void* b = kmalloc(64, M_FL, M_WAITOK);
+    CHECK(kmalloc(8, M_FL, M_NOWAIT) == nullptr);
+    kfree(a, M_FL);
+    a = kmalloc(64, M_FL, M_NOWAIT);
+    CHECK(a != nullptr);
+    kfree(a, M_FL);
+    kfree(b, M_FL);
+    // Class-zone exhaustion: the hart's list is used up, no page is left.
+    ObjZone& z64 = kmalloc_class_zone(kmalloc_class(64));
+    std::vector<void*> v;
+    be.set_free(0);
+    while (void* p = kmalloc(64, M_FF, M_NOWAIT))
+        v.push_back(p);
+    CHECK(v.size() < z64.objs_per_slab() + 64); // what the zone held, no more
+    CHECK(panic_message([&] { (void)kmalloc(64, M_FF, M_WAITOK); }).find("kmalloc-64") != std::string::npos);
+    TypeStats s = type_stats(M_FF);
+    CHECK(s.failures == 4);
+    CHECK(s.requests == 7 + v.size());
+    CHECK(s.in_use == v.size());
+    be.set_free(1u << 20);
+    for (void* p : v)
+        kfree(p, M_FF);
+    // Foreign pointers and objects of other zones still panic through kfree_slow.
+    ZALLOC_STATIC_SLABS(stray, 1);
+    CHECK(panic_message([&] { kfree(stray[0] + 256, M_FF); }).find("foreign") != std::string::npos);
+    ObjZone other;
+    other.init(ObjZoneSpec {"fp-other", 64, {}}, be);
+    void* o = other.alloc(M_WAITOK);
+    CHECK(panic_message([&] { kfree(o, M_FF); }).find("fp-other") != std::string::npos);
+    other.free(o);
+    other.destroy();
+    CHECK(type_stats(M_FF).in_use == 0);
+    malloc_type_unregister(M_FF);
+    malloc_type_unregister(M_FL);
+    kmalloc_shutdown();
+    CHECK(be.pages_out == 0);
+}
+
+TEST_CASE("kmalloc without debug: kfree with a type never used (a caller's bug) is accounted to that type, safely")
+{
+    FastKmalloc f;
+    ZALLOC_MALLOC_DEFINE(M_USED, "fp-used", 0);
+    ZALLOC_MALLOC_DEFINE(M_NEVER, "fp-never", 0);
+    // A type with no key yet takes kfree_slow, which finds its counters by
+    // hart index, not through the (unset) key.
+    void* p = kmalloc(64, M_USED, M_WAITOK);
+    kfree(p, M_NEVER);
+    CHECK(type_stats(M_USED).in_use == 1);
+    CHECK(M_NEVER.totals().in_use == MallocType::OBJS_MASK); // one object less than none, mod 2^32
+    p = kmalloc(64, M_USED, M_WAITOK);
+    kfree(p, M_USED);
+    CHECK(type_stats(M_USED).in_use == 1);
+    malloc_type_unregister(M_USED);
+    kmalloc_shutdown();
 }

@@ -20,15 +20,6 @@ struct KmallocFixture {
     ~KmallocFixture() { kmalloc_shutdown(); }
 };
 
-TypeStats type_stats(MallocType& t)
-{
-    TypeStats all[64];
-    size_t n = snapshot_types(all, 64);
-    for (size_t i = 0; i < n && i < 64; i++)
-        if (all[i].name == t.name)
-            return all[i];
-    return TypeStats {};
-}
 } // namespace
 
 TEST_CASE("kmalloc classes: tight, monotonic, waste at most 25% above 128 bytes")

@@ -4,6 +4,7 @@
 #include "kern/seam/cpu.h"
 #include "test/host/host_kernel.h"
 #include "zalloc/kmalloc_obj.h"
+#include "zalloc/malloc_type.h"
 #include "zalloc/stats.h"
 #include "zalloc/zone.h"
 
@@ -19,6 +20,17 @@ std::string panic_message(F&& f)
         return p.message;
     }
     return "";
+}
+
+// The vmstat -m line of type t (all zeros if it is not registered).
+inline zalloc::TypeStats type_stats(zalloc::MallocType& t)
+{
+    zalloc::TypeStats all[64];
+    size_t n = zalloc::snapshot_types(all, 64);
+    for (size_t i = 0; i < n && i < 64; i++)
+        if (all[i].name == t.name)
+            return all[i];
+    return zalloc::TypeStats {};
 }
 
 inline zalloc::ZoneStats stats_of(zalloc::ZoneBase& z)

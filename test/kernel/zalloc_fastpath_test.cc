@@ -27,9 +27,13 @@ namespace {
 
 constexpr uint64_t PAIRS = 1000000;
 constexpr int RUNS = 5;
-// The bound the fast paths are held to: at most 24 instructions per alloc+free
-// pair, debug off (zalloc/hart_cache.h says where they go).
-constexpr uint64_t BOUND_TENTHS = 240;
+// The bounds the fast paths are held to, debug off, in tenths of an instruction
+// per alloc+free pair: what they measure here (23.0 for zalloc and kmalloc_obj,
+// 47.5 for kmalloc(64)) plus a small margin, so any instruction added to a
+// fast path fails the test (zalloc/hart_cache.h and zalloc/kmalloc.h say where
+// they go). Under -icount the counts are exact and repeat to the tenth.
+constexpr uint64_t ZONE_BOUND_TENTHS = 235;
+constexpr uint64_t KMALLOC_BOUND_TENTHS = 485;
 
 template <typename T>
 [[gnu::always_inline]] inline T* opaque(T* p)
@@ -83,15 +87,15 @@ bool instret_counts_instructions()
 }
 
 // Print the figure; fail above the bound if it means anything.
-void check(ktest::Context& t, const char* what, uint64_t tenths, bool enforce)
+void check(ktest::Context& t, const char* what, uint64_t tenths, uint64_t bound)
 {
     bool exact = instret_counts_instructions();
     kprintf("ktest: %s fast path: %lu.%lu instructions per pair (alloc+free, %lu pairs, debug %s)%s\n", what,
             tenths / 10, tenths % 10, PAIRS, zalloc::debug::enabled() ? "on" : "off",
             exact ? "" : " [instret does not count instructions here (QEMU without -icount?): not checked]");
-    if (enforce && exact && !zalloc::debug::enabled() && tenths > BOUND_TENTHS)
-        t.failf("%s: %lu.%lu instructions per pair, bound %lu.%lu", what, tenths / 10, tenths % 10, BOUND_TENTHS / 10,
-                BOUND_TENTHS % 10);
+    if (exact && !zalloc::debug::enabled() && tenths > bound)
+        t.failf("%s: %lu.%lu instructions per pair, bound %lu.%lu", what, tenths / 10, tenths % 10, bound / 10,
+                bound % 10);
 }
 
 uint64_t empty_loop()
@@ -127,7 +131,7 @@ KTEST(zalloc_fastpath_zone_instructions_per_pair)
         zp->free(opaque(p));
     });
     zone.destroy();
-    check(t, "zalloc", tenths_per_pair(loop, empty), true);
+    check(t, "zalloc", tenths_per_pair(loop, empty), ZONE_BOUND_TENTHS);
 }
 
 KTEST(zalloc_fastpath_kmalloc_obj_instructions_per_pair)
@@ -146,15 +150,16 @@ KTEST(zalloc_fastpath_kmalloc_obj_instructions_per_pair)
         zp->free(opaque(p));
     });
     zone.destroy();
-    check(t, "kmalloc_obj", tenths_per_pair(loop, empty), true);
+    check(t, "kmalloc_obj", tenths_per_pair(loop, empty), ZONE_BOUND_TENTHS);
 }
 
 namespace {
 ZALLOC_MALLOC_DEFINE(g_fastpath_type, "ktest-fastpath", 0);
 }
 
-// Informational: kmalloc/kfree of 64 bytes (class lookup and malloc-type
-// accounting on top of kmalloc_obj). No bound.
+// kmalloc/kfree of 64 bytes: the inline fast paths of zalloc/kmalloc.h (the
+// class zone's list and the malloc type's per-hart counters in one interrupt
+// section each way, kfree's class found from the slab header).
 KTEST(zalloc_fastpath_kmalloc_instructions_per_pair)
 {
     for (int i = 0; i < 4; i++)
@@ -166,5 +171,5 @@ KTEST(zalloc_fastpath_kmalloc_instructions_per_pair)
         void* p = zalloc::kmalloc(64, *tp, zalloc::M_WAITOK);
         zalloc::kfree(opaque(p), *tp);
     });
-    check(t, "kmalloc(64)", tenths_per_pair(loop, empty), false);
+    check(t, "kmalloc(64)", tenths_per_pair(loop, empty), KMALLOC_BOUND_TENTHS);
 }
