@@ -60,7 +60,7 @@ static_assert((uint64_t(HART_CACHE_MAX) << ROOM_SHIFT) >> 63 == 0, "bit 63 is th
 // The hot per-hart part of a zone's cache.
 struct HartHot {
     void* head = nullptr;        // free objects, linked through word 0
-    OwnerCounter<uint64_t> word; // allocs << ROOM_BITS | room
+    OwnerCounter<uint64_t> word; // room << ROOM_SHIFT | allocs
 };
 
 class HartCaches {

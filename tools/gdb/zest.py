@@ -132,9 +132,10 @@ SWAP_IDLE = "kstack::swap::g_idle_us"
 def cache_figures(caches, hart, cap):
     """zalloc::HartCaches (zalloc/hart_cache.h): allocations of a hart and objects on its list."""
     word = num(caches["slots_"][hart]["hot"]["word"])
-    room_bits = const("zalloc::ROOM_BITS", default=10)
-    room = word & ((1 << room_bits) - 1)
-    return word >> room_bits, (0 if room > cap else cap - room)
+    # word = room << ROOM_SHIFT | allocs (zalloc/hart_cache.h)
+    room_shift = const("zalloc::ROOM_SHIFT", default=53)
+    room = word >> room_shift
+    return word & ((1 << room_shift) - 1), (0 if room > cap else cap - room)
 
 
 def list_size(lst):
