@@ -22,6 +22,8 @@
 
 extern "C" void switch_context(kern::Context* from, kern::Context* to);
 extern "C" void overflow_resume();
+extern "C" void ipc_resume();
+extern "C" [[noreturn]] void ipc_enter_user(kern::TrapFrame* frame, uint64_t stack_limit);
 
 namespace kern::sched {
 
@@ -150,7 +152,8 @@ namespace {
 // The second half of a switch: next (Running, its stack checked by
 // before_switch_in) takes this hart from prev. Same contract as
 // schedule_locked.
-[[nodiscard]] Thread* switch_locked(RunQueue& rq, Thread* prev, Thread* next, Context* save = nullptr)
+// Everything a switch does but the switch of registers and stack.
+void switch_bookkeeping(RunQueue& rq, Thread* prev, Thread* next)
 {
     next->hart = cpu::id();
     next->on_cpu.store(true, std::memory_order_relaxed);
@@ -174,6 +177,11 @@ namespace {
     // the other side): any other spinlock held here is a sleep under a spinlock.
     if (ksync::lockcheck::enabled())
         ksync::lockcheck::before_switch();
+}
+
+[[nodiscard]] Thread* switch_locked(RunQueue& rq, Thread* prev, Thread* next, Context* save = nullptr)
+{
+    switch_bookkeeping(rq, prev, next);
     switch_context(save ? save : &prev->ctx, &next->ctx);
     // Now running as prev again, possibly on another hart: use that hart's queue.
     return finish_switch(g_rq[cpu::id()]);
@@ -236,7 +244,8 @@ bool can_hand_off_locked(RunQueue& rq, Thread* me, Thread* next, uint64_t seq)
 // The current thread's sleep (prepare_sleep), with its run-queue lock held.
 // It goes to the back of the hart's sleepers: sleeps on one hart start in
 // time order, so the list stays oldest first.
-uint64_t mark_sleeping_locked(RunQueue& rq, Thread* me, const void* channel, const char* reason, uint64_t deadline)
+uint64_t mark_sleeping_locked(RunQueue& rq, Thread* me, const void* channel, const char* reason, uint64_t deadline,
+                              bool lazy = false)
 {
     me->wait_channel = channel;
     me->wait_reason = reason;
@@ -246,7 +255,11 @@ uint64_t mark_sleeping_locked(RunQueue& rq, Thread* me, const void* channel, con
     me->state = ThreadState::Sleeping;
     // swap_candidate(), less the residency check: a running thread's stack
     // is resident (and this is on every sleep's path, the IPC fast path's too).
-    if (me->stack && !(me->flags & TF_NO_SWAP) && !me->stack_holds.held())
+    if (!me->stack || (me->flags & TF_NO_SWAP) || me->stack_holds.held())
+        return me->sleep_seq;
+    if (lazy)
+        note_recent_locked(rq, me); // an IPC sleep: most last microseconds
+    else
         rq.sleepers.push_back(*me);
     return me->sleep_seq;
 }
@@ -314,6 +327,20 @@ void finish_first_switch()
     rq.lock.unlock();
     hand_over_dead(dead);
 }
+
+} // namespace kern::sched
+
+// ipc_enter_user's call on the new thread's stack: the thread handed over
+// is off this hart (it only sleeps, never exits, there).
+extern "C" void sched_finish_hand_off()
+{
+    using namespace kern::sched;
+    using namespace kern::sched::detail;
+    (void)finish_switch(g_rq[cpu::id()]);
+    g_rq[cpu::id()].lock.unlock();
+}
+
+namespace kern::sched {
 
 void enqueue_new(Thread* t)
 {
@@ -414,7 +441,7 @@ bool sleep_handing_off(const void* channel, const char* reason, Thread* next, ui
     // Sleeping with my_seq. The rest of this thread's time slice goes to
     // next: a pair that keeps handing the hart back and forth still yields to
     // others of its priority when the slice runs out (tick()).
-    my_seq = mark_sleeping_locked(rq, me, channel, reason, 0);
+    my_seq = mark_sleeping_locked(rq, me, channel, reason, 0, true);
     held.unlock(); // interrupts stay off: the caller's
     leave_sleepers(rq, next);
     next->wait_timed_out = false;
@@ -425,6 +452,52 @@ bool sleep_handing_off(const void* channel, const char* reason, Thread* next, ui
     g_rq[cpu::id()].lock.unlock();
     hand_over_dead(dead);
     return true;
+}
+
+bool lock_for_hand_off(Thread* next, uint64_t seq)
+{
+    RunQueue& rq = g_rq[cpu::id()];
+    rq.lock.lock(); // order: the caller's lock (ipc), then runqueue
+    if (rq.need_resched || !can_hand_off_locked(rq, rq.current, next, seq)) [[unlikely]] {
+        rq.lock.unlock();
+        return false;
+    }
+    // Pages of next's stack mapped since this hart last ran it may still be
+    // cached here as unmapped: flushed before the caller writes its frame.
+    kstack::before_switch_in(next->stack, cpu::id());
+    return true;
+}
+
+void unlock_hand_off() { g_rq[cpu::id()].lock.unlock(); }
+
+void hand_off_to_user(const void* channel, const char* reason, uint64_t& my_seq, TrapFrame* my_frame, Thread* next,
+                      TrapFrame* next_frame, ksync::SpinLock& held)
+{
+    RunQueue& rq = g_rq[cpu::id()];
+    Thread* me = rq.current;
+    my_seq = mark_sleeping_locked(rq, me, channel, reason, 0, true);
+    held.unlock(); // interrupts stay off: the caller's
+    // Resumed by any switch (a wake, a hand-off from the general path) in
+    // ipc_resume (kern/arch/riscv/trapentry.S), which finishes its system
+    // call from the frame: nothing below the frame is live any more.
+    me->ctx.ra = reinterpret_cast<uint64_t>(&ipc_resume);
+    me->ctx.sp = reinterpret_cast<uint64_t>(my_frame);
+    me->ctx.s[0] = 0;
+    leave_sleepers(rq, next);
+    next->wait_timed_out = false;
+    next->state = ThreadState::Running;
+    next->slice_left = me->slice_left;
+    switch_bookkeeping(rq, me, next);
+    // The stack and its limit together (as switch_context does); next's
+    // first code on its own stack finishes the switch (sched_finish_hand_off)
+    // and returns to user mode from next_frame.
+    if (next_frame)
+        ipc_enter_user(next_frame, next->stack_limit);
+    // next sleeps the general way: resumed where it switched away, as by any
+    // switch; what switch_context saves of this thread is never resumed.
+    static Context abandoned[cpu::MAX_HARTS];
+    switch_context(&abandoned[cpu::id()], &next->ctx);
+    panic("sched: a thread that slept in the IPC fast path came back from its switch");
 }
 
 bool wake(Thread* t, uint64_t seq, bool timed_out)
@@ -486,6 +559,7 @@ void tick()
         return;
     {
         ksync::SpinGuard g(rq.lock);
+        flush_recent_locked(rq); // IPC sleepers that slept through a tick become candidates
         Thread* cur = rq.current;
         if (cur->flags & TF_IDLE) {
             if (rq.queued)
@@ -514,4 +588,5 @@ void preempt_from_trap(const TrapFrame& tf)
 }
 
 } // namespace kern::sched
+
 

@@ -7,15 +7,30 @@
 
 namespace ksync {
 
+// The common case is a leaf with no frame to build: a free lock, no
+// checker. Anything else (a recursive acquire, the checker on, a lock
+// taken) goes to lock_slow(), which starts over in the order it always had.
 void SpinLock::lock()
 {
     unsigned long irq = cpu::irq_save();
+    if (held_by_me() || lockwatch::checking() || locked_.exchange(1, std::memory_order_acquire) != 0) [[unlikely]] {
+        lock_slow(irq, ACQUIRER);
+        return;
+    }
+    owner_.store(cpu::id(), std::memory_order_relaxed);
+    saved_irq_ = irq;
+}
+
+// From lock(), with interrupts off (irq: as they were) and the lock not
+// taken by this call.
+void SpinLock::lock_slow(unsigned long irq, uintptr_t where)
+{
     if (held_by_me())
         panic("spinlock %s: recursive acquire on hart %u", name_, cpu::id());
     // Checked before spinning: an order that can deadlock is reported even
     // on the boot where it does.
     if (lockwatch::checking())
-        lockwatch::acquired(this, name_, class_, ACQUIRER, false);
+        lockwatch::acquired(this, name_, class_, where, false);
     while (locked_.exchange(1, std::memory_order_acquire) != 0)
         wait_until_free();
     owner_.store(cpu::id(), std::memory_order_relaxed);
@@ -46,6 +61,18 @@ bool SpinLock::try_lock()
 }
 
 void SpinLock::unlock()
+{
+    if (!held_by_me() || lockwatch::checking()) [[unlikely]] {
+        unlock_slow();
+        return;
+    }
+    unsigned long irq = saved_irq_;
+    owner_.store(NO_OWNER, std::memory_order_relaxed);
+    locked_.store(0, std::memory_order_release);
+    cpu::irq_restore(irq);
+}
+
+void SpinLock::unlock_slow()
 {
     if (!held_by_me())
         panic("spinlock %s: released by hart %u, which does not hold it", name_, cpu::id());

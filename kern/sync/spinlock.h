@@ -43,6 +43,9 @@ public:
     static constexpr unsigned NO_OWNER = ~0u;
 
 private:
+    // Out of line: what lock() and unlock() do when not in the common case.
+    [[gnu::noinline]] void lock_slow(unsigned long irq, uintptr_t where);
+    [[gnu::noinline]] void unlock_slow();
     void wait_until_free();
 
     std::atomic<unsigned> locked_ {0};

@@ -64,6 +64,10 @@ struct Record {
     // (TaskIpc::reply_fills), so a failed copy-out frees that slot only if
     // no other thread of the task answered it and a later call refilled it.
     uint64_t received_fill = 0;
+    // Asleep in the fast path (kern/task/ipc_fast.cc): the trap frame it
+    // returns to user mode from, which a partner's fast path answers into
+    // directly; null in any other sleep.
+    TrapFrame* frame = nullptr;
     uint64_t w[IPC_WORDS];   // the message: register words...
     uint64_t len = 0;        // ... and bytes
     uint8_t buf[IPC_MSG_MAX];
@@ -94,8 +98,26 @@ long sys_reply_receive(TrapFrame& tf);
 // answered caller), and hand-offs tried that fell back to a wake().
 struct FastPathStats {
     uint64_t calls, replies, fallbacks;
+    uint64_t direct_calls, direct_replies; // of calls and replies: by fast_path()
 };
 FastPathStats fast_path_stats();
+
+// The direct fast path (kern/task/ipc_fast.cc, docs/user.md): from user_trap
+// with interrupts off, for a call or reply_receive in tf (sepc already past
+// the ecall). When its partner sleeps in the fast path on this hart, the
+// message goes straight from tf into the partner's trap frame, the caller
+// sleeps with only its trap frame live, and the partner returns to user
+// mode: no return. False, with nothing changed, when the general path must
+// run.
+[[nodiscard]] bool fast_path(TrapFrame& tf);
+// A thread asleep in the fast path, run again by any other switch (a
+// general-path partner, a kill, an endpoint destroyed): its system call
+// finished as the general path would, from its trap frame. Interrupts on;
+// returns a0.
+long resume(TrapFrame& tf);
+// Test switch (ktests only): off, fast_path() always declines, so the same
+// calls run through the general path.
+void set_fast_path(bool on);
 
 // spawn_ep: the endpoint behind handle h of parent, with a reference for the
 // child (give() it as the child's handle 0 or drop() it).

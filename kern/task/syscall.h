@@ -6,12 +6,16 @@
 
 namespace kern {
 struct TrapFrame;
+struct Task;
 }
 
 namespace kern::syscall {
 
 // Run the call in tf (interrupts on). Returns the value for a0.
 long dispatch(TrapFrame& tf);
+// A call handled before dispatch (the IPC fast path), counted as dispatch
+// counts every call.
+void count(Task* t);
 // Calls made since boot (all tasks).
 uint64_t total();
 
