@@ -66,13 +66,6 @@ void add_sleeper_locked(Thread* t)
         l.push_back(*t);
 }
 
-void detail::note_recent_locked(RunQueue& rq, Thread* me)
-{
-    if (rq.recent_n == RunQueue::RECENT) [[unlikely]]
-        flush_recent_locked(rq);
-    rq.recent[rq.recent_n++] = {me, me->sleep_seq};
-}
-
 void detail::flush_recent_locked(RunQueue& rq)
 {
     for (unsigned i = 0; i < rq.recent_n; i++) {

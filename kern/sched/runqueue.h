@@ -77,10 +77,23 @@ void hand_over_dead(Thread* dead);
 // kern/sched/candidates.cc: note the current thread's IPC sleep for the
 // sleepers list (RunQueue::recent), and move the noted sleeps still going on
 // there, with the run-queue lock held.
-void note_recent_locked(RunQueue& rq, Thread* me);
 void flush_recent_locked(RunQueue& rq);
-// A sleep ends (woken, handed the hart, restarted): off the sleeper lists.
-void leave_sleepers(RunQueue& rq, Thread* t);
+[[gnu::always_inline]] inline void note_recent_locked(RunQueue& rq, Thread* me)
+{
+    if (rq.recent_n == RunQueue::RECENT) [[unlikely]]
+        flush_recent_locked(rq);
+    rq.recent[rq.recent_n++] = {me, me->sleep_seq};
+}
+// A sleep ends (woken, handed the hart, restarted): off the sleepers, and
+// off the swapped ones (a woken thread's stack is wanted: the swapper's
+// queue or the wake-time read takes it from here).
+inline void leave_sleepers(RunQueue& rq, Thread* t)
+{
+    if (t->sleep_node.linked()) // resident, so not on the swapped list too
+        rq.sleepers.remove(*t);
+    else if (t->swapped_node.linked())
+        rq.swapped.remove(*t);
+}
 // Off the timeout list after a sleep, whether the timeout fired or not.
 void leave_timeouts(Thread* me);
 

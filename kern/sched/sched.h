@@ -59,23 +59,8 @@ void block();
 // sleeps the usual way.
 [[nodiscard]] bool sleep_handing_off(const void* channel, const char* reason, Thread* next, uint64_t seq,
                                      uint64_t& my_seq, ksync::SpinLock& held);
-// The IPC fast path's hand-off to a thread asleep as a continuation: one
-// that returns to user mode straight from its trap frame when it runs
-// (kern/task/ipc_fast.cc). With `held` (the ipc lock) taken and interrupts
-// off since before it was: lock_for_hand_off() takes this hart's run-queue
-// lock and checks next is this hart's to run in sleep `seq` (as
-// sleep_handing_off does, and nothing needs a reschedule here); false, with
-// nothing changed and the lock released, if not. With it true the caller
-// writes next's frame, then either gives up (unlock_hand_off()) or calls
-// hand_off_to_user(): the current thread goes to sleep on `channel` (my_seq
-// set before `held` is released), to be resumed by any later switch in
-// ipc_resume (kern/arch/riscv/trapentry.S) with sp = my_frame, and next
-// returns to user mode from next_frame on this hart, or, with next_frame
-// nullptr, resumes from its own sleep as after any switch. Does not return.
-[[nodiscard]] bool lock_for_hand_off(Thread* next, uint64_t seq);
-void unlock_hand_off();
-[[noreturn]] void hand_off_to_user(const void* channel, const char* reason, uint64_t& my_seq, TrapFrame* my_frame,
-                                   Thread* next, TrapFrame* next_frame, ksync::SpinLock& held);
+// The IPC fast path's hand-off (lock_for_hand_off, hand_off_to_user) is in
+// kern/sched/hand_off.h, inline.
 // Wake a Sleeping thread. With seq != 0, only if it is still in that same
 // sleep (timeouts use this: the thread may have moved on). Returns whether
 // it was woken.

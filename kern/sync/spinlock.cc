@@ -7,22 +7,8 @@
 
 namespace ksync {
 
-// The common case is a leaf with no frame to build: a free lock, no
-// checker. Anything else (a recursive acquire, the checker on, a lock
-// taken) goes to lock_slow(), which starts over in the order it always had.
-void SpinLock::lock()
-{
-    unsigned long irq = cpu::irq_save();
-    if (held_by_me() || lockwatch::checking() || locked_.exchange(1, std::memory_order_acquire) != 0) [[unlikely]] {
-        lock_slow(irq, ACQUIRER);
-        return;
-    }
-    owner_.store(cpu::id(), std::memory_order_relaxed);
-    saved_irq_ = irq;
-}
-
-// From lock(), with interrupts off (irq: as they were) and the lock not
-// taken by this call.
+// From lock() (kern/sync/spinlock.h), with interrupts off (irq: as they
+// were) and the lock not taken by it: start over in the order it always had.
 void SpinLock::lock_slow(unsigned long irq, uintptr_t where)
 {
     if (held_by_me())
@@ -60,18 +46,6 @@ bool SpinLock::try_lock()
     return true;
 }
 
-void SpinLock::unlock()
-{
-    if (!held_by_me() || lockwatch::checking()) [[unlikely]] {
-        unlock_slow();
-        return;
-    }
-    unsigned long irq = saved_irq_;
-    owner_.store(NO_OWNER, std::memory_order_relaxed);
-    locked_.store(0, std::memory_order_release);
-    cpu::irq_restore(irq);
-}
-
 void SpinLock::unlock_slow()
 {
     if (!held_by_me())
@@ -84,9 +58,5 @@ void SpinLock::unlock_slow()
     cpu::irq_restore(irq);
 }
 
-bool SpinLock::held_by_me() const
-{
-    return owner_.load(std::memory_order_relaxed) == cpu::id();
-}
 
 } // namespace ksync

@@ -28,7 +28,7 @@ static_assert(sizeof(Endpoint) <= account::ENDPOINT_PAGES * PAGE_SIZE, "what a h
 
 ksync::SpinLock detail::g_lock {"ipc"};
 std::atomic<uint64_t> detail::g_fast_calls {0}, detail::g_fast_replies {0}, detail::g_fast_fallbacks {0};
-std::atomic<uint64_t> detail::g_direct_calls {0}, detail::g_direct_replies {0};
+std::atomic<uint64_t> detail::g_direct_calls {0}, detail::g_direct_replies {0}, detail::g_remote {0};
 std::atomic<CopyOutHook> detail::g_copy_out_hook {nullptr}; // set_copy_out_test_hook
 std::atomic<bool> detail::g_direct_off {false};
 
@@ -674,6 +674,14 @@ void task_exit(Task* t)
     g_lock.unlock();
 }
 
+bool answered(const Thread* me)
+{
+    // Set by the direct path of a partner on another hart, under the ipc
+    // lock, before the wake that ran this thread: nothing left to do.
+    const Record* r = me->ipc_record;
+    return !r->frame && r->state == State::Idle;
+}
+
 long resume(TrapFrame& tf)
 {
     Record* r = thread::current()->ipc_record;
@@ -700,7 +708,7 @@ FastPathStats fast_path_stats()
 {
     return {g_fast_calls.load(std::memory_order_relaxed), g_fast_replies.load(std::memory_order_relaxed),
             g_fast_fallbacks.load(std::memory_order_relaxed), g_direct_calls.load(std::memory_order_relaxed),
-            g_direct_replies.load(std::memory_order_relaxed)};
+            g_direct_replies.load(std::memory_order_relaxed), g_remote.load(std::memory_order_relaxed)};
 }
 
 void set_fast_path(bool on) { g_direct_off.store(!on, std::memory_order_relaxed); }

@@ -16,11 +16,13 @@
 // ipc -> runqueue -> timeouts (prepare_sleep under it); wakes happen after it
 // is released, or under it on the call path (docs/locking.md).
 //
-// The fast path (docs/user.md): when a call finds its server waiting, or a
+// The fast paths (docs/user.md): when a call finds its server waiting, or a
 // reply_receive answers a caller and finds nobody queued, the thread going
-// to sleep hands its hart straight to that partner (sched::sleep_handing_off)
-// instead of waking it through the run queue; when any condition for that
-// fails, the general path runs unchanged.
+// to sleep hands its hart straight to that partner instead of waking it
+// through the run queue: directly from trap frame to trap frame when both
+// sleep that way (fast_path(), kern/task/ipc_fast.cc), else through the
+// general path's sched::sleep_handing_off; when any condition fails, the
+// general path runs unchanged.
 #pragma once
 
 #include "lib/list.h"
@@ -99,22 +101,26 @@ long sys_reply_receive(TrapFrame& tf);
 struct FastPathStats {
     uint64_t calls, replies, fallbacks;
     uint64_t direct_calls, direct_replies; // of calls and replies: by fast_path()
+    uint64_t remote;                       // of those: to a partner on another hart
 };
 FastPathStats fast_path_stats();
 
 // The direct fast path (kern/task/ipc_fast.cc, docs/user.md): from user_trap
-// with interrupts off, for a call or reply_receive in tf (sepc already past
+// with interrupts off, for the running thread me's call or reply_receive in tf (sepc already past
 // the ecall). When its partner sleeps in the fast path on this hart, the
 // message goes straight from tf into the partner's trap frame, the caller
 // sleeps with only its trap frame live, and the partner returns to user
 // mode: no return. False, with nothing changed, when the general path must
 // run.
-[[nodiscard]] bool fast_path(TrapFrame& tf);
+[[nodiscard]] bool fast_path(Thread* me, TrapFrame& tf);
 // A thread asleep in the fast path, run again by any other switch (a
 // general-path partner, a kill, an endpoint destroyed): its system call
 // finished as the general path would, from its trap frame. Interrupts on;
 // returns a0.
 long resume(TrapFrame& tf);
+// Whether such a thread was answered straight into its frame (by a partner
+// on another hart): then it just returns to user mode.
+[[nodiscard]] bool answered(const Thread* me);
 // Test switch (ktests only): off, fast_path() always declines, so the same
 // calls run through the general path.
 void set_fast_path(bool on);

@@ -16,7 +16,7 @@
 // runqueue). Anything unusual declines, before anything changed.
 #include "kern/task/ipc_internal.h"
 
-#include "kern/sched/sched.h"
+#include "kern/sched/hand_off.h"
 #include "kern/sched/thread.h"
 #include "kern/task/ipc_args.h"
 #include "kern/task/syscall.h"
@@ -64,12 +64,24 @@ void take_words(Record* to, const TrapFrame& from)
 
 // Sleep as `r` with only tf live, handing the hart to `next`, which returns
 // to user mode from its frame. With g_lock and the hand-off lock held.
-[[noreturn]] void sleep_and_switch(Record* r, TrapFrame& tf, const char* why, Record* next, TrapFrame* next_frame)
+[[noreturn, gnu::always_inline]] inline void sleep_and_switch(Record* r, TrapFrame& tf, const char* why, Record* next, TrapFrame* next_frame)
 {
     r->frame = &tf;
     next->frame = nullptr;
-    syscall::count(r->task);
+    syscall::count(r->task->syscalls);
     sched::hand_off_to_user(r, why, r->seq, &tf, next->thread, next_frame, g_lock);
+}
+
+// The same with the partner on another hart (its frame written, under its
+// run-queue lock): woken there with one IPI, and this thread sleeps.
+[[noreturn]] void answer_remote_and_sleep(Record* r, TrapFrame& tf, const char* why, Record* next)
+{
+    r->frame = &tf;
+    next->frame = nullptr;
+    syscall::count(r->task->syscalls);
+    g_remote.fetch_add(1, std::memory_order_relaxed);
+    sched::wake_answered_locked(next->thread);
+    sched::sleep_after_answer(r, why, r->seq, &tf, g_lock);
 }
 
 // The call: to the server at the front of its endpoint's receivers.
@@ -92,8 +104,10 @@ bool call(TrapFrame& tf, Thread* me)
     unsigned slot = 0;
     while (slot < IPC_REPLY_CAPS && server->ipc.replies[slot])
         slot++;
+    bool remote = false;
     if (slot == IPC_REPLY_CAPS || server->exiting.load(std::memory_order_acquire) ||
-        !sched::lock_for_hand_off(rx->thread, rx->seq)) {
+        (!sched::lock_for_hand_off(rx->thread, rx->seq) &&
+         !(remote = rx->frame && sched::lock_remote_for_answer(rx->thread, rx->seq)))) {
         g_lock.unlock();
         return false;
     }
@@ -119,6 +133,8 @@ bool call(TrapFrame& tf, Thread* me)
     }
     g_fast_calls.fetch_add(1, std::memory_order_relaxed);
     g_direct_calls.fetch_add(1, std::memory_order_relaxed);
+    if (remote)
+        answer_remote_and_sleep(r, tf, "ipc-call", rx);
     sleep_and_switch(r, tf, "ipc-call", rx, to);
 }
 
@@ -137,8 +153,10 @@ bool reply_receive(TrapFrame& tf, Thread* me)
     g_lock.lock();
     Endpoint* ep = endpoint_locked(t, h);
     Record* c = t->ipc.replies[slot];
-    if (!ep || !ep->senders.empty() || !c || c == STALE ||
-        c->task->exiting.load(std::memory_order_acquire) || !sched::lock_for_hand_off(c->thread, c->seq)) {
+    bool remote = false;
+    if (!ep || !ep->senders.empty() || !c || c == STALE || c->task->exiting.load(std::memory_order_acquire) ||
+        (!sched::lock_for_hand_off(c->thread, c->seq) &&
+         !(remote = c->frame && sched::lock_remote_for_answer(c->thread, c->seq)))) {
         g_lock.unlock();
         return false;
     }
@@ -160,14 +178,15 @@ bool reply_receive(TrapFrame& tf, Thread* me)
     ep->receivers.push_back(*r);
     g_fast_replies.fetch_add(1, std::memory_order_relaxed);
     g_direct_replies.fetch_add(1, std::memory_order_relaxed);
+    if (remote)
+        answer_remote_and_sleep(r, tf, "ipc-recv", c);
     sleep_and_switch(r, tf, "ipc-recv", c, to);
 }
 
 } // namespace
 
-bool fast_path(TrapFrame& tf)
+bool fast_path(Thread* me, TrapFrame& tf)
 {
-    Thread* me = thread::current();
     uint64_t nr = tf.x[16]; // a7
     if (nr == SYS_IPC_CALL)
         return call(tf, me);

@@ -25,6 +25,7 @@ extern ksync::SpinLock g_lock;
 extern std::atomic<uint64_t> g_fast_calls, g_fast_replies, g_fast_fallbacks;
 // ipc_fast.cc's hand-offs alone (the general path's are in the two above too).
 extern std::atomic<uint64_t> g_direct_calls, g_direct_replies;
+extern std::atomic<uint64_t> g_remote; // of those: to a partner on another hart
 extern std::atomic<CopyOutHook> g_copy_out_hook;
 extern std::atomic<bool> g_direct_off; // set_fast_path(false)
 inline Record* const STALE = reinterpret_cast<Record*>(1);

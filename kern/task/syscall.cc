@@ -19,6 +19,9 @@
 #include <atomic>
 
 namespace kern::syscall {
+
+std::atomic<uint64_t> g_total;
+
 namespace {
 
 using sysarg::to_errno;
@@ -31,7 +34,6 @@ struct Call {
 };
 
 constexpr unsigned MAX_CHILDREN = 16;
-std::atomic<uint64_t> g_total;
 
 long sys_exit(Call& c)
 {
@@ -263,12 +265,6 @@ long dispatch(TrapFrame& tf)
     if (nr >= SYS_COUNT || !TABLE[nr])
         return -ENOSYS;
     return TABLE[nr](c);
-}
-
-void count(Task* t)
-{
-    g_total.fetch_add(1, std::memory_order_relaxed);
-    t->syscalls.fetch_add(1, std::memory_order_relaxed);
 }
 
 uint64_t total() { return g_total.load(); }

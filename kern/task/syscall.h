@@ -2,6 +2,7 @@
 // arguments, a0 the result (negative: -error).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 namespace kern {
@@ -14,8 +15,13 @@ namespace kern::syscall {
 // Run the call in tf (interrupts on). Returns the value for a0.
 long dispatch(TrapFrame& tf);
 // A call handled before dispatch (the IPC fast path), counted as dispatch
-// counts every call.
-void count(Task* t);
+// counts every call: in the total and in its task's (Task::syscalls).
+extern std::atomic<uint64_t> g_total;
+inline void count(std::atomic<uint64_t>& task_calls)
+{
+    g_total.fetch_add(1, std::memory_order_relaxed);
+    task_calls.fetch_add(1, std::memory_order_relaxed);
+}
 // Calls made since boot (all tasks).
 uint64_t total();
 

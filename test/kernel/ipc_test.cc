@@ -89,12 +89,18 @@ KTEST(ipc_fast_path_round_trips)
     KEXPECT(r.ok);
     KEXPECT(r.code > 0); // instructions per round trip (meaningful under -icount only)
     uint64_t calls = after.calls - before.calls, replies = after.replies - before.replies;
-    kprintf("ktest: ipcbench x200: exit %d; %lu call and %lu reply_receive hand-offs, %lu fallbacks\n", r.code, calls,
-            replies, after.fallbacks - before.fallbacks);
+    kprintf("ktest: ipcbench x200: exit %d; %lu call and %lu reply_receive hand-offs (%lu direct, %lu of them to "
+            "another hart), %lu fallbacks\n",
+            r.code, calls, replies, (after.direct_calls - before.direct_calls) + (after.direct_replies - before.direct_replies),
+            after.remote - before.remote, after.fallbacks - before.fallbacks);
     if (online_count() == 1) {
-        // 15 samples of 200 round trips and a warm-up of 21: all but a few.
+        // 15 samples of 200 round trips and a warm-up of 21: all but a few,
+        // and all of those by the direct path (nothing to another hart).
         KEXPECT(calls >= 3000);
         KEXPECT(replies >= 3000);
+        KEXPECT(after.direct_calls - before.direct_calls >= 3000);
+        KEXPECT(after.direct_replies - before.direct_replies >= 3000);
+        KEXPECT_EQ(after.remote, before.remote);
     }
     expect_no_ipc_left(t);
 }

@@ -74,7 +74,7 @@ bool stale_tlb(Task* t, const TrapFrame& tf)
 
 extern "C" void user_trap(TrapFrame* tf)
 {
-    Thread* me = thread::current();
+    Thread* me = sched::current_thread();
     if (tf->scause & SCAUSE_INTERRUPT) {
         trap::handle_interrupt(*tf);
     } else if (tf->scause == trap::ECALL_U) {
@@ -82,7 +82,7 @@ extern "C" void user_trap(TrapFrame* tf)
         // The IPC fast path first, before interrupts are on: when it is
         // taken another thread returns to user mode from here.
         uint64_t nr = tf->x[16]; // a7
-        if ((nr == SYS_IPC_CALL || nr == SYS_IPC_REPLY_RECEIVE) && ipc::fast_path(*tf))
+        if ((nr == SYS_IPC_CALL || nr == SYS_IPC_REPLY_RECEIVE) && ipc::fast_path(me, *tf))
             __builtin_unreachable();
         cpu::irq_restore(cpu::IRQS_ON);
         tf->x[9] = static_cast<uint64_t>(syscall::dispatch(*tf));
@@ -104,8 +104,10 @@ extern "C" void ipc_resume_c(TrapFrame* tf)
 {
     sched::finish_first_switch();
     Thread* me = thread::current();
-    cpu::irq_restore(cpu::IRQS_ON);
-    tf->x[9] = static_cast<uint64_t>(ipc::resume(*tf));
-    (void)cpu::irq_save();
+    if (!ipc::answered(me)) {
+        cpu::irq_restore(cpu::IRQS_ON);
+        tf->x[9] = static_cast<uint64_t>(ipc::resume(*tf));
+        (void)cpu::irq_save();
+    }
     leave_to_user(me, tf);
 }
