@@ -44,7 +44,9 @@ inline Thread* finish_switch(RunQueue& rq)
 }
 
 // Everything a switch does but the switch of registers and stack.
-[[gnu::always_inline]] inline void switch_bookkeeping(RunQueue& rq, Thread* prev, Thread* next)
+// top: next's stack top when the caller knows it (a user thread's trap frame
+// sits right below it), else 0.
+[[gnu::always_inline]] inline void switch_bookkeeping(RunQueue& rq, Thread* prev, Thread* next, uintptr_t top = 0)
 {
     next->hart = cpu::id();
     next->on_cpu.store(true, std::memory_order_relaxed);
@@ -58,7 +60,7 @@ inline Thread* finish_switch(RunQueue& rq)
     // checks is switched by switch_context together with sp.
     HartLocal& h = this_hart();
     h.current = next;
-    h.stack_top = next->stack ? kstack::top(next->stack) : h.boot_stack_top;
+    h.stack_top = top ? top : next->stack ? kstack::top(next->stack) : h.boot_stack_top;
     // Address space: a user thread runs on its task's root, any other thread
     // on the kernel's. Kernel mappings are the same in every root, so this
     // stack stays mapped across the change; activate() skips a root that is
@@ -181,7 +183,7 @@ inline void unlock_hand_off() { detail::g_rq[cpu::id()].lock.unlock(); }
     next->wait_timed_out = false;
     next->state = ThreadState::Running;
     next->slice_left = me->slice_left;
-    detail::switch_bookkeeping(rq, me, next);
+    detail::switch_bookkeeping(rq, me, next, next_frame ? reinterpret_cast<uintptr_t>(next_frame + 1) : 0);
     // The stack and its limit together (as switch_context does); next's
     // first code on its own stack finishes the switch (sched_finish_hand_off)
     // and returns to user mode from next_frame.

@@ -17,7 +17,7 @@ long dispatch(TrapFrame& tf);
 // A call handled before dispatch (the IPC fast path), counted as dispatch
 // counts every call: in the total and in its task's (Task::syscalls).
 extern std::atomic<uint64_t> g_total;
-inline void count(std::atomic<uint64_t>& task_calls)
+[[gnu::always_inline]] inline void count(std::atomic<uint64_t>& task_calls)
 {
     g_total.fetch_add(1, std::memory_order_relaxed);
     task_calls.fetch_add(1, std::memory_order_relaxed);
