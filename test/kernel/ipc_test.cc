@@ -73,8 +73,9 @@ KTEST(ipc_ping_pong_checksummed)
     expect_no_ipc_left(t);
     ipc::FastPathStats after = ipc::fast_path_stats();
     uint64_t calls = after.calls - before.calls, replies = after.replies - before.replies;
-    kprintf("ktest: ipc fast path in ipcpp: %lu call hand-offs, %lu reply_receive hand-offs, %lu fallbacks\n", calls,
-            replies, after.fallbacks - before.fallbacks);
+    kprintf("ktest: ipc fast path in ipcpp: %lu call hand-offs, %lu reply_receive hand-offs (%lu to another hart), %lu "
+            "fallbacks\n",
+            calls, replies, after.remote - before.remote, after.fallbacks - before.fallbacks);
 }
 
 // ipcbench's loop (register words only, a server on reply_receive): on one
@@ -130,9 +131,9 @@ KTEST(ipc_fast_and_general_paths_agree)
     KEXPECT(fast.code > 0);
     KEXPECT_EQ(fast.code, slow.code);
     uint64_t direct = (b.direct_calls - a.direct_calls) + (b.direct_replies - a.direct_replies);
-    kprintf("ktest: ipcrand seed %lu: exit %d fast, %d general; %lu direct hand-offs (%lu calls), %lu with the "
-            "fast path off\n",
-            seed, fast.code, slow.code, direct, b.direct_calls - a.direct_calls,
+    kprintf("ktest: ipcrand seed %lu: exit %d fast, %d general; %lu direct hand-offs (%lu calls, %lu to another "
+            "hart), %lu with the fast path off\n",
+            seed, fast.code, slow.code, direct, b.direct_calls - a.direct_calls, b.remote - a.remote,
             (c.direct_calls - b.direct_calls) + (c.direct_replies - b.direct_replies));
     KEXPECT_EQ(c.direct_calls, b.direct_calls);
     KEXPECT_EQ(c.direct_replies, b.direct_replies);
