@@ -76,6 +76,13 @@ public:
         return n == &head_ ? nullptr : owner(n);
     }
 
+    // Element before `item`, or nullptr at the front.
+    [[nodiscard]] T* prev(const T& item) const
+    {
+        const ListNode* n = node_of(const_cast<T&>(item)).prev;
+        return n == &head_ ? nullptr : owner(n);
+    }
+
     class Iterator {
     public:
         Iterator(const ListNode* n, const ListNode* head) : n_(n), head_(head) {}

@@ -29,6 +29,7 @@ void walk_list(unsigned hart, L RunQueue::*list, lib::FunctionRef<bool(Thread&)>
 {
     RunQueue& rq = g_rq[hart];
     ksync::SpinGuard g(rq.lock);
+    flush_recent_locked(rq);
     for (Thread& t : rq.*list)
         if (!fn(t))
             return;
@@ -63,6 +64,31 @@ void add_sleeper_locked(Thread* t)
         l.insert_before(*pos, *t);
     else
         l.push_back(*t);
+}
+
+void detail::flush_recent_locked(RunQueue& rq)
+{
+    for (unsigned i = 0; i < rq.recent_n; i++) {
+        // Still in the sleep noted (a Thread is type-stable memory, so a
+        // noted thread that has exited since is only a stale sleep here).
+        Thread* t = rq.recent[i].t;
+        if (t->state != ThreadState::Sleeping || t->sleep_seq != rq.recent[i].seq || t->sleep_node.linked() ||
+            !swap_candidate(t))
+            continue;
+        // By sleep_since, from the back: it went to sleep just before the
+        // ones noted after it, but sleeps listed at once since may be younger.
+        SleepList& l = rq.sleepers;
+        Thread* pos = l.back();
+        while (pos && pos->sleep_since > t->sleep_since)
+            pos = l.prev(*pos);
+        if (!pos)
+            l.push_front(*t);
+        else if (Thread* after = l.next(*pos))
+            l.insert_before(*after, *t);
+        else
+            l.push_back(*t);
+    }
+    rq.recent_n = 0;
 }
 
 void restart_locked(Thread* t, void (*entry)(void*), void* arg)

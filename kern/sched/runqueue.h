@@ -41,6 +41,17 @@ struct alignas(64) RunQueue {
     // the order they went out: what the swapper brings back early once
     // memory has recovered (for_each_swapped).
     SwappedList swapped;
+    // IPC sleepers not yet on `sleepers`: most are handed the hart back
+    // within microseconds, so they are only noted here (a store, where the
+    // list costs a link and an unlink per sleep), and the ones still asleep
+    // move to `sleepers`, in sleep order, at the next tick or pager walk of
+    // this hart, or when this fills (flush_recent_locked).
+    static constexpr unsigned RECENT = 8;
+    struct Recent {
+        Thread* t;
+        uint64_t seq; // the sleep noted: a later one of the same thread is not this
+    } recent[RECENT] = {};
+    unsigned recent_n = 0;
 };
 
 extern RunQueue g_rq[cpu::MAX_HARTS];
@@ -63,8 +74,26 @@ extern TimeoutList g_timeouts;
 RunQueue& lock_rq_of(Thread* t);
 [[nodiscard]] Thread* schedule_locked(RunQueue& rq, Context* save = nullptr);
 void hand_over_dead(Thread* dead);
-// A sleep ends (woken, handed the hart, restarted): off the sleeper lists.
-void leave_sleepers(RunQueue& rq, Thread* t);
+// kern/sched/candidates.cc: note the current thread's IPC sleep for the
+// sleepers list (RunQueue::recent), and move the noted sleeps still going on
+// there, with the run-queue lock held.
+void flush_recent_locked(RunQueue& rq);
+[[gnu::always_inline]] inline void note_recent_locked(RunQueue& rq, Thread* me)
+{
+    if (rq.recent_n == RunQueue::RECENT) [[unlikely]]
+        flush_recent_locked(rq);
+    rq.recent[rq.recent_n++] = {me, me->sleep_seq};
+}
+// A sleep ends (woken, handed the hart, restarted): off the sleepers, and
+// off the swapped ones (a woken thread's stack is wanted: the swapper's
+// queue or the wake-time read takes it from here).
+inline void leave_sleepers(RunQueue& rq, Thread* t)
+{
+    if (t->sleep_node.linked()) // resident, so not on the swapped list too
+        rq.sleepers.remove(*t);
+    else if (t->swapped_node.linked())
+        rq.swapped.remove(*t);
+}
 // Off the timeout list after a sleep, whether the timeout fired or not.
 void leave_timeouts(Thread* me);
 

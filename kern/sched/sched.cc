@@ -5,9 +5,9 @@
 // reports in report.cc.
 #include "kern/sched/sched.h"
 
+#include "kern/sched/hand_off.h"
 #include "kern/sched/runqueue.h"
 #include "kern/arch/riscv/csr.h"
-#include "kern/arch/riscv/fpu.h"
 #include "kern/arch/riscv/hart.h"
 #include "kern/arch/riscv/ipi.h"
 #include "kern/sync/lockcheck.h"
@@ -30,7 +30,6 @@ using namespace detail;
 
 namespace {
 
-std::atomic<uint64_t> g_sleep_seq {0};
 
 void enqueue(RunQueue& rq, Thread* t)
 {
@@ -96,6 +95,8 @@ Thread* steal(unsigned me)
 } // namespace
 
 RunQueue detail::g_rq[cpu::MAX_HARTS];
+std::atomic<uint64_t> detail::g_sleep_seq {0};
+Context detail::g_abandoned_ipc[cpu::MAX_HARTS];
 std::atomic<bool> detail::g_started {false};
 // Here rather than in timeout.cc: prepare_sleep and block reach them.
 ksync::SpinLock detail::g_timeout_lock {"timeouts"};
@@ -121,25 +122,6 @@ RunQueue& detail::lock_rq_of(Thread* t)
     }
 }
 
-namespace {
-
-// Completes a switch on the new thread's side: the thread we switched away
-// from is now off this hart (its on_cpu clears, so a waker may queue it
-// elsewhere). Runs with the run-queue lock held; returns the previous thread
-// if it exited, for the caller to hand to the reaper once the lock is free
-// (that wakes someone, which takes run-queue locks).
-Thread* finish_switch(RunQueue& rq)
-{
-    Thread* prev = rq.switched_from;
-    rq.switched_from = nullptr;
-    if (!prev)
-        return nullptr;
-    prev->on_cpu.store(false, std::memory_order_release);
-    return prev->state == ThreadState::Dead ? prev : nullptr;
-}
-
-} // namespace
-
 void detail::hand_over_dead(Thread* dead)
 {
     if (dead)
@@ -153,32 +135,7 @@ namespace {
 // schedule_locked.
 [[nodiscard]] Thread* switch_locked(RunQueue& rq, Thread* prev, Thread* next, Context* save = nullptr)
 {
-    next->hart = cpu::id();
-    next->on_cpu.store(true, std::memory_order_relaxed);
-    next->switches++;
-    rq.current = next;
-    rq.switches++;
-    if (next->flags & TF_IDLE)
-        rq.idle_switches++;
-    rq.switched_from = prev;
-    // For reports and current_thread(); the stack limit that trap entry
-    // checks is switched by switch_context together with sp.
-    HartLocal& h = this_hart();
-    h.current = next;
-    h.stack_top = next->stack ? kstack::top(next->stack) : h.boot_stack_top;
-    // Address space: a user thread runs on its task's root, any other thread
-    // on the kernel's. Kernel mappings are the same in every root, so this
-    // stack stays mapped across the change; activate() skips a root that is
-    // already loaded (two threads of one task, or kernel to kernel).
-    vm::uspace::activate(next->satp ? next->satp : vm::kmem::kernel_satp());
-    // Only the run-queue lock crosses a switch (finish_switch releases it on
-    // the other side): any other spinlock held here is a sleep under a spinlock.
-    if (ksync::lockcheck::enabled())
-        ksync::lockcheck::before_switch();
-    // User FP registers: prev's saved if it changed them, next's loaded if it
-    // has any (kern/arch/riscv/fpu.h); a thread that never used FP costs a test.
-    fpu::switch_out(prev);
-    fpu::switch_in(next);
+    switch_bookkeeping(rq, prev, next);
     switch_context(save ? save : &prev->ctx, &next->ctx);
     // Now running as prev again, possibly on another hart: use that hart's queue.
     return finish_switch(g_rq[cpu::id()]);
@@ -219,55 +176,6 @@ Thread* detail::schedule_locked(RunQueue& rq, Context* save)
     return switch_locked(rq, prev, next, save);
 }
 
-namespace {
-
-// Whether the running thread `me` may hand this hart straight to `next` in
-// sleep `seq` (sleep_handing_off()). Only a thread that is this hart's to run
-// (it sleeps on this queue, fully switched out, so no other hart can touch it
-// while we hold the lock), with its stack resident (else the swapper must
-// bring it back first), no timeout armed, and nothing better waiting here
-// (no queued priority above next's: a bit test, where best_prio() would cost
-// a software count of trailing zeros on cores without Zbb): anything else
-// goes through wake().
-bool can_hand_off_locked(RunQueue& rq, Thread* me, Thread* next, uint64_t seq)
-{
-    return me->state == ThreadState::Running && next != me && next->hart == cpu::id() &&
-           next->state == ThreadState::Sleeping && next->sleep_seq == seq &&
-           !next->on_cpu.load(std::memory_order_acquire) && next->stack &&
-           kstack::state(next->stack) == kstack::StackState::Resident && !next->wait_deadline &&
-           !(next->flags & TF_IDLE) && !(rq.bitmap & ((1u << next->priority) - 1));
-}
-
-// The current thread's sleep (prepare_sleep), with its run-queue lock held.
-// It goes to the back of the hart's sleepers: sleeps on one hart start in
-// time order, so the list stays oldest first.
-uint64_t mark_sleeping_locked(RunQueue& rq, Thread* me, const void* channel, const char* reason, uint64_t deadline)
-{
-    me->wait_channel = channel;
-    me->wait_reason = reason;
-    me->wait_deadline = deadline;
-    me->sleep_since = timer::now_ticks();
-    me->sleep_seq = g_sleep_seq.fetch_add(1, std::memory_order_relaxed) + 1;
-    me->state = ThreadState::Sleeping;
-    // swap_candidate(), less the residency check: a running thread's stack
-    // is resident (and this is on every sleep's path, the IPC fast path's too).
-    if (me->stack && !(me->flags & TF_NO_SWAP) && !me->stack_holds.held())
-        rq.sleepers.push_back(*me);
-    return me->sleep_seq;
-}
-
-} // namespace
-
-// The sleep ends (woken, handed the hart, restarted): off the sleepers, and
-// off the swapped ones (a woken thread's stack is wanted: the swapper's
-// queue or the wake-time read takes it from here).
-void detail::leave_sleepers(RunQueue& rq, Thread* t)
-{
-    if (t->sleep_node.linked()) // resident, so not on the swapped list too
-        rq.sleepers.remove(*t);
-    else if (t->swapped_node.linked())
-        rq.swapped.remove(*t);
-}
 
 // Off the timeout list after a sleep, whether the timeout fired or a wakeup
 // came first.
@@ -319,6 +227,8 @@ void finish_first_switch()
     rq.lock.unlock();
     hand_over_dead(dead);
 }
+
+
 
 void enqueue_new(Thread* t)
 {
@@ -419,7 +329,7 @@ bool sleep_handing_off(const void* channel, const char* reason, Thread* next, ui
     // Sleeping with my_seq. The rest of this thread's time slice goes to
     // next: a pair that keeps handing the hart back and forth still yields to
     // others of its priority when the slice runs out (tick()).
-    my_seq = mark_sleeping_locked(rq, me, channel, reason, 0);
+    my_seq = mark_sleeping_locked(rq, me, channel, reason, 0, true);
     held.unlock(); // interrupts stay off: the caller's
     leave_sleepers(rq, next);
     next->wait_timed_out = false;
@@ -430,6 +340,57 @@ bool sleep_handing_off(const void* channel, const char* reason, Thread* next, ui
     g_rq[cpu::id()].lock.unlock();
     hand_over_dead(dead);
     return true;
+}
+
+
+bool lock_remote_for_answer(Thread* next, uint64_t seq)
+{
+    if (next->hart == cpu::id())
+        return false;
+    RunQueue& rq = lock_rq_of(next);
+    if (next->hart == cpu::id() || next->state != ThreadState::Sleeping || next->sleep_seq != seq ||
+        next->on_cpu.load(std::memory_order_acquire) || !next->stack ||
+        kstack::state(next->stack) != kstack::StackState::Resident || next->wait_deadline ||
+        (next->flags & TF_IDLE)) {
+        rq.lock.unlock();
+        return false;
+    }
+    // This hart writes the frame: stale entries of the stack's pages here go first.
+    kstack::before_switch_in(next->stack, cpu::id());
+    return true;
+}
+
+void wake_answered_locked(Thread* next)
+{
+    RunQueue& rq = g_rq[next->hart];
+    next->state = ThreadState::Runnable;
+    next->wait_timed_out = false;
+    leave_sleepers(rq, next);
+    enqueue(rq, next);
+    bool kick = next->priority <= rq.current->priority || (rq.current->flags & TF_IDLE);
+    if (kick)
+        rq.need_resched = true;
+    unsigned target = next->hart;
+    rq.lock.unlock();
+    if (kick)
+        ipi::send(target, ipi::Reason::Ping);
+}
+
+void sleep_after_answer(const void* channel, const char* reason, uint64_t& my_seq, TrapFrame* my_frame,
+                        ksync::SpinLock& held)
+{
+    RunQueue& rq = g_rq[cpu::id()];
+    rq.lock.lock(); // order: ipc, then runqueue
+    Thread* me = rq.current;
+    my_seq = mark_sleeping_locked(rq, me, channel, reason, 0, true);
+    held.unlock(); // interrupts stay off: the caller's
+    me->ctx.ra = reinterpret_cast<uint64_t>(&ipc_resume);
+    me->ctx.sp = reinterpret_cast<uint64_t>(my_frame);
+    me->ctx.s[0] = 0;
+    // Asleep from here to the switch under this lock, which any waker needs:
+    // it is never picked again before it has switched away.
+    (void)schedule_locked(rq, &g_abandoned_ipc[cpu::id()]);
+    panic("sched: a thread that slept in the IPC fast path came back from its switch");
 }
 
 bool wake(Thread* t, uint64_t seq, bool timed_out)
@@ -491,6 +452,7 @@ void tick()
         return;
     {
         ksync::SpinGuard g(rq.lock);
+        flush_recent_locked(rq); // IPC sleepers that slept through a tick become candidates
         Thread* cur = rq.current;
         if (cur->flags & TF_IDLE) {
             if (rq.queued)
@@ -520,3 +482,12 @@ void preempt_from_trap(const TrapFrame& tf)
 
 } // namespace kern::sched
 
+// ipc_enter_user's call on the new thread's stack: the thread handed over
+// is off this hart (it only sleeps, never exits, there).
+extern "C" void sched_finish_hand_off()
+{
+    using namespace kern::sched;
+    using namespace kern::sched::detail;
+    (void)finish_switch(g_rq[cpu::id()]);
+    g_rq[cpu::id()].lock.unlock();
+}

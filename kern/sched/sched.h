@@ -59,6 +59,8 @@ void block();
 // sleeps the usual way.
 [[nodiscard]] bool sleep_handing_off(const void* channel, const char* reason, Thread* next, uint64_t seq,
                                      uint64_t& my_seq, ksync::SpinLock& held);
+// The IPC fast path's hand-off (lock_for_hand_off, hand_off_to_user) is in
+// kern/sched/hand_off.h, inline.
 // Wake a Sleeping thread. With seq != 0, only if it is still in that same
 // sleep (timeouts use this: the thread may have moved on). Returns whether
 // it was woken.

@@ -7,15 +7,16 @@
 
 namespace ksync {
 
-void SpinLock::lock()
+// From lock() (kern/sync/spinlock.h), with interrupts off (irq: as they
+// were) and the lock not taken by it: start over in the order it always had.
+void SpinLock::lock_slow(unsigned long irq, uintptr_t where)
 {
-    unsigned long irq = cpu::irq_save();
     if (held_by_me())
         panic("spinlock %s: recursive acquire on hart %u", name_, cpu::id());
     // Checked before spinning: an order that can deadlock is reported even
     // on the boot where it does.
     if (lockwatch::checking())
-        lockwatch::acquired(this, name_, class_, ACQUIRER, false);
+        lockwatch::acquired(this, name_, class_, where, false);
     while (locked_.exchange(1, std::memory_order_acquire) != 0)
         wait_until_free();
     owner_.store(cpu::id(), std::memory_order_relaxed);
@@ -45,7 +46,7 @@ bool SpinLock::try_lock()
     return true;
 }
 
-void SpinLock::unlock()
+void SpinLock::unlock_slow()
 {
     if (!held_by_me())
         panic("spinlock %s: released by hart %u, which does not hold it", name_, cpu::id());
@@ -57,9 +58,5 @@ void SpinLock::unlock()
     cpu::irq_restore(irq);
 }
 
-bool SpinLock::held_by_me() const
-{
-    return owner_.load(std::memory_order_relaxed) == cpu::id();
-}
 
 } // namespace ksync

@@ -21,6 +21,7 @@
 #pragma once
 
 #include "kern/seam/cpu.h"
+#include "kern/seam/lock_watch.h"
 
 #include <atomic>
 
@@ -32,10 +33,36 @@ public:
     SpinLock(const SpinLock&) = delete;
     SpinLock& operator=(const SpinLock&) = delete;
 
-    void lock();
-    void unlock();
+    // Inline, the common case only: a free lock and no checker. Anything
+    // else (a recursive acquire, the checker on, a lock taken, a release
+    // by a hart that does not hold it) goes out of line.
+    void lock()
+    {
+        unsigned long irq = cpu::irq_save();
+        if (held_by_me() || lockwatch::checking() || locked_.exchange(1, std::memory_order_acquire) != 0)
+            [[unlikely]] {
+            // Where the lock is taken, for the checker's reports: here,
+            // inlined into the caller.
+            here:
+            lock_slow(irq, reinterpret_cast<uintptr_t>(&&here));
+            return;
+        }
+        owner_.store(cpu::id(), std::memory_order_relaxed);
+        saved_irq_ = irq;
+    }
+    void unlock()
+    {
+        if (!held_by_me() || lockwatch::checking()) [[unlikely]] {
+            unlock_slow();
+            return;
+        }
+        unsigned long irq = saved_irq_;
+        owner_.store(NO_OWNER, std::memory_order_relaxed);
+        locked_.store(0, std::memory_order_release);
+        cpu::irq_restore(irq);
+    }
     [[nodiscard]] bool try_lock();
-    [[nodiscard]] bool held_by_me() const;
+    [[nodiscard]] bool held_by_me() const { return owner_.load(std::memory_order_relaxed) == cpu::id(); }
     [[nodiscard]] const char* name() const { return name_; }
 
     // The hart index of the holder, NO_OWNER if free (reports).
@@ -43,6 +70,9 @@ public:
     static constexpr unsigned NO_OWNER = ~0u;
 
 private:
+    // Out of line: what lock() and unlock() do when not in the common case.
+    [[gnu::noinline]] void lock_slow(unsigned long irq, uintptr_t where);
+    [[gnu::noinline]] void unlock_slow();
     void wait_until_free();
 
     std::atomic<unsigned> locked_ {0};

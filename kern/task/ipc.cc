@@ -1,6 +1,7 @@
 // Synchronous endpoints: the rendezvous, reply caps and the blocking protocol
 // (kern/task/ipc.h says why messages live in Records and not on kernel stacks).
 #include "kern/task/ipc.h"
+#include "kern/task/ipc_internal.h"
 
 #include "kern/seam/cpu.h"
 #include "kern/task/ipc_args.h"
@@ -23,25 +24,21 @@ ZALLOC_MALLOC_DEFINE(M_IPC, "ipc", 0);
 
 namespace kern::ipc {
 
-struct Endpoint {
-    lib::List<Record, &Record::ep_node> senders, receivers;
-    unsigned refs = 1; // handles (any task's) and spawn_ep in flight
-    bool dead = false; // destroyed: every operation fails with EIDRM
-};
 static_assert(sizeof(Endpoint) <= account::ENDPOINT_PAGES * PAGE_SIZE, "what a handle is charged");
+
+ksync::SpinLock detail::g_lock {"ipc"};
+std::atomic<uint64_t> detail::g_fast_calls {0}, detail::g_fast_replies {0}, detail::g_fast_fallbacks {0};
+std::atomic<uint64_t> detail::g_direct_calls {0}, detail::g_direct_replies {0}, detail::g_remote {0};
+std::atomic<CopyOutHook> detail::g_copy_out_hook {nullptr}; // set_copy_out_test_hook
+std::atomic<bool> detail::g_direct_off {false};
 
 namespace {
 
 using State = Record::State;
 using namespace ipc_args;
+using namespace detail;
 
-ksync::SpinLock g_lock {"ipc"};
 std::atomic<uint64_t> g_endpoints {0}, g_records {0};
-// Fast-path hand-offs (sched::sleep_handing_off) by a call and by a reply_receive, and
-// the times a hand-off was tried but the partner had to be woken instead.
-std::atomic<uint64_t> g_fast_calls {0}, g_fast_replies {0}, g_fast_fallbacks {0};
-std::atomic<CopyOutHook> g_copy_out_hook {nullptr}; // set_copy_out_test_hook
-Record* const STALE = reinterpret_cast<Record*>(1);
 
 // A wake to do once g_lock is released (wake() takes run-queue locks, and a
 // woken thread should not spin on ours).
@@ -677,11 +674,44 @@ void task_exit(Task* t)
     g_lock.unlock();
 }
 
+bool answered(const Thread* me)
+{
+    // Set by the direct path of a partner on another hart, under the ipc
+    // lock, before the wake that ran this thread: nothing left to do.
+    const Record* r = me->ipc_record;
+    return !r->frame && r->state == State::Idle;
+}
+
+long resume(TrapFrame& tf)
+{
+    Record* r = thread::current()->ipc_record;
+    bool call = tf.x[16] == SYS_IPC_CALL; // a7: the only other is reply_receive
+    long res;
+    {
+        cpu::IrqGuard irqs; // wait_locked's sleep, as in send_rendezvous
+        g_lock.lock();
+        r->frame = nullptr; // a general sleep from here on, if it sleeps again
+        wait_locked(r, 0, call ? "ipc-call" : "ipc-recv");
+        res = r->result;
+        r->state = State::Idle;
+        g_lock.unlock();
+    }
+    // The fast path took only register words (len and cap 0): nothing to
+    // copy but what deliver_to_user puts in the frame.
+    if (call)
+        return res < 0 ? res : deliver_to_user(tf, r, 0, 0);
+    Start st {thread::current(), thread::current()->task, 0, 0, {}, r};
+    return deliver_received(tf, st, res);
+}
+
 FastPathStats fast_path_stats()
 {
     return {g_fast_calls.load(std::memory_order_relaxed), g_fast_replies.load(std::memory_order_relaxed),
-            g_fast_fallbacks.load(std::memory_order_relaxed)};
+            g_fast_fallbacks.load(std::memory_order_relaxed), g_direct_calls.load(std::memory_order_relaxed),
+            g_direct_replies.load(std::memory_order_relaxed), g_remote.load(std::memory_order_relaxed)};
 }
+
+void set_fast_path(bool on) { g_direct_off.store(!on, std::memory_order_relaxed); }
 
 void set_copy_out_test_hook(CopyOutHook fn) { g_copy_out_hook.store(fn, std::memory_order_release); }
 

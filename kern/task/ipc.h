@@ -16,11 +16,13 @@
 // ipc -> runqueue -> timeouts (prepare_sleep under it); wakes happen after it
 // is released, or under it on the call path (docs/locking.md).
 //
-// The fast path (docs/user.md): when a call finds its server waiting, or a
+// The fast paths (docs/user.md): when a call finds its server waiting, or a
 // reply_receive answers a caller and finds nobody queued, the thread going
-// to sleep hands its hart straight to that partner (sched::sleep_handing_off)
-// instead of waking it through the run queue; when any condition for that
-// fails, the general path runs unchanged.
+// to sleep hands its hart straight to that partner instead of waking it
+// through the run queue: directly from trap frame to trap frame when both
+// sleep that way (fast_path(), kern/task/ipc_fast.cc), else through the
+// general path's sched::sleep_handing_off; when any condition fails, the
+// general path runs unchanged.
 #pragma once
 
 #include "lib/list.h"
@@ -64,6 +66,10 @@ struct Record {
     // (TaskIpc::reply_fills), so a failed copy-out frees that slot only if
     // no other thread of the task answered it and a later call refilled it.
     uint64_t received_fill = 0;
+    // Asleep in the fast path (kern/task/ipc_fast.cc): the trap frame it
+    // returns to user mode from, which a partner's fast path answers into
+    // directly; null in any other sleep.
+    TrapFrame* frame = nullptr;
     uint64_t w[IPC_WORDS];   // the message: register words...
     uint64_t len = 0;        // ... and bytes
     uint8_t buf[IPC_MSG_MAX];
@@ -94,8 +100,30 @@ long sys_reply_receive(TrapFrame& tf);
 // answered caller), and hand-offs tried that fell back to a wake().
 struct FastPathStats {
     uint64_t calls, replies, fallbacks;
+    uint64_t direct_calls, direct_replies; // of calls and replies: by fast_path()
+    uint64_t remote;                       // of those: to a partner on another hart
 };
 FastPathStats fast_path_stats();
+
+// The direct fast path (kern/task/ipc_fast.cc, docs/user.md): from user_trap
+// with interrupts off, for the running thread me's call or reply_receive in tf (sepc already past
+// the ecall). When its partner sleeps in the fast path on this hart, the
+// message goes straight from tf into the partner's trap frame, the caller
+// sleeps with only its trap frame live, and the partner returns to user
+// mode: no return. False, with nothing changed, when the general path must
+// run.
+[[nodiscard]] bool fast_path(Thread* me, TrapFrame& tf);
+// A thread asleep in the fast path, run again by any other switch (a
+// general-path partner, a kill, an endpoint destroyed): its system call
+// finished as the general path would, from its trap frame. Interrupts on;
+// returns a0.
+long resume(TrapFrame& tf);
+// Whether such a thread was answered straight into its frame (by a partner
+// on another hart): then it just returns to user mode.
+[[nodiscard]] bool answered(const Thread* me);
+// Test switch (ktests only): off, fast_path() always declines, so the same
+// calls run through the general path.
+void set_fast_path(bool on);
 
 // spawn_ep: the endpoint behind handle h of parent, with a reference for the
 // child (give() it as the child's handle 0 or drop() it).

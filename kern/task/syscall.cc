@@ -19,6 +19,9 @@
 #include <atomic>
 
 namespace kern::syscall {
+
+std::atomic<uint64_t> g_total;
+
 namespace {
 
 using sysarg::to_errno;
@@ -31,7 +34,6 @@ struct Call {
 };
 
 constexpr unsigned MAX_CHILDREN = 16;
-std::atomic<uint64_t> g_total;
 
 long sys_exit(Call& c)
 {

@@ -51,10 +51,11 @@ void init();
 //     fpu::switch_in(next);    // loads next's registers if it has a context
 //     switch_context(&prev->ctx, &next->ctx);
 //
-// The scheduler's switch does (sched.cc, switch_locked, which the IPC
-// hand-off uses too); a path that switches threads any other way (a direct
-// switch into another thread, or returning into another thread's user frame)
-// must make the same two calls at the same point. Neither touches user
+// Every switch makes them in sched::detail::switch_bookkeeping
+// (kern/sched/hand_off.h), which the scheduler's switch_locked and the IPC
+// fast path's hand-off (straight into the partner's user frame) both call; a
+// new way of switching threads must call it or make the same two calls at
+// the same point. Neither touches user
 // memory, so which address space is loaded does not matter, and neither
 // sleeps or takes a lock. The checks are inline: a thread that never used FP
 // costs a load and a branch in each.

@@ -275,3 +275,34 @@ user_return:
     ld      x4, 3*8(sp)             /* the user's own tp */
     ld      x2, 1*8(sp)
     sret
+
+/*
+ * ipc_enter_user(frame, stack_limit): the IPC fast path's switch
+ * (sched::hand_off_to_user, kern/task/ipc_fast.cc). The scheduler's
+ * bookkeeping is done and the run-queue lock held; the thread taking the
+ * hart runs on its own stack from here, right below its trap frame (with its
+ * limit, as switch_context switches both), finishes the switch and returns to
+ * user mode. The thread handing over needs nothing from its stack any more.
+ */
+    .globl ipc_enter_user
+ipc_enter_user:
+    mv      sp, a0
+    sd      a1, HARTLOCAL_STACK_LIMIT(tp)
+    mv      s0, zero
+    call    sched_finish_hand_off
+    mv      a0, sp
+    j       user_return
+
+/*
+ * A thread that slept in the IPC fast path, run again by any switch:
+ * switch_context "returned" here with sp = its trap frame, interrupts off and
+ * the run-queue lock held. ipc_resume_c finishes the switch and the system
+ * call (kern/task/ipc.cc), and it returns to user mode as after any trap.
+ */
+    .globl ipc_resume
+ipc_resume:
+    mv      s0, zero
+    mv      a0, sp
+    call    ipc_resume_c
+    mv      a0, sp
+    j       user_return

@@ -6,6 +6,7 @@
 #include "kern/arch/riscv/fpu.h"
 #include "kern/console/printf.h"
 #include "kern/sched/sched.h"
+#include "kern/task/ipc.h"
 #include "kern/task/syscall.h"
 #include "kern/task/task.h"
 #include "kern/sched/thread.h"
@@ -40,7 +41,9 @@ bool stale_tlb(Task* t, const TrapFrame& tf)
     return true;
 }
 
-void user_fault(Thread* me, TrapFrame& tf)
+// Out of line: its message buffer would otherwise be part of every system
+// call's frame.
+[[gnu::noinline]] void user_fault(Thread* me, TrapFrame& tf)
 {
     Task* t = me->task;
     if (stale_tlb(t, tf))
@@ -59,15 +62,32 @@ void user_fault(Thread* me, TrapFrame& tf)
     task::kill(t, EXIT_KILLED_FAULT, why);
 }
 
+// The way back to user mode from any trap: a thread whose task is ending
+// leaves instead.
+[[gnu::always_inline]] inline void leave_to_user(Thread* me, TrapFrame* tf)
+{
+    if (me->task->exiting.load(std::memory_order_acquire))
+        task::exit_thread(-1);
+    // The frame says "from U-mode with interrupts on", so this may switch.
+    sched::preempt_from_trap(*tf);
+    if (me->task->exiting.load(std::memory_order_acquire))
+        task::exit_thread(-1);
+}
+
 } // namespace
 
 extern "C" void user_trap(TrapFrame* tf)
 {
-    Thread* me = thread::current();
+    Thread* me = sched::current_thread();
     if (tf->scause & SCAUSE_INTERRUPT) {
         trap::handle_interrupt(*tf);
     } else if (tf->scause == trap::ECALL_U) {
         tf->sepc += 4; // return after the ecall
+        // The IPC fast path first, before interrupts are on: when it is
+        // taken another thread returns to user mode from here.
+        uint64_t nr = tf->x[16]; // a7
+        if ((nr == SYS_IPC_CALL || nr == SYS_IPC_REPLY_RECEIVE) && ipc::fast_path(me, *tf))
+            __builtin_unreachable();
         cpu::irq_restore(cpu::IRQS_ON);
         tf->x[9] = static_cast<uint64_t>(syscall::dispatch(*tf));
         (void)cpu::irq_save();
@@ -78,10 +98,21 @@ extern "C" void user_trap(TrapFrame* tf)
         user_fault(me, *tf);
         (void)cpu::irq_save();
     }
-    if (me->task->exiting.load(std::memory_order_acquire))
-        task::exit_thread(-1);
-    // The frame says "from U-mode with interrupts on", so this may switch.
-    sched::preempt_from_trap(*tf);
-    if (me->task->exiting.load(std::memory_order_acquire))
-        task::exit_thread(-1);
+    leave_to_user(me, tf);
+}
+
+// A thread that slept in the IPC fast path, run again by any switch
+// (ipc_resume, kern/arch/riscv/trapentry.S): interrupts off and the run-queue
+// lock held, as after any switch. Its system call ends here, and it returns
+// to user mode as from user_trap.
+extern "C" void ipc_resume_c(TrapFrame* tf)
+{
+    sched::finish_first_switch();
+    Thread* me = thread::current();
+    if (!ipc::answered(me)) {
+        cpu::irq_restore(cpu::IRQS_ON);
+        tf->x[9] = static_cast<uint64_t>(ipc::resume(*tf));
+        (void)cpu::irq_save();
+    }
+    leave_to_user(me, tf);
 }
