@@ -365,19 +365,20 @@ uint64_t prepare_sleep(const void* channel, const char* reason, uint64_t deadlin
     ksync::SpinGuard g(rq.lock);
     uint64_t seq = mark_sleeping_locked(rq, me, channel, reason, deadline);
     if (deadline) {
+        // Sorted by deadline, searched from the back: a new sleep's deadline
+        // is usually the latest, so this is O(1) however many threads sleep
+        // (from the front, 55,000 sleepers made every new one walk them all
+        // with interrupts off, past the spin watchdog's second).
         ksync::SpinGuard tg(g_timeout_lock);
-        Thread* after = nullptr;
-        for (Thread& t : g_timeouts) {
-            if (t.wait_deadline > deadline) {
-                after = &t;
-                break;
-            }
-        }
-        if (after) {
+        Thread* before = g_timeouts.back();
+        while (before && before->wait_deadline > deadline)
+            before = g_timeouts.prev(*before);
+        if (!before)
+            g_timeouts.push_front(*me);
+        else if (Thread* after = g_timeouts.next(*before))
             g_timeouts.insert_before(*after, *me);
-        } else {
+        else
             g_timeouts.push_back(*me);
-        }
     }
     return seq;
 }
