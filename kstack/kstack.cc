@@ -37,7 +37,7 @@ const char* state_name(StackState s)
 
 namespace {
 
-constexpr uint64_t FILL = 0x5a5a5a5a5a5a5a5aull;
+using detail::FILL;
 constexpr size_t NSLOTS = LAYOUT.nslots();
 // Page tables for the region are built a 2 MiB chunk at a time, on first use,
 // and kept: a stack page can then always be mapped (swap-in, growth) without
@@ -313,6 +313,8 @@ size_t trim_cache(size_t keep)
 }
 
 uintptr_t top(const Stack* s) { return LAYOUT.stack_top(s->slot); }
+uintptr_t frames_top(const Stack* s) { return LAYOUT.stack_top(s->slot) - TOP_AREA_BYTES; }
+void* top_area(const Stack* s) { return reinterpret_cast<void*>(LAYOUT.stack_top(s->slot) - TOP_AREA_BYTES); }
 uintptr_t bottom(const Stack* s) { return LAYOUT.stack_bottom(s->slot); }
 unsigned slot(const Stack* s) { return s->slot; }
 StackState state(const Stack* s) { return s->state; }
@@ -393,7 +395,6 @@ void note_given_back(uint64_t pages)
     g_pages.fetch_sub(pages, std::memory_order_relaxed);
 }
 void account_pages(int64_t delta) { g_pages.fetch_add(uint64_t(delta), std::memory_order_relaxed); }
-size_t deepest_use(const Stack* s) { return measure(s); }
 } // namespace detail
 
 Stats stats()

@@ -53,6 +53,15 @@ size_t trim_cache(size_t keep);
 size_t drop_caches();
 
 uintptr_t top(const Stack* s);
+// The top TOP_AREA_BYTES of every stack hold what only its running (so
+// resident) thread uses: kern::ThreadTop (kern/sched/thread.h). Kept there
+// rather than in the Thread, it goes out to swap with the stack instead of
+// staying resident for every thread. frames_top() is where the thread's
+// frames start: the first one (a user thread's trap frame,
+// kern/task/task.cc) sits right below the area.
+inline constexpr size_t TOP_AREA_BYTES = 432; // sizeof(kern::ThreadTop), rounded to 16: static_assert there
+uintptr_t frames_top(const Stack* s);
+void* top_area(const Stack* s);
 uintptr_t bottom(const Stack* s);
 unsigned slot(const Stack* s);
 StackState state(const Stack* s);

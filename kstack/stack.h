@@ -53,10 +53,11 @@ struct Stack {
 }
 
 namespace detail {
+// What fresh stack pages are filled with (fill()): the words still holding it
+// were never touched, which is how the deepest use is measured.
+inline constexpr uint64_t FILL = 0x5a5a5a5a5a5a5a5aull;
 // Resident stack pages gained (+) or given up (-) by the swapper.
 void account_pages(int64_t delta);
-// Deepest use of a resident stack, from the fill pattern (swap-out records it).
-size_t deepest_use(const Stack* s);
 // The pattern fresh stack pages get (high-water measurement).
 void fill(uintptr_t from, uintptr_t to);
 // Tell the owner (if any) where its stack now ends: Thread::stack_limit.

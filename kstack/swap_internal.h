@@ -16,22 +16,19 @@ namespace kstack {
 
 struct Stack;
 
-// Where a swapped stack is, and what it must read back as. From an interrupt
-// zone (kstack/swapin.cc): allocating one never waits and may take the
-// interrupt reserve, as everything on the swap-out path must (kstack/swap.h).
+// Where a swapped stack is, and what it must read back as: all a swapped
+// stack keeps resident besides its Stack record and its Thread (48 bytes).
+// From an interrupt zone (kstack/swapin.cc): allocating one never waits and
+// may take the interrupt reserve, as everything on the swap-out path must
+// (kstack/swap.h). A wake-time read in flight keeps its request elsewhere
+// (AsyncRead, kstack/swapin_async.cc), for the few stacks being read at once.
 struct SwapMeta {
     uint64_t block;              // swap block of page `first` (one block per page)
     uint32_t first;              // the stack's mapped_from when it went out:
     uint32_t pages;              //   pages [first, first + pages) are on swap
     uint64_t sum[STACK_PAGES];   // page_checksum() of each page as written
-    // A wake-time swap-in in flight (swapin_async.cc): the request, where it
-    // reads to, and whose stack it is.
-    dev::BlockRequest req;
-    dev::BlockSegment segs[STACK_PAGES];
-    uint64_t pa[STACK_PAGES];
-    kern::Thread* thread;
-    uint64_t woken_at, submitted_at; // timer ticks, for Timing
 };
+static_assert(sizeof(SwapMeta) == 16 + 8 * STACK_PAGES, "a swapped thread's resident cost (docs/swap.md)");
 
 namespace swap::detail {
 

@@ -363,10 +363,13 @@ void start()
 {
     // One item per swapped stack. An interrupt zone reserves its whole VA
     // range (with page tables) up front, so size it by what can exist: even
-    // with its stack on swap a thread costs more than a quarter page of RAM
-    // (its Thread object, stack record and this item), so four per page of
-    // RAM is more than there can be; never more than there are stack slots.
-    size_t limit = 4 * vm::kmem::total_pages();
+    // with its stack on swap a thread keeps its Thread object, its stack
+    // record and this item resident, so RAM cannot hold more threads than
+    // that many bytes divide it into; never more than there are stack slots.
+    // (Four per page, when a swapped thread cost more than a quarter page,
+    // stopped the capacity benchmark at 62,900 swapped stacks in 64 MiB.)
+    constexpr size_t least_per_thread = sizeof(kern::Thread) + sizeof(Stack) + sizeof(SwapMeta);
+    size_t limit = vm::kmem::total_pages() * PAGE_SIZE / least_per_thread;
     g_meta_zone.init("swapmeta", sizeof(SwapMeta), vm::kmem::backend(),
                      {.max_items = limit < LAYOUT.nslots() ? limit : LAYOUT.nslots(), .interrupt = true,
                       .reserve_items = detail::META_RESERVE});

@@ -33,15 +33,48 @@ ksync::SpinLock g_pool_lock {"swapin-pool"}; // nothing is taken under it
 uint64_t g_pool[POOL];
 unsigned g_pooled;
 
-bool take_pages(uint64_t* pa, size_t first, bool& low)
+// A wake-time read in flight: its request, where it reads to, whose stack
+// it is. At most one per pooled stack's worth of pages, so a fixed array
+// beside the pool, not a part of every swapped stack's SwapMeta.
+struct AsyncRead {
+    dev::BlockRequest req;
+    dev::BlockSegment segs[STACK_PAGES];
+    uint64_t pa[STACK_PAGES];
+    kern::Thread* thread;
+    SwapMeta* meta;
+    uint64_t woken_at, submitted_at; // timer ticks, for Timing
+    bool busy;                       // under g_pool_lock
+};
+constexpr unsigned READS = POOL / STACK_PAGES;
+AsyncRead g_reads[READS];
+
+// A free AsyncRead and the pages for a stack whose pages [first, STACK_PAGES)
+// went out; nullptr when either is short.
+AsyncRead* take_pages(size_t first, bool& low)
 {
     ksync::SpinGuard g(g_pool_lock);
     if (g_pooled < STACK_PAGES - first)
-        return false;
+        return nullptr;
+    AsyncRead* r = nullptr;
+    for (AsyncRead& a : g_reads)
+        if (!a.busy) {
+            r = &a;
+            break;
+        }
+    if (!r)
+        return nullptr;
+    r->busy = true;
+    uint64_t* pa = r->pa;
     for (size_t p = first; p < STACK_PAGES; p++)
         pa[p] = g_pool[--g_pooled];
     low = g_pooled < POOL / 2;
-    return true;
+    return r;
+}
+
+void put_read(AsyncRead* r)
+{
+    ksync::SpinGuard g(g_pool_lock);
+    r->busy = false;
 }
 
 // What the pool has no room for goes back to the page allocator after the
@@ -62,11 +95,12 @@ void return_pages(const uint64_t* pa, size_t first)
 // The disk's interrupt (or submit() on an immediate error).
 void read_done(dev::BlockRequest*, lib::Status st, void* ctx)
 {
-    auto* meta = static_cast<SwapMeta*>(ctx);
-    uint64_t now = detail::stamp(detail::g_time.last_device, meta->submitted_at);
-    kern::Thread* t = meta->thread;
+    auto* rd = static_cast<AsyncRead*>(ctx);
+    SwapMeta* meta = rd->meta;
+    uint64_t now = detail::stamp(detail::g_time.last_device, rd->submitted_at);
+    kern::Thread* t = rd->thread;
     Stack* s = t->stack;
-    bool good = st.ok() && detail::first_bad_page(meta, meta->segs) == meta->pages;
+    bool good = st.ok() && detail::first_bad_page(meta, rd->segs) == meta->pages;
     vm::swap::account_io(dev::BlockOp::Read, st, meta->pages);
     if (!good) {
         (st.ok() ? detail::g_count.checksum_errors : detail::g_count.read_errors)
@@ -74,17 +108,19 @@ void read_done(dev::BlockRequest*, lib::Status st, void* ctx)
         kprintf("swap: reading the stack of thread %lu (%s) from block %lu failed (%s) at its wakeup; "
                 "the swapper tries again\n",
                 t->id, t->name, meta->block, st.ok() ? "bad checksum" : lib::error_name(st.error()));
-        return_pages(meta->pa, meta->first);
+        return_pages(rd->pa, meta->first);
+        put_read(rd);
         if (detail::unclaim_swapped(t, s)) // woken: it is on the swapper's queue now
             kick();
         return;
     }
     uint64_t pa[STACK_PAGES];
     for (size_t p = meta->first; p < STACK_PAGES; p++)
-        pa[p] = meta->pa[p];
+        pa[p] = rd->pa[p];
+    put_read(rd);
     detail::g_count.at_wakeup.fetch_add(1, std::memory_order_relaxed);
     now = detail::stamp(detail::g_time.last_verify, now);
-    detail::install(t, s, meta, pa, true, false); // frees meta, and the request in it: last use
+    detail::install(t, s, meta, pa, true, false); // frees meta
     (void)detail::stamp(detail::g_time.last_install, now);
     detail::g_time.in_count.fetch_add(1, std::memory_order_relaxed);
 }
@@ -132,31 +168,34 @@ bool start_async_swap_in(kern::Thread* t)
     uint64_t woken_at = kern::timer::now_ticks();
     if (!claim_swapped(t, false, s, meta))
         return false;
-    meta->woken_at = woken_at;
     bool low = false;
-    if (!take_pages(meta->pa, meta->first, low)) {
+    AsyncRead* rd = take_pages(meta->first, low);
+    if (!rd) {
         if (unclaim_swapped(t, s))
             kick();
         return true; // handed to the swapper
     }
     if (low)
         kick(); // the swapper tops the pool up
+    rd->woken_at = woken_at;
+    rd->meta = meta;
     for (size_t p = 0; p < meta->pages; p++)
-        meta->segs[p] = {vm::kmem::phys_to_virt(meta->pa[meta->first + p]), uint32_t(PAGE_SIZE)};
-    meta->thread = t;
-    new (&meta->req) dev::BlockRequest();
-    meta->req.op = dev::BlockOp::Read;
-    meta->req.sector = meta->block * vm::swap::SECTORS_PER_BLOCK;
-    meta->req.nsectors = meta->pages * vm::swap::SECTORS_PER_BLOCK;
-    meta->req.segs = meta->segs;
-    meta->req.nsegs = meta->pages;
-    meta->req.done = read_done;
-    meta->req.ctx = meta;
+        rd->segs[p] = {vm::kmem::phys_to_virt(rd->pa[meta->first + p]), uint32_t(PAGE_SIZE)};
+    rd->thread = t;
+    new (&rd->req) dev::BlockRequest();
+    rd->req.op = dev::BlockOp::Read;
+    rd->req.sector = meta->block * vm::swap::SECTORS_PER_BLOCK;
+    rd->req.nsectors = meta->pages * vm::swap::SECTORS_PER_BLOCK;
+    rd->req.segs = rd->segs;
+    rd->req.nsegs = meta->pages;
+    rd->req.done = read_done;
+    rd->req.ctx = rd;
     // The completion may run on another hart before submit() returns: the
     // start is timed up to the submit call, the device from there on.
-    meta->submitted_at = detail::stamp(detail::g_time.last_start, meta->woken_at);
-    if (!d->submit(meta->req).ok()) {
-        return_pages(meta->pa, meta->first);
+    rd->submitted_at = detail::stamp(detail::g_time.last_start, rd->woken_at);
+    if (!d->submit(rd->req).ok()) {
+        return_pages(rd->pa, meta->first);
+        put_read(rd);
         if (unclaim_swapped(t, s))
             kick();
     }

@@ -244,13 +244,24 @@ bool prepare(Cluster& cl, kern::Thread* const* threads, const uint64_t* seqs, si
     for (size_t i = 0; i < cl.m; i++) {
         Stack* s = cl.items[i].s;
         SwapMeta* meta = cl.items[i].meta;
-        s->high_water = uint32_t(kstack::detail::deepest_use(s));
         meta->block = block;
         meta->first = s->mapped_from;
         meta->pages = uint32_t(STACK_PAGES - s->mapped_from);
+        // One read of each page: its checksum, and the untouched fill words
+        // from the mapped bottom up (the deepest use, kstack.cc's measure()).
         uintptr_t bottom = LAYOUT.stack_bottom(s->slot);
-        for (size_t p = meta->first; p < STACK_PAGES; p++)
-            meta->sum[p] = page_checksum(reinterpret_cast<const void*>(bottom + p * PAGE_SIZE), PAGE_SIZE);
+        size_t untouched = 0;
+        bool filled = true;
+        for (size_t p = meta->first; p < STACK_PAGES; p++) {
+            PageScan ps = scan_page(reinterpret_cast<const void*>(bottom + p * PAGE_SIZE), PAGE_SIZE,
+                                    kstack::detail::FILL);
+            meta->sum[p] = ps.sum;
+            if (filled) {
+                untouched += ps.leading * 8;
+                filled = ps.leading == PAGE_SIZE / 8;
+            }
+        }
+        s->high_water = uint32_t(size_t(meta->pages) * PAGE_SIZE - untouched);
         cl.segs[i] = {reinterpret_cast<void*>(mapped_bottom(s)), uint32_t(meta->pages * PAGE_SIZE)};
         block += meta->pages;
     }

@@ -43,6 +43,7 @@ BOOTS = [
     ("kbench-swap", 2, False, "swap_throughput,swap_in_latency", "256M", 1024),
     ("kbench-swap-capacity", 2, False, "swap_capacity", "64M", 2048),
     ("kbench-swap-capacity-fixed", 2, False, "swap_capacity_fixed", "64M", 2048),
+    ("kbench-swap-resident", 2, False, "swap_resident", "256M", 2048),
     ("kbench-kstack", 2, False, "kstack_resident", "512M", 0),
     ("kbench-kstack-fault", 1, True, "kstack_grow_fault", "256M", 0),
     ("kbench-syscall", 1, True, "syscall_getpid,syscall_enosys,ipc_call_reply", "128M", 0),
@@ -397,7 +398,7 @@ def tables(k, h, m):
         out.append("**Capacity** (64 MiB): blocked threads (each in a timed sleep) created until memory runs "
                    "out, without swapping (idle threshold 1 h: creation stops below free_min) and with it (idle "
                    "threshold 50 ms; a failed creation waits 20 ms for the pagedaemon; stops after 2 s of "
-                   "failures or at 60,000 threads). Two boots: with fixed 16 KiB stacks "
+                   "failures, or when every slot of the stack region is taken). Two boots: with fixed 16 KiB stacks "
                    "and with stacks that grow on demand (the default). "
                    f"{ki.get('capacity_fixed', '')}. {ki.get('capacity', '')}.\n")
         out.append("| blocked threads in MEM=64M | fixed 16 KiB stacks | growing stacks | target | |\n|---|---:|---:|---|---|")
@@ -409,6 +410,9 @@ def tables(k, h, m):
                    f"{met(fr is not None and fr >= 10)} |")
         both = cs / fn if cs is not None and fn else None
         out.append(f"| growing stacks with swapping / fixed stacks without | | {fmt(both, 2)} | | |")
+        bps = kval("capacity_bytes_per_swapped_thread")
+        out.append(f"| resident bytes per thread with its stack on swap (free pages before / after, "
+                   f"own boot, 256 MiB) | | {fmt(bps, 0)} | ≤ 512 | {met(bps is not None and bps <= 512)} |")
         out.append("")
         out.append(f"{ki.get('capacity_fixed_no_swap', '')}; {ki.get('capacity_fixed_swap', '')}. "
                    f"{ki.get('capacity_no_swap', '')}; {ki.get('capacity_swap', '')}.\n")

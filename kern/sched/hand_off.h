@@ -61,7 +61,7 @@ inline Thread* finish_switch(RunQueue& rq)
     // checks is switched by switch_context together with sp.
     HartLocal& h = this_hart();
     h.current = next;
-    h.stack_top = top ? top : next->stack ? kstack::top(next->stack) : h.boot_stack_top;
+    h.stack_top = top ? top : next->stack ? kstack::frames_top(next->stack) : h.boot_stack_top;
     // Address space: a user thread runs on its task's root, any other thread
     // on the kernel's. Kernel mappings are the same in every root, so this
     // stack stays mapped across the change; activate() skips a root that is

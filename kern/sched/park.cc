@@ -1,7 +1,8 @@
 // Parking from a trap: a thread interrupted on its hart's overflow stack
 // (its own stack had too little room) gives up the hart with its registers
-// kept in the Thread, and overflow_resume (kern/arch/riscv/trapentry.S)
-// returns into the interrupted code when it runs again.
+// kept at the top of its stack (ThreadTop, kern/sched/thread.h), and overflow_resume
+// (kern/arch/riscv/trapentry.S) returns into the interrupted code when it
+// runs again.
 #include "kern/sched/sched.h"
 
 #include "kern/sched/runqueue.h"
@@ -21,8 +22,9 @@ Context g_abandoned[cpu::MAX_HARTS];
 void park_from_trap(const TrapFrame& tf, const void* channel, const char* reason, uint64_t deadline)
 {
     Thread* me = current_thread();
-    me->parked = tf;
-    // Its live sp is in `parked` until it runs again: no swap-out or give-back
+    // Both callers park only a thread with a stack (kern/arch/riscv/trap.cc).
+    top_of(me).parked = tf;
+    // Its live sp is in ThreadTop::parked until it runs again: no swap-out or give-back
     // (both read ctx.sp) meanwhile.
     me->stack_holds.acquire();
     if (channel)
@@ -67,7 +69,7 @@ extern "C" void overflow_resume_c(kern::TrapFrame* tf)
     using namespace kern;
     sched::finish_first_switch();
     Thread* me = sched::current_thread();
-    *tf = me->parked;
+    *tf = top_of(me).parked;
     me->stack_holds.release();
     sched::leave_timeouts_of(me);
 }

@@ -151,6 +151,7 @@ lib::Result<Thread*> create(const ThreadParams& p)
         }
     }
     t->stack = st.value();
+    new (&top_of(t)) ThreadTop();
     kstack::set_owner(t->stack, t);
     t->id = g_next_id.fetch_add(1, std::memory_order_relaxed);
     set_name(t, p.name);
@@ -175,7 +176,7 @@ void set_entry(Thread* t, void (*entry)(void*), void* arg, size_t stack_reserve)
     // The next switch_context into it "returns" to the trampoline with s1/s2 set.
     t->ctx = {};
     t->ctx.ra = reinterpret_cast<uint64_t>(&thread_trampoline);
-    t->ctx.sp = kstack::top(t->stack) - stack_reserve;
+    t->ctx.sp = kstack::frames_top(t->stack) - stack_reserve;
     t->ctx.s[1] = reinterpret_cast<uint64_t>(entry);
     t->ctx.s[2] = reinterpret_cast<uint64_t>(arg);
 }

@@ -9,6 +9,7 @@
 #include "kern/arch/riscv/trap.h"
 #include "kern/sync/lockorder.h"
 #include "kstack/hold.h"
+#include "kstack/kstack.h"
 #include "lib/function_ref.h"
 #include "lib/list.h"
 #include "lib/result.h"
@@ -117,24 +118,45 @@ struct Thread {
     Task* task;
     uint64_t satp;
     lib::ListNode task_node;  // its task's thread list
-    uint64_t user_entry, user_sp, user_arg, user_arg2; // a0, a1
     // Its IPC record (kern/task/ipc.h), made by its first IPC call and freed when
     // it exits; only the thread itself sets or reads it.
     ipc::Record* ipc_record = nullptr;
 
-    // Parked from a trap (sched::park_from_trap: waiting for a page to grow
-    // into, or preempted by an interrupt handled on the overflow stack): the
-    // interrupted registers, restored when it runs again.
-    TrapFrame parked;
-    // Sleeping locks (kern::Mutex) it holds, for the lock checker (kern/sync/lockcheck.h).
-    ksync::lockcheck::ThreadHeld held_sleep_locks;
+    // What only the running thread reads is at the top of its own stack:
+    // ThreadTop, below.
     // Its user FP registers, from its first FP instruction until it exits
     // (kern/arch/riscv/fpu.h); null: it never used FP, and runs with FS Off.
-    // Last: no other field moves for it.
+    // Here, not in ThreadTop: every switch tests it, next's before its stack
+    // top is at hand.
     FpContext* fpu = nullptr;
 };
 
 static_assert(offsetof(Thread, stack_limit) == THREAD_STACK_LIMIT_OFFSET, "kern/arch/riscv/switch.S");
+
+// The part of a thread only it uses while it runs, or its creator before it
+// first runs: at the top of its kernel stack (kstack::top_area), so it goes
+// out to swap with the stack and a swapped thread keeps only its Thread
+// resident (docs/swap.md). Only for a thread with a stack (not a hart's boot
+// thread): everything in here is read with the stack resident, by the
+// thread itself or, before it starts, by its creator.
+struct ThreadTop {
+    // Parked from a trap (sched::park_from_trap: waiting for a page to grow
+    // into, or preempted by an interrupt handled on the overflow stack): the
+    // interrupted registers, restored when it runs again. A parked thread
+    // holds its stack, so the stack stays resident while they matter.
+    TrapFrame parked;
+    // Sleeping locks (kern::Mutex) it holds, for the lock checker
+    // (kern/sync/lockcheck.h), which only looks at the running thread's.
+    ksync::lockcheck::ThreadHeld held_sleep_locks;
+    // A user thread's first entry to U-mode (kern/task/task.cc): set by its
+    // creator while it is an Embryo, read by the thread when it starts.
+    uint64_t user_entry, user_sp, user_arg, user_arg2; // a0, a1
+};
+static_assert(sizeof(ThreadTop) <= kstack::TOP_AREA_BYTES && kstack::TOP_AREA_BYTES % 16 == 0 &&
+                  kstack::TOP_AREA_BYTES - sizeof(ThreadTop) < 16,
+              "kstack::TOP_AREA_BYTES is sizeof(ThreadTop) rounded up to keep sp 16-byte aligned");
+
+[[nodiscard]] inline ThreadTop& top_of(Thread* t) { return *static_cast<ThreadTop*>(kstack::top_area(t->stack)); }
 
 struct ThreadParams {
     const char* name;

@@ -23,13 +23,22 @@ std::atomic<unsigned> g_expected {0};   // under ReportOnly
 
 kern::HartLocal& me() { return kern::this_hart(); }
 
+// A hart's boot thread has no kernel stack, so no ThreadTop: its sleeping
+// locks are kept here (one such thread per hart).
+ThreadHeld g_stackless_held[cpu::MAX_HARTS];
+
+ThreadHeld* held_of(kern::Thread* t, unsigned hart)
+{
+    return t->stack ? &kern::top_of(t).held_sleep_locks : &g_stackless_held[hart];
+}
+
 // The running thread's sleeping locks; none in an interrupt or before threads.
 ThreadHeld* thread_held()
 {
     kern::HartLocal& h = me();
     if (h.irq_depth || !h.current)
         return nullptr;
-    return &h.current->held_sleep_locks;
+    return held_of(h.current, h.index);
 }
 
 // The cache holds the class + 1, 0 before the first look, and NO_CLASS once
@@ -88,8 +97,8 @@ void violation(Verdict v, const char* name, uint16_t cls, const void* lock, uint
     kprintf("%s\n", h.irq_depth ? " in an interrupt handler" : "");
     print_held("spinlocks this hart holds, oldest first", h.held_locks.e, h.held_locks.n, h.held_locks.dropped);
     if (t && !h.irq_depth)
-        print_held("sleeping locks this thread holds", t->held_sleep_locks.e, t->held_sleep_locks.n,
-                   t->held_sleep_locks.dropped);
+        print_held("sleeping locks this thread holds", held_of(t, h.index)->e, held_of(t, h.index)->n,
+                   held_of(t, h.index)->dropped);
     if (v.problem == Problem::Order && v.against) {
         const ClassDef& a = class_def(v.against->cls);
         const ClassDef& b = class_def(cls);

@@ -98,12 +98,12 @@ void free_task(Task* t)
 void user_thread_main(void*)
 {
     Thread* me = thread::current();
-    auto* tf = reinterpret_cast<TrapFrame*>(kstack::top(me->stack) - TF_SIZE);
+    auto* tf = reinterpret_cast<TrapFrame*>(kstack::frames_top(me->stack) - TF_SIZE);
     memset(tf, 0, sizeof *tf);
-    tf->sepc = me->user_entry;
-    tf->sp() = me->user_sp;
-    tf->x[9] = me->user_arg;   // a0
-    tf->x[10] = me->user_arg2; // a1
+    tf->sepc = top_of(me).user_entry;
+    tf->sp() = top_of(me).user_sp;
+    tf->x[9] = top_of(me).user_arg;   // a0
+    tf->x[10] = top_of(me).user_arg2; // a1
     // U-mode (SPP 0), interrupts on there (SPIE), no SUM, FP off.
     uint64_t ss = csr_read(sstatus);
     ss &= ~uint64_t(SSTATUS_SPP | SSTATUS_SIE | SSTATUS_SUM | SSTATUS_FS);
@@ -255,10 +255,10 @@ lib::Result<Thread*> create_thread(Task* t, uint64_t entry, uint64_t sp, uint64_
     Thread* th = r.value();
     th->task = t;
     th->satp = t->as.satp();
-    th->user_entry = entry;
-    th->user_sp = sp;
-    th->user_arg = arg;
-    th->user_arg2 = arg2;
+    top_of(th).user_entry = entry;
+    top_of(th).user_sp = sp;
+    top_of(th).user_arg = arg;
+    top_of(th).user_arg2 = arg2;
     {
         ksync::SpinGuard g(t->lock);
         // On the list before it runs: the task cannot end while this thread is new.

@@ -55,3 +55,40 @@ TEST_CASE("checksum: swapped or shifted words, a zeroed page and another page al
     std::vector<uint64_t> fill(512, 0x5a5a5a5a5a5a5a5aull);
     CHECK(sum(fill) != sum(zero));
 }
+
+TEST_CASE("scan_page: the same sum as page_checksum, and the fill words from the start")
+{
+    constexpr uint64_t F = 0x5a5a5a5a5a5a5a5aull;
+    auto p = page_of(4);
+    kstack::PageScan r = kstack::scan_page(p.data(), 4096, F);
+    CHECK(r.sum == sum(p));
+    CHECK(r.leading == 0);
+    for (size_t k : {size_t(1), size_t(100), size_t(511)}) {
+        auto q = page_of(5);
+        for (size_t i = 0; i < k; i++)
+            q[i] = F;
+        if (k + 3 < 512)
+            q[k + 3] = F; // a fill word after the first other one does not count
+        r = kstack::scan_page(q.data(), 4096, F);
+        CHECK(r.sum == sum(q));
+        CHECK(r.leading == k);
+    }
+    std::vector<uint64_t> all(512, F);
+    r = kstack::scan_page(all.data(), 4096, F);
+    CHECK(r.sum == sum(all));
+    CHECK(r.leading == 512);
+}
+
+TEST_CASE("checksum: the unrolled loop gives the word-at-a-time hash, for every length")
+{
+    auto p = page_of(6);
+    for (size_t bytes : {size_t(8), size_t(16), size_t(24), size_t(40), size_t(2048), size_t(4088), size_t(4096)}) {
+        uint64_t h = 0x9e3779b97f4a7c15ull ^ bytes;
+        for (size_t i = 0; i < bytes / 8; i++) {
+            h ^= p[i] + i;
+            h *= 0xff51afd7ed558ccdull;
+            h ^= h >> 29;
+        }
+        CHECK(kstack::page_checksum(p.data(), bytes) == h);
+    }
+}

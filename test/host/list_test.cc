@@ -47,3 +47,19 @@ TEST_CASE("list: remove from the middle keeps the rest linked")
     CHECK(list.size() == 2);
     CHECK(!b.node.linked());
 }
+
+TEST_CASE("list: prev walks back from the end, nullptr before the front")
+{
+    ItemList list;
+    Item a(1), b(2), c(3);
+    list.push_back(a);
+    list.push_back(b);
+    list.push_back(c);
+    CHECK(list.prev(c) == &b);
+    CHECK(list.prev(b) == &a);
+    CHECK(list.prev(a) == nullptr);
+    list.remove(b);
+    CHECK(list.prev(c) == &a);
+    while (list.pop_front()) {
+    }
+}

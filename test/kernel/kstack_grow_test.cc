@@ -94,7 +94,11 @@ void switch_body(void* arg)
     uint64_t seed = reinterpret_cast<uintptr_t>(arg);
     Thread* me = thread::current();
     unsigned off = g_sw_offset.load();
-    auto stop = [&](unsigned) { return sp_now() < kstack::limit(me->stack) + 64 + off; };
+    // The limit as the thread starts: should one of descend()'s own frames
+    // cross it (and grow the stack), the descent must still stop there, not
+    // chase the new limit down to the guard.
+    uintptr_t limit = kstack::limit(me->stack);
+    auto stop = [&](unsigned) { return sp_now() < limit + 64 + off; };
     auto bottom = [&]() {
         size_t pages = kstack::mapped_pages(me->stack);
         for (int i = 0; i < 2; i++)

@@ -24,10 +24,10 @@ constexpr uint64_t FS_DIRTY = uint64_t(3) << 13;
 zalloc::Zone g_zone;
 std::atomic<uint64_t> g_live {0};
 
-// A user thread's saved user registers: the frame trap entry built at the top
-// of its kernel stack (mapped while it runs, kstack/). Its sstatus is what the
-// thread's FS was in U-mode.
-TrapFrame* user_frame(Thread* t) { return reinterpret_cast<TrapFrame*>(kstack::top(t->stack) - TF_SIZE); }
+// A user thread's saved user registers: the frame trap entry built where its
+// kernel stack's frames start (kstack::frames_top, mapped while it runs). Its
+// sstatus is what the thread's FS was in U-mode.
+TrapFrame* user_frame(Thread* t) { return reinterpret_cast<TrapFrame*>(kstack::frames_top(t->stack) - TF_SIZE); }
 
 } // namespace
 

@@ -3,8 +3,9 @@
 // The kernel has no floating point (rv64imac): sstatus.FS is Off whenever the
 // kernel runs (trap entry clears it, kern/arch/riscv/trapentry.S), so the FP
 // registers hold whatever the last user thread with FP state left in them,
-// and FS in a user thread's saved sstatus (its TrapFrame at the top of its
-// kernel stack) is the only record of what that thread did with them:
+// and FS in a user thread's saved sstatus (its TrapFrame, where the frames
+// on its kernel stack start: kstack::frames_top) is the only record of what
+// that thread did with them:
 //   - a new thread has no context (Thread::fpu null) and FS Off, so its
 //     first FP instruction traps (illegal instruction with FS Off);
 //     first_use() gives it a zeroed context from a zone, loads the zeroed
