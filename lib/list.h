@@ -75,11 +75,6 @@ public:
         const ListNode* n = node_of(const_cast<T&>(item)).next;
         return n == &head_ ? nullptr : owner(n);
     }
-    [[nodiscard]] T* prev(const T& item) const
-    {
-        const ListNode* n = node_of(const_cast<T&>(item)).prev;
-        return n == &head_ ? nullptr : owner(n);
-    }
 
     // Element before `item`, or nullptr at the front.
     [[nodiscard]] T* prev(const T& item) const
