@@ -23,7 +23,8 @@ constexpr ClassDef CLASSES[] = {
      "wait queue), so a kill, which sets `exiting` under it, is never missed"},
     {"ipc", 24, S, NO_IRQ, "kern/task/ipc.cc",
      "endpoint queues, handle tables, reply caps, IPC records; held across `prepare_sleep` and, on the call "
-     "path and in `wake_task` (a kill waking every blocked thread of a task), `wake()`; the fast path releases it under a run-queue lock in `sched::sleep_handing_off`"},
+     "path and in `wake_task` (a kill waking every blocked thread of a task), `wake()`; the fast paths release it "
+     "under a run-queue lock (`sched::sleep_handing_off`, `sched::hand_off_to_user`)"},
     {"zombies", 26, S, NO_IRQ, "kern/sched/thread.cc", "exited threads waiting for the reaper"},
     {"condvar-guard", 30, S, 0, "kern/sync/wait.h", "a condition variable's queue handoff"},
     {"mutex-guard", 32, S, 0, "kern/sync/wait.h", "a mutex's owner"},
