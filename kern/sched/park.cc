@@ -47,12 +47,16 @@ void park_from_trap(const TrapFrame& tf, const void* channel, const char* reason
     leave_timeouts(me);
 }
 
+// Only a Running thread is parked. One that is Sleeping (or Runnable again:
+// woken before its switch) was interrupted on its way into its own switch,
+// which comes next and honours need_resched; parked instead, it would sleep
+// as parked, holding its stack resident for the whole sleep.
 void preempt_from_overflow(const TrapFrame& tf)
 {
     RunQueue& rq = g_rq[cpu::id()];
     Thread* me = rq.current;
     if (!g_started.load(std::memory_order_relaxed) || !rq.need_resched || !(tf.sstatus & SSTATUS_SPIE) ||
-        !me || !me->stack || (me->flags & TF_IDLE))
+        !me || !me->stack || (me->flags & TF_IDLE) || me->state != ThreadState::Running)
         return;
     park_from_trap(tf, nullptr, nullptr, 0);
 }

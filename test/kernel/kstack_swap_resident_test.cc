@@ -21,9 +21,18 @@ KTEST(kswap_resident_bytes_per_swapped_thread)
     if (no_swap_device("kswap_resident_bytes_per_swapped_thread"))
         return;
     kstack::swap::Stats s0 = kstack::swap::stats();
-    ktest::swapres::Cost c = ktest::swapres::measure(g_th, N);
-    kprintf("ktest: kswap_resident_bytes_per_swapped_thread: %u threads, %u on swap, %lu pages: %lu bytes each%s%s\n",
-            c.threads, c.swapped, c.pages, c.bytes_per_thread, *c.why ? "; " : "", c.why);
+    // Free pages are the whole machine's: memory something else gave back
+    // meanwhile (a cache trimmed, a stack shrunk) can hide the threads' cost.
+    // A run that saw no pages go is measured again, up to three times.
+    ktest::swapres::Cost c;
+    for (int run = 1; run <= 3; run++) {
+        c = ktest::swapres::measure(g_th, N);
+        kprintf("ktest: kswap_resident_bytes_per_swapped_thread: run %d: %u threads, %u on swap, %lu pages: "
+                "%lu bytes each%s%s\n",
+                run, c.threads, c.swapped, c.pages, c.bytes_per_thread, *c.why ? "; " : "", c.why);
+        if (c.pages > 0)
+            break;
+    }
     KEXPECT_EQ(c.threads, N);
     KEXPECT_EQ(c.swapped, N);
     KEXPECT(c.bytes_per_thread > 0);

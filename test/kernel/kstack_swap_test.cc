@@ -32,6 +32,12 @@ KTEST(kswap_round_trip)
     uint64_t ours = g_sl.mapped_pages();
     kstack::swap::OutResult r = kstack::swap::swap_out(kstack::swap::scratch(2), 2 * N * kstack::STACK_PAGES, 0);
     KEXPECT(!r.full && !r.io_error);
+    if (report_left_behind("kswap_round_trip", N)) {
+        kstack::swap::Stats s = kstack::swap::stats();
+        kprintf("ktest: kswap_round_trip: the pass wrote %u stacks, freed %lu pages (%lu ours), %u cancelled; "
+                "%lu metadata failures\n",
+                r.stacks, r.pages_freed, ours, r.cancelled, s.meta_failures - s0.meta_failures);
+    }
     KEXPECT_EQ(g_sl.in_state(StackState::Swapped), N);
     KEXPECT(r.pages_freed >= ours);
     KEXPECT(kstack::stats().object_pages + ours <= pages_asleep);
@@ -150,19 +156,8 @@ KTEST(kswap_scan_looks_at_candidates_not_threads)
             "swap-ins)\n",
             nheld, RECENT, OLD, visits, old_out, recent_out, s1.meta_failures - s0.meta_failures,
             s1.cancelled - s0.cancelled, s1.early_swap_ins - s0.early_swap_ins);
-    // An old one left behind says why: its state, whether it was a candidate
-    // at all (on its hart's sleeper list), whether its stack was held.
-    for (unsigned i = 0; i < OLD; i++) {
-        kern::Thread* t = g_sl.thread(i);
-        if (kstack::state(t->stack) != StackState::Swapped)
-            kprintf("ktest: kswap_scan_looks_at_candidates_not_threads: old sleeper %u (thread %lu, hart %u) "
-                    "%s (%s, phase %d), stack %s, %s, %s, slept %lu us\n",
-                    i, t->id, t->hart, kern::state_name(t->state), t->wait_reason ? t->wait_reason : "-",
-                    g_sl.phase(i), kstack::state_name(kstack::state(t->stack)),
-                    t->sleep_node.linked() ? "a candidate" : "not a candidate",
-                    t->stack_holds.held() ? "held" : "not held",
-                    (kern::timer::now_ticks() - t->sleep_since) * 1000000 / kern::timer::timebase_hz());
-    }
+    // An old one left behind says why (the old ones are sleepers 0..OLD-1).
+    (void)report_left_behind("kswap_scan_looks_at_candidates_not_threads", OLD);
     (void)crowd.q.wake_all();
     for (unsigned i = 0; i < nheld; i++)
         kern::thread::join(held[i]);

@@ -7,6 +7,7 @@
 #include "kern/arch/riscv/timer.h"
 #include "kern/console/printf.h"
 #include "kern/sched/sched.h"
+#include "kstack/kstack.h"
 #include "kstack/swap.h"
 #include "test/kernel/sleepers.h"
 #include "vm/kmem.h"
@@ -21,6 +22,28 @@ extern Sleepers g_sl;
 [[nodiscard]] inline bool sleepers_asleep(unsigned n, unsigned frames, uint64_t seed)
 {
     return g_sl.start(n, frames, seed) == n && g_sl.wait_asleep();
+}
+
+// Sleepers [0, n) whose stacks should be out and are not, each with why it
+// may have been passed over: its state and wait, its phase, its stack's
+// state, whether it was a candidate (on its hart's sleeper list) and held,
+// and how long it has slept. Returns how many.
+inline unsigned report_left_behind(const char* test, unsigned n)
+{
+    unsigned left = 0;
+    for (unsigned i = 0; i < n; i++) {
+        kern::Thread* t = g_sl.thread(i);
+        if (kstack::state(t->stack) == kstack::StackState::Swapped)
+            continue;
+        left++;
+        kprintf("ktest: %s: sleeper %u (thread %lu, hart %u) %s (%s, phase %d), stack %s, %s, %s, slept %lu us\n",
+                test, i, t->id, t->hart, kern::state_name(t->state), t->wait_reason ? t->wait_reason : "-",
+                g_sl.phase(i), kstack::state_name(kstack::state(t->stack)),
+                t->sleep_node.linked() ? "a candidate" : "not a candidate",
+                t->stack_holds.held() ? "held" : "not held",
+                (kern::timer::now_ticks() - t->sleep_since) * 1000000 / kern::timer::timebase_hz());
+    }
+    return left;
 }
 
 inline bool no_swap_device(const char* test)

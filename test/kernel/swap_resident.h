@@ -74,6 +74,7 @@ inline Cost measure(kern::Thread** th, unsigned n)
     swap_out_all();
     for (unsigned i = 0; i < c.threads; i++)
         c.swapped += kstack::state(th[i]->stack) == kstack::StackState::Swapped;
+    (void)kstack::drop_caches(); // as before free0: cached stacks are not what a thread keeps
     uint64_t free1 = vm::kmem::free_pages();
     c.pages = free0 > free1 ? free0 - free1 : 0;
     if (!*c.why && c.swapped != c.threads)
