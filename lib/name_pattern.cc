@@ -20,15 +20,21 @@ bool matches_one(const char* name, const char* pat, size_t len, bool explicit_on
 
 bool name_matches(const char* name, const char* pattern, bool explicit_only)
 {
+    bool in = false;
     for (const char* p = pattern; *p;) {
         const char* end = p;
         while (*end && *end != ',')
             end++;
-        if (matches_one(name, p, size_t(end - p), explicit_only))
-            return true;
+        // "-ENTRY" takes out what ENTRY names, wherever it stands in the list.
+        if (*p == '-') {
+            if (matches_one(name, p + 1, size_t(end - p - 1), false))
+                return false;
+        } else if (matches_one(name, p, size_t(end - p), explicit_only)) {
+            in = true;
+        }
         p = *end ? end + 1 : end;
     }
-    return false;
+    return in;
 }
 
 } // namespace lib

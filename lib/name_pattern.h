@@ -1,6 +1,7 @@
 // The name patterns that pick kernel tests and benchmarks (bootargs ktest= and
 // kbench=, the shell's `ktest PATTERN`): a comma-separated list whose entries
-// are a full name, a prefix ending in '*', or "all".
+// are a full name, a prefix ending in '*', or "all"; an entry "-ENTRY"
+// leaves out what ENTRY names ("all,-threads_*").
 #pragma once
 
 namespace lib {

@@ -36,3 +36,15 @@ TEST_CASE("name_pattern: explicit-only names need their full name")
     CHECK_FALSE(lib::name_matches("slow", "sl*", true));
     CHECK_FALSE(lib::name_matches("slow", "*", true));
 }
+
+TEST_CASE("name_pattern: -ENTRY leaves names out, wherever it stands")
+{
+    CHECK_FALSE(lib::name_matches("threads_100k", "all,-threads_100k"));
+    CHECK_FALSE(lib::name_matches("threads_100k", "-threads_100k,all"));
+    CHECK(lib::name_matches("threads_small", "all,-threads_100k"));
+    CHECK_FALSE(lib::name_matches("kswap_a", "all,-kswap_*"));
+    CHECK(lib::name_matches("vm_phys", "all,-kswap_*"));
+    CHECK_FALSE(lib::name_matches("vm_phys", "-vm_phys")); // nothing put in
+    CHECK_FALSE(lib::name_matches("slow", "slow,-slow", true));
+    CHECK_FALSE(lib::name_matches("x", "-"));
+}

@@ -2,7 +2,7 @@
 // section; bootarg ktest=PATTERN runs the matching ones after boot, prints
 // "ktest: PASS name" or "ktest: FAIL name: reason" for each, then
 // "ktest: N passed, N failed", and powers off (QEMU exit status 0 only if all
-// passed). PATTERN: "all", a name, a prefix ending in '*', or a comma list.
+// passed). PATTERN: "all", a name, a prefix ending in '*', or a comma list; "-ENTRY" leaves ENTRY out.
 // Tests registered with KTEST_EXPLICIT (for instance ones that panic on
 // purpose) run only when named exactly.
 #pragma once
