@@ -57,15 +57,25 @@ void note_high_water(MallocType& t)
     }
 }
 
-// The slow paths' accounting, the same counters as the fast paths'.
+// The slow paths' accounting, the same counters as the fast paths'. Every
+// allocation the slow path serves samples the high-water mark (malloc_type.h).
 void account_alloc(MallocType& t, size_t bytes)
 {
     {
         cpu::IrqGuard irq;
-        kmalloc_detail::count_alloc(t, t.on(cpu::id()), MallocType::delta(bytes));
+        kmalloc_detail::count_alloc(t.on(cpu::id()), MallocType::delta(bytes));
     }
-    if (t.limit)
-        note_high_water(t);
+    note_high_water(t);
+}
+
+// Under g_types_lock: the type's requests in 64 bits (malloc_type.h), and a
+// high-water sample.
+uint64_t fold_requests(MallocType& t, const MallocType::Totals& tot)
+{
+    t.allocs_folded += (tot.allocs_low - t.allocs_seen) & MallocType::OBJS_MASK;
+    t.allocs_seen = tot.allocs_low;
+    note_high_water(t);
+    return t.allocs_folded + tot.failures;
 }
 
 void account_free(MallocType& t, size_t bytes)
@@ -90,12 +100,6 @@ void* fail(MallocType& t, size_t size, MFlags flags, void* caller, const char* w
 namespace kmalloc_detail {
 
 alignas(ObjZone) unsigned char g_class_storage[KMALLOC_NCLASSES * CLASS_STRIDE];
-
-void sample(MallocType& type, MallocType::Counters& c)
-{
-    c.sampled.set(c.alloc.get() - c.freed.get());
-    note_high_water(type);
-}
 
 } // namespace kmalloc_detail
 
@@ -211,6 +215,13 @@ void malloc_type_unregister(MallocType& type)
     }
 }
 
+void malloc_types_poll()
+{
+    ksync::SpinGuard g(g_types_lock);
+    for (MallocType& t : g_types)
+        (void)fold_requests(t, t.totals());
+}
+
 size_t snapshot_types(TypeStats* out, size_t max)
 {
     ksync::SpinGuard g(g_types_lock);
@@ -223,9 +234,8 @@ size_t snapshot_types(TypeStats* out, size_t max)
             MallocType::Totals tot = t.totals();
             s.in_use = tot.in_use;
             s.memory = tot.memory;
-            s.requests = tot.requests;
+            s.requests = fold_requests(t, tot);
             s.failures = tot.failures;
-            note_high_water(t);
             s.high_water = t.high_water.load(std::memory_order_relaxed);
             s.limit = t.limit;
         }

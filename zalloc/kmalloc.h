@@ -22,8 +22,8 @@
 // without a limit, the class comes from a 257-byte table indexed by
 // (size + 7) / 8 (folded away when the size is a constant), then the class
 // zone's hart list is popped with interrupts off (hart_cache.h) and, in the
-// same section, the type's per-hart counters are added to (malloc_type.h): no
-// call, no lock, no interrupt toggle of its own. kfree masks the pointer to the
+// same section, the type's per-hart alloc word is added to (one add,
+// malloc_type.h): no call, no lock, no interrupt toggle of its own. kfree masks the pointer to the
 // slab header, takes the zone it names, and is on the fast path when that zone
 // is one of the 32 class zones (one subtraction and compare: they are one array)
 // and the type has been used; the class's accounting word sits 64 bytes before
@@ -115,20 +115,12 @@ extern unsigned char g_class_storage[KMALLOC_NCLASSES * CLASS_STRIDE];
            (KMALLOC_NCLASSES - 1) * CLASS_STRIDE;
 }
 
-// At a hart's 16th allocation whose share (alloc - freed) grew since its last
-// sample: note the share and sample the high-water mark. Interrupts off.
-void sample(MallocType& type, MallocType::Counters& c);
-
-// Interrupts off: account one allocation to the running hart.
-[[gnu::always_inline]] inline void count_alloc(MallocType& type, MallocType::Counters& c, uint64_t delta)
+// Interrupts off: account one allocation to the running hart (one add: the
+// readers extend the request count and sample the high-water mark,
+// malloc_type.h).
+[[gnu::always_inline]] inline void count_alloc(MallocType::Counters& c, uint64_t delta)
 {
-    uint64_t a = c.alloc.get() + delta;
-    c.alloc.set(a);
-    if ((a & (MallocType::BATCH - 1)) == 0) [[unlikely]] {
-        c.batched.add(MallocType::BATCH);
-        if (static_cast<int64_t>(a - c.freed.get() - c.sampled.get()) > 0)
-            sample(type, c);
-    }
+    c.alloc.set(c.alloc.get() + delta);
 }
 [[gnu::always_inline]] inline void count_free(MallocType::Counters& c, uint64_t delta)
 {
@@ -141,6 +133,10 @@ void sample(MallocType& type, MallocType::Counters& c);
 void kmalloc_init(Backend& backend);
 // Destroy the class zones (tests): every kmalloc memory must have been freed.
 void kmalloc_shutdown();
+// Read every malloc type's counters (poll_all() calls it about once a second):
+// extends each type's request count past 32 bits and samples its high-water
+// mark (malloc_type.h).
+void malloc_types_poll();
 
 // Everything the inline fast paths leave: out of line, named after the caller
 // of kmalloc/kfree (their return address is in the caller).
@@ -155,7 +151,7 @@ __attribute__((noinline)) void kfree_slow(void* p, MallocType& type);
         ObjZone* z = kmalloc_detail::zone_of(cls);
         uint64_t delta = __builtin_constant_p(cls) ? MallocType::delta(kmalloc_class_size(cls))
                                                    : kmalloc_detail::delta_of(z);
-        void* p = z->alloc_fast([&] { kmalloc_detail::count_alloc(type, MallocType::mine(key), delta); });
+        void* p = z->alloc_fast([&] { kmalloc_detail::count_alloc(MallocType::mine(key), delta); });
         if (p) [[likely]] {
             if (flags.has(MFlag::Zero))
                 memset(p, 0, z->object_size());

@@ -20,17 +20,20 @@
 // (memory is backed by RAM, and Zest's boards have at most 16 GiB; every size
 // is a multiple of 8). A free on another hart than the allocation makes one
 // hart's difference "negative" and the sum right.
-// Requests: the low 4 bits of a hart's alloc word are its allocations mod 16;
-// whenever they come back to 0 the hart adds 16 to `batched` (same section), so
-// allocations = sum(batched + (alloc & 15)), exactly, in 64 bits; requests add
-// the failures. At those same 16th allocations the high-water mark is sampled
-// (a sum over every hart) if this hart's own share (alloc - freed) grew since
-// its previous sample: a sum to which no hart added since it last summed is not
-// a new peak, and a loop that allocates and frees as much as it allocates (the
-// common case) does not pay a sum every 16 calls. It is also sampled on every
-// allocation of a type with a limit
-// (which sums anyway: such types always take kmalloc's slow path), and
-// whenever statistics are read; so a short peak between samples can be missed.
+// Requests: the low 32 bits of the sum of the alloc words are every
+// allocation of the type mod 2^32 (their carries go into the bytes, which only
+// the difference reads). The readers extend that to 64 bits: each read under
+// kmalloc's type lock (`vmstat -m`, and poll_all() about once a second) adds how
+// far those 32 bits moved since the previous read (fold_requests, kmalloc.cc),
+// which is exact as long as a type makes fewer than 2^32 allocations between
+// two reads (at 50 million allocations a second on each of 8 harts, about
+// 10 s); requests add the failures. So kmalloc's fast path pays one add and nothing else per call.
+// The high-water mark is sampled (a sum over every hart) at each read and on
+// every allocation kmalloc's slow path serves: a type whose memory grows
+// empties its class's hart list every burst, and the refill is the slow path.
+// A short peak between samples can be missed, and a type that grows on a list
+// other types of its class keep refilled with their frees is seen at the next
+// read.
 #pragma once
 
 #include "kern/seam/cpu.h"
@@ -49,20 +52,17 @@ struct MallocType {
     struct Counters {
         OwnerCounter<uint64_t> alloc;
         OwnerCounter<uint64_t> freed;
-        OwnerCounter<uint64_t> batched;  // allocations, 16 at a time
         OwnerCounter<uint64_t> failures; // failed requests
-        OwnerCounter<uint64_t> sampled;  // alloc - freed at this hart's last sample
     };
     static constexpr unsigned BYTES_SHIFT = 32;
     static constexpr uint64_t OBJS_MASK = (uint64_t(1) << BYTES_SHIFT) - 1;
-    static constexpr uint64_t BATCH = 16;
     // What one object of `bytes` (a multiple of 8) adds to alloc or freed.
     [[nodiscard]] static constexpr uint64_t delta(size_t bytes) { return (uint64_t(bytes / 8) << BYTES_SHIFT) | 1; }
 
     struct Totals {
         uint64_t in_use;
         uint64_t memory;
-        uint64_t requests;
+        uint64_t allocs_low; // every allocation, mod 2^32 (fold_requests extends it)
         uint64_t failures;
     };
 
@@ -77,10 +77,10 @@ struct MallocType {
         for (const Slot& s : slots_) {
             uint64_t a = s.c.alloc.get();
             diff += a - s.c.freed.get();
-            allocs += s.c.batched.get() + (a & (BATCH - 1));
+            allocs += a;
             failures += s.c.failures.get();
         }
-        return Totals {diff & OBJS_MASK, (diff >> BYTES_SHIFT) * 8, allocs + failures, failures};
+        return Totals {diff & OBJS_MASK, (diff >> BYTES_SHIFT) * 8, allocs & OBJS_MASK, failures};
     }
     // Memory alone (the high-water samples and the limit check: fewer loads).
     [[nodiscard]] long memory_now() const
@@ -106,6 +106,10 @@ struct MallocType {
     std::atomic<uintptr_t> fast_key {0};
     std::atomic<size_t> high_water {0};
     std::atomic<bool> registered {false}; // on the vmstat -m list (first use)
+    // Under kmalloc's type lock (fold_requests): allocations up to the last
+    // read, in 64 bits, and the low 32 bits of the alloc sum then.
+    uint64_t allocs_folded = 0;
+    uint64_t allocs_seen = 0;
     lib::ListNode node;
 
 private:

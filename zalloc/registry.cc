@@ -2,6 +2,7 @@
 
 #include "kern/sync/spinlock.h"
 #include "zalloc/backend.h"
+#include "zalloc/kmalloc.h"
 
 namespace zalloc {
 
@@ -58,6 +59,7 @@ void poll_all()
         for (ZoneBase& z : g_zones)
             z.poll();
     }
+    malloc_types_poll();
     replenish_all();
 }
 

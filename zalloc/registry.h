@@ -55,7 +55,8 @@ protected:
 // or the paging daemon's loop: replenish every queued zone. Returns true when
 // every reserve is at target.
 bool replenish_all();
-// Called about once a second: poll() every zone, then replenish_all().
+// Called about once a second: poll() every zone, read every malloc type
+// (malloc_types_poll, kmalloc.h), then replenish_all().
 void poll_all();
 // Number of registered zones.
 size_t zone_count();

@@ -258,7 +258,7 @@ TEST_CASE("kmalloc fast path: the class table names the same class as kmalloc_cl
                                    kmalloc_detail::CLASS_STRIDE)));
 }
 
-TEST_CASE("kmalloc without debug: per-hart counters add up across harts, requests exact past the batches")
+TEST_CASE("kmalloc without debug: per-hart counters add up across harts, requests exact")
 {
     FastKmalloc f;
     FakeBackend& be = f.be;
@@ -305,19 +305,29 @@ TEST_CASE("kmalloc without debug: per-hart counters add up across harts, request
     CHECK(be.pages_out == 0);
 }
 
-TEST_CASE("kmalloc without debug: the high-water mark is sampled every 16th allocation that grew the hart's share")
+TEST_CASE("kmalloc without debug: the high-water mark is sampled on the slow path and at every read")
 {
     FastKmalloc f;
     ZALLOC_MALLOC_DEFINE(M_HW, "fp-highwater", 0);
+    ObjZone& z64 = kmalloc_class_zone(kmalloc_class(64));
     std::vector<void*> v;
-    for (int i = 0; i < 32; i++)
+    // The first allocation takes the slow path (the type is registered): sampled.
+    v.push_back(kmalloc(64, M_HW, M_WAITOK));
+    CHECK(M_HW.high_water.load() == 64);
+    // Growing past what the class's hart list holds: each refill is the slow
+    // path, which samples, so the mark trails the memory by less than a list.
+    for (int i = 1; i < 300; i++)
         v.push_back(kmalloc(64, M_HW, M_WAITOK));
-    // Sampled at the 16th and the 32nd allocation: the peak is exact.
-    CHECK(M_HW.high_water.load() == 32 * 64);
+    size_t hw = M_HW.high_water.load();
+    CHECK(hw > 64);
+    CHECK(hw <= 300 * 64);
+    CHECK(300 * 64 - hw < 64 * (z64.objs_per_slab() + 64));
+    // A read samples: the peak is exact.
+    TypeStats s = type_stats(M_HW);
+    CHECK(s.high_water == 300 * 64);
     for (void* p : v)
         kfree(p, M_HW);
-    // Steady alloc/free at 16 live: the share never grows past its last
-    // sample, so no sum is taken, and the mark stays at the peak.
+    // Steady alloc/free at 16 live, on the hart's list: no sample, no new peak.
     for (int r = 0; r < 10; r++) {
         v.clear();
         for (int i = 0; i < 16; i++)
@@ -325,18 +335,58 @@ TEST_CASE("kmalloc without debug: the high-water mark is sampled every 16th allo
         for (void* p : v)
             kfree(p, M_HW);
     }
-    CHECK(M_HW.high_water.load() == 32 * 64);
-    TypeStats s = type_stats(M_HW);
-    CHECK(s.requests == 32 + 160);
-    CHECK(s.high_water == 32 * 64);
-    // A new peak is seen at the next 16th allocation.
+    s = type_stats(M_HW);
+    CHECK(s.requests == 300 + 160);
+    CHECK(s.high_water == 300 * 64);
+    CHECK(s.in_use == 0);
+    // A new peak: the slow path samples on the way, poll_all() makes it exact.
     v.clear();
-    for (int i = 0; i < 48; i++)
+    for (int i = 0; i < 310; i++)
         v.push_back(kmalloc(64, M_HW, M_WAITOK));
-    CHECK(M_HW.high_water.load() == 48 * 64);
+    poll_all();
+    CHECK(M_HW.high_water.load() == 310 * 64);
     for (void* p : v)
         kfree(p, M_HW);
     malloc_type_unregister(M_HW);
+    kmalloc_shutdown();
+}
+
+TEST_CASE("kmalloc without debug: requests stay exact when the alloc words' 32 object bits wrap")
+{
+    FastKmalloc f;
+    ZALLOC_MALLOC_DEFINE(M_WR, "fp-wrap", 0);
+    cpu::host_set_count(2);
+    kfree(kmalloc(64, M_WR, M_WAITOK), M_WR); // registered, one request
+    CHECK(type_stats(M_WR).requests == 1);
+    // As if hart 0 had made 2^32 - 3 more allocations and frees of 8 bytes
+    // (the most the readers may miss is under 2^32): the low 32 bits of the
+    // sum are then 2 short of wrapping.
+    constexpr uint64_t N = MallocType::OBJS_MASK - 2;
+    M_WR.on(0).alloc.set(M_WR.on(0).alloc.get() + N * MallocType::delta(8));
+    M_WR.on(0).freed.set(M_WR.on(0).freed.get() + N * MallocType::delta(8));
+    TypeStats s = type_stats(M_WR);
+    CHECK(s.in_use == 0);
+    CHECK(s.memory == 0);
+    CHECK(s.requests == 1 + N);
+    // Ten allocations on each hart wrap the sum's object bits.
+    std::vector<void*> v;
+    for (unsigned h = 0; h < 2; h++) {
+        cpu::host_bind(h);
+        for (int i = 0; i < 10; i++)
+            v.push_back(kmalloc(64, M_WR, M_WAITOK));
+    }
+    s = type_stats(M_WR);
+    CHECK(s.in_use == 20);
+    CHECK(s.memory == 20 * 64);
+    CHECK(s.requests == 1 + N + 20);
+    poll_all(); // a read between the reads changes nothing
+    CHECK(type_stats(M_WR).requests == 1 + N + 20);
+    CHECK(M_WR.totals().allocs_low < 20); // wrapped
+    cpu::host_bind(0);
+    for (void* p : v)
+        kfree(p, M_WR);
+    CHECK(type_stats(M_WR).in_use == 0);
+    malloc_type_unregister(M_WR);
     kmalloc_shutdown();
 }
 
