@@ -57,7 +57,8 @@ struct Cluster {
     Item items[CLUSTER_STACKS];
     size_t m;
     uint64_t run, blocks;
-    dev::BlockSegment segs[CLUSTER_STACKS];
+    dev::BlockSegment segs[CLUSTER_PAGES]; // one per page, direct-map addresses
+    uint32_t nsegs;
     dev::BlockRequest req;
     bool done;          // under Scratch::io_lock
     lib::Status status;
@@ -240,6 +241,7 @@ bool prepare(Cluster& cl, kern::Thread* const* threads, const uint64_t* seqs, si
     // Checksums first: the thread is not running and nothing on its stack is
     // linked anywhere (no holds), so the pages cannot change from here on.
     cl.run = run.value();
+    cl.nsegs = 0;
     uint64_t block = cl.run;
     for (size_t i = 0; i < cl.m; i++) {
         Stack* s = cl.items[i].s;
@@ -249,12 +251,18 @@ bool prepare(Cluster& cl, kern::Thread* const* threads, const uint64_t* seqs, si
         meta->pages = uint32_t(STACK_PAGES - s->mapped_from);
         // One read of each page: its checksum, and the untouched fill words
         // from the mapped bottom up (the deepest use, kstack.cc's measure()).
-        uintptr_t bottom = LAYOUT.stack_bottom(s->slot);
+        // Read, and handed to the disk, through the direct map (s->pages[]
+        // holds each page's physical address): the driver then finds each
+        // page's physical address without a page-table walk under the kernel
+        // page-table lock, which cost it more than the device notify (two
+        // walks of 32 pages per request, docs/swap.md), and this hart never
+        // loads the stack region's entries into its TLB.
         size_t untouched = 0;
         bool filled = true;
         for (size_t p = meta->first; p < STACK_PAGES; p++) {
-            PageScan ps = scan_page(reinterpret_cast<const void*>(bottom + p * PAGE_SIZE), PAGE_SIZE,
-                                    kstack::detail::FILL);
+            void* va = vm::kmem::phys_to_virt(s->pages[p]);
+            cl.segs[cl.nsegs++] = {va, uint32_t(PAGE_SIZE)};
+            PageScan ps = scan_page(va, PAGE_SIZE, kstack::detail::FILL);
             meta->sum[p] = ps.sum;
             if (filled) {
                 untouched += ps.leading * 8;
@@ -262,7 +270,6 @@ bool prepare(Cluster& cl, kern::Thread* const* threads, const uint64_t* seqs, si
             }
         }
         s->high_water = uint32_t(size_t(meta->pages) * PAGE_SIZE - untouched);
-        cl.segs[i] = {reinterpret_cast<void*>(mapped_bottom(s)), uint32_t(meta->pages * PAGE_SIZE)};
         block += meta->pages;
     }
     cl.blocks = block - cl.run;
@@ -289,7 +296,7 @@ void submit(Scratch& sc, Cluster& cl)
     cl.req.sector = cl.run * vm::swap::SECTORS_PER_BLOCK;
     cl.req.nsectors = uint32_t(cl.blocks * vm::swap::SECTORS_PER_BLOCK);
     cl.req.segs = cl.segs;
-    cl.req.nsegs = uint32_t(cl.m);
+    cl.req.nsegs = cl.nsegs;
     cl.req.done = write_done;
     cl.req.ctx = &cl;
     lib::Status st = vm::swap::device()->submit(cl.req);
