@@ -26,6 +26,7 @@
 #include "vm/swap_policy.h"
 #include "vm/tlb.h"
 
+#include <atomic>
 #include <new>
 
 namespace kstack::swap {
@@ -337,10 +338,11 @@ void settle(Cluster& cl, OutResult& r)
     }
     for (size_t i = 0; i < cl.m; i++) {
         Item& it = cl.items[i];
-        bool wanted = false;
-        auto check = [&](kern::Thread*) { wanted = it.s->wanted; };
-        kern::sched::with_thread_locked(it.t, check);
-        if (!wanted)
+        // Without the run-queue lock: while the stack is SwappingOut only a
+        // wakeup writes `wanted`, and only from false to true, so a true read
+        // is final; a wakeup this read misses is seen by finish() under the
+        // lock, which hands the thread to the swapper (correct, only dearer).
+        if (!std::atomic_ref<bool>(it.s->wanted).load(std::memory_order_relaxed))
             continue;
         it.going = false;
         vm::swap::space().free(it.meta->block, it.meta->pages);
