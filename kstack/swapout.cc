@@ -357,10 +357,9 @@ void settle(Cluster& cl, OutResult& r)
 // swapper if its thread was woken while they went.
 uint64_t finish(Item& it, OutResult& r)
 {
-    for (size_t p = it.meta->first; p < STACK_PAGES; p++) {
-        vm::kmem::free_page(it.s->pages[p]);
+    vm::kmem::free_page_batch(&it.s->pages[it.meta->first], it.meta->pages);
+    for (size_t p = it.meta->first; p < STACK_PAGES; p++)
         it.s->pages[p] = 0;
-    }
     kstack::detail::account_pages(-int64_t(it.meta->pages));
     bool kick = false;
     auto done = [&](kern::Thread* th) {

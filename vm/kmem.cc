@@ -384,6 +384,7 @@ lib::Result<uint64_t> alloc_page(Class c, bool may_block)
 }
 
 void free_page(uint64_t pa) { g_phys.free(pa); }
+void free_page_batch(const uint64_t* pa, size_t n) { g_phys.free_batch(pa, n); }
 uint64_t free_pages() { return g_phys.free_pages(); }
 uint64_t total_pages() { return g_phys.total_pages(); }
 PhysAllocator& phys() { return g_phys; }

@@ -59,6 +59,8 @@ enum class Wait : uint8_t { No, Forever, Bounded };
 // threads run kernel code nowhere else) and Wait::Forever on a kernel thread.
 [[nodiscard]] lib::Result<uint64_t> alloc_page(Class c, bool may_block);
 void free_page(uint64_t pa);
+// free_page() of each of pa[0..n), with one lock round trip for them all.
+void free_page_batch(const uint64_t* pa, size_t n);
 uint64_t free_pages();
 uint64_t total_pages();
 void* phys_to_virt(uint64_t pa);
