@@ -417,11 +417,11 @@ void finish_wave(Scratch& sc, Pipe& p, uint64_t upto, OutResult& r)
             Item& it = cl.items[j];
             if (!it.going)
                 continue;
-            uintptr_t bottom = LAYOUT.stack_bottom(it.s->slot);
-            for (size_t pg = it.meta->first; pg < STACK_PAGES; pg++) {
-                (void)vm::kmem::unmap_stack_page(bottom + pg * PAGE_SIZE);
-                batch.add(bottom + pg * PAGE_SIZE);
-            }
+            uintptr_t from = LAYOUT.stack_bottom(it.s->slot) + it.meta->first * PAGE_SIZE;
+            uint64_t old[STACK_PAGES];
+            vm::kmem::unmap_stack_pages(from, it.meta->pages, old);
+            for (size_t pg = 0; pg < it.meta->pages; pg++)
+                batch.add(from + pg * PAGE_SIZE);
         }
     }
     t1 = detail::charge(detail::g_time.out_unmap, t1);

@@ -439,6 +439,15 @@ uint64_t unmap_stack_page(uintptr_t va)
     return g_pt->unmap(va);
 }
 
+void unmap_stack_pages(uintptr_t va, size_t n, uint64_t* pa)
+{
+    if (n == 0)
+        return;
+    if (!layout::is_kstack(va) || !layout::is_kstack(va + (n - 1) * PAGE_SIZE))
+        panic("kmem: unmap_stack_pages(0x%lx, %zu) outside the stack region", va, n);
+    g_pt->unmap_pages(va, n, pa);
+}
+
 lib::Status populate(uintptr_t va, size_t len)
 {
     ksync::SpinGuard g(g_pt_lock);
