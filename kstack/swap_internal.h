@@ -32,13 +32,18 @@ static_assert(sizeof(SwapMeta) == 16 + 8 * STACK_PAGES, "a swapped thread's resi
 
 namespace swap::detail {
 
-// A swap-out wave (swapout.cc): this many stacks are claimed, written,
-// unmapped and freed before the next ones are claimed, so a pass never holds
-// more metadata than this before it frees anything. The metadata zone holds
-// back two waves' worth (the pagedaemon's and the emergency pager's) for
-// swap-outs at zero free memory.
-inline constexpr size_t WAVE_STACKS = 64;
-inline constexpr size_t META_RESERVE = 2 * WAVE_STACKS;
+// A swap-out wave (swapout.cc): this many stacks are claimed, written, then
+// unmapped and freed together. The metadata zone holds back what two passes
+// hold at most before they free anything (the pagedaemon's and the emergency
+// pager's) for swap-outs at zero free memory.
+// 128: one TLB shootdown per 128 stacks (a shootdown to a hart idle in wfi
+// cost about 200 us under QEMU, 16 of them per 16 MiB at 64 stacks a wave).
+inline constexpr size_t WAVE_STACKS = 128;
+// While a wave is finished, the next wave's first clusters (this many stacks)
+// are already claimed and on their way to the disk: a pass holds up to
+// WAVE_STACKS + AHEAD_STACKS metadata items before it frees anything.
+inline constexpr size_t AHEAD_STACKS = 32;
+inline constexpr size_t META_RESERVE = 2 * (WAVE_STACKS + AHEAD_STACKS);
 
 // Claim a sleeping thread's stack (Resident -> SwappingOut) if it is still in
 // sleep `seq`, asleep since at most `cutoff` ticks, unheld and swappable;

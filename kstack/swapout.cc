@@ -7,7 +7,8 @@
 // the disk, the next one is claimed and checksummed, so the CPU's share of a
 // swap-out overlaps the device's. When every write of a wave (up to WAVE
 // clusters) is back, its stacks are unmapped with one TLB shootdown for all
-// of them and their pages freed.
+// of them and their pages freed, while the disk goes on with the next wave's
+// first clusters.
 #include "kstack/checksum.h"
 #include "kstack/stack.h"
 #include "kstack/swap.h"
@@ -25,6 +26,7 @@
 #include "vm/swap_policy.h"
 #include "vm/tlb.h"
 
+#include <atomic>
 #include <new>
 
 namespace kstack::swap {
@@ -37,13 +39,17 @@ constexpr size_t CLUSTER_STACKS = 8;
 constexpr uint32_t CLUSTER_PAGES = CLUSTER_STACKS * STACK_PAGES;
 
 // A wave: up to WAVE clusters (detail::WAVE_STACKS stacks) written, then
-// unmapped with one shootdown and freed before the next wave is claimed.
-// Waves keep the metadata a pass holds before it frees anything small: at
-// zero free memory the metadata zone's held-back items cover a whole wave
-// (swapin.cc).
+// unmapped with one shootdown and freed, with at most IO_DEPTH clusters of
+// the next wave claimed meanwhile. Waves keep the metadata a pass holds
+// before it frees anything small: at zero free memory the metadata zone's
+// held-back items cover a wave and those clusters (swapin.cc).
 constexpr size_t WAVE = detail::WAVE_STACKS / CLUSTER_STACKS;
 static_assert(WAVE * CLUSTER_STACKS == detail::WAVE_STACKS);
 constexpr size_t IO_DEPTH = 4;
+static_assert(IO_DEPTH * CLUSTER_STACKS == detail::AHEAD_STACKS);
+// Cluster slots: a wave written and being finished, and IO_DEPTH clusters of
+// the next one on their way meanwhile.
+constexpr size_t RING = WAVE + IO_DEPTH;
 
 struct Item {
     kern::Thread* t;
@@ -57,7 +63,8 @@ struct Cluster {
     Item items[CLUSTER_STACKS];
     size_t m;
     uint64_t run, blocks;
-    dev::BlockSegment segs[CLUSTER_STACKS];
+    dev::BlockSegment segs[CLUSTER_PAGES]; // one per page, direct-map addresses
+    uint32_t nsegs;
     dev::BlockRequest req;
     bool done;          // under Scratch::io_lock
     lib::Status status;
@@ -71,7 +78,7 @@ struct Scratch {
     uint32_t chosen[MAX_SCAN];
     size_t n;
     uint64_t cutoff; // the scan: sleeps that began after this are too recent
-    Cluster cl[WAVE];
+    Cluster cl[RING];
     ksync::SpinLock io_lock {"swapout-io"}; // a leaf: completion flags
 };
 
@@ -240,6 +247,7 @@ bool prepare(Cluster& cl, kern::Thread* const* threads, const uint64_t* seqs, si
     // Checksums first: the thread is not running and nothing on its stack is
     // linked anywhere (no holds), so the pages cannot change from here on.
     cl.run = run.value();
+    cl.nsegs = 0;
     uint64_t block = cl.run;
     for (size_t i = 0; i < cl.m; i++) {
         Stack* s = cl.items[i].s;
@@ -249,12 +257,18 @@ bool prepare(Cluster& cl, kern::Thread* const* threads, const uint64_t* seqs, si
         meta->pages = uint32_t(STACK_PAGES - s->mapped_from);
         // One read of each page: its checksum, and the untouched fill words
         // from the mapped bottom up (the deepest use, kstack.cc's measure()).
-        uintptr_t bottom = LAYOUT.stack_bottom(s->slot);
+        // Read, and handed to the disk, through the direct map (s->pages[]
+        // holds each page's physical address): the driver then finds each
+        // page's physical address without a page-table walk under the kernel
+        // page-table lock, which cost it more than the device notify (two
+        // walks of 32 pages per request, docs/swap.md), and this hart never
+        // loads the stack region's entries into its TLB.
         size_t untouched = 0;
         bool filled = true;
         for (size_t p = meta->first; p < STACK_PAGES; p++) {
-            PageScan ps = scan_page(reinterpret_cast<const void*>(bottom + p * PAGE_SIZE), PAGE_SIZE,
-                                    kstack::detail::FILL);
+            void* va = vm::kmem::phys_to_virt(s->pages[p]);
+            cl.segs[cl.nsegs++] = {va, uint32_t(PAGE_SIZE)};
+            PageScan ps = scan_page(va, PAGE_SIZE, kstack::detail::FILL);
             meta->sum[p] = ps.sum;
             if (filled) {
                 untouched += ps.leading * 8;
@@ -262,7 +276,6 @@ bool prepare(Cluster& cl, kern::Thread* const* threads, const uint64_t* seqs, si
             }
         }
         s->high_water = uint32_t(size_t(meta->pages) * PAGE_SIZE - untouched);
-        cl.segs[i] = {reinterpret_cast<void*>(mapped_bottom(s)), uint32_t(meta->pages * PAGE_SIZE)};
         block += meta->pages;
     }
     cl.blocks = block - cl.run;
@@ -289,7 +302,7 @@ void submit(Scratch& sc, Cluster& cl)
     cl.req.sector = cl.run * vm::swap::SECTORS_PER_BLOCK;
     cl.req.nsectors = uint32_t(cl.blocks * vm::swap::SECTORS_PER_BLOCK);
     cl.req.segs = cl.segs;
-    cl.req.nsegs = uint32_t(cl.m);
+    cl.req.nsegs = cl.nsegs;
     cl.req.done = write_done;
     cl.req.ctx = &cl;
     lib::Status st = vm::swap::device()->submit(cl.req);
@@ -325,10 +338,11 @@ void settle(Cluster& cl, OutResult& r)
     }
     for (size_t i = 0; i < cl.m; i++) {
         Item& it = cl.items[i];
-        bool wanted = false;
-        auto check = [&](kern::Thread*) { wanted = it.s->wanted; };
-        kern::sched::with_thread_locked(it.t, check);
-        if (!wanted)
+        // Without the run-queue lock: while the stack is SwappingOut only a
+        // wakeup writes `wanted`, and only from false to true, so a true read
+        // is final; a wakeup this read misses is seen by finish() under the
+        // lock, which hands the thread to the swapper (correct, only dearer).
+        if (!std::atomic_ref<bool>(it.s->wanted).load(std::memory_order_relaxed))
             continue;
         it.going = false;
         vm::swap::space().free(it.meta->block, it.meta->pages);
@@ -343,10 +357,9 @@ void settle(Cluster& cl, OutResult& r)
 // swapper if its thread was woken while they went.
 uint64_t finish(Item& it, OutResult& r)
 {
-    for (size_t p = it.meta->first; p < STACK_PAGES; p++) {
-        vm::kmem::free_page(it.s->pages[p]);
+    vm::kmem::free_page_batch(&it.s->pages[it.meta->first], it.meta->pages);
+    for (size_t p = it.meta->first; p < STACK_PAGES; p++)
         it.s->pages[p] = 0;
-    }
     kstack::detail::account_pages(-int64_t(it.meta->pages));
     bool kick = false;
     auto done = [&](kern::Thread* th) {
@@ -369,73 +382,118 @@ uint64_t finish(Item& it, OutResult& r)
     return it.meta->pages;
 }
 
-// Write one wave of clusters from chosen[*i..k), then unmap and free.
-void wave(Scratch& sc, size_t& i, size_t k, uint64_t need_pages, uint64_t cutoff, OutResult& r)
-{
-    kern::Thread* threads[CLUSTER_STACKS];
-    uint64_t seqs[CLUSTER_STACKS];
-    size_t ncl = 0, waited = 0;
-    uint64_t planned = r.pages_freed;
-    while (i < k && planned < need_pages && !r.full && !r.io_error && ncl < WAVE) {
-        size_t c = vm::swap_policy::cluster_size(k - i, uint32_t(STACK_PAGES), CLUSTER_PAGES);
-        for (size_t j = 0; j < c; j++) {
-            threads[j] = sc.thread[sc.chosen[i + j]];
-            seqs[j] = sc.seq[sc.chosen[i + j]];
-        }
-        i += c;
-        uint64_t meta_failures = detail::g_count.meta_failures.load(std::memory_order_relaxed);
-        Cluster& cl = sc.cl[ncl];
-        uint64_t t0 = kern::timer::now_ticks();
-        bool any = prepare(cl, threads, seqs, c, cutoff, r);
-        t0 = detail::charge(detail::g_time.out_prepare, t0);
-        if (any) {
-            submit(sc, cl);
-            (void)detail::charge(detail::g_time.out_submit, t0);
-            ncl++;
-            planned += cl.blocks;
-            // Per cluster: the swapper's early swap-ins wait for a quiet second.
-            detail::g_count.last_out_us.store(kern::timer::now_us(), std::memory_order_relaxed);
-        }
-        while (ncl - waited >= IO_DEPTH) {
-            uint64_t w0 = kern::timer::now_ticks();
-            wait(sc, sc.cl[waited]);
-            (void)detail::charge(detail::g_time.out_io_wait, w0);
-            r.io_error = r.io_error || !sc.cl[waited].status.ok();
-            waited++;
-        }
-        // Out of metadata: free this wave's pages first, the zone refills from them.
-        if (detail::g_count.meta_failures.load(std::memory_order_relaxed) != meta_failures)
-            break;
-    }
-    uint64_t t1 = kern::timer::now_ticks();
-    while (waited < ncl)
-        wait(sc, sc.cl[waited++]);
-    t1 = detail::charge(detail::g_time.out_io_wait, t1);
-    for (size_t c = 0; c < ncl; c++)
-        settle(sc.cl[c], r);
+// The pipeline's position (cluster counts since the pass began; cluster n
+// is in slot n % RING): submitted, written (waited for, oldest first), and
+// finished (settled, unmapped, freed).
+struct Pipe {
+    uint64_t made = 0, waited = 0, finished = 0;
+    uint64_t pending_blocks = 0; // written or on their way, not finished yet
+    bool drain = false;          // out of metadata: finish everything first
+};
 
-    // Unmap everything that goes, one shootdown for the wave, then free.
+Cluster& slot(Scratch& sc, uint64_t n) { return sc.cl[n % RING]; }
+
+void wait_oldest(Scratch& sc, Pipe& p, OutResult& r)
+{
+    uint64_t w0 = kern::timer::now_ticks();
+    Cluster& cl = slot(sc, p.waited++);
+    wait(sc, cl);
+    (void)detail::charge(detail::g_time.out_io_wait, w0);
+    r.io_error = r.io_error || !cl.status.ok();
+}
+
+// Finish the written clusters [p.finished, upto): settle the wakeups, unmap
+// everything that goes with one shootdown, free the pages. The disk writes
+// the next wave's first clusters meanwhile.
+void finish_wave(Scratch& sc, Pipe& p, uint64_t upto, OutResult& r)
+{
+    uint64_t t1 = kern::timer::now_ticks();
+    for (uint64_t c = p.finished; c < upto; c++)
+        settle(slot(sc, c), r);
     vm::tlb::Batch batch;
-    for (size_t c = 0; c < ncl; c++) {
-        for (size_t j = 0; j < sc.cl[c].m; j++) {
-            Item& it = sc.cl[c].items[j];
+    for (uint64_t c = p.finished; c < upto; c++) {
+        Cluster& cl = slot(sc, c);
+        for (size_t j = 0; j < cl.m; j++) {
+            Item& it = cl.items[j];
             if (!it.going)
                 continue;
-            uintptr_t bottom = LAYOUT.stack_bottom(it.s->slot);
-            for (size_t p = it.meta->first; p < STACK_PAGES; p++) {
-                (void)vm::kmem::unmap_stack_page(bottom + p * PAGE_SIZE);
-                batch.add(bottom + p * PAGE_SIZE);
-            }
+            uintptr_t from = LAYOUT.stack_bottom(it.s->slot) + it.meta->first * PAGE_SIZE;
+            uint64_t old[STACK_PAGES];
+            vm::kmem::unmap_stack_pages(from, it.meta->pages, old);
+            for (size_t pg = 0; pg < it.meta->pages; pg++)
+                batch.add(from + pg * PAGE_SIZE);
         }
     }
     t1 = detail::charge(detail::g_time.out_unmap, t1);
     batch.flush();
     t1 = detail::charge(detail::g_time.out_shootdown, t1);
-    for (size_t c = 0; c < ncl; c++)
-        for (size_t j = 0; j < sc.cl[c].m; j++)
-            if (sc.cl[c].items[j].going)
-                r.pages_freed += finish(sc.cl[c].items[j], r);
+    for (uint64_t c = p.finished; c < upto; c++) {
+        Cluster& cl = slot(sc, c);
+        for (size_t j = 0; j < cl.m; j++)
+            if (cl.items[j].going)
+                r.pages_freed += finish(cl.items[j], r);
+        p.pending_blocks -= cl.blocks;
+    }
+    p.finished = upto;
     (void)detail::charge(detail::g_time.out_free, t1);
+}
+
+// Write chosen[*i..k) in clusters, IO_DEPTH on their way to the disk at a
+// time, each prepared while the ones before it are written; a wave (WAVE
+// clusters) is finished as soon as all of it is written, while the disk
+// goes on with the next wave's first clusters.
+void pipeline(Scratch& sc, size_t& i, size_t k, uint64_t need_pages, uint64_t cutoff, OutResult& r)
+{
+    kern::Thread* threads[CLUSTER_STACKS];
+    uint64_t seqs[CLUSTER_STACKS];
+    Pipe p;
+    for (;;) {
+        if (p.waited - p.finished == WAVE) {
+            finish_wave(sc, p, p.waited, r);
+            continue;
+        }
+        if (p.drain && p.made == p.finished)
+            p.drain = false; // this wave's pages are back: the metadata zone refills from them
+        bool more = !p.drain && i < k && r.pages_freed + p.pending_blocks < need_pages && !r.full && !r.io_error;
+        if (more) {
+            // Slots: a wave written, IO_DEPTH after it on their way, this one.
+            size_t c = vm::swap_policy::cluster_size(k - i, uint32_t(STACK_PAGES), CLUSTER_PAGES);
+            for (size_t j = 0; j < c; j++) {
+                threads[j] = sc.thread[sc.chosen[i + j]];
+                seqs[j] = sc.seq[sc.chosen[i + j]];
+            }
+            i += c;
+            uint64_t meta_failures = detail::g_count.meta_failures.load(std::memory_order_relaxed);
+            Cluster& cl = slot(sc, p.made);
+            uint64_t t0 = kern::timer::now_ticks();
+            bool any = prepare(cl, threads, seqs, c, cutoff, r);
+            (void)detail::charge(detail::g_time.out_prepare, t0);
+            if (any) {
+                while (p.made - p.waited >= IO_DEPTH)
+                    wait_oldest(sc, p, r);
+                t0 = kern::timer::now_ticks();
+                submit(sc, cl);
+                (void)detail::charge(detail::g_time.out_submit, t0);
+                p.made++;
+                p.pending_blocks += cl.blocks;
+                // Per cluster: the swapper's early swap-ins wait for a quiet second.
+                detail::g_count.last_out_us.store(kern::timer::now_us(), std::memory_order_relaxed);
+            }
+            // Out of metadata: free what is out first, the zone refills from those pages.
+            if (detail::g_count.meta_failures.load(std::memory_order_relaxed) != meta_failures)
+                p.drain = true;
+            continue;
+        }
+        if (p.made > p.waited) {
+            wait_oldest(sc, p, r);
+            continue;
+        }
+        if (p.waited > p.finished) {
+            finish_wave(sc, p, p.waited, r);
+            continue;
+        }
+        return; // nothing in flight, nothing left to finish, nothing more to claim
+    }
 }
 
 } // namespace
@@ -470,8 +528,7 @@ OutResult swap_out(Scratch& sc, uint64_t need_pages, uint64_t idle)
     // While a pass runs (a slow disk may take seconds), the swapper brings
     // nothing back early: that is what the pass is freeing memory from.
     detail::g_count.outs_running.fetch_add(1, std::memory_order_acq_rel);
-    while (i < k && r.pages_freed < need_pages && !r.full && !r.io_error)
-        wave(sc, i, k, need_pages, cutoff, r);
+    pipeline(sc, i, k, need_pages, cutoff, r);
     detail::g_count.last_out_us.store(kern::timer::now_us(), std::memory_order_relaxed);
     detail::g_count.outs_running.fetch_sub(1, std::memory_order_acq_rel);
     return r;

@@ -384,6 +384,7 @@ lib::Result<uint64_t> alloc_page(Class c, bool may_block)
 }
 
 void free_page(uint64_t pa) { g_phys.free(pa); }
+void free_page_batch(const uint64_t* pa, size_t n) { g_phys.free_batch(pa, n); }
 uint64_t free_pages() { return g_phys.free_pages(); }
 uint64_t total_pages() { return g_phys.total_pages(); }
 PhysAllocator& phys() { return g_phys; }
@@ -436,6 +437,15 @@ uint64_t unmap_stack_page(uintptr_t va)
     if (!layout::is_kstack(va))
         panic("kmem: unmap_stack_page(0x%lx) outside the stack region", va);
     return g_pt->unmap(va);
+}
+
+void unmap_stack_pages(uintptr_t va, size_t n, uint64_t* pa)
+{
+    if (n == 0)
+        return;
+    if (!layout::is_kstack(va) || !layout::is_kstack(va + (n - 1) * PAGE_SIZE))
+        panic("kmem: unmap_stack_pages(0x%lx, %zu) outside the stack region", va, n);
+    g_pt->unmap_pages(va, n, pa);
 }
 
 lib::Status populate(uintptr_t va, size_t len)

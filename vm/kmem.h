@@ -59,6 +59,8 @@ enum class Wait : uint8_t { No, Forever, Bounded };
 // threads run kernel code nowhere else) and Wait::Forever on a kernel thread.
 [[nodiscard]] lib::Result<uint64_t> alloc_page(Class c, bool may_block);
 void free_page(uint64_t pa);
+// free_page() of each of pa[0..n), with one lock round trip for them all.
+void free_page_batch(const uint64_t* pa, size_t n);
 uint64_t free_pages();
 uint64_t total_pages();
 void* phys_to_virt(uint64_t pa);
@@ -77,6 +79,9 @@ uint64_t unmap_page(uintptr_t va);
 // locks the faulting code holds. No TLB flush: callers flush or batch.
 [[nodiscard]] lib::Status map_stack_page(uintptr_t va, uint64_t pa);
 uint64_t unmap_stack_page(uintptr_t va);
+// unmap_stack_page() of the n pages from va on (one stack's), the tables
+// walked once: pa[i] gets page i's old physical address.
+void unmap_stack_pages(uintptr_t va, size_t n, uint64_t* pa);
 // Build every page-table page for [va, va + len) now, so later map_page there
 // never allocates.
 [[nodiscard]] lib::Status populate(uintptr_t va, size_t len);

@@ -349,6 +349,28 @@ void PhysAllocator::free(PhysAddr pa)
     after_free(before);
 }
 
+void PhysAllocator::free_batch(const PhysAddr* pa, size_t n)
+{
+    if (n == 0)
+        return;
+    HartCache& c = caches_[cpu::id()];
+    uint64_t before;
+    {
+        ksync::SpinGuard g(c.lock);
+        for (size_t i = 0; i < n; i++) {
+            check_free(pa[i], 0, "free");
+            if (c.n == CACHE_MAX)
+                drain_locked(c, CACHE_MAX - CACHE_BATCH);
+            set_state(pages_[index_of(pa[i])], PageState::Cached);
+            c.pages[c.n++] = pa[i];
+        }
+        cached_.fetch_add(n, std::memory_order_relaxed);
+        before = free_.fetch_add(n, std::memory_order_acq_rel);
+    }
+    frees_.fetch_add(n - 1, std::memory_order_relaxed); // after_free counts the last
+    after_free(before);
+}
+
 void PhysAllocator::free_run(PhysAddr pa, unsigned order)
 {
     if (order == 0) {

@@ -70,6 +70,8 @@ public:
     // here, a page inside a run, or a run freed with another order.
     void free(PhysAddr pa);
     void free_run(PhysAddr pa, unsigned order);
+    // free() of each of pa[0..n), this hart's cache lock taken once for all.
+    void free_batch(const PhysAddr* pa, size_t n);
 
     // Free pages, including those in per-hart caches.
     [[nodiscard]] uint64_t free_pages() const { return free_.load(std::memory_order_relaxed); }

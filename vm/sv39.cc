@@ -108,6 +108,25 @@ PhysAddr PageTable::unmap(uint64_t va, Prune prune)
     return pa;
 }
 
+void PageTable::unmap_pages(uint64_t va, size_t n, PhysAddr* pa)
+{
+    Pte* e = nullptr; // the next page's entry while it is in the same leaf table
+    for (size_t i = 0; i < n; i++, va += PAGE_SIZE) {
+        if (!e || (va & (LEVEL_SIZE[1] - 1)) == 0) {
+            unsigned level = 0;
+            e = find_leaf(va, level);
+            if (!e || level != 0) {
+                pa[i] = 0; // nothing there, or inside a larger leaf: left alone
+                e = nullptr;
+                continue;
+            }
+        }
+        pa[i] = (*e & V) ? pte_pa(*e) : 0;
+        *e = 0;
+        e++;
+    }
+}
+
 bool PageTable::lookup(uint64_t va, PhysAddr& pa, uint64_t& flags) const
 {
     unsigned level = 0;

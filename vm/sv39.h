@@ -83,6 +83,11 @@ public:
     // (physical address 0 is never RAM on the machines Zest runs on). Tables
     // are kept: a populated range stays populated. The caller flushes TLBs.
     PhysAddr unmap(uint64_t va, Prune prune = Prune::Keep);
+    // unmap() of the n 4 KiB pages from va on, walking the tables once per
+    // leaf table instead of once per page; pa[i] gets page i's physical
+    // address (0 where nothing was mapped, or where a larger leaf covers it,
+    // which stays). Tables are kept.
+    void unmap_pages(uint64_t va, size_t n, PhysAddr* pa);
     // Find the leaf for va: physical address of va itself and the leaf's flags.
     [[nodiscard]] bool lookup(uint64_t va, PhysAddr& pa, uint64_t& flags) const;
     // Build every table a 4 KiB mapping in [va, va + len) will need.

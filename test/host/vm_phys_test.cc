@@ -225,6 +225,30 @@ TEST_CASE("phys: 4 harts hammering Normal never go below free_reserved")
     CHECK(a.alloc_run(PhysAllocator::MAX_ORDER, PageClass::Normal).ok());
 }
 
+TEST_CASE("phys: free_batch frees each page as free() does, draining the cache as it fills")
+{
+    FakeRam ram;
+    PhysAllocator& a = ram.a;
+    std::vector<PhysAddr> got;
+    for (unsigned i = 0; i < 100; i++)
+        got.push_back(a.alloc(PageClass::Normal).value());
+    a.drain_caches();
+    auto s0 = a.stats();
+    a.free_batch(got.data(), 80); // more than CACHE_MAX: one drain on the way
+    CHECK(a.free_pages() == TOTAL - 20);
+    CHECK(a.cached_on(0) == PhysAllocator::CACHE_MAX - PhysAllocator::CACHE_BATCH + (80 - PhysAllocator::CACHE_MAX));
+    CHECK(a.stats().cached == a.cached_on(0));
+    CHECK(a.stats().frees == s0.frees + 80);
+    a.free_batch(got.data(), 0); // nothing
+    CHECK(a.free_pages() == TOTAL - 20);
+    // A page already free in the batch is a double free, as for free().
+    std::vector<PhysAddr> twice {got[0], got[80]};
+    CHECK_THROWS_AS(a.free_batch(twice.data(), twice.size()), HostPanic);
+    a.free_batch(got.data() + 80, 20);
+    a.drain_caches();
+    CHECK(a.free_pages() == TOTAL);
+}
+
 TEST_CASE("phys: per-hart caches refill and drain in batches")
 {
     FakeRam ram;

@@ -79,6 +79,37 @@ TEST_CASE("sv39: map, look up and unmap 4 KiB pages")
     CHECK(pt.satp() == ((8ull << 60) | (root >> 12)));
 }
 
+TEST_CASE("sv39: unmap_pages is unmap() of each page, across a leaf table's end")
+{
+    HostTables mem(64);
+    PhysAddr root = mem.alloc_table().value();
+    PageTable pt(root, mem);
+    // Eight pages across a 2 MiB boundary (two leaf tables), one left unmapped.
+    uint64_t va = KVA + (2ul << 20) - 4 * PAGE_SIZE;
+    for (unsigned i = 0; i < 8; i++)
+        if (i != 5)
+            REQUIRE(pt.map(va + i * PAGE_SIZE, 0x90000000 + i * 0x3000, R | W | G).ok());
+    PhysAddr pa[8];
+    pt.unmap_pages(va, 8, pa);
+    PhysAddr got;
+    uint64_t flags;
+    for (unsigned i = 0; i < 8; i++) {
+        CHECK(pa[i] == (i == 5 ? 0 : 0x90000000 + i * 0x3000));
+        CHECK_FALSE(pt.lookup(va + i * PAGE_SIZE, got, flags));
+    }
+    // A page after the run is left alone.
+    REQUIRE(pt.map(va + 8 * PAGE_SIZE, 0x95000000, R | G).ok());
+    pt.unmap_pages(va, 8, pa);
+    CHECK(pa[0] == 0);
+    CHECK(pt.lookup(va + 8 * PAGE_SIZE, got, flags));
+    // A larger leaf is not split: its pages read 0 and it stays.
+    REQUIRE(pt.map(KVA + (8ul << 20), 0xa0000000, R | G, 1).ok());
+    pt.unmap_pages(KVA + (8ul << 20) + PAGE_SIZE, 2, pa);
+    CHECK(pa[0] == 0);
+    CHECK(pa[1] == 0);
+    CHECK(pt.lookup(KVA + (8ul << 20) + PAGE_SIZE, got, flags));
+}
+
 TEST_CASE("sv39: W^X, alignment and canonical addresses are enforced")
 {
     HostTables mem(64);
