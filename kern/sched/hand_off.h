@@ -19,7 +19,8 @@
 
 extern "C" void switch_context(kern::Context* from, kern::Context* to);
 extern "C" void ipc_resume();
-extern "C" [[noreturn]] void ipc_enter_user(kern::TrapFrame* frame, uint64_t stack_limit);
+extern "C" [[noreturn]] void ipc_enter_user(kern::TrapFrame* frame, uint64_t stack_limit,
+                                           kern::sched::detail::RunQueue* rq);
 
 namespace kern::sched {
 namespace detail {
@@ -46,10 +47,12 @@ inline Thread* finish_switch(RunQueue& rq)
 
 // Everything a switch does but the switch of registers and stack.
 // top: next's stack top when the caller knows it (a user thread's trap frame
-// sits right below it), else 0.
-[[gnu::always_inline]] inline void switch_bookkeeping(RunQueue& rq, Thread* prev, Thread* next, uintptr_t top = 0)
+// sits right below it), else 0. hart: this hart's index (cpu::id()), which
+// the fast path reads once.
+[[gnu::always_inline]] inline void switch_bookkeeping(RunQueue& rq, unsigned hart, Thread* prev, Thread* next,
+                                                      uintptr_t top = 0)
 {
-    next->hart = cpu::id();
+    next->hart = hart;
     next->on_cpu.store(true, std::memory_order_relaxed);
     next->switches++;
     rq.current = next;
@@ -86,9 +89,10 @@ inline Thread* finish_switch(RunQueue& rq)
 // (no queued priority above next's: a bit test, where best_prio() would cost
 // a software count of trailing zeros on cores without Zbb): anything else
 // goes through wake().
-[[gnu::always_inline]] inline bool can_hand_off_locked(RunQueue& rq, Thread* me, Thread* next, uint64_t seq)
+[[gnu::always_inline]] inline bool can_hand_off_locked(RunQueue& rq, unsigned hart, Thread* me, Thread* next,
+                                                       uint64_t seq)
 {
-    return me->state == ThreadState::Running && next != me && next->hart == cpu::id() &&
+    return me->state == ThreadState::Running && next != me && next->hart == hart &&
            next->state == ThreadState::Sleeping && next->sleep_seq == seq &&
            !next->on_cpu.load(std::memory_order_acquire) && next->stack &&
            kstack::state(next->stack) == kstack::StackState::Resident && !next->wait_deadline &&
@@ -149,27 +153,30 @@ void wake_answered_locked(Thread* next);
 [[noreturn]] void sleep_after_answer(const void* channel, const char* reason, uint64_t& my_seq, TrapFrame* my_frame,
                                      ksync::SpinLock& held);
 
-[[nodiscard, gnu::always_inline]] inline bool lock_for_hand_off(Thread* next, uint64_t seq)
+// hart: cpu::id(), read once by the caller (an asm load the compiler does
+// not merge); interrupts are off (the fast path runs before user_trap turns
+// them on), so the run-queue lock is taken without saving them.
+[[nodiscard, gnu::always_inline]] inline bool lock_for_hand_off(unsigned hart, Thread* next, uint64_t seq)
 {
-    detail::RunQueue& rq = detail::g_rq[cpu::id()];
-    rq.lock.lock(); // order: the caller's lock (ipc), then runqueue
-    if (rq.need_resched || !detail::can_hand_off_locked(rq, rq.current, next, seq)) [[unlikely]] {
+    detail::RunQueue& rq = detail::g_rq[hart];
+    rq.lock.lock_irqs_off(); // order: the caller's lock (ipc), then runqueue
+    if (rq.need_resched || !detail::can_hand_off_locked(rq, hart, rq.current, next, seq)) [[unlikely]] {
         rq.lock.unlock();
         return false;
     }
     // Pages of next's stack mapped since this hart last ran it may still be
     // cached here as unmapped: flushed before the caller writes its frame.
-    kstack::before_switch_in(next->stack, cpu::id());
+    kstack::before_switch_in(next->stack, hart);
     return true;
 }
 
-inline void unlock_hand_off() { detail::g_rq[cpu::id()].lock.unlock(); }
+inline void unlock_hand_off(unsigned hart) { detail::g_rq[hart].lock.unlock(); }
 
-[[noreturn, gnu::always_inline]] inline void hand_off_to_user(const void* channel, const char* reason, uint64_t& my_seq,
-                                                             TrapFrame* my_frame, Thread* next, TrapFrame* next_frame,
-                                                             ksync::SpinLock& held)
+[[noreturn, gnu::always_inline]] inline void hand_off_to_user(unsigned hart, const void* channel, const char* reason,
+                                                             uint64_t& my_seq, TrapFrame* my_frame, Thread* next,
+                                                             TrapFrame* next_frame, ksync::SpinLock& held)
 {
-    detail::RunQueue& rq = detail::g_rq[cpu::id()];
+    detail::RunQueue& rq = detail::g_rq[hart];
     Thread* me = rq.current;
     // A partner that went to sleep just before (a ping-pong's other half)
     // is the last noted, in this sleep (so not on the sleepers list): its
@@ -189,15 +196,15 @@ inline void unlock_hand_off() { detail::g_rq[cpu::id()].lock.unlock(); }
     next->wait_timed_out = false;
     next->state = ThreadState::Running;
     next->slice_left = me->slice_left;
-    detail::switch_bookkeeping(rq, me, next, next_frame ? reinterpret_cast<uintptr_t>(next_frame + 1) : 0);
+    detail::switch_bookkeeping(rq, hart, me, next, next_frame ? reinterpret_cast<uintptr_t>(next_frame + 1) : 0);
     // The stack and its limit together (as switch_context does); next's
     // first code on its own stack finishes the switch (sched_finish_hand_off)
     // and returns to user mode from next_frame.
     if (next_frame)
-        ipc_enter_user(next_frame, next->stack_limit);
+        ipc_enter_user(next_frame, next->stack_limit, &rq);
     // next sleeps the general way: resumed where it switched away, as by any
     // switch; what switch_context saves of this thread is never resumed.
-    switch_context(&detail::g_abandoned_ipc[cpu::id()], &next->ctx);
+    switch_context(&detail::g_abandoned_ipc[hart], &next->ctx);
     panic("sched: a thread that slept in the IPC fast path came back from its switch");
 }
 

@@ -64,12 +64,13 @@ void take_words(Record* to, const TrapFrame& from)
 
 // Sleep as `r` with only tf live, handing the hart to `next`, which returns
 // to user mode from its frame. With g_lock and the hand-off lock held.
-[[noreturn, gnu::always_inline]] inline void sleep_and_switch(Record* r, TrapFrame& tf, const char* why, Record* next, TrapFrame* next_frame)
+[[noreturn, gnu::always_inline]] inline void sleep_and_switch(unsigned hart, Record* r, TrapFrame& tf, const char* why,
+                                                             Record* next, TrapFrame* next_frame)
 {
     r->frame = &tf;
     next->frame = nullptr;
     syscall::count(r->task->syscalls);
-    sched::hand_off_to_user(r, why, r->seq, &tf, next->thread, next_frame, g_lock);
+    sched::hand_off_to_user(hart, r, why, r->seq, &tf, next->thread, next_frame, g_lock);
 }
 
 // The same with the partner on another hart (its frame written, under its
@@ -91,7 +92,8 @@ bool call(TrapFrame& tf, Thread* me)
     if (!simple(tf, 0xffff, me) || tf.x[9] >= IPC_HANDLES)
         return false;
     Record* r = me->ipc_record;
-    g_lock.lock();
+    unsigned hart = cpu::id();
+    g_lock.lock_irqs_off(); // interrupts are off: the trap's
     Endpoint* ep = endpoint_locked(me->task, tf.x[9]);
     Record* rx = ep ? ep->receivers.front() : nullptr;
     // The server's record asleep in the fast path, with a reply slot free
@@ -106,7 +108,7 @@ bool call(TrapFrame& tf, Thread* me)
         slot++;
     bool remote = false;
     if (slot == IPC_REPLY_CAPS || server->exiting.load(std::memory_order_acquire) ||
-        (!sched::lock_for_hand_off(rx->thread, rx->seq) &&
+        (!sched::lock_for_hand_off(hart, rx->thread, rx->seq) &&
          !(remote = rx->frame && sched::lock_remote_for_answer(rx->thread, rx->seq)))) {
         g_lock.unlock();
         return false;
@@ -135,7 +137,7 @@ bool call(TrapFrame& tf, Thread* me)
     g_direct_calls.fetch_add(1, std::memory_order_relaxed);
     if (remote)
         answer_remote_and_sleep(r, tf, "ipc-call", rx);
-    sleep_and_switch(r, tf, "ipc-call", rx, to);
+    sleep_and_switch(hart, r, tf, "ipc-call", rx, to);
 }
 
 // reply_receive: answer the caller behind the cap, then wait on the endpoint
@@ -150,12 +152,13 @@ bool reply_receive(TrapFrame& tf, Thread* me)
     Record* r = me->ipc_record;
     Task* t = me->task;
     unsigned slot = unsigned(rc - 1);
-    g_lock.lock();
+    unsigned hart = cpu::id();
+    g_lock.lock_irqs_off(); // interrupts are off: the trap's
     Endpoint* ep = endpoint_locked(t, h);
     Record* c = t->ipc.replies[slot];
     bool remote = false;
     if (!ep || !ep->senders.empty() || !c || c == STALE || c->task->exiting.load(std::memory_order_acquire) ||
-        (!sched::lock_for_hand_off(c->thread, c->seq) &&
+        (!sched::lock_for_hand_off(hart, c->thread, c->seq) &&
          !(remote = c->frame && sched::lock_remote_for_answer(c->thread, c->seq)))) {
         g_lock.unlock();
         return false;
@@ -180,19 +183,22 @@ bool reply_receive(TrapFrame& tf, Thread* me)
     g_direct_replies.fetch_add(1, std::memory_order_relaxed);
     if (remote)
         answer_remote_and_sleep(r, tf, "ipc-recv", c);
-    sleep_and_switch(r, tf, "ipc-recv", c, to);
+    sleep_and_switch(hart, r, tf, "ipc-recv", c, to);
 }
 
 } // namespace
 
-bool fast_path(Thread* me, TrapFrame& tf)
-{
-    uint64_t nr = tf.x[16]; // a7
-    if (nr == SYS_IPC_CALL)
-        return call(tf, me);
-    if (nr == SYS_IPC_REPLY_RECEIVE)
-        return reply_receive(tf, me);
-    return false;
-}
-
 } // namespace kern::ipc
+
+// Trap entry's way in for a call or reply_receive from user mode
+// (kern/arch/riscv/trapentry.S), with interrupts off: the direct path, and
+// when it declines the system call as any other (trap::user_syscall).
+extern "C" void ipc_fast_trap(kern::TrapFrame* tf)
+{
+    using namespace kern;
+    Thread* me = this_hart().current;
+    tf->sepc += 4; // return after the ecall
+    if (tf->x[16] == SYS_IPC_CALL ? ipc::call(*tf, me) : ipc::reply_receive(*tf, me))
+        __builtin_unreachable(); // taken: another thread returned to user mode
+    trap::user_syscall(me, *tf);
+}
