@@ -20,7 +20,7 @@
 extern "C" void switch_context(kern::Context* from, kern::Context* to);
 extern "C" void ipc_resume();
 extern "C" [[noreturn]] void ipc_enter_user(kern::TrapFrame* frame, uint64_t stack_limit,
-                                           kern::sched::detail::RunQueue* rq);
+                                            kern::sched::detail::RunQueue* rq, kern::Thread* prev);
 
 namespace kern::sched {
 namespace detail {
@@ -45,7 +45,9 @@ inline Thread* finish_switch(RunQueue& rq)
     return prev->state == ThreadState::Dead ? prev : nullptr;
 }
 
-// Everything a switch does but the switch of registers and stack.
+// Everything a switch does but the switch of registers and stack, and the
+// note of prev for the other side (rq.switched_from = prev, for
+// finish_switch; the fast path's switch hands prev over in registers).
 // top: next's stack top when the caller knows it (a user thread's trap frame
 // sits right below it), else 0. hart: this hart's index (cpu::id()), which
 // the fast path reads once.
@@ -59,7 +61,6 @@ inline Thread* finish_switch(RunQueue& rq)
     rq.switches++;
     if (next->flags & TF_IDLE)
         rq.idle_switches++;
-    rq.switched_from = prev;
     // For reports and current_thread(); the stack limit that trap entry
     // checks is switched by switch_context together with sp.
     HartLocal& h = this_hart();
@@ -102,8 +103,8 @@ inline Thread* finish_switch(RunQueue& rq)
 // The current thread's sleep (prepare_sleep), with its run-queue lock held.
 // It goes to the back of the hart's sleepers: sleeps on one hart start in
 // time order, so the list stays oldest first.
-[[gnu::always_inline]] inline uint64_t mark_sleeping_locked(RunQueue& rq, Thread* me, const void* channel,
-                                                            const char* reason, uint64_t deadline, bool lazy = false)
+[[gnu::always_inline]] inline uint64_t mark_sleeping(Thread* me, const void* channel, const char* reason,
+                                                     uint64_t deadline)
 {
     me->wait_channel = channel;
     me->wait_reason = reason;
@@ -111,15 +112,27 @@ inline Thread* finish_switch(RunQueue& rq)
     me->sleep_since = csr::rdtime();
     me->sleep_seq = g_sleep_seq.fetch_add(1, std::memory_order_relaxed) + 1;
     me->state = ThreadState::Sleeping;
-    // swap_candidate(), less the residency check: a running thread's stack
-    // is resident (and this is on every sleep's path, the IPC fast path's too).
-    if (!me->stack || (me->flags & TF_NO_SWAP) || me->stack_holds.held())
-        return me->sleep_seq;
+    return me->sleep_seq;
+}
+
+// swap_candidate(), less the residency check: a running thread's stack is
+// resident (and this is on every sleep's path, the IPC fast path's too).
+[[gnu::always_inline]] inline bool sleeper_swappable(const Thread* me)
+{
+    return me->stack && !(me->flags & TF_NO_SWAP) && !me->stack_holds.held();
+}
+
+[[gnu::always_inline]] inline uint64_t mark_sleeping_locked(RunQueue& rq, Thread* me, const void* channel,
+                                                            const char* reason, uint64_t deadline, bool lazy = false)
+{
+    uint64_t seq = mark_sleeping(me, channel, reason, deadline);
+    if (!sleeper_swappable(me))
+        return seq;
     if (lazy)
         note_recent_locked(rq, me); // an IPC sleep: most last microseconds
     else
         rq.sleepers.push_back(*me);
-    return me->sleep_seq;
+    return seq;
 }
 
 } // namespace detail
@@ -154,11 +167,21 @@ void wake_answered_locked(Thread* next);
                                      ksync::SpinLock& held);
 
 // hart: cpu::id(), read once by the caller (an asm load the compiler does
-// not merge); interrupts are off (the fast path runs before user_trap turns
-// them on), so the run-queue lock is taken without saving them.
-[[nodiscard, gnu::always_inline]] inline bool lock_for_hand_off(unsigned hart, Thread* next, uint64_t seq)
+// not merge), and rq its run queue (queue_of(hart)); interrupts are off (the
+// fast path runs before user_trap turns them on), so the run-queue lock is
+// taken without saving them.
+[[nodiscard, gnu::always_inline]] inline detail::RunQueue& queue_of(unsigned hart)
 {
-    detail::RunQueue& rq = detail::g_rq[hart];
+    detail::RunQueue* rq = &detail::g_rq[hart];
+    // Opaque from here: else the compiler, short of registers, recomputes
+    // g_rq + hart * sizeof(RunQueue) (four instructions) at every use.
+    asm("" : "+r"(rq));
+    return *rq;
+}
+
+[[nodiscard, gnu::always_inline]] inline bool lock_for_hand_off(detail::RunQueue& rq, unsigned hart, Thread* next,
+                                                                uint64_t seq)
+{
     rq.lock.lock_irqs_off(); // order: the caller's lock (ipc), then runqueue
     if (rq.need_resched || !detail::can_hand_off_locked(rq, hart, rq.current, next, seq)) [[unlikely]] {
         rq.lock.unlock();
@@ -170,22 +193,32 @@ void wake_answered_locked(Thread* next);
     return true;
 }
 
-inline void unlock_hand_off(unsigned hart) { detail::g_rq[hart].lock.unlock(); }
+inline void unlock_hand_off(detail::RunQueue& rq) { rq.lock.unlock(); }
 
-[[noreturn, gnu::always_inline]] inline void hand_off_to_user(unsigned hart, const void* channel, const char* reason,
-                                                             uint64_t& my_seq, TrapFrame* my_frame, Thread* next,
-                                                             TrapFrame* next_frame, ksync::SpinLock& held)
+[[noreturn, gnu::always_inline]] inline void hand_off_to_user(detail::RunQueue& rq, unsigned hart, const void* channel,
+                                                              const char* reason, uint64_t& my_seq, TrapFrame* my_frame,
+                                                              Thread* next, TrapFrame* next_frame,
+                                                              ksync::SpinLock& held)
 {
-    detail::RunQueue& rq = detail::g_rq[hart];
     Thread* me = rq.current;
+    my_seq = detail::mark_sleeping(me, channel, reason, 0);
+    bool noted = detail::sleeper_swappable(me);
     // A partner that went to sleep just before (a ping-pong's other half)
     // is the last noted, in this sleep (so not on the sleepers list): its
-    // note goes, rather than wait for a flush.
-    if (rq.recent_n && rq.recent[rq.recent_n - 1].t == next && rq.recent[rq.recent_n - 1].seq == next->sleep_seq)
-        rq.recent_n--;
-    else
+    // note goes, rather than wait for a flush, and this sleep's note (an IPC
+    // sleep: noted, not listed) takes its place.
+    unsigned n = rq.recent_n;
+    detail::RunQueue::Recent* last = n ? &rq.recent[n - 1] : nullptr;
+    if (last && last->t == next && last->seq == next->sleep_seq) {
+        if (noted)
+            *last = {me, my_seq};
+        else
+            rq.recent_n = n - 1;
+    } else {
         detail::leave_sleepers(rq, next);
-    my_seq = detail::mark_sleeping_locked(rq, me, channel, reason, 0, true);
+        if (noted)
+            detail::note_recent_locked(rq, me);
+    }
     held.unlock(); // interrupts stay off: the caller's
     // Resumed by any switch (a wake, a hand-off from the general path) in
     // ipc_resume (kern/arch/riscv/trapentry.S), which finishes its system
@@ -201,9 +234,11 @@ inline void unlock_hand_off(unsigned hart) { detail::g_rq[hart].lock.unlock(); }
     // first code on its own stack finishes the switch (sched_finish_hand_off)
     // and returns to user mode from next_frame.
     if (next_frame)
-        ipc_enter_user(next_frame, next->stack_limit, &rq);
+        ipc_enter_user(next_frame, next->stack_limit, &rq, me);
     // next sleeps the general way: resumed where it switched away, as by any
-    // switch; what switch_context saves of this thread is never resumed.
+    // switch (finish_switch); what switch_context saves of this thread is
+    // never resumed.
+    rq.switched_from = me;
     switch_context(&detail::g_abandoned_ipc[hart], &next->ctx);
     panic("sched: a thread that slept in the IPC fast path came back from its switch");
 }

@@ -136,6 +136,7 @@ namespace {
 [[nodiscard]] Thread* switch_locked(RunQueue& rq, Thread* prev, Thread* next, Context* save = nullptr)
 {
     switch_bookkeeping(rq, cpu::id(), prev, next);
+    rq.switched_from = prev;
     switch_context(save ? save : &prev->ctx, &next->ctx);
     // Now running as prev again, possibly on another hart: use that hart's queue.
     return finish_switch(g_rq[cpu::id()]);
@@ -499,10 +500,11 @@ void preempt_from_trap(const TrapFrame& tf)
 } // namespace kern::sched
 
 // ipc_enter_user's call on the new thread's stack, with this hart's run
-// queue (passed along: the hand-off has it at hand): the thread handed over
-// is off this hart (it only sleeps, never exits, there).
-extern "C" void sched_finish_hand_off(kern::sched::detail::RunQueue* rq)
+// queue and the thread handed over (passed along, as finish_switch would
+// find them): that thread is off this hart (it only sleeps, never exits,
+// there).
+extern "C" void sched_finish_hand_off(kern::sched::detail::RunQueue* rq, kern::Thread* prev)
 {
-    (void)kern::sched::detail::finish_switch(*rq);
+    prev->on_cpu.store(false, std::memory_order_release);
     rq->lock.unlock();
 }

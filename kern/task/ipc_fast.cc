@@ -64,13 +64,14 @@ void take_words(Record* to, const TrapFrame& from)
 
 // Sleep as `r` with only tf live, handing the hart to `next`, which returns
 // to user mode from its frame. With g_lock and the hand-off lock held.
-[[noreturn, gnu::always_inline]] inline void sleep_and_switch(unsigned hart, Record* r, TrapFrame& tf, const char* why,
-                                                             Record* next, TrapFrame* next_frame)
+[[noreturn, gnu::always_inline]] inline void sleep_and_switch(sched::detail::RunQueue& rq, unsigned hart, Record* r,
+                                                              TrapFrame& tf, const char* why, Record* next,
+                                                              TrapFrame* next_frame)
 {
     r->frame = &tf;
     next->frame = nullptr;
     syscall::count(r->task->syscalls);
-    sched::hand_off_to_user(hart, r, why, r->seq, &tf, next->thread, next_frame, g_lock);
+    sched::hand_off_to_user(rq, hart, r, why, r->seq, &tf, next->thread, next_frame, g_lock);
 }
 
 // The same with the partner on another hart (its frame written, under its
@@ -93,6 +94,7 @@ bool call(TrapFrame& tf, Thread* me)
         return false;
     Record* r = me->ipc_record;
     unsigned hart = cpu::id();
+    sched::detail::RunQueue& rq = sched::queue_of(hart);
     g_lock.lock_irqs_off(); // interrupts are off: the trap's
     Endpoint* ep = endpoint_locked(me->task, tf.x[9]);
     Record* rx = ep ? ep->receivers.front() : nullptr;
@@ -108,7 +110,7 @@ bool call(TrapFrame& tf, Thread* me)
         slot++;
     bool remote = false;
     if (slot == IPC_REPLY_CAPS || server->exiting.load(std::memory_order_acquire) ||
-        (!sched::lock_for_hand_off(hart, rx->thread, rx->seq) &&
+        (!sched::lock_for_hand_off(rq, hart, rx->thread, rx->seq) &&
          !(remote = rx->frame && sched::lock_remote_for_answer(rx->thread, rx->seq)))) {
         g_lock.unlock();
         return false;
@@ -133,11 +135,10 @@ bool call(TrapFrame& tf, Thread* me)
         rx->state = State::Done;
         rx->result = slot + 1;
     }
-    g_fast_calls.fetch_add(1, std::memory_order_relaxed);
     g_direct_calls.fetch_add(1, std::memory_order_relaxed);
     if (remote)
         answer_remote_and_sleep(r, tf, "ipc-call", rx);
-    sleep_and_switch(hart, r, tf, "ipc-call", rx, to);
+    sleep_and_switch(rq, hart, r, tf, "ipc-call", rx, to);
 }
 
 // reply_receive: answer the caller behind the cap, then wait on the endpoint
@@ -153,12 +154,13 @@ bool reply_receive(TrapFrame& tf, Thread* me)
     Task* t = me->task;
     unsigned slot = unsigned(rc - 1);
     unsigned hart = cpu::id();
+    sched::detail::RunQueue& rq = sched::queue_of(hart);
     g_lock.lock_irqs_off(); // interrupts are off: the trap's
     Endpoint* ep = endpoint_locked(t, h);
     Record* c = t->ipc.replies[slot];
     bool remote = false;
     if (!ep || !ep->senders.empty() || !c || c == STALE || c->task->exiting.load(std::memory_order_acquire) ||
-        (!sched::lock_for_hand_off(hart, c->thread, c->seq) &&
+        (!sched::lock_for_hand_off(rq, hart, c->thread, c->seq) &&
          !(remote = c->frame && sched::lock_remote_for_answer(c->thread, c->seq)))) {
         g_lock.unlock();
         return false;
@@ -179,11 +181,10 @@ bool reply_receive(TrapFrame& tf, Thread* me)
     r->state = State::Receiving;
     r->ep = ep;
     ep->receivers.push_back(*r);
-    g_fast_replies.fetch_add(1, std::memory_order_relaxed);
     g_direct_replies.fetch_add(1, std::memory_order_relaxed);
     if (remote)
         answer_remote_and_sleep(r, tf, "ipc-recv", c);
-    sleep_and_switch(hart, r, tf, "ipc-recv", c, to);
+    sleep_and_switch(rq, hart, r, tf, "ipc-recv", c, to);
 }
 
 } // namespace

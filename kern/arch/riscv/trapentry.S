@@ -296,8 +296,8 @@ user_return:
     sret
 
 /*
- * ipc_enter_user(frame, stack_limit, rq): the IPC fast path's switch
- * (sched::hand_off_to_user, kern/task/ipc_fast.cc). The scheduler's
+ * ipc_enter_user(frame, stack_limit, rq, prev): the IPC fast path's switch
+ * (sched::hand_off_to_user, kern/task/ipc_fast.cc) from prev. The scheduler's
  * bookkeeping is done and rq's lock (this hart's run queue) held; the thread taking the
  * hart runs on its own stack from here, right below its trap frame (with its
  * limit, as switch_context switches both), finishes the switch and returns to
@@ -309,6 +309,7 @@ ipc_enter_user:
     sd      a1, HARTLOCAL_STACK_LIMIT(tp)
     mv      s0, zero
     mv      a0, a2
+    mv      a1, a3
     call    sched_finish_hand_off
     mv      a0, sp
     j       user_return
