@@ -182,9 +182,9 @@ void wake_answered_locked(Thread* next);
 [[nodiscard, gnu::always_inline]] inline bool lock_for_hand_off(detail::RunQueue& rq, unsigned hart, Thread* next,
                                                                 uint64_t seq)
 {
-    rq.lock.lock_irqs_off(); // order: the caller's lock (ipc), then runqueue
+    rq.lock.lock_irqs_off(hart); // order: the caller's lock (ipc), then runqueue
     if (rq.need_resched || !detail::can_hand_off_locked(rq, hart, rq.current, next, seq)) [[unlikely]] {
-        rq.lock.unlock();
+        rq.lock.unlock(hart);
         return false;
     }
     // Pages of next's stack mapped since this hart last ran it may still be
@@ -219,7 +219,7 @@ inline void unlock_hand_off(detail::RunQueue& rq) { rq.lock.unlock(); }
         if (noted)
             detail::note_recent_locked(rq, me);
     }
-    held.unlock(); // interrupts stay off: the caller's
+    held.unlock(hart); // interrupts stay off: the caller's
     // Resumed by any switch (a wake, a hand-off from the general path) in
     // ipc_resume (kern/arch/riscv/trapentry.S), which finishes its system
     // call from the frame: nothing below the frame is live any more.

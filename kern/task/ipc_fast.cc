@@ -95,13 +95,13 @@ bool call(TrapFrame& tf, Thread* me)
     Record* r = me->ipc_record;
     unsigned hart = cpu::id();
     sched::detail::RunQueue& rq = sched::queue_of(hart);
-    g_lock.lock_irqs_off(); // interrupts are off: the trap's
+    g_lock.lock_irqs_off(hart); // interrupts are off: the trap's
     Endpoint* ep = endpoint_locked(me->task, tf.x[9]);
     Record* rx = ep ? ep->receivers.front() : nullptr;
     // The server's record asleep in the fast path, with a reply slot free
     // (the first, nearly always: a server holds few unanswered calls).
     if (!rx) {
-        g_lock.unlock();
+        g_lock.unlock(hart);
         return false;
     }
     Task* server = rx->task;
@@ -112,7 +112,7 @@ bool call(TrapFrame& tf, Thread* me)
     if (slot == IPC_REPLY_CAPS || server->exiting.load(std::memory_order_acquire) ||
         (!sched::lock_for_hand_off(rq, hart, rx->thread, rx->seq) &&
          !(remote = rx->frame && sched::lock_remote_for_answer(rx->thread, rx->seq)))) {
-        g_lock.unlock();
+        g_lock.unlock(hart);
         return false;
     }
     // As send_rendezvous and receive_locked, with the message in frames.
@@ -155,14 +155,14 @@ bool reply_receive(TrapFrame& tf, Thread* me)
     unsigned slot = unsigned(rc - 1);
     unsigned hart = cpu::id();
     sched::detail::RunQueue& rq = sched::queue_of(hart);
-    g_lock.lock_irqs_off(); // interrupts are off: the trap's
+    g_lock.lock_irqs_off(hart); // interrupts are off: the trap's
     Endpoint* ep = endpoint_locked(t, h);
     Record* c = t->ipc.replies[slot];
     bool remote = false;
     if (!ep || !ep->senders.empty() || !c || c == STALE || c->task->exiting.load(std::memory_order_acquire) ||
         (!sched::lock_for_hand_off(rq, hart, c->thread, c->seq) &&
          !(remote = c->frame && sched::lock_remote_for_answer(c->thread, c->seq)))) {
-        g_lock.unlock();
+        g_lock.unlock(hart);
         return false;
     }
     // As answer_locked and receive_locked.
