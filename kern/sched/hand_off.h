@@ -167,9 +167,9 @@ void wake_answered_locked(Thread* next);
                                      ksync::SpinLock& held);
 
 // hart: cpu::id(), read once by the caller (an asm load the compiler does
-// not merge), and rq its run queue (queue_of(hart)); interrupts are off (the
-// fast path runs before user_trap turns them on), so the run-queue lock is
-// taken without saving them.
+// not merge), and rq its run queue (queue_of(hart)); interrupts are off
+// (the fast path runs from trap entry, before they are turned on), so the
+// run-queue lock is taken without saving them.
 [[nodiscard, gnu::always_inline]] inline detail::RunQueue& queue_of(unsigned hart)
 {
     detail::RunQueue* rq = &detail::g_rq[hart];

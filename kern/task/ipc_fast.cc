@@ -1,13 +1,14 @@
 // The direct IPC fast path (docs/user.md): a call to a server asleep in the
 // fast path's reply_receive, and a reply_receive that answers a caller
 // asleep in the fast path's call and then waits for the next, on one hart,
-// register words only, no timeout. It runs from user_trap before anything
-// else: the words go from the trap frame straight into the partner's trap
-// frame, the thread going to sleep keeps nothing live but its own frame (it
-// is resumed from there, in ipc_resume, by whatever switch runs it next:
-// resume() in kern/task/ipc.cc then finishes its call the general way), and
-// the partner returns to user mode from its frame. No record-to-record
-// move, no kernel stack to unwind on either side, no run-queue work.
+// register words only, no timeout. It runs from trap entry (ipc_fast_trap,
+// at the end) before anything else: the words go from the trap frame
+// straight into the partner's trap frame, the thread going to sleep keeps
+// nothing live but its own frame (it is resumed from there, in ipc_resume,
+// by whatever switch runs it next: resume() in kern/task/ipc.cc then
+// finishes its call the general way), and the partner returns to user mode
+// from its frame. No record-to-record move, no kernel stack to unwind on
+// either side, no run-queue work.
 //
 // Everything it does is what the general path would do for the same calls:
 // the same checks in the same order where they can fail (here they only
