@@ -19,7 +19,8 @@
 
 extern "C" void switch_context(kern::Context* from, kern::Context* to);
 extern "C" void ipc_resume();
-extern "C" [[noreturn]] void ipc_enter_user(kern::TrapFrame* frame, uint64_t stack_limit);
+extern "C" [[noreturn]] void ipc_enter_user(kern::TrapFrame* frame, uint64_t stack_limit,
+                                            kern::sched::detail::RunQueue* rq, kern::Thread* prev);
 
 namespace kern::sched {
 namespace detail {
@@ -44,19 +45,22 @@ inline Thread* finish_switch(RunQueue& rq)
     return prev->state == ThreadState::Dead ? prev : nullptr;
 }
 
-// Everything a switch does but the switch of registers and stack.
+// Everything a switch does but the switch of registers and stack, and the
+// note of prev for the other side (rq.switched_from = prev, for
+// finish_switch; the fast path's switch hands prev over in registers).
 // top: next's stack top when the caller knows it (a user thread's trap frame
-// sits right below it), else 0.
-[[gnu::always_inline]] inline void switch_bookkeeping(RunQueue& rq, Thread* prev, Thread* next, uintptr_t top = 0)
+// sits right below it), else 0. hart: this hart's index (cpu::id()), which
+// the fast path reads once.
+[[gnu::always_inline]] inline void switch_bookkeeping(RunQueue& rq, unsigned hart, Thread* prev, Thread* next,
+                                                      uintptr_t top = 0)
 {
-    next->hart = cpu::id();
+    next->hart = hart;
     next->on_cpu.store(true, std::memory_order_relaxed);
     next->switches++;
     rq.current = next;
     rq.switches++;
     if (next->flags & TF_IDLE)
         rq.idle_switches++;
-    rq.switched_from = prev;
     // For reports and current_thread(); the stack limit that trap entry
     // checks is switched by switch_context together with sp.
     HartLocal& h = this_hart();
@@ -86,9 +90,10 @@ inline Thread* finish_switch(RunQueue& rq)
 // (no queued priority above next's: a bit test, where best_prio() would cost
 // a software count of trailing zeros on cores without Zbb): anything else
 // goes through wake().
-[[gnu::always_inline]] inline bool can_hand_off_locked(RunQueue& rq, Thread* me, Thread* next, uint64_t seq)
+[[gnu::always_inline]] inline bool can_hand_off_locked(RunQueue& rq, unsigned hart, Thread* me, Thread* next,
+                                                       uint64_t seq)
 {
-    return me->state == ThreadState::Running && next != me && next->hart == cpu::id() &&
+    return me->state == ThreadState::Running && next != me && next->hart == hart &&
            next->state == ThreadState::Sleeping && next->sleep_seq == seq &&
            !next->on_cpu.load(std::memory_order_acquire) && next->stack &&
            kstack::state(next->stack) == kstack::StackState::Resident && !next->wait_deadline &&
@@ -98,8 +103,8 @@ inline Thread* finish_switch(RunQueue& rq)
 // The current thread's sleep (prepare_sleep), with its run-queue lock held.
 // It goes to the back of the hart's sleepers: sleeps on one hart start in
 // time order, so the list stays oldest first.
-[[gnu::always_inline]] inline uint64_t mark_sleeping_locked(RunQueue& rq, Thread* me, const void* channel,
-                                                            const char* reason, uint64_t deadline, bool lazy = false)
+[[gnu::always_inline]] inline uint64_t mark_sleeping(Thread* me, const void* channel, const char* reason,
+                                                     uint64_t deadline)
 {
     me->wait_channel = channel;
     me->wait_reason = reason;
@@ -107,15 +112,27 @@ inline Thread* finish_switch(RunQueue& rq)
     me->sleep_since = csr::rdtime();
     me->sleep_seq = g_sleep_seq.fetch_add(1, std::memory_order_relaxed) + 1;
     me->state = ThreadState::Sleeping;
-    // swap_candidate(), less the residency check: a running thread's stack
-    // is resident (and this is on every sleep's path, the IPC fast path's too).
-    if (!me->stack || (me->flags & TF_NO_SWAP) || me->stack_holds.held())
-        return me->sleep_seq;
+    return me->sleep_seq;
+}
+
+// swap_candidate(), less the residency check: a running thread's stack is
+// resident (and this is on every sleep's path, the IPC fast path's too).
+[[gnu::always_inline]] inline bool sleeper_swappable(const Thread* me)
+{
+    return me->stack && !(me->flags & TF_NO_SWAP) && !me->stack_holds.held();
+}
+
+[[gnu::always_inline]] inline uint64_t mark_sleeping_locked(RunQueue& rq, Thread* me, const void* channel,
+                                                            const char* reason, uint64_t deadline, bool lazy = false)
+{
+    uint64_t seq = mark_sleeping(me, channel, reason, deadline);
+    if (!sleeper_swappable(me))
+        return seq;
     if (lazy)
         note_recent_locked(rq, me); // an IPC sleep: most last microseconds
     else
         rq.sleepers.push_back(*me);
-    return me->sleep_seq;
+    return seq;
 }
 
 } // namespace detail
@@ -149,37 +166,60 @@ void wake_answered_locked(Thread* next);
 [[noreturn]] void sleep_after_answer(const void* channel, const char* reason, uint64_t& my_seq, TrapFrame* my_frame,
                                      ksync::SpinLock& held);
 
-[[nodiscard, gnu::always_inline]] inline bool lock_for_hand_off(Thread* next, uint64_t seq)
+// hart: cpu::id(), read once by the caller (an asm load the compiler does
+// not merge), and rq its run queue (queue_of(hart)); interrupts are off
+// (the fast path runs from trap entry, before they are turned on), so the
+// run-queue lock is taken without saving them.
+[[nodiscard, gnu::always_inline]] inline detail::RunQueue& queue_of(unsigned hart)
 {
-    detail::RunQueue& rq = detail::g_rq[cpu::id()];
-    rq.lock.lock(); // order: the caller's lock (ipc), then runqueue
-    if (rq.need_resched || !detail::can_hand_off_locked(rq, rq.current, next, seq)) [[unlikely]] {
-        rq.lock.unlock();
+    detail::RunQueue* rq = &detail::g_rq[hart];
+    // Opaque from here: else the compiler, short of registers, recomputes
+    // g_rq + hart * sizeof(RunQueue) (four instructions) at every use.
+    asm("" : "+r"(rq));
+    return *rq;
+}
+
+[[nodiscard, gnu::always_inline]] inline bool lock_for_hand_off(detail::RunQueue& rq, unsigned hart, Thread* next,
+                                                                uint64_t seq)
+{
+    rq.lock.lock_irqs_off(hart); // order: the caller's lock (ipc), then runqueue
+    if (rq.need_resched || !detail::can_hand_off_locked(rq, hart, rq.current, next, seq)) [[unlikely]] {
+        rq.lock.unlock(hart);
         return false;
     }
     // Pages of next's stack mapped since this hart last ran it may still be
     // cached here as unmapped: flushed before the caller writes its frame.
-    kstack::before_switch_in(next->stack, cpu::id());
+    kstack::before_switch_in(next->stack, hart);
     return true;
 }
 
-inline void unlock_hand_off() { detail::g_rq[cpu::id()].lock.unlock(); }
+inline void unlock_hand_off(detail::RunQueue& rq) { rq.lock.unlock(); }
 
-[[noreturn, gnu::always_inline]] inline void hand_off_to_user(const void* channel, const char* reason, uint64_t& my_seq,
-                                                             TrapFrame* my_frame, Thread* next, TrapFrame* next_frame,
-                                                             ksync::SpinLock& held)
+[[noreturn, gnu::always_inline]] inline void hand_off_to_user(detail::RunQueue& rq, unsigned hart, const void* channel,
+                                                              const char* reason, uint64_t& my_seq, TrapFrame* my_frame,
+                                                              Thread* next, TrapFrame* next_frame,
+                                                              ksync::SpinLock& held)
 {
-    detail::RunQueue& rq = detail::g_rq[cpu::id()];
     Thread* me = rq.current;
+    my_seq = detail::mark_sleeping(me, channel, reason, 0);
+    bool noted = detail::sleeper_swappable(me);
     // A partner that went to sleep just before (a ping-pong's other half)
     // is the last noted, in this sleep (so not on the sleepers list): its
-    // note goes, rather than wait for a flush.
-    if (rq.recent_n && rq.recent[rq.recent_n - 1].t == next && rq.recent[rq.recent_n - 1].seq == next->sleep_seq)
-        rq.recent_n--;
-    else
+    // note goes, rather than wait for a flush, and this sleep's note (an IPC
+    // sleep: noted, not listed) takes its place.
+    unsigned n = rq.recent_n;
+    detail::RunQueue::Recent* last = n ? &rq.recent[n - 1] : nullptr;
+    if (last && last->t == next && last->seq == next->sleep_seq) {
+        if (noted)
+            *last = {me, my_seq};
+        else
+            rq.recent_n = n - 1;
+    } else {
         detail::leave_sleepers(rq, next);
-    my_seq = detail::mark_sleeping_locked(rq, me, channel, reason, 0, true);
-    held.unlock(); // interrupts stay off: the caller's
+        if (noted)
+            detail::note_recent_locked(rq, me);
+    }
+    held.unlock(hart); // interrupts stay off: the caller's
     // Resumed by any switch (a wake, a hand-off from the general path) in
     // ipc_resume (kern/arch/riscv/trapentry.S), which finishes its system
     // call from the frame: nothing below the frame is live any more.
@@ -189,15 +229,17 @@ inline void unlock_hand_off() { detail::g_rq[cpu::id()].lock.unlock(); }
     next->wait_timed_out = false;
     next->state = ThreadState::Running;
     next->slice_left = me->slice_left;
-    detail::switch_bookkeeping(rq, me, next, next_frame ? reinterpret_cast<uintptr_t>(next_frame + 1) : 0);
+    detail::switch_bookkeeping(rq, hart, me, next, next_frame ? reinterpret_cast<uintptr_t>(next_frame + 1) : 0);
     // The stack and its limit together (as switch_context does); next's
     // first code on its own stack finishes the switch (sched_finish_hand_off)
     // and returns to user mode from next_frame.
     if (next_frame)
-        ipc_enter_user(next_frame, next->stack_limit);
+        ipc_enter_user(next_frame, next->stack_limit, &rq, me);
     // next sleeps the general way: resumed where it switched away, as by any
-    // switch; what switch_context saves of this thread is never resumed.
-    switch_context(&detail::g_abandoned_ipc[cpu::id()], &next->ctx);
+    // switch (finish_switch); what switch_context saves of this thread is
+    // never resumed.
+    rq.switched_from = me;
+    switch_context(&detail::g_abandoned_ipc[hart], &next->ctx);
     panic("sched: a thread that slept in the IPC fast path came back from its switch");
 }
 

@@ -135,7 +135,8 @@ namespace {
 // schedule_locked.
 [[nodiscard]] Thread* switch_locked(RunQueue& rq, Thread* prev, Thread* next, Context* save = nullptr)
 {
-    switch_bookkeeping(rq, prev, next);
+    switch_bookkeeping(rq, cpu::id(), prev, next);
+    rq.switched_from = prev;
     switch_context(save ? save : &prev->ctx, &next->ctx);
     // Now running as prev again, possibly on another hart: use that hart's queue.
     return finish_switch(g_rq[cpu::id()]);
@@ -336,7 +337,7 @@ bool sleep_handing_off(const void* channel, const char* reason, Thread* next, ui
     RunQueue& rq = g_rq[cpu::id()];
     rq.lock.lock(); // order: the caller's lock (ipc), then runqueue
     Thread* me = rq.current;
-    if (!can_hand_off_locked(rq, me, next, seq)) {
+    if (!can_hand_off_locked(rq, cpu::id(), me, next, seq)) {
         rq.lock.unlock();
         return false;
     }
@@ -498,12 +499,12 @@ void preempt_from_trap(const TrapFrame& tf)
 
 } // namespace kern::sched
 
-// ipc_enter_user's call on the new thread's stack: the thread handed over
-// is off this hart (it only sleeps, never exits, there).
-extern "C" void sched_finish_hand_off()
+// ipc_enter_user's call on the new thread's stack, with this hart's run
+// queue and the thread handed over (passed along, as finish_switch would
+// find them): that thread is off this hart (it only sleeps, never exits,
+// there).
+extern "C" void sched_finish_hand_off(kern::sched::detail::RunQueue* rq, kern::Thread* prev)
 {
-    using namespace kern::sched;
-    using namespace kern::sched::detail;
-    (void)finish_switch(g_rq[cpu::id()]);
-    g_rq[cpu::id()].lock.unlock();
+    prev->on_cpu.store(false, std::memory_order_release);
+    rq->lock.unlock();
 }

@@ -36,23 +36,16 @@ public:
     // Inline, the common case only: a free lock and no checker. Anything
     // else (a recursive acquire, the checker on, a lock taken, a release
     // by a hart that does not hold it) goes out of line.
-    void lock()
+    void lock() { lock_with(cpu::irq_save(), cpu::id()); }
+    // The same with interrupts already off (and to stay off after unlock()):
+    // a trap handler's own lock, or a lock nested in one that turned them off.
+    // hart: cpu::id(), when the caller has read it already (the IPC fast path).
+    void lock_irqs_off() { lock_with(0, cpu::id()); }
+    void lock_irqs_off(unsigned hart) { lock_with(0, hart); }
+    void unlock() { unlock(cpu::id()); }
+    void unlock(unsigned hart)
     {
-        unsigned long irq = cpu::irq_save();
-        if (held_by_me() || lockwatch::checking() || locked_.exchange(1, std::memory_order_acquire) != 0)
-            [[unlikely]] {
-            // Where the lock is taken, for the checker's reports: here,
-            // inlined into the caller.
-            here:
-            lock_slow(irq, reinterpret_cast<uintptr_t>(&&here));
-            return;
-        }
-        owner_.store(cpu::id(), std::memory_order_relaxed);
-        saved_irq_ = irq;
-    }
-    void unlock()
-    {
-        if (!held_by_me() || lockwatch::checking()) [[unlikely]] {
+        if (owner_.load(std::memory_order_relaxed) != hart || lockwatch::checking()) [[unlikely]] {
             unlock_slow();
             return;
         }
@@ -70,6 +63,21 @@ public:
     static constexpr unsigned NO_OWNER = ~0u;
 
 private:
+    // me: the hart's index, read once (it is an asm load, which the compiler
+    // may not merge).
+    [[gnu::always_inline]] void lock_with(unsigned long irq, unsigned me)
+    {
+        if (owner_.load(std::memory_order_relaxed) == me || lockwatch::checking() ||
+            locked_.exchange(1, std::memory_order_acquire) != 0) [[unlikely]] {
+            // Where the lock is taken, for the checker's reports: here,
+            // inlined into the caller.
+            here:
+            lock_slow(irq, reinterpret_cast<uintptr_t>(&&here));
+            return;
+        }
+        owner_.store(me, std::memory_order_relaxed);
+        saved_irq_ = irq;
+    }
     // Out of line: what lock() and unlock() do when not in the common case.
     [[gnu::noinline]] void lock_slow(unsigned long irq, uintptr_t where);
     [[gnu::noinline]] void unlock_slow();

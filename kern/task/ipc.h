@@ -20,7 +20,7 @@
 // reply_receive answers a caller and finds nobody queued, the thread going
 // to sleep hands its hart straight to that partner instead of waking it
 // through the run queue: directly from trap frame to trap frame when both
-// sleep that way (fast_path(), kern/task/ipc_fast.cc), else through the
+// sleep that way (ipc_fast_trap, kern/task/ipc_fast.cc), else through the
 // general path's sched::sleep_handing_off; when any condition fails, the
 // general path runs unchanged.
 #pragma once
@@ -100,19 +100,18 @@ long sys_reply_receive(TrapFrame& tf);
 // answered caller), and hand-offs tried that fell back to a wake().
 struct FastPathStats {
     uint64_t calls, replies, fallbacks;
-    uint64_t direct_calls, direct_replies; // of calls and replies: by fast_path()
+    uint64_t direct_calls, direct_replies; // of calls and replies: by the direct path
     uint64_t remote;                       // of those: to a partner on another hart
 };
 FastPathStats fast_path_stats();
 
-// The direct fast path (kern/task/ipc_fast.cc, docs/user.md): from user_trap
-// with interrupts off, for the running thread me's call or reply_receive in tf (sepc already past
-// the ecall). When its partner sleeps in the fast path on this hart, the
-// message goes straight from tf into the partner's trap frame, the caller
-// sleeps with only its trap frame live, and the partner returns to user
-// mode: no return. False, with nothing changed, when the general path must
-// run.
-[[nodiscard]] bool fast_path(Thread* me, TrapFrame& tf);
+// The direct fast path (kern/task/ipc_fast.cc, docs/user.md) is entered
+// from trap entry, not through this header: ipc_fast_trap(tf) takes every
+// call and reply_receive from user mode, with interrupts off. When the
+// partner sleeps in the fast path on this hart, the message goes straight
+// from tf into the partner's trap frame, the caller sleeps with only its
+// trap frame live, and the partner returns to user mode; else, with nothing
+// changed, the general path runs (trap::user_syscall).
 // A thread asleep in the fast path, run again by any other switch (a
 // general-path partner, a kill, an endpoint destroyed): its system call
 // finished as the general path would, from its trap frame. Interrupts on;
@@ -121,7 +120,7 @@ long resume(TrapFrame& tf);
 // Whether such a thread was answered straight into its frame (by a partner
 // on another hart): then it just returns to user mode.
 [[nodiscard]] bool answered(const Thread* me);
-// Test switch (ktests only): off, fast_path() always declines, so the same
+// Test switch (ktests only): off, the direct path always declines, so the same
 // calls run through the general path.
 void set_fast_path(bool on);
 

@@ -1,13 +1,14 @@
 // The direct IPC fast path (docs/user.md): a call to a server asleep in the
 // fast path's reply_receive, and a reply_receive that answers a caller
 // asleep in the fast path's call and then waits for the next, on one hart,
-// register words only, no timeout. It runs from user_trap before anything
-// else: the words go from the trap frame straight into the partner's trap
-// frame, the thread going to sleep keeps nothing live but its own frame (it
-// is resumed from there, in ipc_resume, by whatever switch runs it next:
-// resume() in kern/task/ipc.cc then finishes its call the general way), and
-// the partner returns to user mode from its frame. No record-to-record
-// move, no kernel stack to unwind on either side, no run-queue work.
+// register words only, no timeout. It runs from trap entry (ipc_fast_trap,
+// at the end) before anything else: the words go from the trap frame
+// straight into the partner's trap frame, the thread going to sleep keeps
+// nothing live but its own frame (it is resumed from there, in ipc_resume,
+// by whatever switch runs it next: resume() in kern/task/ipc.cc then
+// finishes its call the general way), and the partner returns to user mode
+// from its frame. No record-to-record move, no kernel stack to unwind on
+// either side, no run-queue work.
 //
 // Everything it does is what the general path would do for the same calls:
 // the same checks in the same order where they can fail (here they only
@@ -64,12 +65,14 @@ void take_words(Record* to, const TrapFrame& from)
 
 // Sleep as `r` with only tf live, handing the hart to `next`, which returns
 // to user mode from its frame. With g_lock and the hand-off lock held.
-[[noreturn, gnu::always_inline]] inline void sleep_and_switch(Record* r, TrapFrame& tf, const char* why, Record* next, TrapFrame* next_frame)
+[[noreturn, gnu::always_inline]] inline void sleep_and_switch(sched::detail::RunQueue& rq, unsigned hart, Record* r,
+                                                              TrapFrame& tf, const char* why, Record* next,
+                                                              TrapFrame* next_frame)
 {
     r->frame = &tf;
     next->frame = nullptr;
     syscall::count(r->task->syscalls);
-    sched::hand_off_to_user(r, why, r->seq, &tf, next->thread, next_frame, g_lock);
+    sched::hand_off_to_user(rq, hart, r, why, r->seq, &tf, next->thread, next_frame, g_lock);
 }
 
 // The same with the partner on another hart (its frame written, under its
@@ -91,13 +94,15 @@ bool call(TrapFrame& tf, Thread* me)
     if (!simple(tf, 0xffff, me) || tf.x[9] >= IPC_HANDLES)
         return false;
     Record* r = me->ipc_record;
-    g_lock.lock();
+    unsigned hart = cpu::id();
+    sched::detail::RunQueue& rq = sched::queue_of(hart);
+    g_lock.lock_irqs_off(hart); // interrupts are off: the trap's
     Endpoint* ep = endpoint_locked(me->task, tf.x[9]);
     Record* rx = ep ? ep->receivers.front() : nullptr;
     // The server's record asleep in the fast path, with a reply slot free
     // (the first, nearly always: a server holds few unanswered calls).
     if (!rx) {
-        g_lock.unlock();
+        g_lock.unlock(hart);
         return false;
     }
     Task* server = rx->task;
@@ -106,9 +111,9 @@ bool call(TrapFrame& tf, Thread* me)
         slot++;
     bool remote = false;
     if (slot == IPC_REPLY_CAPS || server->exiting.load(std::memory_order_acquire) ||
-        (!sched::lock_for_hand_off(rx->thread, rx->seq) &&
+        (!sched::lock_for_hand_off(rq, hart, rx->thread, rx->seq) &&
          !(remote = rx->frame && sched::lock_remote_for_answer(rx->thread, rx->seq)))) {
-        g_lock.unlock();
+        g_lock.unlock(hart);
         return false;
     }
     // As send_rendezvous and receive_locked, with the message in frames.
@@ -131,11 +136,10 @@ bool call(TrapFrame& tf, Thread* me)
         rx->state = State::Done;
         rx->result = slot + 1;
     }
-    g_fast_calls.fetch_add(1, std::memory_order_relaxed);
     g_direct_calls.fetch_add(1, std::memory_order_relaxed);
     if (remote)
         answer_remote_and_sleep(r, tf, "ipc-call", rx);
-    sleep_and_switch(r, tf, "ipc-call", rx, to);
+    sleep_and_switch(rq, hart, r, tf, "ipc-call", rx, to);
 }
 
 // reply_receive: answer the caller behind the cap, then wait on the endpoint
@@ -150,14 +154,16 @@ bool reply_receive(TrapFrame& tf, Thread* me)
     Record* r = me->ipc_record;
     Task* t = me->task;
     unsigned slot = unsigned(rc - 1);
-    g_lock.lock();
+    unsigned hart = cpu::id();
+    sched::detail::RunQueue& rq = sched::queue_of(hart);
+    g_lock.lock_irqs_off(hart); // interrupts are off: the trap's
     Endpoint* ep = endpoint_locked(t, h);
     Record* c = t->ipc.replies[slot];
     bool remote = false;
     if (!ep || !ep->senders.empty() || !c || c == STALE || c->task->exiting.load(std::memory_order_acquire) ||
-        (!sched::lock_for_hand_off(c->thread, c->seq) &&
+        (!sched::lock_for_hand_off(rq, hart, c->thread, c->seq) &&
          !(remote = c->frame && sched::lock_remote_for_answer(c->thread, c->seq)))) {
-        g_lock.unlock();
+        g_lock.unlock(hart);
         return false;
     }
     // As answer_locked and receive_locked.
@@ -176,23 +182,25 @@ bool reply_receive(TrapFrame& tf, Thread* me)
     r->state = State::Receiving;
     r->ep = ep;
     ep->receivers.push_back(*r);
-    g_fast_replies.fetch_add(1, std::memory_order_relaxed);
     g_direct_replies.fetch_add(1, std::memory_order_relaxed);
     if (remote)
         answer_remote_and_sleep(r, tf, "ipc-recv", c);
-    sleep_and_switch(r, tf, "ipc-recv", c, to);
+    sleep_and_switch(rq, hart, r, tf, "ipc-recv", c, to);
 }
 
 } // namespace
 
-bool fast_path(Thread* me, TrapFrame& tf)
-{
-    uint64_t nr = tf.x[16]; // a7
-    if (nr == SYS_IPC_CALL)
-        return call(tf, me);
-    if (nr == SYS_IPC_REPLY_RECEIVE)
-        return reply_receive(tf, me);
-    return false;
-}
-
 } // namespace kern::ipc
+
+// Trap entry's way in for a call or reply_receive from user mode
+// (kern/arch/riscv/trapentry.S), with interrupts off: the direct path, and
+// when it declines the system call as any other (trap::user_syscall).
+extern "C" void ipc_fast_trap(kern::TrapFrame* tf)
+{
+    using namespace kern;
+    Thread* me = this_hart().current;
+    tf->sepc += 4; // return after the ecall
+    if (tf->x[16] == SYS_IPC_CALL ? ipc::call(*tf, me) : ipc::reply_receive(*tf, me))
+        __builtin_unreachable(); // taken: another thread returned to user mode
+    trap::user_syscall(me, *tf);
+}

@@ -19,11 +19,12 @@ struct Endpoint {
 namespace detail {
 
 extern ksync::SpinLock g_lock;
-// Fast-path hand-offs by a call and by a reply_receive (both paths: the
-// general path's sched::sleep_handing_off and ipc_fast.cc's), and the times
-// the general path tried one but had to wake the partner instead.
+// The general path's hand-offs (sched::sleep_handing_off) by a call and by a
+// reply_receive, and the times it tried one but had to wake the partner
+// instead.
 extern std::atomic<uint64_t> g_fast_calls, g_fast_replies, g_fast_fallbacks;
-// ipc_fast.cc's hand-offs alone (the general path's are in the two above too).
+// ipc_fast.cc's hand-offs (one counter each, not two: fast_path_stats() adds
+// them to the general path's).
 extern std::atomic<uint64_t> g_direct_calls, g_direct_replies;
 extern std::atomic<uint64_t> g_remote; // of those: to a partner on another hart
 extern std::atomic<CopyOutHook> g_copy_out_hook;

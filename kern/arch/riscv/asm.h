@@ -25,6 +25,7 @@
 
 /* scause: set for interrupts, clear for exceptions */
 #define SCAUSE_INTERRUPT (ZEST_UL(1) << 63)
+#define SCAUSE_ECALL_U  8                   /* ecall from U-mode */
 
 /* satp: the address-space id field */
 #define SATP_ASID_SHIFT 44

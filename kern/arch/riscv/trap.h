@@ -8,6 +8,8 @@
 
 namespace kern {
 
+struct Thread;
+
 struct TrapFrame {
     uint64_t x[31]; // x1..x31: x[0] is ra, x[1] sp, x[7] s0/fp, x[9] a0...
     uint64_t sepc;
@@ -36,7 +38,7 @@ enum Cause : uint64_t {
     LOAD_ACCESS = 5,
     STORE_MISALIGNED = 6,
     STORE_ACCESS = 7,
-    ECALL_U = 8,
+    ECALL_U = SCAUSE_ECALL_U,
     ECALL_S = 9,
     INSN_PAGE_FAULT = 12,
     LOAD_PAGE_FAULT = 13,
@@ -52,6 +54,10 @@ const char* cause_name(uint64_t scause);
 void report(const TrapFrame& tf, const char* why);
 // An interrupt, from either mode: IPI, timer or external.
 void handle_interrupt(const TrapFrame& tf);
+// A system call from U-mode (user_trap.cc), sepc already past the ecall,
+// interrupts off: dispatched with them on, then back towards user mode as
+// from any trap (a thread whose task is ending leaves instead).
+void user_syscall(Thread* me, TrapFrame& tf);
 
 } // namespace trap
 } // namespace kern

@@ -20,7 +20,8 @@
  * scheduler; the top page of a running thread's stack is always mapped, so no
  * limit check is needed for the one frame), and the user registers, user tp
  * and user sp included, go into a TrapFrame right at the top. sscratch goes
- * back to 0 and user_trap(frame) runs (kern/arch/riscv/user_trap.cc). It returns through
+ * back to 0 and user_trap(frame) runs (kern/arch/riscv/user_trap.cc), or for
+ * an IPC call or reply_receive ipc_fast_trap(frame) (kern/task/ipc_fast.cc). It returns through
  * user_return, which is also how a new user thread first enters U-mode:
  * interrupts off, sscratch = HartLocal, every register from the frame
  * (tp and sp included), sret to the frame's sepc with its sstatus (SPP = 0).
@@ -33,6 +34,7 @@
  * the scheduler (kern/arch/riscv/fpu.h) and comes back with it on return.
  */
 #include "kern/arch/riscv/asm.h"
+#include "user/abi.h"
 
     .section .text
     .balign 4
@@ -258,8 +260,25 @@ from_user:
     csrc    sstatus, t0
     mv      s0, zero                /* backtraces end here */
     mv      a0, sp
+    /*
+     * A call or reply_receive (a7, still the user's) goes to the IPC fast
+     * path (ipc_fast_trap, kern/task/ipc_fast.cc), which runs it as any
+     * system call when it declines; everything else to user_trap.
+     */
+    csrr    t0, scause
+    li      t1, SCAUSE_ECALL_U
+    bne     t0, t1, 1f
+    li      t1, SYS_IPC_CALL
+    beq     a7, t1, 2f
+    li      t1, SYS_IPC_REPLY_RECEIVE
+    beq     a7, t1, 2f
+1:
     call    user_trap
     mv      a0, sp                  /* the frame, still at the top of this thread's kernel stack */
+    j       user_return
+2:
+    call    ipc_fast_trap
+    mv      a0, sp
     /* fall through */
 
 /*
@@ -277,9 +296,9 @@ user_return:
     sret
 
 /*
- * ipc_enter_user(frame, stack_limit): the IPC fast path's switch
- * (sched::hand_off_to_user, kern/task/ipc_fast.cc). The scheduler's
- * bookkeeping is done and the run-queue lock held; the thread taking the
+ * ipc_enter_user(frame, stack_limit, rq, prev): the IPC fast path's switch
+ * (sched::hand_off_to_user, kern/task/ipc_fast.cc) from prev. The scheduler's
+ * bookkeeping is done and rq's lock (this hart's run queue) held; the thread taking the
  * hart runs on its own stack from here, right below its trap frame (with its
  * limit, as switch_context switches both), finishes the switch and returns to
  * user mode. The thread handing over needs nothing from its stack any more.
@@ -289,6 +308,8 @@ ipc_enter_user:
     mv      sp, a0
     sd      a1, HARTLOCAL_STACK_LIMIT(tp)
     mv      s0, zero
+    mv      a0, a2
+    mv      a1, a3
     call    sched_finish_hand_off
     mv      a0, sp
     j       user_return

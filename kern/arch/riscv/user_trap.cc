@@ -74,7 +74,18 @@ bool stale_tlb(Task* t, const TrapFrame& tf)
         task::exit_thread(-1);
 }
 
+// A system call: dispatched with interrupts on.
+[[gnu::always_inline]] inline void syscall_from_user(Thread* me, TrapFrame& tf)
+{
+    cpu::irq_restore(cpu::IRQS_ON);
+    tf.x[9] = static_cast<uint64_t>(syscall::dispatch(tf));
+    (void)cpu::irq_save();
+    leave_to_user(me, &tf);
+}
+
 } // namespace
+
+void trap::user_syscall(Thread* me, TrapFrame& tf) { syscall_from_user(me, tf); }
 
 extern "C" void user_trap(TrapFrame* tf)
 {
@@ -82,15 +93,10 @@ extern "C" void user_trap(TrapFrame* tf)
     if (tf->scause & SCAUSE_INTERRUPT) {
         trap::handle_interrupt(*tf);
     } else if (tf->scause == trap::ECALL_U) {
+        // (A call or reply_receive came through ipc_fast_trap instead.)
         tf->sepc += 4; // return after the ecall
-        // The IPC fast path first, before interrupts are on: when it is
-        // taken another thread returns to user mode from here.
-        uint64_t nr = tf->x[16]; // a7
-        if ((nr == SYS_IPC_CALL || nr == SYS_IPC_REPLY_RECEIVE) && ipc::fast_path(me, *tf))
-            __builtin_unreachable();
-        cpu::irq_restore(cpu::IRQS_ON);
-        tf->x[9] = static_cast<uint64_t>(syscall::dispatch(*tf));
-        (void)cpu::irq_save();
+        syscall_from_user(me, *tf);
+        return;
     } else {
         // Interrupts on: the stale-TLB check takes the address space's mutex,
         // a first FP instruction allocates the thread's FP context.
