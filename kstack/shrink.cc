@@ -20,7 +20,7 @@ constexpr unsigned MAX_VISITS = 1024;
 
 // The first page that must stay: the one holding the saved sp (nothing below
 // sp is live: the RISC-V ABI has no red zone).
-size_t keep_from(const kern::Thread& t) { return SlotLayout::page_in_stack(t.ctx.sp); }
+size_t keep_from(const kern::Thread& t) { return SlotLayout::page_in_stack(kern::saved_sp(t.ctx)); }
 
 struct Found {
     kern::Thread* t[MAX_BATCH];

@@ -95,7 +95,11 @@ bool start_from_bootargs()
     // with: from its saved context, as a backtrace of a sleeping thread starts.
     Thread* t = resident.value();
     kprintf("debugdemo: kernel backtrace of thread %lu (%s)\n", t->id, t->name);
-    backtrace_from(t->ctx.ra, t->ctx.s[0], 0);
+    thread::SavedRegs r;
+    if (thread::saved_regs(t, r))
+        backtrace_from(r.pc, r.fp, r.ra);
+    else
+        kprintf("debugdemo: its stack is not resident\n");
     kprintf("debugdemo: end of backtrace\n");
     return true;
 }

@@ -223,9 +223,7 @@ inline void unlock_hand_off(detail::RunQueue& rq) { rq.lock.unlock(); }
     // Resumed by any switch (a wake, a hand-off from the general path) in
     // ipc_resume (kern/arch/riscv/trapentry.S), which finishes its system
     // call from the frame: nothing below the frame is live any more.
-    me->ctx.ra = reinterpret_cast<uint64_t>(&ipc_resume);
-    me->ctx.sp = reinterpret_cast<uint64_t>(my_frame);
-    me->ctx.s[0] = 0;
+    me->ctx.sp = resume_at(reinterpret_cast<uint64_t>(my_frame), Resume::Ipc);
     next->wait_timed_out = false;
     next->state = ThreadState::Running;
     next->slice_left = me->slice_left;

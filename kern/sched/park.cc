@@ -32,12 +32,11 @@ void park_from_trap(const TrapFrame& tf, const void* channel, const char* reason
     RunQueue& rq = g_rq[cpu::id()];
     rq.lock.lock();
     if (!channel || me->state == ThreadState::Sleeping) {
-        // The next switch to it resumes in overflow_resume (kern/arch/riscv/trapentry.S);
-        // sp and s0 as interrupted, for backtraces of the sleeping thread.
-        me->ctx = {};
-        me->ctx.ra = reinterpret_cast<uint64_t>(&overflow_resume);
-        me->ctx.sp = tf.x[1];
-        me->ctx.s[0] = tf.x[7];
+        // The next switch to it resumes in overflow_resume (kern/arch/riscv/trapentry.S),
+        // which needs no sp; sp as interrupted, for the stack's give-back
+        // (none while parked: it holds the stack) and backtraces, which take
+        // the rest from ThreadTop::parked (thread::saved_regs).
+        me->ctx.sp = resume_at(tf.x[1], Resume::Parked);
         (void)schedule_locked(rq, &g_abandoned[cpu::id()]);
         // Back here only if nothing else could run: carry on at once.
     }

@@ -401,9 +401,7 @@ void sleep_after_answer(const void* channel, const char* reason, uint64_t& my_se
     Thread* me = rq.current;
     my_seq = mark_sleeping_locked(rq, me, channel, reason, 0, true);
     held.unlock(); // interrupts stay off: the caller's
-    me->ctx.ra = reinterpret_cast<uint64_t>(&ipc_resume);
-    me->ctx.sp = reinterpret_cast<uint64_t>(my_frame);
-    me->ctx.s[0] = 0;
+    me->ctx.sp = resume_at(reinterpret_cast<uint64_t>(my_frame), Resume::Ipc);
     // Asleep from here to the switch under this lock, which any waker needs:
     // it is never picked again before it has switched away.
     (void)schedule_locked(rq, &g_abandoned_ipc[cpu::id()]);

@@ -14,6 +14,7 @@
 #include "zalloc/kmalloc_obj.h"
 
 extern "C" void thread_trampoline();
+extern "C" void ipc_resume();
 
 namespace kern {
 
@@ -173,12 +174,39 @@ void set_entry(Thread* t, void (*entry)(void*), void* arg, size_t stack_reserve)
 {
     t->entry = entry;
     t->arg = arg;
-    // The next switch_context into it "returns" to the trampoline with s1/s2 set.
-    t->ctx = {};
-    t->ctx.ra = reinterpret_cast<uint64_t>(&thread_trampoline);
-    t->ctx.sp = kstack::frames_top(t->stack) - stack_reserve;
-    t->ctx.s[1] = reinterpret_cast<uint64_t>(entry);
-    t->ctx.s[2] = reinterpret_cast<uint64_t>(arg);
+    // The next switch_context into it goes to the trampoline with this sp and
+    // no frame: nothing is written on the stack (restart_locked runs on any
+    // hart, which may not have flushed the stack's freshly mapped pages yet).
+    uint64_t sp = kstack::frames_top(t->stack) - stack_reserve;
+    if (sp & RESUME_MASK)
+        panic("thread %lu (%s): stack reserve %zu leaves sp unaligned", t->id, t->name, stack_reserve);
+    t->ctx.sp = resume_at(sp, Resume::Start);
+}
+
+bool saved_regs(const Thread* t, SavedRegs& out)
+{
+    // A hart's boot context keeps its SwitchFrame on its boot stack, always resident.
+    if (t->stack && kstack::state(t->stack) != kstack::StackState::Resident)
+        return false;
+    uint64_t sp = saved_sp(t->ctx);
+    out = {};
+    switch (resume_of(t->ctx)) {
+    case Resume::Frame: {
+        const auto* f = reinterpret_cast<const SwitchFrame*>(sp);
+        out.pc = f->ra;
+        out.fp = f->s[0];
+        return true;
+    }
+    case Resume::Start: out.pc = reinterpret_cast<uint64_t>(&thread_trampoline); return true;
+    case Resume::Parked: {
+        // Its registers as the trap found them: the walk goes on in the interrupted code.
+        const TrapFrame& tf = top_of(const_cast<Thread*>(t)).parked;
+        out = {.pc = tf.sepc, .fp = tf.x[7], .ra = tf.x[0]}; // x[] holds x1..x31: s0, ra
+        return true;
+    }
+    case Resume::Ipc: out.pc = reinterpret_cast<uint64_t>(&ipc_resume); return true;
+    }
+    return false;
 }
 
 lib::Result<Thread*> spawn(const ThreadParams& p)
@@ -273,10 +301,11 @@ void init_secondary_hart()
 } // namespace kern
 
 // A new thread's first C++ code (from thread_trampoline).
-extern "C" [[noreturn]] void thread_start(void (*entry)(void*), void* arg)
+extern "C" [[noreturn]] void thread_start()
 {
     kern::sched::finish_first_switch();
+    kern::Thread* me = kern::thread::current();
     cpu::irq_restore(cpu::IRQS_ON);
-    entry(arg);
+    me->entry(me->arg);
     kern::thread::exit(0);
 }

@@ -30,12 +30,38 @@ namespace ipc {
 struct Record;
 }
 
-// Callee-saved registers and sp: what switch_context saves (kern/arch/riscv/switch.S).
+// What a thread off its hart keeps of its registers: only sp. switch_context
+// (kern/arch/riscv/switch.S) pushes ra and s0-s11 on the thread's own stack, in
+// a SwitchFrame at sp, and pops them when it switches back: they go out to
+// swap with the stack instead of staying resident in every Thread (docs/swap.md).
+//
+// A thread that resumes anywhere but in its own switch has no frame: a new
+// thread (thread_trampoline), one parked from a trap (overflow_resume), one
+// asleep in the IPC fast path (ipc_resume). sp is 16-byte aligned, so its low
+// bits say which (Resume); switch_context goes there with sp as saved.
 struct Context {
-    uint64_t ra, sp, s[12];
+    uint64_t sp; // | Resume
 };
-static_assert(sizeof(Context) == 14 * 8);
-constexpr size_t THREAD_STACK_LIMIT_OFFSET = 14 * 8; // kern/arch/riscv/switch.S loads it there
+static_assert(sizeof(Context) == 8);
+
+// What switch_context pushes: ra and s0-s11, padded to keep sp 16-byte aligned.
+struct SwitchFrame {
+    uint64_t ra, s[12], pad;
+};
+static_assert(sizeof(SwitchFrame) == 14 * 8, "kern/arch/riscv/switch.S pushes 14 words");
+
+// Where a thread with no SwitchFrame resumes; the values are switch.S's.
+enum class Resume : uint64_t {
+    Frame = 0,  // in its own switch_context: pop the SwitchFrame at sp
+    Start = 1,  // thread_trampoline: a new thread (thread::set_entry)
+    Parked = 2, // overflow_resume: parked from a trap (sched::park_from_trap)
+    Ipc = 3,    // ipc_resume: asleep in the IPC fast path, sp = its trap frame
+};
+constexpr uint64_t RESUME_MASK = 15;
+[[nodiscard]] constexpr uint64_t resume_at(uint64_t sp, Resume r) { return (sp & ~RESUME_MASK) | uint64_t(r); }
+[[nodiscard]] constexpr Resume resume_of(const Context& c) { return Resume(c.sp & RESUME_MASK); }
+[[nodiscard]] constexpr uint64_t saved_sp(const Context& c) { return c.sp & ~RESUME_MASK; }
+constexpr size_t THREAD_STACK_LIMIT_OFFSET = 8; // kern/arch/riscv/switch.S loads it there
 
 enum class ThreadState : uint8_t {
     Embryo,   // created, not yet started
@@ -47,7 +73,7 @@ enum class ThreadState : uint8_t {
 
 const char* state_name(ThreadState s);
 
-enum ThreadFlags : uint32_t {
+enum ThreadFlags : uint8_t {
     TF_IDLE = 1u << 0,    // a hart's idle thread: never on a run queue
     TF_SYSTEM = 1u << 1,  // kernel service thread (pagedaemon, swapper, reaper)
     TF_NO_SWAP = 1u << 2, // its stack must never be swapped out
@@ -77,12 +103,19 @@ struct Thread {
     uint64_t stack_limit;
     uint64_t id;
     char name[24];
+    // The small fields together, so that no padding stays resident for every
+    // swapped thread (docs/swap.md): 24 bytes.
     ThreadState state;
     uint8_t priority;
-    uint32_t flags;
-    unsigned hart;            // run queue it is on, or last ran on
+    uint8_t flags;            // ThreadFlags
     std::atomic<bool> on_cpu; // true from switch-in until the switch-out completes
+    bool wait_timed_out;      // its last timed sleep ended by the deadline
+    bool joinable;
+    std::atomic<bool> exited;
+    unsigned hart;            // run queue it is on, or last ran on
     uint32_t slice_left;      // timer ticks left in its time slice
+    kstack::HoldCount stack_holds; // >0: the stack must stay resident (kstack/hold.h)
+    int exit_code;
 
     lib::ListNode run_node;   // run queue; or the zombie list once Dead
     lib::ListNode all_node;   // every live thread (ps)
@@ -94,21 +127,16 @@ struct Thread {
     const void* wait_channel; // what it waits for (a WaitQueue, a channel address)
     const char* wait_reason;  // for ps
     uint64_t wait_deadline;   // rdtime ticks; 0 = none
-    bool wait_timed_out;
     uint64_t sleep_since;     // rdtime when it went to sleep (swap policy)
     uint64_t sleep_seq;       // which sleep this is: a stale timeout must not wake a later one
 
     // Stack.
     kstack::Stack* stack;
-    kstack::HoldCount stack_holds; // >0: the stack must stay resident (kstack/hold.h)
 
     // Start and end. A function pointer plus argument rather than a
     // FunctionRef: the thread calls it after spawn() has returned.
     void (*entry)(void*);
     void* arg;
-    int exit_code;
-    bool joinable;
-    std::atomic<bool> exited;
 
     uint64_t switches;        // times it was switched in
 
@@ -132,6 +160,9 @@ struct Thread {
 };
 
 static_assert(offsetof(Thread, stack_limit) == THREAD_STACK_LIMIT_OFFSET, "kern/arch/riscv/switch.S");
+// What every thread keeps resident, swapped or not (docs/swap.md): grow it
+// only knowing that each byte costs every blocked thread.
+static_assert(sizeof(Thread) == 272, "a swapped thread's resident cost (docs/swap.md)");
 
 // The part of a thread only it uses while it runs, or its creator before it
 // first runs: at the top of its kernel stack (kstack::top_area), so it goes
@@ -200,6 +231,16 @@ uint64_t reaped_total();
 
 // The scheduler hands over a thread that exited once it is off its hart.
 void dead_and_switched_out(Thread* t);
+
+// Where a backtrace of a thread off its hart starts: the pc it resumes at,
+// its frame pointer and (parked from a trap) its ra, read from its
+// SwitchFrame or parked trap frame. False when its stack is not resident (the
+// registers are on swap with it). The caller keeps t from
+// running meanwhile (debugdemo: a sleeper that nobody wakes).
+struct SavedRegs {
+    uint64_t pc, fp, ra;
+};
+[[nodiscard]] bool saved_regs(const Thread* t, SavedRegs& out);
 
 // Visit every live thread under the thread-list lock (ps, debug checks).
 void for_each(lib::FunctionRef<void(Thread&)> fn);

@@ -45,11 +45,59 @@ def thread_fields(t):
         "holds": num(t["stack_holds"]),
         "task_id": num(task.dereference()["id"]) if int(task) else None,
         "on_cpu": bool(num(t["on_cpu"])),
-        # switch_context's record (kern/arch/riscv/switch.S): ra, sp, s0..s11.
-        "ra": num(t["ctx"]["ra"]),
-        "sp": num(t["ctx"]["sp"]),
-        "s0": num(t["ctx"]["s"][0]),
+        # switch_context's record (kern/arch/riscv/switch.S): only sp, its low
+        # bits saying where a thread with no SwitchFrame resumes (kern::Resume);
+        # ra and s0-s11 are in the SwitchFrame at sp, on the thread's own stack.
+        "ctx_sp": num(t["ctx"]["sp"]),
     }
+
+
+SWITCH_FRAME_TYPE = "kern::SwitchFrame"        # what switch_context pushes: ra, s[12] (s0..s11)
+THREAD_TOP_TYPE = "kern::ThreadTop"            # at kstack::top_area: the parked trap frame
+RESUME_MASK = "kern::RESUME_MASK"
+RESUME_KINDS = ("Frame", "Start", "Parked", "Ipc")  # kern::Resume
+
+
+def resume_value(kind):
+    """kern::Resume::KIND from the debug info (the enum's values are switch.S's)."""
+    return int(gdb.parse_and_eval(f"(unsigned long)kern::Resume::{kind}"))
+
+
+def symbol_address(name):
+    return int(gdb.parse_and_eval(f"(unsigned long)&{name}"))
+
+
+def saved_regs(t, mem):
+    """pc, s0 and ra where a thread off its hart resumes, as kern::thread::saved_regs
+    finds them (kern/sched/thread.cc), and how; mem reads its stack (from swap
+    when it is there). Raises gdb.MemoryError when the SwitchFrame is unreadable."""
+    mask = const(RESUME_MASK, default=15)
+    kind = t["ctx_sp"] & mask
+    sp = t["ctx_sp"] & ~mask
+    kinds = {resume_value(k): k for k in RESUME_KINDS}
+    k = kinds.get(kind)
+    if k == "Frame":
+        ft = gdb.lookup_type(SWITCH_FRAME_TYPE)
+        off = {f.name: f.bitpos // 8 for f in ft.fields()}
+        return mem(sp + off["ra"]), mem(sp + off["s"]), 0, f"its SwitchFrame at 0x{sp:x}"
+    if k == "Start":
+        return symbol_address("thread_trampoline"), 0, 0, "not started yet (thread_trampoline)"
+    if k == "Parked":
+        g, st = stack_geometry(), stack_fields(t["stack"])
+        tt = gdb.lookup_type(THREAD_TOP_TYPE)
+        # kstack::top_area: TOP_AREA_BYTES (sizeof(ThreadTop) rounded to 16) below the stack's top.
+        top = (g["base"] + st["slot"] * g["slot"] + g["guard"] + g["size"] -
+               const("kstack::TOP_AREA_BYTES", default=(tt.sizeof + 15) & ~15))
+        parked = next(f for f in tt.fields() if f.name == "parked").bitpos // 8
+        tf = gdb.lookup_type("kern::TrapFrame")
+        xoff = next(f for f in tf.fields() if f.name == "x").bitpos // 8
+        eoff = next(f for f in tf.fields() if f.name == "sepc").bitpos // 8
+        base = top + parked
+        # x[] holds x1..x31: ra is x[0], s0 x[7].
+        return mem(base + eoff), mem(base + xoff + 7 * 8), mem(base + xoff), "parked from a trap (ThreadTop::parked)"
+    if k == "Ipc":
+        return symbol_address("ipc_resume"), 0, 0, "asleep in the IPC fast path (ipc_resume)"
+    raise gdb.MemoryError(f"ctx.sp 0x{t['ctx_sp']:x} names no kern::Resume")
 
 
 def stack_fields(addr):
@@ -542,18 +590,22 @@ class Bt(gdb.Command):
             print(f"stack: slot {img.s['slot']}, 0x{img.bottom:x}-0x{img.top:x}, {img.s['state']}")
             for p in sorted(img.source):
                 print(f"  page {p} (0x{img.bottom + p * img.geo['page']:x}): {img.source[p]}")
+        def mem(addr):
+            if img and img.contains(addr):
+                return img.u64(addr)
+            return u64(read(addr, 8))
+
         regs = running_regs(t) if t["on_cpu"] or t["state"] == "running" else None
         if regs:
             pc, fp, ra, hart = regs
             print(f"running: registers of gdb thread {hart}")
         else:
-            pc, fp, ra = t["ra"], t["s0"], 0
-            print("from its saved context (switch_context)")
-
-        def mem(addr):
-            if img and img.contains(addr):
-                return img.u64(addr)
-            return u64(read(addr, 8))
+            try:
+                pc, fp, ra, how = saved_regs(t, mem)
+            except (gdb.MemoryError, gdb.error) as e:
+                print(f"its saved registers are in its SwitchFrame on its stack, which cannot be read: {e}")
+                return
+            print(f"from its saved context: {how}")
 
         print("backtrace:")
         # Stopped at a function's first instruction (a breakpoint): its frame
