@@ -371,7 +371,7 @@ def tables(k, h, m):
                           ("submit", "submitting the 128 KiB writes (building each request, the device notify)"),
                           ("io_wait", "waiting for writes (depth 4)"),
                           ("unmap", "settling wakeups, unmapping the pages"),
-                          ("shootdown", "one TLB shootdown per wave of 64 stacks"),
+                          ("shootdown", "one TLB shootdown per wave of 128 stacks"),
                           ("free", "freeing the pages, marking the stacks Swapped"),
                           ("other", "the rest (loop, calls)"),
                           ("total", "total")]:
