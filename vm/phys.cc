@@ -324,30 +324,14 @@ void PhysAllocator::check_free(PhysAddr pa, unsigned order, const char* what) co
 
 // Sleepers exist only when memory was short: below free_target is where the
 // pagedaemon works, so above it the hook is not worth a call per free.
-void PhysAllocator::after_free(uint64_t free_before)
+void PhysAllocator::after_free(uint64_t free_before, size_t n)
 {
-    frees_.fetch_add(1, std::memory_order_relaxed);
+    frees_.fetch_add(n, std::memory_order_relaxed);
     if (pages_freed_ && free_before < wm_.free_target)
         pages_freed_();
 }
 
-void PhysAllocator::free(PhysAddr pa)
-{
-    HartCache& c = caches_[cpu::id()];
-    uint64_t before;
-    {
-        ksync::SpinGuard g(c.lock);
-        check_free(pa, 0, "free");
-        // Full: a batch goes back to the buddy lists first.
-        if (c.n == CACHE_MAX)
-            drain_locked(c, CACHE_MAX - CACHE_BATCH);
-        set_state(pages_[index_of(pa)], PageState::Cached);
-        c.pages[c.n++] = pa;
-        cached_.fetch_add(1, std::memory_order_relaxed);
-        before = free_.fetch_add(1, std::memory_order_acq_rel);
-    }
-    after_free(before);
-}
+void PhysAllocator::free(PhysAddr pa) { free_batch(&pa, 1); }
 
 void PhysAllocator::free_batch(const PhysAddr* pa, size_t n)
 {
@@ -359,6 +343,7 @@ void PhysAllocator::free_batch(const PhysAddr* pa, size_t n)
         ksync::SpinGuard g(c.lock);
         for (size_t i = 0; i < n; i++) {
             check_free(pa[i], 0, "free");
+            // Full: a batch goes back to the buddy lists first.
             if (c.n == CACHE_MAX)
                 drain_locked(c, CACHE_MAX - CACHE_BATCH);
             set_state(pages_[index_of(pa[i])], PageState::Cached);
@@ -367,8 +352,7 @@ void PhysAllocator::free_batch(const PhysAddr* pa, size_t n)
         cached_.fetch_add(n, std::memory_order_relaxed);
         before = free_.fetch_add(n, std::memory_order_acq_rel);
     }
-    frees_.fetch_add(n - 1, std::memory_order_relaxed); // after_free counts the last
-    after_free(before);
+    after_free(before, n);
 }
 
 void PhysAllocator::free_run(PhysAddr pa, unsigned order)

@@ -145,7 +145,7 @@ private:
     void check_free(PhysAddr pa, unsigned order, const char* what) const;
     void failed(PageClass c);
     void after_alloc();
-    void after_free(uint64_t free_before);
+    void after_free(uint64_t free_before, size_t n = 1);
 
     ksync::SpinLock lock_ {"phys"};
     Page* pages_ = nullptr;
