@@ -9,6 +9,7 @@
 #include "kern/arch/riscv/csr.h"
 #include "kern/arch/riscv/hart.h"
 #include "kern/arch/riscv/irq.h"
+#include "kern/arch/riscv/restart.h"
 #include "test/kernel/kbench.h"
 #include "test/kernel/ktest.h"
 #include "kern/sync/lockcheck.h"
@@ -53,6 +54,7 @@ extern "C" [[noreturn]] void kmain(unsigned long hartid, uintptr_t fdt_pa)
     kprintf("\nZest %s: booting on hart %lu (device tree at 0x%lx)\n", ZEST_VERSION, hartid, fdt_pa);
 
     trap::init_hart();
+    restart::init(); // before interrupts are first on
     platform::setup(hartid, fdt_pa);
     ksync::lockcheck::init_from_bootargs(); // as soon as the bootargs are known
     vm::kmem::init(platform::machine());

@@ -43,3 +43,29 @@ private:
 };
 
 } // namespace zalloc
+
+namespace zalloc {
+
+// HartCounter: a per-hart statistic that code running anywhere may add to.
+// The fast paths run with interrupts on and may be moved to another hart
+// between finding their hart's slot and counting in it (hart_cache.h), so an
+// add is one atomic add (amoadd on RISC-V: one instruction, on a line the hart
+// normally owns), which loses no update to a racing hart or interrupt. Reads
+// are plain loads.
+template <typename T>
+class HartCounter {
+    static_assert(std::is_integral_v<T> && sizeof(T) <= 8);
+
+public:
+    constexpr HartCounter() = default;
+    HartCounter(const HartCounter&) = delete;
+    HartCounter& operator=(const HartCounter&) = delete;
+
+    [[nodiscard]] T get() const { return v_.load(std::memory_order_relaxed); }
+    void add(T d) { v_.fetch_add(d, std::memory_order_relaxed); }
+
+private:
+    std::atomic<T> v_ {0};
+};
+
+} // namespace zalloc

@@ -115,17 +115,10 @@ extern unsigned char g_class_storage[KMALLOC_NCLASSES * CLASS_STRIDE];
            (KMALLOC_NCLASSES - 1) * CLASS_STRIDE;
 }
 
-// Interrupts off: account one allocation to the running hart (one add: the
-// readers extend the request count and sample the high-water mark,
-// malloc_type.h).
-[[gnu::always_inline]] inline void count_alloc(MallocType::Counters& c, uint64_t delta)
-{
-    c.alloc.set(c.alloc.get() + delta);
-}
-[[gnu::always_inline]] inline void count_free(MallocType::Counters& c, uint64_t delta)
-{
-    c.freed.set(c.freed.get() + delta);
-}
+// Account one allocation or free to a hart (one atomic add: the readers extend
+// the request count and sample the high-water mark, malloc_type.h).
+[[gnu::always_inline]] inline void count_alloc(MallocType::Counters& c, uint64_t delta) { c.alloc.add(delta); }
+[[gnu::always_inline]] inline void count_free(MallocType::Counters& c, uint64_t delta) { c.freed.add(delta); }
 
 } // namespace kmalloc_detail
 

@@ -98,7 +98,7 @@ void ObjZone::refill(HartSlabs& h, HartHot& hot)
 {
     Slab* a = h.active;
     uint32_t n = 0;
-    while (n + 1 < burst_ && a->nfree && HartCaches::room(hot)) {
+    while (n + 1 < burst_ && a->nfree && HartCaches::room(hot) > 0) {
         bool ok = HartCaches::push_locked(hot, pop(a));
         (void)ok;
         n++;
@@ -269,18 +269,18 @@ void ObjZone::free_slow(void* p, void* caller)
 }
 
 // Interrupts off, on the running hart: the first n objects of its list (all of
-// them if fewer) back to their slabs.
+// them if fewer) back to their slabs. The list, not the room, says how many
+// there are: a thread moved off this hart between its pop and the word's add
+// leaves the room one short for a while (hart_cache.h).
 void ObjZone::flush_list(HartSlabs& h, HartHot& hot, uint32_t n)
 {
-    uint32_t len = cache_cap_ - HartCaches::room(hot);
-    if (n > len)
-        n = len;
-    for (uint32_t i = 0; i < n; i++) {
+    uint32_t moved = 0;
+    for (; moved < n && hot.head; moved++) {
         void* o = hot.head;
         hot.head = *static_cast<void**>(o);
         give_back(h, o);
     }
-    HartCaches::add_room(hot, n);
+    HartCaches::add_room(hot, moved);
 }
 
 void ObjZone::foreign(const void* p, void* caller, const char* why)

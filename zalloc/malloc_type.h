@@ -4,10 +4,9 @@
 //   void* p = zalloc::kmalloc(n, M_VMSWAP, zalloc::M_WAITOK);
 //   zalloc::kfree(p, M_VMSWAP);
 //
-// Counters are per hart, written only by their hart with interrupts off (a
-// plain load and store: counter.h), inside the interrupt section kmalloc's
-// fast path already has for the class zone's list (kmalloc.h), and summed when
-// read. A hart's counters sit in a slot of its own, HART_SLOT_STRIDE apart
+// Counters are per hart, added to with one atomic add (HartCounter, counter.h)
+// right after kmalloc's fast path has taken or given back the object
+// (kmalloc.h), and summed when read. A hart's counters sit in a slot of its own, HART_SLOT_STRIDE apart
 // (kern/seam/hart_slot.h), so the running hart's are one add away from the
 // type's key, as a zone's hart caches are.
 //
@@ -50,9 +49,9 @@ namespace zalloc {
 struct MallocType {
     // One hart's counters (see above).
     struct Counters {
-        OwnerCounter<uint64_t> alloc;
-        OwnerCounter<uint64_t> freed;
-        OwnerCounter<uint64_t> failures; // failed requests
+        HartCounter<uint64_t> alloc;
+        HartCounter<uint64_t> freed;
+        HartCounter<uint64_t> failures; // failed requests
     };
     static constexpr unsigned BYTES_SHIFT = 32;
     static constexpr uint64_t OBJS_MASK = (uint64_t(1) << BYTES_SHIFT) - 1;
@@ -91,9 +90,10 @@ struct MallocType {
         return static_cast<long>((diff >> BYTES_SHIFT) * 8);
     }
 
-    // The running hart's counters, interrupts off: through fast_key (the fast
-    // paths, which test it anyway), or by index (the slow paths, which also
-    // serve types that have no key: unused, or freed to with the wrong type).
+    // The running hart's counters: through fast_key (the fast paths, which test
+    // it anyway, and may have moved to another hart by the time they add: the
+    // adds are atomic), or by index (the slow paths, which also serve types that
+    // have no key: unused, or freed to with the wrong type).
     [[nodiscard]] static Counters& mine(uintptr_t k) { return *static_cast<Counters*>(cpu::my_hart_slot(k)); }
     [[nodiscard]] Counters& on(unsigned hart) { return slots_[hart].c; }
     [[nodiscard]] uintptr_t slots_key() const { return cpu::hart_slot_key(&slots_[0]); }

@@ -118,7 +118,7 @@ void* Zone::take_burst_locked(unsigned hart, size_t n)
             c.dhead = it;
             dcount++;
         } else {
-            if (!HartCaches::room(h))
+            if (HartCaches::room(h) <= 0)
                 break;
             global_head_ = *static_cast<void**>(it);
             bool ok = HartCaches::push_locked(h, it);

@@ -28,12 +28,6 @@ inline unsigned long irq_save();
 inline void irq_restore(unsigned long saved);
 inline bool irqs_enabled();
 
-// The allocator fast paths' pair (zalloc/hart_cache.h): as irq_save/irq_restore,
-// but the saved word is opaque and may be cheaper to take and give back. Only
-// for sections that change no interrupt or status state themselves.
-inline unsigned long fast_irq_save();
-inline void fast_irq_restore(unsigned long saved);
-
 } // namespace cpu
 
 #include "seam_impl/cpu.h"

@@ -11,8 +11,9 @@
 //
 // The zone pointer is passed through an empty asm on every iteration, so the
 // compiler cannot hoist loads of zone fields out of the loop: each pair pays
-// what a caller holding the zone pointer in a register pays. Interrupts stay on
-// (the fast path turns them off and on again, as for a real caller).
+// what a caller holding the zone pointer in a register pays. Interrupts stay on,
+// as for a real caller: the fast paths are restartable sequences that an
+// interrupt sends back to their start (kern/seam/hart_list.h).
 #include "kern/seam/cpu.h"
 #include "kern/arch/riscv/csr.h"
 #include "test/kernel/ktest.h"
@@ -28,12 +29,12 @@ namespace {
 constexpr uint64_t PAIRS = 1000000;
 constexpr int RUNS = 5;
 // The bounds the fast paths are held to, debug off, in tenths of an instruction
-// per alloc+free pair: what they measure here (23.0 for zalloc and kmalloc_obj,
-// 45.0 for kmalloc(64)) plus a small margin, so any instruction added to a
+// per alloc+free pair: what they measure here (17.0 for zalloc and kmalloc_obj,
+// 36.0 for kmalloc(64)) plus a small margin, so any instruction added to a
 // fast path fails the test (zalloc/hart_cache.h and zalloc/kmalloc.h say where
 // they go). Under -icount the counts are exact and repeat to the tenth.
-constexpr uint64_t ZONE_BOUND_TENTHS = 235;
-constexpr uint64_t KMALLOC_BOUND_TENTHS = 455;
+constexpr uint64_t ZONE_BOUND_TENTHS = 175;
+constexpr uint64_t KMALLOC_BOUND_TENTHS = 365;
 
 template <typename T>
 [[gnu::always_inline]] inline T* opaque(T* p)

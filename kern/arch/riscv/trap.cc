@@ -6,6 +6,7 @@
 #include "kern/arch/riscv/hart.h"
 #include "kern/arch/riscv/ipi.h"
 #include "kern/arch/riscv/irq.h"
+#include "kern/arch/riscv/restart.h"
 #include "kern/sync/lockcheck.h"
 #include "kern/console/panic.h"
 #include "kern/console/printf.h"
@@ -164,6 +165,7 @@ kstack::Grow grow_or_wait(const TrapFrame& tf, uintptr_t sp, uintptr_t need)
 extern "C" void stack_overflow_trap(TrapFrame* tf)
 {
     if (tf->scause & SCAUSE_INTERRUPT) {
+        restart::on_interrupt(*tf);
         trap::handle_interrupt(*tf);
         sched::preempt_from_overflow(*tf);
         return;
@@ -192,6 +194,7 @@ extern "C" void grow_below_sp_trap(TrapFrame* tf)
 extern "C" void trap_dispatch(TrapFrame* tf)
 {
     if (tf->scause & SCAUSE_INTERRUPT) {
+        restart::on_interrupt(*tf); // an allocator fast path reruns (kern/arch/riscv/restart.h)
         trap::handle_interrupt(*tf);
         sched::preempt_from_trap(*tf);
         return;

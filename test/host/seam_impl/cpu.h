@@ -24,8 +24,6 @@ inline void irq_restore(unsigned long saved)
         host_irq_on = true;
 }
 inline bool irqs_enabled() { return host_irq_on; }
-inline unsigned long fast_irq_save() { return irq_save(); }
-inline void fast_irq_restore(unsigned long saved) { irq_restore(saved); }
 
 // Host tests only: bind the calling thread to hart `index` and set the hart count.
 inline void host_bind(unsigned index) { host_hart = index; }

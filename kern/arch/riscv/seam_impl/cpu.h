@@ -43,17 +43,4 @@ inline bool irqs_enabled()
     return s & IRQS_ON;
 }
 
-// One instruction each: csrrci clears SIE (an immediate: no register holds the
-// mask) and returns the old sstatus; csrs of that old value sets SIE back if it
-// was set and changes nothing else (the section writes no sstatus bit, so every
-// other bit it sets is already set).
-inline unsigned long fast_irq_save()
-{
-    static_assert(IRQS_ON < 32, "csrrci takes a 5-bit immediate");
-    unsigned long old;
-    asm volatile("csrrci %0, sstatus, %1" : "=r"(old) : "i"(IRQS_ON) : "memory");
-    return old;
-}
-inline void fast_irq_restore(unsigned long old) { asm volatile("csrs sstatus, %0" ::"r"(old) : "memory"); }
-
 } // namespace cpu
