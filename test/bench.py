@@ -37,7 +37,7 @@ HOST_ORDER = ["freelist", "zalloc", "kmalloc_obj", "kmalloc", "glibc", "mimalloc
 # A swap disk is a fresh sparse image, build/bench/<log name>.img, attached as
 # a virtio disk (the kernel takes the first one as its swap device).
 BOOTS = [
-    ("kbench-alloc", 4, True, "alloc_fastpath", "256M", 0),
+    ("kbench-alloc", 4, True, "alloc_fastpath,alloc_restart_check", "256M", 0),
     ("kbench-threads", 1, True, "thread_lifecycle,context_switch", "256M", 0),
     ("kbench-smp", 4, False, "tlb_shootdown,alloc_overhead", "256M", 0),
     ("kbench-swap", 2, False, "swap_throughput,swap_in_latency", "256M", 1024),
@@ -279,6 +279,16 @@ def tables(k, h, m):
                 out.append(f"| {label} | {fmt(v, 2)} | | reference |")
             else:
                 out.append(f"| {label} | {fmt(v, 2)} | ≤ {target} | {met(v is not None and v <= target)} |")
+        out.append("")
+        out.append("The fast paths are restartable sequences (kern/seam/hart_list.h): no interrupt toggle; "
+                   "instead every interrupt taken in kernel mode checks whether it stopped one "
+                   f"(kern/arch/riscv/restart.cc). {ki.get('alloc_restart', '')}.\n")
+        out.append("| restart check per interrupt taken in kernel mode | instructions |\n|---|---:|")
+        out.append(f"| pc in a 64-byte block of kernel text with no sequence (one bit of the filter: nearly "
+                   f"every interrupt) | {fmt(kval('alloc_restart_check_clear'), 1)} |")
+        out.append(f"| pc next to a sequence, in its block (binary search of the table) | "
+                   f"{fmt(kval('alloc_restart_check_between'), 1)} |")
+        out.append(f"| pc inside a sequence (sent back to its start) | {fmt(kval('alloc_restart_check_inside'), 1)} |")
         out.append("")
         fl = kval("alloc_freelist_inline_pair")
         for label, key in [("zalloc", "alloc_zalloc_pair"), ("kmalloc_obj", "alloc_kmalloc_obj_pair")]:

@@ -63,3 +63,29 @@ TEST_CASE("restart_table: a table of many sequences, searched at every instructi
     }
     CHECK(inside == instructions);
 }
+
+TEST_CASE("restart_table: the filter says no for every block without a range, yes for every pc inside one")
+{
+    constexpr uintptr_t BASE = 0x80200000;
+    std::vector<RestartRange> t = {{BASE + 0x1000, 0x1010 + BASE}, {BASE + 0x203c, BASE + 0x2048}, // straddles
+                                   {BASE + 0x3ffc0, BASE + 0x3ffd0}};
+    REQUIRE(lib::restart_table_sort(t.data(), t.size()) == RestartTableError::None);
+    lib::RestartFilter<64> f; // 256 KiB
+    REQUIRE(f.build(t.data(), t.size(), BASE));
+    size_t maybes = 0;
+    for (uintptr_t pc = BASE - 0x100; pc < BASE + f.SPAN + 0x100; pc += 2) {
+        bool inside = lib::restart_table_find(t.data(), t.size(), pc) != 0;
+        if (inside)
+            CHECK(f.maybe(pc));
+        maybes += f.maybe(pc);
+    }
+    CHECK(maybes == 4 * 64 / 2); // the blocks at 0x1000, 0x2000, 0x2040 and 0x3ffc0
+    CHECK_FALSE(f.maybe(BASE - 2));
+    CHECK_FALSE(f.maybe(0));
+
+    std::vector<RestartRange> beyond = {{BASE + f.SPAN - 4, BASE + f.SPAN + 8}};
+    CHECK_FALSE(f.build(beyond.data(), beyond.size(), BASE));
+    CHECK_FALSE(f.maybe(BASE + 0x1000)); // a failed build leaves it empty
+    std::vector<RestartRange> below = {{BASE - 0x40, BASE - 0x30}};
+    CHECK_FALSE(f.build(below.data(), below.size(), BASE));
+}

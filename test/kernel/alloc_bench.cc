@@ -12,6 +12,7 @@
 // loop calling two noinline functions that do nothing. A bare free list (the
 // floor) is measured both out of line and inlined into the loop.
 #include "kern/seam/cpu.h"
+#include "kern/arch/riscv/restart.h"
 #include "test/kernel/kbench.h"
 #include "kern/console/printf.h"
 #include "vm/kmem.h"
@@ -204,6 +205,54 @@ KBENCH(alloc_fastpath)
     kbench::report_net("alloc_kmalloc_obj_pair", o, empty, PAIRS, "instr/pair");
     kbench::report_net("alloc_kmalloc64_pair", k, empty, PAIRS, "instr/pair");
     // Type-stable zones are never destroyed in the kernel; the bench powers off.
+}
+
+namespace {
+
+constexpr long LOOKUPS = 10000;
+
+// What the restartable sequences cost an interrupt taken in kernel mode
+// (kern/arch/riscv/restart.h): the check of the interrupted pc, on a frame
+// whose sepc is `pc`, put back after each call.
+__attribute__((noinline)) uint64_t loop_restart_check(uintptr_t pc, bool call)
+{
+    kern::TrapFrame tf {};
+    uint64_t t0 = kbench::now();
+    for (long i = 0; i < LOOKUPS; i++) {
+        tf.sepc = pc;
+        asm volatile("" ::"r"(&tf) : "memory");
+        if (call)
+            kern::restart::on_interrupt(tf);
+    }
+    return kbench::now() - t0;
+}
+
+} // namespace
+
+// The restart check on every interrupt taken in kernel mode, in instructions:
+// for a pc in a block of kernel text with no sequence (the filter's one bit
+// test: nearly every interrupt), for one next to a sequence (the filter's bit
+// is set: a binary search of the table), and for one inside a sequence (sent
+// back to it).
+KBENCH(alloc_restart_check)
+{
+    size_t n = kern::restart::sequences();
+    if (n < 2) {
+        kbench::info("alloc_restart", "%zu restartable sequences: nothing to measure", n);
+        return;
+    }
+    lib::RestartRange mid = kern::restart::sequence(n / 2);
+    uint64_t restarts0 = kern::restart::restarts();
+    uint64_t empty = best_of([] { return loop_restart_check(0, false); });
+    uintptr_t plain = reinterpret_cast<uintptr_t>(&loop_restart_check); // no sequence in it
+    uint64_t clear = best_of([plain] { return loop_restart_check(plain, true); });
+    uint64_t between = best_of([mid] { return loop_restart_check(mid.begin - 2, true); });
+    uint64_t inside = best_of([mid] { return loop_restart_check(mid.commit, true); });
+    kbench::info("alloc_restart", "%zu restartable sequences in the kernel; %ld checks, best of %d; %lu restarts",
+                 n, LOOKUPS, REPEAT, kern::restart::restarts() - restarts0);
+    kbench::report_net("alloc_restart_check_clear", clear, empty, LOOKUPS, "instr/interrupt");
+    kbench::report_net("alloc_restart_check_between", between, empty, LOOKUPS, "instr/interrupt");
+    kbench::report_net("alloc_restart_check_inside", inside, empty, LOOKUPS, "instr/interrupt");
 }
 
 // Memory overhead per slab / page, from the layouts the allocators use,

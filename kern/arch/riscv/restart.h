@@ -5,6 +5,7 @@
 #pragma once
 
 #include "kern/arch/riscv/trap.h"
+#include "lib/restart_table.h"
 
 #include <cstdint>
 
@@ -19,8 +20,10 @@ void init();
 // the interrupted code: if tf.sepc is inside a sequence, back to its start.
 void on_interrupt(TrapFrame& tf);
 
-// How many interrupts restarted a sequence, and how many sequences the kernel has.
+// How many interrupts restarted a sequence, how many sequences the kernel has,
+// and the i-th of them in address order (tests, benchmarks).
 [[nodiscard]] uint64_t restarts();
 [[nodiscard]] size_t sequences();
+[[nodiscard]] lib::RestartRange sequence(size_t i);
 
 } // namespace kern::restart
