@@ -75,17 +75,28 @@ void link_all(Thread* t)
     g_live.fetch_add(1, std::memory_order_relaxed);
 }
 
-// Free what an exited thread holds. Its stack is off every hart by now.
+// Give back an exited thread's stack. Its stack is off every hart by now.
+void drop_stack(Thread* t)
+{
+    if (t->stack_holds.held())
+        panic("thread %lu (%s) exited holding its stack %u time(s)", t->id, t->name, t->stack_holds.count());
+    kstack::Stack* s = t->stack;
+    {
+        ksync::SpinGuard g(g_all_lock); // ps reads t->stack under it
+        t->stack = nullptr;
+    }
+    kstack::free(s);
+}
+
+// Free what an exited thread holds (a joinable thread's stack is gone already).
 void destroy(Thread* t)
 {
     {
         ksync::SpinGuard g(g_all_lock);
         g_all.remove(*t);
     }
-    if (t->stack_holds.held())
-        panic("thread %lu (%s) exited holding its stack %u time(s)", t->id, t->name, t->stack_holds.count());
-    kstack::free(t->stack);
-    t->stack = nullptr;
+    if (t->stack)
+        drop_stack(t);
     g_thread_zone.free(t);
     g_live.fetch_sub(1, std::memory_order_relaxed);
     g_reaped.fetch_add(1, std::memory_order_relaxed);
@@ -99,7 +110,19 @@ void reaper_main(void*)
             (void)g_reaper_wq->wait(&g_zombie_lock);
         Thread* t = g_zombies.pop_front();
         g_zombie_lock.unlock();
-        destroy(t);
+        if (!t->joinable) {
+            destroy(t);
+            continue;
+        }
+        // A joinable thread's stack goes now, its Thread when it is joined:
+        // a stack must not wait for join(). A joiner that reaps its threads
+        // in its own order would otherwise hold every stack that exited
+        // before the one it waits for, and with stacks on swap that one may
+        // need pages to come back at all (the swapper waits for memory, the
+        // memory for the joiner, the joiner for the swapper).
+        drop_stack(t);
+        t->exited.store(true, std::memory_order_release);
+        ksync::wakeup(&t->exited);
     }
 }
 
@@ -233,11 +256,8 @@ void exit(int code)
 
 void dead_and_switched_out(Thread* t)
 {
-    t->exited.store(true, std::memory_order_release);
-    if (t->joinable) {
-        ksync::wakeup(&t->exited);
-        return;
-    }
+    // Every exited thread goes to the reaper: it frees a joinable thread's
+    // stack, then marks it exited for join().
     ksync::SpinGuard g(g_zombie_lock);
     g_zombies.push_back(*t);
     g_reaper_wq->wake_one();

@@ -196,7 +196,7 @@ struct ThreadParams {
     int priority = PRIO_DEFAULT;
     uint32_t flags = 0;
     int hart = -1;            // -1: any (the creator's hart, then balancing)
-    bool joinable = false;    // true: join() reaps it; false: the reaper does
+    bool joinable = false;    // true: join() reaps it (the reaper frees its stack first); false: the reaper does
     bool may_block = true;    // false: fail with NoMemory rather than wait for pages
     size_t stack_reserve = 0; // bytes kept free at the top of the kernel stack (a user thread's trap frame)
 };

@@ -143,7 +143,7 @@ void capacity_run(Thread** th, size_t pages, const char* key)
     kprintf("kbench-swap: %s: with swap: %u threads (%s) in %lu ms, %lu creation failures, free %lu pages, "
             "%lu stacks on swap\n",
             key, b.n, b.why, b.fill_ms, failures, free_b, s2.stacks_swapped);
-    // The figures now: reaping 100,000 threads whose stacks are on swap is slow.
+    // The figures now, before the reap, which reads every stack back.
     char name[48];
     ksnprintf(name, sizeof name, "%s_no_swap", key);
     kbench::report(name, a.n, 1, "threads");
