@@ -79,10 +79,15 @@ struct Scratch {
     size_t n;
     uint64_t cutoff; // the scan: sleeps that began after this are too recent
     Cluster cl[RING];
+    uint64_t freed[detail::WAVE_STACKS * STACK_PAGES]; // a wave's pages, freed in one batch
     ksync::SpinLock io_lock {"swapout-io"}; // a leaf: completion flags
 };
 
 namespace {
+
+// The chain's value after each count of leading fill words (checksum.h).
+constexpr FillPrefix FILL_PREFIX(PAGE_SIZE, kstack::detail::FILL);
+static_assert(PAGE_SIZE / 8 <= checksum_detail::MAX_WORDS);
 
 Scratch g_scratch[3];
 std::atomic<uint64_t> g_idle_us {2000000};
@@ -268,7 +273,7 @@ bool prepare(Cluster& cl, kern::Thread* const* threads, const uint64_t* seqs, si
         for (size_t p = meta->first; p < STACK_PAGES; p++) {
             void* va = vm::kmem::phys_to_virt(s->pages[p]);
             cl.segs[cl.nsegs++] = {va, uint32_t(PAGE_SIZE)};
-            PageScan ps = scan_page(va, PAGE_SIZE, kstack::detail::FILL);
+            PageScan ps = scan_page(va, FILL_PREFIX);
             meta->sum[p] = ps.sum;
             if (filled) {
                 untouched += ps.leading * 8;
@@ -353,14 +358,10 @@ void settle(Cluster& cl, OutResult& r)
     }
 }
 
-// The pages of a stack that went out are free: Swapped, and straight to the
-// swapper if its thread was woken while they went.
+// A stack that went out, its pages already freed (finish_wave): Swapped,
+// and straight to the swapper if its thread was woken while they went.
 uint64_t finish(Item& it, OutResult& r)
 {
-    vm::kmem::free_page_batch(&it.s->pages[it.meta->first], it.meta->pages);
-    for (size_t p = it.meta->first; p < STACK_PAGES; p++)
-        it.s->pages[p] = 0;
-    kstack::detail::account_pages(-int64_t(it.meta->pages));
     bool kick = false;
     auto done = [&](kern::Thread* th) {
         it.s->meta = it.meta;
@@ -375,9 +376,6 @@ uint64_t finish(Item& it, OutResult& r)
     kern::sched::with_thread_locked(it.t, done);
     if (kick)
         swap::kick();
-    detail::g_count.swapped.fetch_add(1, std::memory_order_relaxed);
-    detail::g_count.swap_outs.fetch_add(1, std::memory_order_relaxed);
-    detail::g_count.pages_out.fetch_add(it.meta->pages, std::memory_order_relaxed);
     r.stacks++;
     return it.meta->pages;
 }
@@ -427,6 +425,26 @@ void finish_wave(Scratch& sc, Pipe& p, uint64_t upto, OutResult& r)
     t1 = detail::charge(detail::g_time.out_unmap, t1);
     batch.flush();
     t1 = detail::charge(detail::g_time.out_shootdown, t1);
+    // The wave's pages go back in one batch (one lock hold of this hart's
+    // page cache, one wakeup of memory waiters), taken out of their Stacks
+    // before any is marked Swapped: from then on a swap-in may install new
+    // pages there.
+    size_t nfree = 0;
+    for (uint64_t c = p.finished; c < upto; c++) {
+        Cluster& cl = slot(sc, c);
+        for (size_t j = 0; j < cl.m; j++) {
+            Item& it = cl.items[j];
+            if (!it.going)
+                continue;
+            for (size_t pg = it.meta->first; pg < STACK_PAGES; pg++) {
+                sc.freed[nfree++] = it.s->pages[pg];
+                it.s->pages[pg] = 0;
+            }
+        }
+    }
+    vm::kmem::free_page_batch(sc.freed, nfree);
+    kstack::detail::account_pages(-int64_t(nfree));
+    uint64_t stacks0 = r.stacks;
     for (uint64_t c = p.finished; c < upto; c++) {
         Cluster& cl = slot(sc, c);
         for (size_t j = 0; j < cl.m; j++)
@@ -434,6 +452,9 @@ void finish_wave(Scratch& sc, Pipe& p, uint64_t upto, OutResult& r)
                 r.pages_freed += finish(cl.items[j], r);
         p.pending_blocks -= cl.blocks;
     }
+    detail::g_count.swapped.fetch_add(r.stacks - stacks0, std::memory_order_relaxed);
+    detail::g_count.swap_outs.fetch_add(r.stacks - stacks0, std::memory_order_relaxed);
+    detail::g_count.pages_out.fetch_add(nfree, std::memory_order_relaxed);
     p.finished = upto;
     (void)detail::charge(detail::g_time.out_free, t1);
 }
