@@ -79,10 +79,17 @@ struct Scratch {
     size_t n;
     uint64_t cutoff; // the scan: sleeps that began after this are too recent
     Cluster cl[RING];
+    uint64_t freed[detail::WAVE_STACKS * STACK_PAGES]; // a wave's pages, freed in one batch
+    Item* fin[detail::WAVE_STACKS];                     // a wave's stacks that went out,
+    kern::Thread* fin_t[detail::WAVE_STACKS];           //   and their threads
     ksync::SpinLock io_lock {"swapout-io"}; // a leaf: completion flags
 };
 
 namespace {
+
+// The chain's value after each count of leading fill words (checksum.h).
+constexpr FillPrefix FILL_PREFIX(PAGE_SIZE, kstack::detail::FILL);
+static_assert(PAGE_SIZE / 8 <= checksum_detail::MAX_WORDS);
 
 Scratch g_scratch[3];
 std::atomic<uint64_t> g_idle_us {2000000};
@@ -158,21 +165,26 @@ namespace detail {
 // Take a stack for swap-out if its thread is still in the same sleep and
 // still eligible: Resident -> SwappingOut under the run-queue lock, so a
 // wakeup from now on only marks it wanted.
+namespace {
+// claim()'s test and state change, the thread's run-queue lock held.
+Stack* claim_locked(kern::Thread* th, uint64_t seq, uint64_t cutoff)
+{
+    Stack* s = th->stack;
+    if (th->state != kern::ThreadState::Sleeping || th->sleep_seq != seq || th->on_cpu.load() ||
+        th->stack_holds.held() || (th->flags & kern::TF_NO_SWAP) || !s || s->state != StackState::Resident ||
+        th->sleep_since > cutoff)
+        return nullptr;
+    s->state = StackState::SwappingOut;
+    s->wanted = false;
+    kern::sched::drop_sleeper_locked(th); // no longer a candidate
+    return s;
+}
+} // namespace
+
 Stack* claim(kern::Thread* t, uint64_t seq, uint64_t cutoff)
 {
     Stack* got = nullptr;
-    auto fn = [&](kern::Thread* th) {
-        Stack* s = th->stack;
-        if (th->state != kern::ThreadState::Sleeping || th->sleep_seq != seq || th->on_cpu.load() ||
-            th->stack_holds.held() || (th->flags & kern::TF_NO_SWAP) || !s || s->state != StackState::Resident ||
-            th->sleep_since > cutoff)
-            return;
-        s->state = StackState::SwappingOut;
-        s->wanted = false;
-        kern::sched::drop_sleeper_locked(th); // no longer a candidate
-        got = s;
-    };
-    kern::sched::with_thread_locked(t, fn);
+    kern::sched::with_thread_locked(t, [&](kern::Thread* th) { got = claim_locked(th, seq, cutoff); });
     return got;
 }
 
@@ -204,8 +216,14 @@ using detail::keep_resident;
 bool prepare(Cluster& cl, kern::Thread* const* threads, const uint64_t* seqs, size_t n, uint64_t cutoff, OutResult& r)
 {
     cl.m = 0;
+    // The claims a run-queue lock hold per hart (the caller groups the
+    // threads by hart); the metadata after, outside the lock.
+    Stack* got[CLUSTER_STACKS];
+    kern::sched::with_threads_locked(threads, n, [&](size_t i, kern::Thread* th) {
+        got[i] = detail::claim_locked(th, seqs[i], cutoff);
+    });
     for (size_t i = 0; i < n; i++) {
-        Stack* s = claim(threads[i], seqs[i], cutoff);
+        Stack* s = got[i];
         if (!s)
             continue;
         SwapMeta* meta = detail::alloc_meta();
@@ -268,7 +286,7 @@ bool prepare(Cluster& cl, kern::Thread* const* threads, const uint64_t* seqs, si
         for (size_t p = meta->first; p < STACK_PAGES; p++) {
             void* va = vm::kmem::phys_to_virt(s->pages[p]);
             cl.segs[cl.nsegs++] = {va, uint32_t(PAGE_SIZE)};
-            PageScan ps = scan_page(va, PAGE_SIZE, kstack::detail::FILL);
+            PageScan ps = scan_page(va, FILL_PREFIX);
             meta->sum[p] = ps.sum;
             if (filled) {
                 untouched += ps.leading * 8;
@@ -353,16 +371,14 @@ void settle(Cluster& cl, OutResult& r)
     }
 }
 
-// The pages of a stack that went out are free: Swapped, and straight to the
-// swapper if its thread was woken while they went.
-uint64_t finish(Item& it, OutResult& r)
+// The stacks that went out, their pages already freed (finish_wave):
+// Swapped, and straight to the swapper if a thread was woken while they
+// went. One run-queue lock hold per hart for the lot (grouped by hart).
+void mark_swapped(Scratch& sc, size_t n, OutResult& r)
 {
-    vm::kmem::free_page_batch(&it.s->pages[it.meta->first], it.meta->pages);
-    for (size_t p = it.meta->first; p < STACK_PAGES; p++)
-        it.s->pages[p] = 0;
-    kstack::detail::account_pages(-int64_t(it.meta->pages));
     bool kick = false;
-    auto done = [&](kern::Thread* th) {
+    kern::sched::with_threads_locked(sc.fin_t, n, [&](size_t i, kern::Thread* th) {
+        Item& it = *sc.fin[i];
         it.s->meta = it.meta;
         it.s->state = StackState::Swapped;
         if (it.s->wanted && th->state == kern::ThreadState::Runnable) {
@@ -371,15 +387,26 @@ uint64_t finish(Item& it, OutResult& r)
         } else {
             kern::sched::add_swapped_locked(th); // for an early swap-in
         }
-    };
-    kern::sched::with_thread_locked(it.t, done);
+    });
     if (kick)
         swap::kick();
-    detail::g_count.swapped.fetch_add(1, std::memory_order_relaxed);
-    detail::g_count.swap_outs.fetch_add(1, std::memory_order_relaxed);
-    detail::g_count.pages_out.fetch_add(it.meta->pages, std::memory_order_relaxed);
-    r.stacks++;
-    return it.meta->pages;
+    r.stacks += n; // from here a swap-in may free the metadata: read nothing of it
+}
+
+// Order xs[0..n) (and ys with them) by their threads' harts, read without
+// a lock: only a hint for with_threads_locked, which checks under the lock.
+template <typename T>
+void group_by_hart(kern::Thread** ts, T* ys, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && ts[j - 1]->hart > ts[j]->hart; j--) {
+            kern::Thread* t = ts[j];
+            ts[j] = ts[j - 1];
+            ts[j - 1] = t;
+            T y = ys[j];
+            ys[j] = ys[j - 1];
+            ys[j - 1] = y;
+        }
 }
 
 // The pipeline's position (cluster counts since the pass began; cluster n
@@ -427,13 +454,41 @@ void finish_wave(Scratch& sc, Pipe& p, uint64_t upto, OutResult& r)
     t1 = detail::charge(detail::g_time.out_unmap, t1);
     batch.flush();
     t1 = detail::charge(detail::g_time.out_shootdown, t1);
+    // The wave's pages go back in one batch (one lock hold of this hart's
+    // page cache, one wakeup of memory waiters), taken out of their Stacks
+    // before any is marked Swapped: from then on a swap-in may install new
+    // pages there.
+    size_t nfree = 0;
+    for (uint64_t c = p.finished; c < upto; c++) {
+        Cluster& cl = slot(sc, c);
+        for (size_t j = 0; j < cl.m; j++) {
+            Item& it = cl.items[j];
+            if (!it.going)
+                continue;
+            for (size_t pg = it.meta->first; pg < STACK_PAGES; pg++) {
+                sc.freed[nfree++] = it.s->pages[pg];
+                it.s->pages[pg] = 0;
+            }
+        }
+    }
+    vm::kmem::free_page_batch(sc.freed, nfree);
+    kstack::detail::account_pages(-int64_t(nfree));
+    size_t nfin = 0;
     for (uint64_t c = p.finished; c < upto; c++) {
         Cluster& cl = slot(sc, c);
         for (size_t j = 0; j < cl.m; j++)
-            if (cl.items[j].going)
-                r.pages_freed += finish(cl.items[j], r);
+            if (cl.items[j].going) {
+                sc.fin[nfin] = &cl.items[j];
+                sc.fin_t[nfin++] = cl.items[j].t;
+            }
         p.pending_blocks -= cl.blocks;
     }
+    group_by_hart(sc.fin_t, sc.fin, nfin);
+    r.pages_freed += nfree;
+    mark_swapped(sc, nfin, r);
+    detail::g_count.swapped.fetch_add(nfin, std::memory_order_relaxed);
+    detail::g_count.swap_outs.fetch_add(nfin, std::memory_order_relaxed);
+    detail::g_count.pages_out.fetch_add(nfree, std::memory_order_relaxed);
     p.finished = upto;
     (void)detail::charge(detail::g_time.out_free, t1);
 }
@@ -462,6 +517,7 @@ void pipeline(Scratch& sc, size_t& i, size_t k, uint64_t need_pages, uint64_t cu
                 threads[j] = sc.thread[sc.chosen[i + j]];
                 seqs[j] = sc.seq[sc.chosen[i + j]];
             }
+            group_by_hart(threads, seqs, c);
             i += c;
             uint64_t meta_failures = detail::g_count.meta_failures.load(std::memory_order_relaxed);
             Cluster& cl = slot(sc, p.made);

@@ -39,6 +39,8 @@ public:
 
 private:
     [[nodiscard]] bool test(uint64_t b) const { return bits_[b / 64] & (1ull << (b % 64)); }
+    [[nodiscard]] static uint64_t word_mask(uint64_t b, uint64_t end);
+    void set_run(uint64_t first, uint64_t n); // the bits, a word at a time; lock held
 
     ksync::SpinLock lock_ {"swap-space"};
     uint64_t* bits_ = nullptr;

@@ -459,6 +459,24 @@ void with_thread_locked(Thread* t, lib::FunctionRef<void(Thread*)> fn)
     rq.lock.unlock();
 }
 
+void with_threads_locked(Thread* const* ts, size_t n, lib::FunctionRef<void(size_t, Thread*)> fn)
+{
+    RunQueue* held = nullptr;
+    for (size_t i = 0; i < n; i++) {
+        Thread* t = ts[i];
+        // A thread's hart changes only under its run-queue lock: with hart
+        // h's held, t->hart == h stays true (lock_rq_of's own check).
+        if (!held || t->hart != unsigned(held - g_rq)) {
+            if (held)
+                held->lock.unlock();
+            held = &lock_rq_of(t);
+        }
+        fn(i, t);
+    }
+    if (held)
+        held->lock.unlock();
+}
+
 // Timer tick on this hart: time slice accounting here, then the timeouts.
 void tick()
 {

@@ -70,6 +70,11 @@ bool wake(Thread* t, uint64_t seq = 0, bool timed_out = false);
 // changes a stack's residency only under it (kstack/swap.h). fn runs with it
 // held and interrupts off; it must not sleep or take another run-queue lock.
 void with_thread_locked(Thread* t, lib::FunctionRef<void(Thread*)> fn);
+// The same for ts[0..n) in turn, fn(i, ts[i]) each: a run-queue lock stays
+// held from one thread to the next while they are on the same hart (one lock
+// round trip for a swap-out cluster's stacks rather than one per stack), and
+// is dropped before the next hart's is taken, so at most one is held.
+void with_threads_locked(Thread* const* ts, size_t n, lib::FunctionRef<void(size_t, Thread*)> fn);
 // A thread whose frames are gone (its swapped-out stack could not be read
 // back, kstack/swapin.cc), with its run-queue lock held (inside
 // with_thread_locked): out of its sleep if it is in one (off the sleeper
