@@ -88,7 +88,7 @@ void drop_stack(Thread* t)
     kstack::free(s);
 }
 
-// Free what an exited thread holds (a joinable thread's stack is gone already).
+// Free what an exited thread holds (the reaper may have taken its stack already).
 void destroy(Thread* t)
 {
     {
@@ -184,6 +184,7 @@ lib::Result<Thread*> create(const ThreadParams& p)
     t->hart = p.hart >= 0 && unsigned(p.hart) < cpu::MAX_HARTS && hart(p.hart).online.load() ? unsigned(p.hart)
                                                                                              : cpu::id();
     t->joinable = p.joinable;
+    t->joining.store(false, std::memory_order_relaxed);
     t->state = ThreadState::Embryo;
     set_entry(t, p.entry, p.arg, p.stack_reserve);
     g_created.fetch_add(1, std::memory_order_relaxed);
@@ -256,8 +257,16 @@ void exit(int code)
 
 void dead_and_switched_out(Thread* t)
 {
-    // Every exited thread goes to the reaper: it frees a joinable thread's
-    // stack, then marks it exited for join().
+    // A thread join() already waits for goes to its joiner, which frees it
+    // all at once, as soon as it runs. Every other one goes to the reaper,
+    // which frees a joinable thread's stack and then marks it exited for a
+    // join() that may come much later. If join() starts waiting just after
+    // this test, it waits for the reaper instead: the same end, later.
+    if (t->joinable && t->joining.load(std::memory_order_acquire)) {
+        t->exited.store(true, std::memory_order_release);
+        ksync::wakeup(&t->exited);
+        return;
+    }
     ksync::SpinGuard g(g_zombie_lock);
     g_zombies.push_back(*t);
     g_reaper_wq->wake_one();
@@ -268,6 +277,7 @@ int join(Thread* t)
     if (!t->joinable)
         panic("join: thread %lu (%s) is not joinable", t->id, t->name);
     ksync::SpinLock* none = nullptr;
+    t->joining.store(true, std::memory_order_release);
     while (!t->exited.load(std::memory_order_acquire))
         (void)ksync::sleep_on(&t->exited, none, 10000, "join"); // re-check: the exit may race the sleep
     int code = t->exit_code;

@@ -112,6 +112,7 @@ struct Thread {
     bool wait_timed_out;      // its last timed sleep ended by the deadline
     bool joinable;
     std::atomic<bool> exited;
+    std::atomic<bool> joining; // join() is waiting for it: its exit goes straight to the joiner
     unsigned hart;            // run queue it is on, or last ran on
     uint32_t slice_left;      // timer ticks left in its time slice
     kstack::HoldCount stack_holds; // >0: the stack must stay resident (kstack/hold.h)
