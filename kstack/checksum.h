@@ -9,6 +9,10 @@
 // swapped or shifted does not collide; the page's length seeds the chain.
 // Four instructions a word besides the load (the swap-out path reads 16 MiB
 // per 1,024 stacks and, under QEMU, what counts is instructions).
+//
+// gdb checks swapped pages with the same hash (tools/gdb/zest.py,
+// page_checksum): change both together; `make gdb-check` (part of `make test`)
+// reads a swapped stack through it and fails when they differ.
 #pragma once
 
 #include <cstddef>

@@ -411,7 +411,7 @@ def page_checksum(page):
     m = (1 << 64) - 1
     h = 0x9e3779b97f4a7c15 ^ len(page)
     for i in range(len(page) // 8):
-        h ^= (u64(page, i * 8) + i) & m
+        h ^= u64(page, i * 8)
         h = (h * 0xff51afd7ed558ccd) & m
         h ^= h >> 29
     return h
