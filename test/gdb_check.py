@@ -205,9 +205,10 @@ def run(build, record):
           " <- ".join(chain) if chain else "no frames")
     swapped_pages = re.findall(r"swap block \d+ of \S+, checksum ok", bt)
     check(bool(swapped_pages) and "CHECKSUM BAD" not in bt and "cannot read" not in bt, "bt-swapped-from-swap",
-          f"{len(swapped_pages)} page(s) from swap, checksums ok" if swapped_pages
-          else "a swap page's checksum disagrees with its swap record: tools/gdb/zest.py's page_checksum"
-          " no longer computes kstack/checksum.h's" if "CHECKSUM BAD" in bt else "no page read from swap")
+          "a swap page's checksum disagrees with its swap record: tools/gdb/zest.py's page_checksum"
+          " no longer computes kstack/checksum.h's" if "CHECKSUM BAD" in bt
+          else f"{len(swapped_pages)} page(s) from swap, checksums ok" if swapped_pages
+          else "no page read from swap")
 
     bad = s.get("bt swapped-demo, corrupted image", "")
     check("CHECKSUM BAD" in bad and "debugdemo_level3" not in bad, "bt-swapped-bad-checksum-caught",
