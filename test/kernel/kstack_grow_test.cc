@@ -292,9 +292,16 @@ KTEST(kgrow_store_below_sp_grows_too)
 // finds nothing to grow into must wait for memory, not take the kernel down;
 // meanwhile the pagedaemon and the emergency pager run at zero free pages,
 // which they can only do if they never need to grow themselves.
+//
+// A thread that has been down and back stays alive until released: one that
+// exited at the floor would have its stack torn down at once (kstack::free
+// below free_min), and those pages would let the next waiter grow, so that
+// with time enough every thread could finish at zero and the window would
+// prove nothing (all twelve did, in one of five boots of the whole suite
+// on 2 harts and 32 MiB).
 namespace {
 struct ZeroGrow {
-    std::atomic<bool> go {false};
+    std::atomic<bool> go {false}, release {false};
     std::atomic<unsigned> ready {0}, ok {0}, bad {0};
 };
 ZeroGrow g_zg;
@@ -310,6 +317,8 @@ void zero_grow_body(void* arg)
     auto stop = [&](unsigned) { return top - sp_now() >= DEEP_BYTES; };
     auto nothing = []() { return true; };
     (descend(seed, 0, stop, nothing) ? g_zg.ok : g_zg.bad).fetch_add(1);
+    while (!g_zg.release.load())
+        sched::sleep_us(1000);
 }
 
 struct ZeroHog : vm::PageChain {
@@ -325,6 +334,7 @@ KTEST(kgrow_at_zero_free_pages_waits)
     const unsigned n = 6 * cpu::count(); // two harts' caches' worth, twice over
     constexpr unsigned MAX = 6 * cpu::MAX_HARTS;
     g_zg.go.store(false);
+    g_zg.release.store(false);
     g_zg.ready.store(0);
     g_zg.ok.store(0);
     g_zg.bad.store(0);
@@ -357,6 +367,7 @@ KTEST(kgrow_at_zero_free_pages_waits)
         vm::pageout::wake();
         sched::sleep_us(200000);
     }
+    g_zg.release.store(true);
     join_all(th, n);
     kstack::Stats k1 = kstack::stats();
     kprintf("ktest: kgrow_at_zero_free_pages_waits: %u threads, %lu pages free at the floor, %u finished there; "
